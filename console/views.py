@@ -1,0 +1,7 @@
+"""The console shell's pages."""
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "console/home.html")

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RamConfig(AppConfig):
+    name = "ram"
+    verbose_name = "Resource Access Management"

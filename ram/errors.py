@@ -1,0 +1,48 @@
+"""The one domain error of RAM and the one table that maps its codes to HTTP statuses.
+
+Services raise ``RamError(code, message)``; the console shows ``message``, the OpenAPI
+returns ``code`` with ``http_status``.
+"""
+from __future__ import annotations
+
+# RAM error code -> HTTP status, as the RAM OpenAPI (2015-05-01) answers them.
+HTTP_STATUS_BY_CODE: dict[str, int] = {
+    "LimitExceeded.User.AccessKey": 409,
+    "EntityNotExist.User": 404,
+    "EntityNotExist.User.AccessKey": 404,
+    "EntityNotExist.Policy": 404,
+    "EntityAlreadyExists.User": 409,
+    "EntityAlreadyExists.User.Policy": 409,
+    "EntityNotExist.User.Policy": 404,
+    "DeleteConflict.User.AccessKey": 409,
+    "DeleteConflict.AccessKey.Active": 409,
+    "InvalidParameter.UserName.InvalidChars": 400,
+    "InvalidParameter.UserName.Length": 400,
+    "InvalidParameter.DisplayName.Length": 400,
+    "InvalidParameter.Comments.Length": 400,
+    "InvalidParameter.Status": 400,
+    "InvalidParameter.Scenario": 400,
+    "InvalidParameter": 400,
+    "NoPermission": 403,
+    "MissingParameter": 400,
+    "InvalidAccessKeyId.NotFound": 404,
+    "InvalidAccessKeyId.Inactive": 400,
+    "SignatureDoesNotMatch": 400,
+    "InvalidTimeStamp.Expired": 400,
+    "SignatureNonceUsed": 400,
+    "IncompleteSignature": 400,
+}
+
+
+class RamError(Exception):
+    """A refusal by the RAM domain: an error ``code`` of the RAM API and a human ``message``."""
+
+    def __init__(self, code: str, message: str, *, recommend: str = "") -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.recommend = recommend
+
+    @property
+    def http_status(self) -> int:
+        return HTTP_STATUS_BY_CODE.get(self.code, 400)

@@ -1,0 +1,70 @@
+"""The demo account for staff demos and training: idempotent, and --reset puts it back exactly."""
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from ram.bootstrap import ensure_auditors_group, ensure_system_policies
+from ram.models import Account
+from ram.policy import Principal
+from ram.services import access_key_create, account_create, account_delete, policy_attach, ram_user_create
+
+DEMO_ALIAS = "demo"
+DEMO_UID = "5812345678901234"
+DEMO_ROOT = ("owner@demo.example", "demo-owner")
+DEMO_AUDITOR = ("auditor", "demo-auditor")
+DEMO_USERS = [
+    # user_name, display name, comments, console password, policies, number of keys
+    ("admin", "RAM Administrator", "Manages RAM users and their keys", "demo-admin", ["AliyunRAMFullAccess"], 0),
+    ("alice", "Alice Developer", "Application developer", "demo-alice", [], 0),
+    ("bob", "Bob Service", "Build server, uses AccessKeys", None, [], 2),
+]
+
+LOGINS = f"""Demo logins (http://127.0.0.1:8000):
+  Account root     owner@demo.example / demo-owner
+  RAM admin        admin@demo.onaliyun.com / demo-admin   (AliyunRAMFullAccess)
+  RAM user         alice@demo.onaliyun.com / demo-alice   (no keys)
+  RAM user         bob (no console logon, 2 AccessKeys: at his quota)
+  Auditor (admin)  auditor / demo-auditor                 (http://127.0.0.1:8000/admin/)"""
+
+
+class Command(BaseCommand):
+    help = "Create the demo account (alias 'demo') if missing; --reset rebuilds it exactly."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--reset", action="store_true", help="Delete the demo account and rebuild it.")
+
+    @transaction.atomic
+    def handle(self, *args, reset: bool, **options):
+        actor = Principal.cli("seed_demo")
+        ensure_system_policies()
+        auditors = ensure_auditors_group()
+        existing = Account.objects.filter(alias=DEMO_ALIAS).first()
+        if existing is not None and reset:
+            account_delete(actor=actor, account=existing)
+            existing = None
+        if existing is None:
+            self._build(actor)
+            self.stdout.write(self.style.SUCCESS("Demo account 'demo' is ready."))
+        else:
+            self.stdout.write("Demo account 'demo' already exists (use --reset to rebuild it).")
+        self._auditor(auditors)
+        self.stdout.write(LOGINS)
+
+    def _build(self, actor: Principal) -> None:
+        account = account_create(actor=actor, alias=DEMO_ALIAS, uid=DEMO_UID,
+                                 root_email=DEMO_ROOT[0], root_password=DEMO_ROOT[1])
+        for user_name, display_name, comments, password, policies, keys in DEMO_USERS:
+            ram_user = ram_user_create(actor=actor, account=account, user_name=user_name,
+                                       display_name=display_name, comments=comments, console_password=password)
+            for policy_name in policies:
+                policy_attach(actor=actor, ram_user=ram_user, policy_name=policy_name)
+            for _ in range(keys):
+                access_key_create(actor=actor, owner=ram_user, scenario="other")
+
+    def _auditor(self, auditors) -> None:
+        username, password = DEMO_AUDITOR
+        user, _ = get_user_model().objects.get_or_create(username=username)
+        user.is_staff, user.is_superuser = True, False
+        user.set_password(password)
+        user.save()
+        user.groups.set([auditors])

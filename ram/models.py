@@ -1,0 +1,245 @@
+"""The RAM domain: accounts, RAM users, AccessKeys, system policies and the audit trail.
+
+A row's own invariants are database constraints here (name formats, the AccessKey quota slots,
+statuses); rules across rows live in ``ram.services``.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from .credentials import ACCESS_KEY_ID_REGEX
+
+USER_NAME_REGEX = r"^[A-Za-z0-9._-]{1,64}$"
+ACCOUNT_UID_REGEX = r"^[0-9]{16}$"
+ACCOUNT_ALIAS_REGEX = r"^[a-z0-9]([a-z0-9-]{1,30}[a-z0-9])?$"
+
+
+class Account(models.Model):
+    """An Alibaba Cloud account: its root identity, alias and security preferences."""
+
+    uid = models.CharField("UID", max_length=16, unique=True)
+    alias = models.CharField(max_length=32, unique=True)
+    root_user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="root_account",
+        help_text="The root identity's console logon (email + password).",
+    )
+    allow_user_to_manage_access_keys = models.BooleanField(
+        "AllowUserToManageAccessKeys", default=False,
+        help_text="RAM users may manage their own AccessKey pairs.",
+    )
+    allow_user_to_change_password = models.BooleanField("AllowUserToChangePassword", default=True)
+    allow_user_to_manage_mfa_devices = models.BooleanField("AllowUserToManageMFADevices", default=True)
+    is_sandbox = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["alias"]
+        constraints = [
+            models.CheckConstraint(condition=Q(uid__regex=ACCOUNT_UID_REGEX), name="account_uid_16_digits"),
+            models.CheckConstraint(condition=Q(alias__regex=ACCOUNT_ALIAS_REGEX), name="account_alias_format"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alias} ({self.uid})"
+
+    @property
+    def root_email(self) -> str:
+        return self.root_user.username
+
+    @property
+    def logon_suffix(self) -> str:
+        return f"@{self.alias}.onaliyun.com"
+
+
+class Policy(models.Model):
+    """A permission policy: a JSON document of Allow/Deny statements. System policies are global."""
+
+    SYSTEM = "System"
+    CUSTOM = "Custom"
+
+    name = models.CharField(max_length=128, unique=True)
+    policy_type = models.CharField(max_length=16, choices=[(SYSTEM, SYSTEM), (CUSTOM, CUSTOM)], default=SYSTEM)
+    description = models.CharField(max_length=1024, blank=True)
+    document = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "policies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RamUser(models.Model):
+    """A RAM user of one account, with an optional console logon."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="ram_users")
+    user_name = models.CharField("UserName", max_length=64)
+    display_name = models.CharField("DisplayName", max_length=128)
+    comments = models.CharField("Comments", max_length=128, blank=True)
+    email = models.EmailField(blank=True)
+    mobile_phone = models.CharField(max_length=32, blank=True)
+    login_user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="ram_user",
+        help_text="Console logon <UserName>@<alias>.onaliyun.com, when enabled.",
+    )
+    policies = models.ManyToManyField(Policy, through="PolicyAttachment", related_name="ram_users", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user_name"]
+        verbose_name = "RAM user"
+        constraints = [
+            models.UniqueConstraint(Lower("user_name"), "account", name="ram_user_name_unique_in_account"),
+            models.CheckConstraint(condition=Q(user_name__regex=USER_NAME_REGEX), name="ram_user_name_format"),
+            models.CheckConstraint(condition=~Q(display_name=""), name="ram_user_display_name_not_empty"),
+        ]
+        indexes = [models.Index(fields=["account", "created_at"], name="ram_user_account_created")]
+
+    def __str__(self) -> str:
+        return f"{self.user_name}{self.account.logon_suffix}"
+
+    @property
+    def logon_name(self) -> str:
+        return f"{self.user_name}{self.account.logon_suffix}"
+
+
+class PolicyAttachment(models.Model):
+    """A policy attached to a RAM user."""
+
+    ram_user = models.ForeignKey(RamUser, on_delete=models.CASCADE, related_name="policy_attachments")
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="attachments")
+    attached_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ram_user", "policy"], name="policy_attached_once")]
+
+
+class AccessKey(models.Model):
+    """An AccessKey pair of an account's root (``ram_user`` is null) or of one RAM user.
+
+    The quota is a database fact: each key takes a numbered ``slot`` of its owner, unique per
+    owner, and the check constraint bounds the slot by the owner's limit (2 for a RAM user,
+    5 for the root), Inactive keys included. The secret is stored only sealed.
+    """
+
+    ACTIVE = "Active"
+    INACTIVE = "Inactive"
+    STATUS_CHOICES = [(ACTIVE, ACTIVE), (INACTIVE, INACTIVE)]
+
+    class Scenario(models.TextChoices):
+        CLI = "cli", "Command Line Interface (CLI)"
+        LOCAL_DEVELOPMENT = "local-dev", "Local development environment"
+        ON_ALIBABA_CLOUD = "on-cloud", "Application on Alibaba Cloud (ECS, ECI, Function Compute, ACK)"
+        OUTSIDE_ALIBABA_CLOUD = "off-cloud", "Application outside Alibaba Cloud (third-party cloud or on-premises)"
+        THIRD_PARTY_SERVICE = "third-party", "Third-party service accessing your resources"
+        OTHER = "other", "Other"
+
+    access_key_id = models.CharField("AccessKey ID", max_length=24, unique=True)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="access_keys")
+    ram_user = models.ForeignKey(
+        RamUser, on_delete=models.RESTRICT, null=True, blank=True, related_name="access_keys",
+        help_text="Empty for a key of the account's root.",
+    )
+    slot = models.PositiveSmallIntegerField(help_text="Quota slot of the owner: 1-2 (RAM user), 1-5 (root).")
+    status = models.CharField(max_length=8, choices=STATUS_CHOICES, default=ACTIVE)
+    secret_sealed = models.BinaryField(editable=False)
+    seal_version = models.PositiveSmallIntegerField(editable=False)
+    scenario = models.CharField(max_length=16, choices=Scenario.choices, blank=True)
+    created_by = models.CharField(max_length=255, help_text="The principal that created the key.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_service = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = "AccessKey"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ram_user", "slot"], condition=Q(ram_user__isnull=False), name="access_key_user_slot_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "slot"], condition=Q(ram_user__isnull=True), name="access_key_root_slot_unique",
+            ),
+            models.CheckConstraint(
+                condition=(Q(ram_user__isnull=False, slot__gte=1, slot__lte=2)
+                           | Q(ram_user__isnull=True, slot__gte=1, slot__lte=5)),
+                name="access_key_slot_within_quota",
+            ),
+            models.CheckConstraint(condition=Q(status__in=["Active", "Inactive"]), name="access_key_status_valid"),
+            models.CheckConstraint(condition=Q(access_key_id__regex=ACCESS_KEY_ID_REGEX), name="access_key_id_format"),
+        ]
+        indexes = [models.Index(fields=["seal_version"], name="access_key_seal_version")]
+
+    def __str__(self) -> str:
+        return self.access_key_id
+
+    @property
+    def is_root_key(self) -> bool:
+        return self.ram_user_id is None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.ACTIVE
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuses bulk updates and deletes: the audit trail is append-only."""
+
+    def update(self, **kwargs):
+        raise PermissionError("The audit trail is append-only.")
+
+    def delete(self):
+        raise PermissionError("The audit trail is append-only.")
+
+    _raw_delete = delete
+
+
+class AuditEvent(models.Model):
+    """One recorded action or security event. Append-only; never holds a secret.
+
+    Accounts, actors and targets are stored as text so that the trail outlives what it names.
+    """
+
+    SUCCESS = "Success"
+    FAILURE = "Failure"
+
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+    account_uid = models.CharField(max_length=16, blank=True, db_index=True)
+    actor = models.CharField(max_length=255, db_index=True)
+    actor_type = models.CharField(max_length=16)
+    action = models.CharField(max_length=64, db_index=True)
+    target_type = models.CharField(max_length=32, blank=True)
+    target = models.CharField(max_length=255, blank=True, db_index=True)
+    scenario = models.CharField(max_length=16, blank=True)
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    result = models.CharField(max_length=8, default=SUCCESS)
+    error_code = models.CharField(max_length=64, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["account_uid", "occurred_at"], name="audit_account_time")]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%dT%H:%M:%SZ} {self.actor} {self.action} {self.target}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("The audit trail is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The audit trail is append-only.")

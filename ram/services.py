@@ -1,0 +1,366 @@
+"""Every write of the RAM domain.
+
+Each service takes the acting ``Principal`` (``actor``) and an ``AuditContext``, checks the
+permission through ``ram.policy``, changes the data and appends its ``AuditEvent`` in the same
+transaction. Refusals raise ``RamError`` with the RAM API's error code and leave the data as it was.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import sealing
+from .audit import AuditContext, audit_record
+from .credentials import new_access_key_id, new_access_key_secret
+from .errors import RamError
+from .models import AccessKey, Account, Policy, PolicyAttachment, RamUser
+from .policy import Principal, account_arn, authorize, root_arn, user_arn
+
+USER_NAME_CHARS = re.compile(r"^[A-Za-z0-9._-]+$")
+CLI_CONTEXT = AuditContext.cli()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A newly created AccessKey and its plaintext secret: the only place the secret exists."""
+
+    access_key: AccessKey
+    secret: str
+
+    def __repr__(self) -> str:  # never let the secret reach a log or a traceback by repr()
+        return f"IssuedKey(access_key_id={self.access_key.access_key_id!r}, secret=<hidden>)"
+
+
+# --- Validation -------------------------------------------------------------------------
+
+def validate_user_name(user_name: str) -> None:
+    """The RAM API's rule: 1-64 characters of letters, digits, '.', '-', '_'."""
+    if not user_name or len(user_name) > 64:
+        raise RamError("InvalidParameter.UserName.Length",
+                       "The parameter - UserName must be 1 to 64 characters long.")
+    if not USER_NAME_CHARS.match(user_name):
+        raise RamError("InvalidParameter.UserName.InvalidChars",
+                       "The parameter - UserName contains invalid characters: use letters, digits, '.', '-' and '_'.")
+
+
+def _validate_user_attributes(*, display_name: str, comments: str) -> None:
+    if not 1 <= len(display_name) <= 128:
+        raise RamError("InvalidParameter.DisplayName.Length",
+                       "The parameter - DisplayName must be 1 to 128 characters long.")
+    if len(comments) > 128:
+        raise RamError("InvalidParameter.Comments.Length",
+                       "The parameter - Comments must be at most 128 characters long.")
+
+
+def _validate_password(password: str, user=None) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise RamError("InvalidParameter.Password", " ".join(error.messages)) from None
+
+
+# --- Accounts ---------------------------------------------------------------------------
+
+def _new_uid() -> str:
+    return str(secrets.randbelow(9 * 10**15) + 10**15)
+
+
+@transaction.atomic
+def account_create(
+    *, actor: Principal, alias: str, root_email: str, root_password: str, uid: str | None = None,
+    is_sandbox: bool = False, context: AuditContext = CLI_CONTEXT,
+) -> Account:
+    """Create an account with its root logon. Only the operator's CLI (or sandbox signup) may."""
+    if actor.kind != "cli":
+        raise RamError("NoPermission", "Only the operator creates accounts.")
+    user_model = get_user_model()
+    email = user_model.objects.normalize_email(root_email).lower()
+    if Account.objects.filter(alias=alias).exists():
+        raise RamError("EntityAlreadyExists.Account", f"The account alias {alias} is taken.")
+    if user_model.objects.filter(username=email).exists():
+        raise RamError("EntityAlreadyExists.Account", f"The logon {email} is taken.")
+    root_user = user_model(username=email, email=email)
+    root_user.set_password(root_password)
+    root_user.save()
+    account = Account.objects.create(uid=uid or _new_uid(), alias=alias, root_user=root_user, is_sandbox=is_sandbox)
+    audit_record(context=context, actor=actor, action="CreateAccount", account_uid=account.uid,
+                 target_type="Account", target=account.alias)
+    return account
+
+
+@transaction.atomic
+def account_delete(*, actor: Principal, account: Account, context: AuditContext = CLI_CONTEXT) -> None:
+    """Delete an account and everything in it (keys, RAM users, logons). The audit trail stays."""
+    if actor.kind != "cli":
+        raise RamError("NoPermission", "Only the operator deletes accounts.")
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    login_user_ids = list(account.ram_users.exclude(login_user=None).values_list("login_user_id", flat=True))
+    root_user = account.root_user
+    uid, alias = account.uid, account.alias
+    account.delete()  # cascades to keys, RAM users and policy attachments
+    get_user_model().objects.filter(pk__in=[root_user.pk, *login_user_ids]).delete()
+    audit_record(context=context, actor=actor, action="DeleteAccount", account_uid=uid,
+                 target_type="Account", target=alias)
+
+
+@transaction.atomic
+def security_preference_set(
+    *, actor: Principal, account: Account, allow_user_to_manage_access_keys: bool | None = None,
+    allow_user_to_change_password: bool | None = None, allow_user_to_manage_mfa_devices: bool | None = None,
+    context: AuditContext = CLI_CONTEXT,
+) -> Account:
+    """Change the account's security preferences (``ram:SetSecurityPreference``)."""
+    authorize(actor, "ram:SetSecurityPreference", account_arn(account))
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    changes = {}
+    for field, value in (
+        ("allow_user_to_manage_access_keys", allow_user_to_manage_access_keys),
+        ("allow_user_to_change_password", allow_user_to_change_password),
+        ("allow_user_to_manage_mfa_devices", allow_user_to_manage_mfa_devices),
+    ):
+        if value is not None and getattr(account, field) != value:
+            setattr(account, field, value)
+            changes[field] = value
+    if changes:
+        account.save(update_fields=list(changes))
+    audit_record(context=context, actor=actor, action="SetSecurityPreference", account_uid=account.uid,
+                 target_type="Account", target=account.alias, detail=changes)
+    return account
+
+
+# --- RAM users --------------------------------------------------------------------------
+
+@transaction.atomic
+def ram_user_create(
+    *, actor: Principal, account: Account, user_name: str, display_name: str = "", comments: str = "",
+    email: str = "", mobile_phone: str = "", console_password: str | None = None,
+    context: AuditContext = CLI_CONTEXT,
+) -> RamUser:
+    """Create a RAM user (``ram:CreateUser``), with a console logon when a password is given.
+
+    Raises InvalidParameter.* for a bad name, EntityAlreadyExists.User when the name is taken.
+    """
+    validate_user_name(user_name)
+    display_name = display_name or user_name
+    _validate_user_attributes(display_name=display_name, comments=comments)
+    authorize(actor, "ram:CreateUser", user_arn(account, user_name))
+    if RamUser.objects.filter(account=account, user_name__iexact=user_name).exists():
+        raise RamError("EntityAlreadyExists.User", f"The user {user_name} already exists.")
+    login_user = None
+    if console_password is not None:
+        login_user = _logon_create(account=account, user_name=user_name, password=console_password)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            ram_user = RamUser.objects.create(
+                account=account, user_name=user_name, display_name=display_name, comments=comments,
+                email=email, mobile_phone=mobile_phone, login_user=login_user, created_at=now, updated_at=now,
+            )
+    except IntegrityError:  # a concurrent request took the name between the check and the insert
+        raise RamError("EntityAlreadyExists.User", f"The user {user_name} already exists.") from None
+    audit_record(context=context, actor=actor, action="CreateUser", account_uid=account.uid,
+                 target_type="RamUser", target=user_name, detail={"console_logon": login_user is not None})
+    return ram_user
+
+
+def _logon_create(*, account: Account, user_name: str, password: str):
+    user_model = get_user_model()
+    logon_name = f"{user_name}{account.logon_suffix}".lower()
+    user = user_model(username=logon_name)
+    _validate_password(password, user)
+    user.set_password(password)
+    user.save()
+    return user
+
+
+@transaction.atomic
+def ram_user_delete(*, actor: Principal, ram_user: RamUser, context: AuditContext = CLI_CONTEXT) -> None:
+    """Delete a RAM user (``ram:DeleteUser``). Raises DeleteConflict.User.AccessKey while it has keys."""
+    account = ram_user.account
+    authorize(actor, "ram:DeleteUser", user_arn(account, ram_user.user_name))
+    # Lock the user so that no key can be created for it between the check and the delete.
+    ram_user = RamUser.objects.select_for_update().get(pk=ram_user.pk)
+    if ram_user.access_keys.exists():
+        raise RamError("DeleteConflict.User.AccessKey",
+                       f"The user {ram_user.user_name} still has AccessKey pairs: delete them first.")
+    login_user_id = ram_user.login_user_id
+    ram_user.delete()
+    if login_user_id:
+        get_user_model().objects.filter(pk=login_user_id).delete()
+    audit_record(context=context, actor=actor, action="DeleteUser", account_uid=account.uid,
+                 target_type="RamUser", target=ram_user.user_name)
+
+
+@transaction.atomic
+def policy_attach(*, actor: Principal, ram_user: RamUser, policy_name: str,
+                  context: AuditContext = CLI_CONTEXT) -> PolicyAttachment:
+    """Attach a system policy to a RAM user (``ram:AttachPolicyToUser``)."""
+    authorize(actor, "ram:AttachPolicyToUser", user_arn(ram_user.account, ram_user.user_name))
+    policy = _policy_get(policy_name)
+    if PolicyAttachment.objects.filter(ram_user=ram_user, policy=policy).exists():
+        raise RamError("EntityAlreadyExists.User.Policy",
+                       f"The policy {policy_name} is already attached to {ram_user.user_name}.")
+    try:
+        with transaction.atomic():
+            attachment = PolicyAttachment.objects.create(ram_user=ram_user, policy=policy)
+    except IntegrityError:
+        raise RamError("EntityAlreadyExists.User.Policy",
+                       f"The policy {policy_name} is already attached to {ram_user.user_name}.") from None
+    audit_record(context=context, actor=actor, action="AttachPolicyToUser", account_uid=ram_user.account.uid,
+                 target_type="RamUser", target=ram_user.user_name, detail={"policy": policy_name})
+    return attachment
+
+
+@transaction.atomic
+def policy_detach(*, actor: Principal, ram_user: RamUser, policy_name: str,
+                  context: AuditContext = CLI_CONTEXT) -> None:
+    """Detach a policy from a RAM user (``ram:DetachPolicyFromUser``)."""
+    authorize(actor, "ram:DetachPolicyFromUser", user_arn(ram_user.account, ram_user.user_name))
+    policy = _policy_get(policy_name)
+    deleted, _ = PolicyAttachment.objects.filter(ram_user=ram_user, policy=policy).delete()
+    if not deleted:
+        raise RamError("EntityNotExist.User.Policy",
+                       f"The policy {policy_name} is not attached to {ram_user.user_name}.")
+    audit_record(context=context, actor=actor, action="DetachPolicyFromUser", account_uid=ram_user.account.uid,
+                 target_type="RamUser", target=ram_user.user_name, detail={"policy": policy_name})
+
+
+def _policy_get(policy_name: str) -> Policy:
+    try:
+        return Policy.objects.get(name=policy_name)
+    except Policy.DoesNotExist:
+        raise RamError("EntityNotExist.Policy", f"The policy {policy_name} does not exist.") from None
+
+
+# --- AccessKeys -------------------------------------------------------------------------
+
+def _key_resource(access_key: AccessKey) -> str:
+    if access_key.ram_user_id is None:
+        return root_arn(access_key.account)
+    return user_arn(access_key.account, access_key.ram_user.user_name)
+
+
+def access_key_limit(owner: RamUser | Account) -> int:
+    if isinstance(owner, RamUser):
+        return settings.RAM_USER_ACCESS_KEY_LIMIT
+    return settings.RAM_ROOT_ACCESS_KEY_LIMIT
+
+
+def access_key_limit_message(owner: RamUser | Account) -> str:
+    if isinstance(owner, RamUser):
+        return f"A RAM user can have at most {settings.RAM_USER_ACCESS_KEY_LIMIT} AccessKey pairs."
+    return f"An Alibaba Cloud account can have at most {settings.RAM_ROOT_ACCESS_KEY_LIMIT} AccessKey pairs."
+
+
+@transaction.atomic
+def access_key_create(
+    *, actor: Principal, owner: RamUser | Account, scenario: str = "", context: AuditContext = CLI_CONTEXT,
+    detail: dict | None = None,
+) -> IssuedKey:
+    """Issue an AccessKey to a RAM user or (``owner`` an Account) to the account's root.
+
+    The key takes a free quota slot of its owner: 2 for a RAM user, 5 for the root, Inactive
+    keys included. Raises LimitExceeded.User.AccessKey when none is free, NoPermission when the
+    actor may not. The plaintext secret exists only in the returned ``IssuedKey``.
+    """
+    if scenario and scenario not in AccessKey.Scenario.values:
+        raise RamError("InvalidParameter.Scenario", f"Unknown scenario {scenario!r}.")
+    is_root = isinstance(owner, Account)
+    account = owner if is_root else owner.account
+    resource = root_arn(account) if is_root else user_arn(account, owner.user_name)
+    authorize(actor, "ram:CreateAccessKey", resource)
+
+    # Lock the owner's row: concurrent creations for one owner queue here and each sees the
+    # slots taken before it. The unique (owner, slot) constraint is the real guard (SQLite
+    # ignores the lock); a lost race surfaces as IntegrityError and is retried on another slot.
+    if is_root:
+        Account.objects.select_for_update().filter(pk=account.pk).first()
+        keys = AccessKey.objects.filter(account=account, ram_user__isnull=True)
+    else:
+        RamUser.objects.select_for_update().filter(pk=owner.pk).first()
+        keys = AccessKey.objects.filter(ram_user=owner)
+    limit = access_key_limit(owner)
+    for _attempt in range(limit):
+        taken = set(keys.values_list("slot", flat=True))
+        free = [slot for slot in range(1, limit + 1) if slot not in taken]
+        if not free:
+            break
+        access_key_id, secret = new_access_key_id(), new_access_key_secret()
+        sealed = sealing.seal(access_key_id=access_key_id, secret=secret)
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                access_key = AccessKey.objects.create(
+                    access_key_id=access_key_id, account=account, ram_user=None if is_root else owner,
+                    slot=free[0], secret_sealed=sealed.blob, seal_version=sealed.version, scenario=scenario,
+                    created_by=actor.arn, created_at=now, updated_at=now,
+                )
+        except IntegrityError:
+            continue
+        audit_record(context=context, actor=actor, action="CreateAccessKey", account_uid=account.uid,
+                     target_type="AccessKey", target=access_key_id, scenario=scenario,
+                     detail={"owner": "root" if is_root else owner.user_name, **(detail or {})})
+        return IssuedKey(access_key=access_key, secret=secret)
+    raise RamError("LimitExceeded.User.AccessKey", access_key_limit_message(owner),
+                   recommend="Delete an AccessKey pair that is no longer used, then try again.")
+
+
+@transaction.atomic
+def access_key_set_status(*, actor: Principal, access_key: AccessKey, status: str,
+                          context: AuditContext = CLI_CONTEXT) -> AccessKey:
+    """Enable or disable a key (``ram:UpdateAccessKey``). Raises InvalidParameter.Status."""
+    if status not in (AccessKey.ACTIVE, AccessKey.INACTIVE):
+        raise RamError("InvalidParameter.Status", "The parameter - Status must be Active or Inactive.")
+    authorize(actor, "ram:UpdateAccessKey", _key_resource(access_key))
+    access_key = AccessKey.objects.select_for_update().get(pk=access_key.pk)
+    previous = access_key.status
+    if previous != status:
+        access_key.status = status
+        access_key.updated_at = timezone.now()
+        access_key.save(update_fields=["status", "updated_at"])
+    audit_record(context=context, actor=actor, action="UpdateAccessKey", account_uid=access_key.account.uid,
+                 target_type="AccessKey", target=access_key.access_key_id,
+                 detail={"from": previous, "to": status})
+    return access_key
+
+
+@transaction.atomic
+def access_key_delete(*, actor: Principal, access_key: AccessKey, context: AuditContext = CLI_CONTEXT) -> None:
+    """Delete a key (``ram:DeleteAccessKey``). Only an Inactive key: raises DeleteConflict.AccessKey.Active."""
+    authorize(actor, "ram:DeleteAccessKey", _key_resource(access_key))
+    access_key = AccessKey.objects.select_for_update().get(pk=access_key.pk)
+    if access_key.is_active:
+        raise RamError("DeleteConflict.AccessKey.Active",
+                       f"The AccessKey {access_key.access_key_id} is Active: disable it before deleting it.")
+    key_id, account_uid = access_key.access_key_id, access_key.account.uid
+    access_key.delete()
+    audit_record(context=context, actor=actor, action="DeleteAccessKey", account_uid=account_uid,
+                 target_type="AccessKey", target=key_id)
+
+
+def access_key_reseal_batch(*, batch_size: int = 500) -> int:
+    """Re-seal up to ``batch_size`` keys not yet under the newest sealing key. Returns the count.
+
+    Not an audited RAM action: it changes no credential, only how one is stored at rest.
+    """
+    newest = sealing.newest_version()
+    with transaction.atomic():
+        keys = list(
+            AccessKey.objects.select_for_update(skip_locked=True)
+            .filter(seal_version__lt=newest).order_by("pk")[:batch_size]
+        )
+        for key in keys:
+            secret = sealing.unseal(access_key_id=key.access_key_id,
+                                    sealed=sealing.Sealed(key.seal_version, key.secret_sealed))
+            resealed = sealing.seal(access_key_id=key.access_key_id, secret=secret)
+            key.secret_sealed, key.seal_version = resealed.blob, resealed.version
+        AccessKey.objects.bulk_update(keys, ["secret_sealed", "seal_version"])
+    return len(keys)

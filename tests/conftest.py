@@ -1,0 +1,71 @@
+"""Fixtures shared by the whole suite: factories for the RAM domain, database markers, browser."""
+from __future__ import annotations
+
+import itertools
+import os
+
+import pytest
+from django.db import connection
+
+from ram.bootstrap import ensure_system_policies
+from ram.policy import Principal
+from ram.services import account_create, ram_user_create
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+_counter = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _require_postgres(request):
+    """A `postgres` test runs only on PostgreSQL; in CI it fails instead of skipping."""
+    if request.node.get_closest_marker("postgres") is None:
+        return
+    if connection.vendor != "postgresql":
+        message = "needs PostgreSQL: run with DATABASE_URL=postgres://… (make test does)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def cli() -> Principal:
+    return Principal.cli("tests")
+
+
+@pytest.fixture
+def system_policies(db):
+    """System policies come from a data migration, which a transactional test's flush removes."""
+    ensure_system_policies()
+
+
+@pytest.fixture
+def make_account(db, cli):
+    def make(alias: str | None = None, **kwargs):
+        n = next(_counter)
+        alias = alias or f"acct{n}"
+        return account_create(actor=cli, alias=alias, root_email=f"owner@{alias}.example",
+                              root_password=kwargs.pop("root_password", "root-pass-123"), **kwargs)
+    return make
+
+
+@pytest.fixture
+def make_ram_user(db, cli):
+    def make(account, user_name: str | None = None, **kwargs):
+        return ram_user_create(actor=cli, account=account, user_name=user_name or f"user{next(_counter)}", **kwargs)
+    return make
+
+
+@pytest.fixture
+def account(make_account):
+    return make_account()
+
+
+@pytest.fixture
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium, headless; Playwright cannot download its own browser here."""
+    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}

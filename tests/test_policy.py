@@ -1,0 +1,122 @@
+"""Who may manage whose AccessKeys, as DESIGN.md says, through the one policy module."""
+import pytest
+
+from ram.errors import RamError
+from ram.models import AccessKey, AuditEvent
+from ram.policy import Principal, is_allowed, root_arn, user_arn
+from ram.services import (
+    access_key_create, access_key_delete, access_key_set_status, policy_attach, ram_user_create,
+    ram_user_delete, security_preference_set,
+)
+
+
+@pytest.fixture
+def world(make_account, make_ram_user, cli, system_policies):
+    account = make_account("acme")
+    other = make_account("other")
+    admin = make_ram_user(account, "admin")
+    policy_attach(actor=cli, ram_user=admin, policy_name="AliyunRAMFullAccess")
+    reader = make_ram_user(account, "reader")
+    policy_attach(actor=cli, ram_user=reader, policy_name="AliyunRAMReadOnlyAccess")
+    return {
+        "account": account, "other": other, "admin": admin, "reader": reader,
+        "alice": make_ram_user(account, "alice"), "bob": make_ram_user(account, "bob"),
+        "stranger": make_ram_user(other, "stranger"),
+    }
+
+
+def refused(call) -> bool:
+    before = (AccessKey.objects.count(), AuditEvent.objects.count())
+    try:
+        call()
+    except RamError as error:
+        assert (error.code, error.http_status) == ("NoPermission", 403)
+        assert (AccessKey.objects.count(), AuditEvent.objects.count()) == before
+        return True
+    return False
+
+
+def test_root_manages_every_user_key_and_its_own(world):
+    root = Principal.root(world["account"])
+    key = access_key_create(actor=root, owner=world["bob"]).access_key
+    access_key_set_status(actor=root, access_key=key, status="Inactive")
+    access_key_delete(actor=root, access_key=key)
+    assert access_key_create(actor=root, owner=world["account"]).access_key.is_root_key
+
+
+def test_ram_administrator_manages_other_users_keys_but_not_the_roots(world):
+    admin = Principal.for_ram_user(world["admin"])
+    key = access_key_create(actor=admin, owner=world["bob"]).access_key
+    access_key_set_status(actor=admin, access_key=key, status="Inactive")
+    access_key_delete(actor=admin, access_key=key)
+    assert refused(lambda: access_key_create(actor=admin, owner=world["account"]))
+
+
+def test_ram_user_own_keys_need_the_account_preference(world):
+    alice = Principal.for_ram_user(world["alice"])
+    assert refused(lambda: access_key_create(actor=alice, owner=world["alice"]))
+
+    security_preference_set(actor=Principal.root(world["account"]), account=world["account"],
+                            allow_user_to_manage_access_keys=True)
+    world["alice"].account.refresh_from_db()
+    alice = Principal.for_ram_user(world["alice"])
+    key = access_key_create(actor=alice, owner=world["alice"]).access_key
+    access_key_set_status(actor=alice, access_key=key, status="Inactive")
+    access_key_delete(actor=alice, access_key=key)
+    # the preference covers one's own keys only
+    assert refused(lambda: access_key_create(actor=alice, owner=world["bob"]))
+    assert refused(lambda: access_key_create(actor=alice, owner=world["account"]))
+
+
+def test_read_only_user_cannot_write(world):
+    reader = Principal.for_ram_user(world["reader"])
+    assert refused(lambda: access_key_create(actor=reader, owner=world["bob"]))
+    assert refused(lambda: ram_user_create(actor=reader, account=world["account"], user_name="eve"))
+    assert is_allowed(reader, "ram:ListAccessKeys", user_arn(world["account"], "bob"))
+    assert is_allowed(reader, "ram:GetUser", user_arn(world["account"], "bob"))
+
+
+def test_ram_user_of_another_account_is_refused_everything(world, make_ram_user, cli):
+    stranger_admin = make_ram_user(world["other"], "admin2")
+    policy_attach(actor=cli, ram_user=stranger_admin, policy_name="AliyunRAMFullAccess")
+    for principal in (Principal.for_ram_user(stranger_admin), Principal.root(world["other"])):
+        assert refused(lambda: access_key_create(actor=principal, owner=world["bob"]))
+        assert refused(lambda: access_key_create(actor=principal, owner=world["account"]))
+        assert refused(lambda: ram_user_delete(actor=principal, ram_user=world["alice"]))
+        assert refused(lambda: security_preference_set(
+            actor=principal, account=world["account"], allow_user_to_manage_access_keys=True))
+        assert not is_allowed(principal, "ram:ListAccessKeys", user_arn(world["account"], "bob"))
+
+
+def test_plain_ram_user_cannot_manage_users_or_preferences(world):
+    alice = Principal.for_ram_user(world["alice"])
+    assert refused(lambda: ram_user_create(actor=alice, account=world["account"], user_name="eve"))
+    assert refused(lambda: ram_user_delete(actor=alice, ram_user=world["bob"]))
+    assert refused(lambda: security_preference_set(
+        actor=alice, account=world["account"], allow_user_to_manage_access_keys=True))
+    assert not is_allowed(alice, "ram:ListAccessKeys", root_arn(world["account"]))
+
+
+def test_explicit_deny_wins_over_allow(world):
+    from ram.models import Policy, PolicyAttachment
+    deny = Policy.objects.create(name="DenyKeys", policy_type="Custom", document={
+        "Version": "1",
+        "Statement": [{"Effect": "Deny", "Action": "ram:*AccessKey", "Resource": "acs:ram:*:*:user/bob"}],
+    })
+    PolicyAttachment.objects.create(ram_user=world["admin"], policy=deny)
+    admin = Principal.for_ram_user(world["admin"])
+    assert refused(lambda: access_key_create(actor=admin, owner=world["bob"]))
+    assert access_key_create(actor=admin, owner=world["alice"]).access_key
+
+
+def test_policy_granting_own_keys_works_without_the_preference(world):
+    from ram.models import Policy, PolicyAttachment
+    grant = Policy.objects.create(name="OwnKeys", policy_type="Custom", document={
+        "Version": "1",
+        "Statement": [{"Effect": "Allow", "Action": ["ram:CreateAccessKey", "ram:ListAccessKeys"],
+                       "Resource": f"acs:ram:*:{world['account'].uid}:user/alice"}],
+    })
+    PolicyAttachment.objects.create(ram_user=world["alice"], policy=grant)
+    alice = Principal.for_ram_user(world["alice"])
+    assert access_key_create(actor=alice, owner=world["alice"]).access_key
+    assert refused(lambda: access_key_create(actor=alice, owner=world["bob"]))
