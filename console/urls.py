@@ -1,13 +1,13 @@
-"""URL routes of the console: health probes, the admin, the console shell and the RAM pages."""
+"""URL routes: health probes, the auditors' admin, the console shell and the RAM pages."""
 from django.contrib import admin
 from django.urls import include, path
 
 from . import health, views
 
-app_name = "console"
-
 console_patterns = [
     path("", views.home, name="home"),
+    path("login", views.LogonView.as_view(), name="login"),
+    path("logout", views.LogoffView.as_view(), name="logout"),
 ]
 
 urlpatterns = [
@@ -15,4 +15,5 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("", include((console_patterns, "console"))),
+    path("", include("ram.urls")),
 ]

@@ -191,6 +191,24 @@ class AccessKey(models.Model):
         return self.status == self.ACTIVE
 
 
+class MfaDevice(models.Model):
+    """A virtual MFA device (TOTP) bound to a console logon: an account root or a RAM user.
+
+    The TOTP seed is stored only sealed, like AccessKey secrets.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mfa_device")
+    secret_sealed = models.BinaryField(editable=False)
+    seal_version = models.PositiveSmallIntegerField(editable=False)
+    bound_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "MFA device"
+
+    def __str__(self) -> str:
+        return f"MFA device of {self.user}"
+
+
 class AppendOnlyQuerySet(models.QuerySet):
     """Refuses bulk updates and deletes: the audit trail is append-only."""
 
@@ -243,3 +261,4 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The audit trail is append-only.")
+

@@ -7,8 +7,9 @@ the resource. Rules, in order:
 1. Nothing crosses accounts: a resource of another account is refused to everyone but the CLI.
 2. The account's root may do everything in its account; only the root manages root keys.
 3. A RAM user: an explicit ``Deny`` statement of an attached policy wins; then an ``Allow``
-   statement grants; then the account preference ``AllowUserToManageAccessKeys`` lets a RAM user
-   manage their own AccessKeys. Anything else is refused.
+   statement grants; then the account preferences ``AllowUserToManageAccessKeys`` and
+   ``AllowUserToManageMFADevices`` let a RAM user manage their own AccessKeys / MFA device.
+   Anything else is refused.
 
 Actions and resources use wildcards (``ram:Get*``, ``acs:ram:*:<uid>:user/*``).
 """
@@ -28,6 +29,9 @@ SELF_MANAGED_KEY_ACTIONS = frozenset({
     "ram:CreateAccessKey", "ram:UpdateAccessKey", "ram:DeleteAccessKey",
     "ram:ListAccessKeys", "ram:GetAccessKeyLastUsed",
 })
+
+# Actions a RAM user may take on their own MFA device when the account allows it (the default).
+SELF_MANAGED_MFA_ACTIONS = frozenset({"ram:BindMFADevice", "ram:UnbindMFADevice", "ram:GetUserMFAInfo"})
 
 FULL_ACCESS_DOCUMENT = {
     "Version": "1",
@@ -59,7 +63,7 @@ def root_arn(account: Account) -> str:
 class Principal:
     """The identity a request acts as. Build one with ``root``, ``ram_user`` or ``cli``."""
 
-    kind: str  # "root" | "ram_user" | "cli"
+    kind: str  # "root" | "ram_user" | "cli" | "anonymous"
     account: Account | None = None
     ram_user: RamUser | None = None
     label: str = ""
@@ -78,6 +82,11 @@ class Principal:
         """The operator at the server's command line (seed, scripts): trusted, and audited as such."""
         return cls(kind="cli", label=label)
 
+    @classmethod
+    def anonymous(cls, label: str) -> Principal:
+        """Someone not (yet) authenticated, e.g. a failed logon as ``label``: allowed nothing."""
+        return cls(kind="anonymous", label=label[:200])
+
     @property
     def arn(self) -> str:
         """How the audit trail names this principal."""
@@ -85,7 +94,7 @@ class Principal:
             return f"acs:ram::{self.account.uid}:root"
         if self.kind == "ram_user":
             return f"acs:ram::{self.account.uid}:user/{self.ram_user.user_name}"
-        return f"cli:{self.label}"
+        return f"{self.kind}:{self.label}"
 
     @property
     def display_name(self) -> str:
@@ -128,7 +137,7 @@ def is_allowed(principal: Principal, action: str, resource: str) -> bool:
     """Whether ``principal`` may take ``action`` (``ram:…``) on ``resource`` (an ARN)."""
     if principal.kind == "cli":
         return True
-    if principal.account is None:
+    if principal.kind not in ("root", "ram_user") or principal.account is None:
         return False
     if not resource.startswith(f"acs:ram:*:{principal.account.uid}:"):
         return False  # nothing crosses accounts
@@ -141,11 +150,13 @@ def is_allowed(principal: Principal, action: str, resource: str) -> bool:
         return False
     if any(s.get("Effect") == "Allow" and _statement_matches(s, action, resource) for s in statements):
         return True
-    return (
-        action in SELF_MANAGED_KEY_ACTIONS
-        and principal.account.allow_user_to_manage_access_keys
-        and resource == user_arn(principal.account, principal.ram_user.user_name)
-    )
+    if resource != user_arn(principal.account, principal.ram_user.user_name):
+        return False
+    if action in SELF_MANAGED_KEY_ACTIONS:
+        return principal.account.allow_user_to_manage_access_keys
+    if action in SELF_MANAGED_MFA_ACTIONS:
+        return principal.account.allow_user_to_manage_mfa_devices
+    return False
 
 
 def authorize(principal: Principal, action: str, resource: str) -> None:

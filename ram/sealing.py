@@ -1,6 +1,6 @@
 """Sealing of AccessKey secrets at rest: AES-256-GCM under a versioned keyring.
 
-The only module that touches sealing keys. A secret is sealed with the newest key version and
+The only module that touches sealing keys (it also seals MFA devices' TOTP seeds). A secret is sealed with the newest key version and
 the AccessKey ID as associated data, so a ciphertext copied onto another key's row fails to
 open. Every version in the keyring opens; ``rotate_secret_keys`` re-seals old rows.
 
@@ -67,25 +67,38 @@ def newest_version() -> int:
 
 
 def seal(*, access_key_id: str, secret: str) -> Sealed:
-    """Seal ``secret`` under the newest key version, bound to ``access_key_id``."""
-    version = newest_version()
-    nonce = os.urandom(NONCE_BYTES)
-    blob = nonce + AESGCM(keyring()[version]).encrypt(nonce, secret.encode(), _aad(access_key_id))
-    return Sealed(version=version, blob=blob)
+    """Seal an AccessKey secret under the newest key version, bound to ``access_key_id``."""
+    return _seal(b"ram-access-key:" + access_key_id.encode(), secret)
 
 
 def unseal(*, access_key_id: str, sealed: Sealed) -> str:
-    """Open a sealed secret; raise SealingError if its key version is unknown or it was tampered."""
+    """Open a sealed AccessKey secret; raise SealingError if the key version is unknown or it was tampered."""
+    return _unseal(b"ram-access-key:" + access_key_id.encode(), sealed, access_key_id)
+
+
+def seal_mfa_secret(*, user_id: int, secret: str) -> Sealed:
+    """Seal an MFA device's TOTP seed, bound to the logon it belongs to."""
+    return _seal(b"ram-mfa:" + str(user_id).encode(), secret)
+
+
+def unseal_mfa_secret(*, user_id: int, sealed: Sealed) -> str:
+    return _unseal(b"ram-mfa:" + str(user_id).encode(), sealed, f"the MFA device of logon {user_id}")
+
+
+def _seal(associated_data: bytes, secret: str) -> Sealed:
+    version = newest_version()
+    nonce = os.urandom(NONCE_BYTES)
+    blob = nonce + AESGCM(keyring()[version]).encrypt(nonce, secret.encode(), associated_data)
+    return Sealed(version=version, blob=blob)
+
+
+def _unseal(associated_data: bytes, sealed: Sealed, what: str) -> str:
     key = keyring().get(sealed.version)
     if key is None:
         raise SealingError(f"sealing key version {sealed.version} is not in the keyring")
     blob = bytes(sealed.blob)
     try:
-        plain = AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _aad(access_key_id))
+        plain = AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], associated_data)
     except InvalidTag:
-        raise SealingError(f"the sealed secret of {access_key_id} does not open") from None
+        raise SealingError(f"the sealed secret of {what} does not open") from None
     return plain.decode()
-
-
-def _aad(access_key_id: str) -> bytes:
-    return b"ram-access-key:" + access_key_id.encode()

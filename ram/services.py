@@ -17,11 +17,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import sealing
+from . import mfa, sealing
 from .audit import AuditContext, audit_record
 from .credentials import new_access_key_id, new_access_key_secret
 from .errors import RamError
-from .models import AccessKey, Account, Policy, PolicyAttachment, RamUser
+from .models import AccessKey, Account, MfaDevice, Policy, PolicyAttachment, RamUser
 from .policy import Principal, account_arn, authorize, root_arn, user_arn
 
 USER_NAME_CHARS = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -136,6 +136,26 @@ def security_preference_set(
     return account
 
 
+# --- Console logon ---------------------------------------------------------------------
+
+@transaction.atomic
+def console_logon_succeeded(*, principal: Principal, context: AuditContext) -> None:
+    """Record a console logon (``ConsoleLogin``) and a RAM user's last logon time."""
+    if principal.ram_user is not None:
+        RamUser.objects.filter(pk=principal.ram_user.pk).update(last_login_at=timezone.now())
+    audit_record(context=context, actor=principal, action="ConsoleLogin",
+                 target_type="Logon", target=principal.display_name)
+
+
+@transaction.atomic
+def console_logon_failed(*, logon_name: str, reason: str, account_uid: str = "",
+                         context: AuditContext) -> None:
+    """Record a refused console logon (``ConsoleLoginFailed``) with why. Never the password."""
+    audit_record(context=context, actor=Principal.anonymous(logon_name), action="ConsoleLoginFailed",
+                 account_uid=account_uid, target_type="Logon", target=logon_name[:255],
+                 result="Failure", error_code=reason)
+
+
 # --- RAM users --------------------------------------------------------------------------
 
 @transaction.atomic
@@ -238,6 +258,75 @@ def _policy_get(policy_name: str) -> Policy:
         return Policy.objects.get(name=policy_name)
     except Policy.DoesNotExist:
         raise RamError("EntityNotExist.Policy", f"The policy {policy_name} does not exist.") from None
+
+
+# --- MFA devices ------------------------------------------------------------------------
+
+def _logon_of(owner: RamUser | Account):
+    """The console logon an MFA device belongs to, and the ARN that guards it."""
+    if isinstance(owner, Account):
+        return owner.root_user, root_arn(owner)
+    if owner.login_user_id is None:
+        raise RamError("EntityNotExist.User.LoginProfile",
+                       f"The user {owner.user_name} has no console logon: enable console access first.")
+    return owner.login_user, user_arn(owner.account, owner.user_name)
+
+
+@transaction.atomic
+def mfa_device_bind(*, actor: Principal, owner: RamUser | Account, seed: str, code: str,
+                    context: AuditContext = CLI_CONTEXT) -> MfaDevice:
+    """Bind a virtual MFA device to a RAM user's (or the root's) logon (``ram:BindMFADevice``).
+
+    The code proves the authenticator app holds ``seed``. Raises EntityAlreadyExists.User.MFADevice
+    when one is bound, InvalidParameter.AuthenticationCode for a wrong code.
+    """
+    user, resource = _logon_of(owner)
+    authorize(actor, "ram:BindMFADevice", resource)
+    if not mfa.code_is_valid(seed=seed, code=code):
+        raise RamError("InvalidParameter.AuthenticationCode",
+                       "The security code is incorrect. Enter the 6-digit code your MFA app shows now.")
+    if MfaDevice.objects.filter(user=user).exists():
+        raise RamError("EntityAlreadyExists.User.MFADevice", "An MFA device is already bound.")
+    sealed = sealing.seal_mfa_secret(user_id=user.pk, secret=seed)
+    device = MfaDevice.objects.create(user=user, secret_sealed=sealed.blob, seal_version=sealed.version)
+    audit_record(context=context, actor=actor, action="BindMFADevice", account_uid=_account_of(owner).uid,
+                 target_type="Logon", target=user.username)
+    return device
+
+
+@transaction.atomic
+def mfa_device_unbind(*, actor: Principal, owner: RamUser | Account, context: AuditContext = CLI_CONTEXT) -> None:
+    """Unbind the MFA device of a logon (``ram:UnbindMFADevice``)."""
+    user, resource = _logon_of(owner)
+    authorize(actor, "ram:UnbindMFADevice", resource)
+    deleted, _ = MfaDevice.objects.filter(user=user).delete()
+    if not deleted:
+        raise RamError("EntityNotExist.User.MFADevice", "No MFA device is bound.")
+    audit_record(context=context, actor=actor, action="UnbindMFADevice", account_uid=_account_of(owner).uid,
+                 target_type="Logon", target=user.username)
+
+
+def _account_of(owner: RamUser | Account) -> Account:
+    return owner if isinstance(owner, Account) else owner.account
+
+
+@transaction.atomic
+def root_access_key_risk_acknowledge(*, actor: Principal, context: AuditContext) -> None:
+    """Record that the root read "Main Account AccessKey is not recommended" and went on."""
+    if not actor.is_root:
+        raise RamError("NoPermission", "Only the account's root uses a main account AccessKey.")
+    audit_record(context=context, actor=actor, action="AcknowledgeRootAccessKeyRisk",
+                 target_type="Account", target=actor.account.alias,
+                 detail={"confirmation": "I am aware of the security risks of using a main account AccessKey"})
+
+
+@transaction.atomic
+def access_key_secret_saved_confirm(*, actor: Principal, access_key: AccessKey, context: AuditContext) -> None:
+    """Record "I have saved the AccessKey Secret" for a key the actor has just created."""
+    authorize(actor, "ram:CreateAccessKey", _key_resource(access_key))
+    audit_record(context=context, actor=actor, action="ConfirmAccessKeySecretSaved",
+                 account_uid=access_key.account.uid, target_type="AccessKey", target=access_key.access_key_id,
+                 detail={"confirmation": "I have saved the AccessKey Secret"})
 
 
 # --- AccessKeys -------------------------------------------------------------------------
@@ -364,3 +453,4 @@ def access_key_reseal_batch(*, batch_size: int = 500) -> int:
             key.secret_sealed, key.seal_version = resealed.blob, resealed.version
         AccessKey.objects.bulk_update(keys, ["secret_sealed", "seal_version"])
     return len(keys)
+

@@ -69,3 +69,32 @@ def account(make_account):
 def browser_type_launch_args(browser_type_launch_args):
     """Debian's Chromium, headless; Playwright cannot download its own browser here."""
     return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def demo(db):
+    """The demo account of `seed_demo`: root owner@demo.example, RAM users admin, alice, bob."""
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=open(os.devnull, "w"))
+    from ram.models import Account
+    return Account.objects.get(alias="demo")
+
+
+DEMO_LOGONS = {
+    "root": ("owner@demo.example", "demo-owner"),
+    "admin": ("admin@demo.onaliyun.com", "demo-admin"),
+    "alice": ("alice@demo.onaliyun.com", "demo-alice"),
+}
+
+
+@pytest.fixture
+def client_as(demo, client):
+    """A test client logged on as one of the demo logons (``client_as("alice")``)."""
+    from django.contrib.auth import get_user_model
+
+    def log_on(who: str):
+        client.force_login(get_user_model().objects.get(username=DEMO_LOGONS[who][0]),
+                           backend="django.contrib.auth.backends.ModelBackend")
+        return client
+    return log_on

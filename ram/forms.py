@@ -1,0 +1,129 @@
+"""Forms of the RAM console pages. They only validate; views call one service to write."""
+from __future__ import annotations
+
+from django import forms
+
+from . import mfa
+from .errors import RamError
+from .models import AccessKey, MfaDevice
+from .policy import SYSTEM_POLICIES
+from .services import validate_user_name
+
+
+class UserCreateForm(forms.Form):
+    user_name = forms.CharField(
+        label="Logon Name", max_length=64,
+        help_text="1 to 64 characters: letters, digits, periods (.), hyphens (-) and underscores (_).",
+    )
+    display_name = forms.CharField(label="Display Name", max_length=128, help_text="1 to 128 characters.")
+    comments = forms.CharField(label="Comments", max_length=128, required=False)
+    console_access = forms.BooleanField(label="Console Access", required=False,
+                                        help_text="Allow the user to log on to the console with a password.")
+    password = forms.CharField(label="Password", required=False, strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                               help_text="At least 8 characters. Required with console access.")
+
+    def clean_user_name(self) -> str:
+        user_name = self.cleaned_data["user_name"].strip()
+        try:
+            validate_user_name(user_name)
+        except RamError as error:
+            raise forms.ValidationError(error.message, code=error.code) from None
+        return user_name
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("console_access") and not cleaned.get("password"):
+            self.add_error("password", "Enter a password to allow console access.")
+        return cleaned
+
+
+class AccessKeyDeleteForm(forms.Form):
+    """Deleting a key is confirmed by typing its AccessKey ID."""
+
+    confirm_access_key_id = forms.CharField(label="Enter the AccessKey ID to confirm", max_length=64)
+
+    def __init__(self, *args, access_key_id: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.access_key_id = access_key_id
+
+    def clean_confirm_access_key_id(self) -> str:
+        typed = self.cleaned_data["confirm_access_key_id"].strip()
+        if typed != self.access_key_id:
+            raise forms.ValidationError("The AccessKey ID you entered does not match.")
+        return typed
+
+
+class PolicyAttachForm(forms.Form):
+    policy_name = forms.ChoiceField(label="Policy", choices=[(name, name) for name in SYSTEM_POLICIES])
+
+
+class SecuritySettingsForm(forms.Form):
+    allow_user_to_manage_access_keys = forms.TypedChoiceField(
+        label="Manage AccessKey Pairs", coerce=lambda value: value == "true",
+        choices=[("true", "Allowed"), ("false", "Not allowed")], widget=forms.RadioSelect,
+        help_text="Whether RAM users may manage their own AccessKey pairs.",
+    )
+
+
+# --- Create AccessKey -------------------------------------------------------------------
+
+CONFIRM_NECESSARY = "I confirm that it is necessary to create an AccessKey"
+AWARE_OF_ROOT_RISK = "I am aware of the security risks of using a main account AccessKey"
+SAVED_THE_SECRET = "I have saved the AccessKey Secret"
+
+
+class ScenarioForm(forms.Form):
+    """Step 1 of the RAM-user flow: the use case, and the confirmation that a key is necessary."""
+
+    scenario = forms.ChoiceField(
+        label="Scenario", choices=AccessKey.Scenario.choices, widget=forms.RadioSelect,
+        error_messages={"required": "Select a scenario.", "invalid_choice": "Select a scenario from the list."},
+    )
+    confirm_necessary = forms.BooleanField(
+        label=CONFIRM_NECESSARY,
+        error_messages={"required": f"Select “{CONFIRM_NECESSARY}” to continue."},
+    )
+
+
+class SecurityVerificationForm(forms.Form):
+    """Step 2 when the operator has an MFA device: the 6-digit code of the authenticator app."""
+
+    code = forms.CharField(label="Security code", min_length=6, max_length=6,
+                           widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code",
+                                                         "pattern": "[0-9]{6}"}),
+                           error_messages={"required": "Enter the 6-digit security code.",
+                                           "min_length": "Enter the 6-digit security code."})
+
+    def __init__(self, *args, device: MfaDevice | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.device = device
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"].strip()
+        if self.device is None or not mfa.device_code_is_valid(device=self.device, code=code):
+            raise forms.ValidationError("The security code is incorrect. Enter the code your MFA app shows now.")
+        return code
+
+
+class RootRiskForm(forms.Form):
+    """The "Main Account AccessKey is not recommended" dialog (before the page and before creating)."""
+
+    aware = forms.BooleanField(
+        label=AWARE_OF_ROOT_RISK,
+        error_messages={"required": f"Select “{AWARE_OF_ROOT_RISK}” to continue."},
+    )
+
+
+class SecretSavedForm(forms.Form):
+    saved = forms.BooleanField(
+        label=SAVED_THE_SECRET,
+        error_messages={"required": f"Select “{SAVED_THE_SECRET}” before you click OK."},
+    )
+
+
+class MfaBindForm(forms.Form):
+    code = forms.CharField(label="Security code", min_length=6, max_length=6,
+                           widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+                           error_messages={"required": "Enter the 6-digit security code."})
+    seed_token = forms.CharField(widget=forms.HiddenInput)

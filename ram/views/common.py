@@ -1,0 +1,47 @@
+"""What every RAM console view needs: the acting principal, scoped lookups, permission checks."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+
+from ..errors import RamError
+from ..models import AccessKey, RamUser
+from ..policy import Principal, is_allowed
+
+
+def principal_of(request: HttpRequest) -> Principal:
+    """The RAM principal of a logged-on request; 403 for a logon without one (e.g. an auditor)."""
+    principal = request.principal
+    if not principal:
+        raise PermissionDenied("This logon has no access to the RAM console.")
+    return principal._wrapped if hasattr(principal, "_wrapped") else principal
+
+
+def require(principal: Principal, action: str, resource: str) -> None:
+    """403 unless the policy allows; reads are checked here, writes again by the services."""
+    if not is_allowed(principal, action, resource):
+        raise PermissionDenied(f"You are not authorized to do this action ({action}).")
+
+
+def ram_user_in_account(principal: Principal, user_name: str) -> RamUser:
+    """A RAM user of the principal's own account, or 404: names never reach another account."""
+    try:
+        return RamUser.objects.select_related("account").get(account=principal.account, user_name=user_name)
+    except RamUser.DoesNotExist:
+        raise Http404("No such RAM user.") from None
+
+
+def access_key_in_account(principal: Principal, access_key_id: str) -> AccessKey:
+    try:
+        return AccessKey.objects.select_related("account", "ram_user").get(
+            account=principal.account, access_key_id=access_key_id)
+    except AccessKey.DoesNotExist:
+        raise Http404("No such AccessKey.") from None
+
+
+def message_or_403(request: HttpRequest, error: RamError) -> None:
+    """A service refused: NoPermission is a 403 like any other; anything else becomes a message."""
+    if error.code == "NoPermission":
+        raise PermissionDenied(error.message)
+    messages.error(request, error.message)

@@ -1,0 +1,83 @@
+"""Binding and unbinding a virtual MFA device: a RAM user's (Authentication tab) or the root's."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .. import mfa
+from ..audit import AuditContext
+from ..errors import RamError
+from ..forms import MfaBindForm
+from ..policy import root_arn, user_arn
+from ..services import mfa_device_bind, mfa_device_unbind
+from .common import message_or_403, principal_of, ram_user_in_account, require
+
+SEED_SALT = "ram.mfa.bind"
+SEED_MAX_AGE = 10 * 60
+
+
+def _owner(request: HttpRequest, user_name: str | None):
+    """The RAM user named in the URL, or the account (the root's own device) when none is."""
+    principal = principal_of(request)
+    if user_name is None:
+        if not principal.is_root:
+            message_or_403(request, RamError("NoPermission", "Only the account's root binds its own MFA device."))
+        return principal, principal.account, root_arn(principal.account), reverse("ram:security_settings"), \
+            principal.account.root_user.username
+    ram_user = ram_user_in_account(principal, user_name)
+    back = reverse("ram:user_tab", args=[ram_user.user_name, "authentication"])
+    return principal, ram_user, user_arn(ram_user.account, ram_user.user_name), back, ram_user.logon_name
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def mfa_bind(request: HttpRequest, user_name: str | None = None) -> HttpResponse:
+    principal, owner, resource, back_url, logon_name = _owner(request, user_name)
+    require(principal, "ram:BindMFADevice", resource)
+    form = MfaBindForm(request.POST or None)
+    seed = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            seed = signing.loads(form.cleaned_data["seed_token"], salt=SEED_SALT, max_age=SEED_MAX_AGE)["seed"]
+        except signing.BadSignature:
+            form.add_error(None, "The MFA setup expired. Scan the new QR code and enter its code.")
+        else:
+            try:
+                mfa_device_bind(actor=principal, owner=owner, seed=seed, code=form.cleaned_data["code"],
+                                context=AuditContext.from_request(request))
+            except RamError as error:
+                if error.code == "NoPermission":
+                    message_or_403(request, error)
+                form.add_error("code", error.message)
+            else:
+                messages.success(request, "The MFA device is bound. Sensitive operations, such as creating an AccessKey, now ask for its code.")
+                return redirect(back_url)
+    if seed is None:
+        seed = mfa.new_seed()
+    uri = mfa.provisioning_uri(seed=seed, logon_name=logon_name)
+    token = signing.dumps({"seed": seed}, salt=SEED_SALT)
+    return render(request, "ram/dialogs/mfa_bind.html", {
+        "form": form, "seed": seed, "seed_token": token, "qr_svg": mark_safe(mfa.qr_svg(uri)),  # noqa: S308 (segno output)
+        "logon_name": logon_name, "cancel_url": back_url,
+    }, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def mfa_unbind(request: HttpRequest, user_name: str | None = None) -> HttpResponse:
+    principal, owner, _resource, back_url, _logon = _owner(request, user_name)
+    try:
+        mfa_device_unbind(actor=principal, owner=owner, context=AuditContext.from_request(request))
+    except RamError as error:
+        message_or_403(request, error)
+    else:
+        messages.success(request, "The MFA device is unbound.")
+    return redirect(back_url)

@@ -1,0 +1,147 @@
+"""The account root's AccessKey page, behind the profile picture and its risk dialogs.
+
+Profile picture → AccessKey → "Main Account AccessKey is not recommended" (acknowledged, audited)
+→ the AccessKey page → Create AccessKey → the same risk dialog again → the Create AccessKey
+dialog, whose OK needs "I have saved the AccessKey Secret". A create form carries a one-time token
+from the session, spent by the POST: a replay cannot create a second key.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.crypto import constant_time_compare
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ..audit import AuditContext
+from ..errors import RamError
+from ..forms import RootRiskForm, SecretSavedForm, SecurityVerificationForm
+from ..models import AccessKey, MfaDevice
+from ..policy import root_arn
+from ..services import (
+    access_key_create, access_key_limit, access_key_limit_message, access_key_secret_saved_confirm,
+    root_access_key_risk_acknowledge,
+)
+from .common import principal_of, require
+from .create_key import render_quota_refusal, render_reveal
+
+ACK_SESSION_KEY = "ram_root_accesskey_risk_ack"
+CREATE_TOKEN_SESSION_KEY = "ram_root_accesskey_create_token"
+ACK_VALID_SECONDS = 15 * 60
+
+
+def _root_principal(request: HttpRequest):
+    principal = principal_of(request)
+    require(principal, "ram:ListAccessKeys", root_arn(principal.account))
+    if not principal.is_root:
+        raise Http404("Only the account's root has main account AccessKeys.")
+    return principal
+
+
+def _acknowledged(request: HttpRequest) -> bool:
+    return time.time() - request.session.get(ACK_SESSION_KEY, 0) < ACK_VALID_SECONDS
+
+
+def _root_keys(account):
+    return list(AccessKey.objects.filter(account=account, ram_user__isnull=True).order_by("created_at", "id"))
+
+
+@login_required
+def root_access_keys(request: HttpRequest) -> HttpResponse:
+    principal = _root_principal(request)
+    if not _acknowledged(request):
+        return render(request, "ram/dialogs/root_risk.html", {
+            "form": RootRiskForm(), "action": reverse("ram:root_access_keys_acknowledge"),
+            "dialog_title": "Main Account AccessKey is not recommended", "cancel_url": reverse("console:home"),
+        })
+    keys = _root_keys(principal.account)
+    return render(request, "ram/root_access_keys.html", {
+        "access_keys": keys, "at_quota": len(keys) >= access_key_limit(principal.account),
+        "limit_message": access_key_limit_message(principal.account),
+        "can_update_key": True, "can_delete_key": True,
+    })
+
+
+@login_required
+@require_POST
+def root_access_keys_acknowledge(request: HttpRequest) -> HttpResponse:
+    principal = _root_principal(request)
+    form = RootRiskForm(request.POST)
+    if not form.is_valid():
+        return render(request, "ram/dialogs/root_risk.html", {
+            "form": form, "action": reverse("ram:root_access_keys_acknowledge"),
+            "dialog_title": "Main Account AccessKey is not recommended", "cancel_url": reverse("console:home"),
+        }, status=400)
+    root_access_key_risk_acknowledge(actor=principal, context=AuditContext.from_request(request))
+    request.session[ACK_SESSION_KEY] = int(time.time())
+    return redirect("ram:root_access_keys")
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+@sensitive_variables("issued")
+def root_access_key_create(request: HttpRequest) -> HttpResponse:
+    principal = _root_principal(request)
+    account = principal.account
+    back_url = reverse("ram:root_access_keys")
+    if not _acknowledged(request):
+        return redirect(back_url)
+    if len(_root_keys(account)) >= access_key_limit(account):
+        return render_quota_refusal(request, access_key_limit_message(account), back_url)
+    device = MfaDevice.objects.filter(user=request.user).first()
+    form = RootRiskForm(request.POST or None)
+    mfa_form = SecurityVerificationForm(request.POST or None, device=device) if device else None
+    if request.method == "POST":
+        token = request.session.pop(CREATE_TOKEN_SESSION_KEY, "")
+        if not token or not constant_time_compare(request.POST.get("create_token", ""), token):
+            messages.error(request, "This Create AccessKey dialog was already completed or has expired. "
+                                    "The AccessKey secret is shown only once; start again if you need a new key.")
+            return redirect(back_url)
+        if form.is_valid() and (mfa_form is None or mfa_form.is_valid()):
+            try:
+                issued = access_key_create(
+                    actor=principal, owner=account, context=AuditContext.from_request(request),
+                    detail={"confirmations": [RootRiskForm.base_fields["aware"].label],
+                            "mfa_verified": mfa_form is not None},
+                )
+            except RamError as error:
+                if error.code == "LimitExceeded.User.AccessKey":
+                    return render_quota_refusal(request, error.message, back_url)
+                raise
+            return render_reveal(request, issued, done_url=back_url,
+                                 confirm_saved_url=reverse("ram:root_access_key_saved",
+                                                           args=[issued.access_key.access_key_id]))
+    request.session[CREATE_TOKEN_SESSION_KEY] = secrets.token_urlsafe(16)
+    return render(request, "ram/dialogs/root_risk.html", {
+        "form": form, "mfa_form": mfa_form, "action": reverse("ram:root_access_key_create"),
+        "create_token": request.session[CREATE_TOKEN_SESSION_KEY],
+        "dialog_title": "Create Main Account AccessKey", "cancel_url": back_url,
+    }, status=400 if form.errors or (mfa_form and mfa_form.errors) else 200)
+
+
+@login_required
+@require_POST
+def root_access_key_saved(request: HttpRequest, access_key_id: str) -> HttpResponse:
+    """OK of the reveal dialog: only with "I have saved the AccessKey Secret" checked."""
+    principal = _root_principal(request)
+    try:
+        access_key = AccessKey.objects.get(account=principal.account, ram_user__isnull=True,
+                                           access_key_id=access_key_id)
+    except AccessKey.DoesNotExist:
+        raise Http404("No such AccessKey.") from None
+    form = SecretSavedForm(request.POST)
+    if not form.is_valid():
+        return render(request, "ram/dialogs/secret_not_saved.html", {
+            "access_key": access_key, "cancel_url": reverse("ram:root_access_keys"),
+        }, status=400)
+    access_key_secret_saved_confirm(actor=principal, access_key=access_key, context=AuditContext.from_request(request))
+    messages.success(request, f"The AccessKey {access_key.access_key_id} is created.")
+    return redirect("ram:root_access_keys")

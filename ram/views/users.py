@@ -1,0 +1,155 @@
+"""Identities > Users: the list, Create User, a user's Authentication and Permissions tabs."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ..audit import AuditContext
+from ..errors import RamError
+from ..forms import PolicyAttachForm, UserCreateForm
+from ..models import AccessKey, MfaDevice, Policy
+from ..policy import account_arn, is_allowed, user_arn
+from ..services import access_key_limit, access_key_limit_message, policy_attach, policy_detach, ram_user_create, \
+    ram_user_delete
+from .common import message_or_403, principal_of, ram_user_in_account, require
+
+USERS_PER_PAGE = 20
+USER_TABS = ("authentication", "permissions")
+
+
+@login_required
+def user_list(request: HttpRequest) -> HttpResponse:
+    principal = principal_of(request)
+    account = principal.account
+    require(principal, "ram:ListUsers", account_arn(account))
+    query = request.GET.get("q", "").strip()[:64]
+    users = account.ram_users.annotate(access_key_count=Count("access_keys")).order_by("user_name", "id")
+    if query:
+        users = users.filter(Q(user_name__icontains=query) | Q(display_name__icontains=query))
+    page = Paginator(users, USERS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "ram/user_list.html", {
+        "page": page, "query": query,
+        "can_create": is_allowed(principal, "ram:CreateUser", user_arn(account, "*")),
+    })
+
+
+@login_required
+@sensitive_post_parameters("password")
+@require_http_methods(["GET", "POST"])
+def user_create(request: HttpRequest) -> HttpResponse:
+    principal = principal_of(request)
+    require(principal, "ram:CreateUser", user_arn(principal.account, "*"))
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            ram_user = ram_user_create(
+                actor=principal, account=principal.account, user_name=data["user_name"],
+                display_name=data["display_name"], comments=data["comments"],
+                console_password=data["password"] if data["console_access"] else None,
+                context=AuditContext.from_request(request),
+            )
+        except RamError as error:
+            form.add_error("password" if error.code == "InvalidParameter.Password" else "user_name", error.message)
+        else:
+            messages.success(request, f"The user {ram_user.user_name} is created.")
+            return redirect("ram:user_detail", user_name=ram_user.user_name)
+    return render(request, "ram/dialogs/user_create.html", {"form": form})
+
+
+@login_required
+def user_detail(request: HttpRequest, user_name: str, tab: str = "authentication") -> HttpResponse:
+    if tab not in USER_TABS:
+        raise Http404("No such tab.")
+    principal = principal_of(request)
+    ram_user = ram_user_in_account(principal, user_name)
+    arn = user_arn(ram_user.account, ram_user.user_name)
+    own = principal.ram_user is not None and principal.ram_user.pk == ram_user.pk
+    if not (is_allowed(principal, "ram:GetUser", arn) or (own and is_allowed(principal, "ram:ListAccessKeys", arn))):
+        require(principal, "ram:GetUser", arn)
+    context = {"ram_user": ram_user, "tab": tab, "own": own}
+    if tab == "authentication":
+        require(principal, "ram:ListAccessKeys", arn)
+        keys = list(AccessKey.objects.filter(ram_user=ram_user).order_by("created_at", "id"))
+        limit = access_key_limit(ram_user)
+        context.update({
+            "mfa_bound": ram_user.login_user_id is not None
+            and MfaDevice.objects.filter(user_id=ram_user.login_user_id).exists(),
+            "can_bind_mfa": ram_user.login_user_id is not None and is_allowed(principal, "ram:BindMFADevice", arn),
+            "can_unbind_mfa": is_allowed(principal, "ram:UnbindMFADevice", arn),
+            "access_keys": keys, "at_quota": len(keys) >= limit, "limit_message": access_key_limit_message(ram_user),
+            "can_create_key": is_allowed(principal, "ram:CreateAccessKey", arn),
+            "can_update_key": is_allowed(principal, "ram:UpdateAccessKey", arn),
+            "can_delete_key": is_allowed(principal, "ram:DeleteAccessKey", arn),
+        })
+    else:
+        require(principal, "ram:GetUser", arn)
+        attached = list(ram_user.policy_attachments.select_related("policy").order_by("policy__name"))
+        attached_names = {attachment.policy.name for attachment in attached}
+        context.update({
+            "attachments": attached,
+            "attachable": [name for name in Policy.objects.filter(policy_type=Policy.SYSTEM)
+                           .values_list("name", flat=True) if name not in attached_names],
+            "can_attach": is_allowed(principal, "ram:AttachPolicyToUser", arn),
+            "can_detach": is_allowed(principal, "ram:DetachPolicyFromUser", arn),
+            "can_delete_user": is_allowed(principal, "ram:DeleteUser", arn) and not own,
+        })
+    return render(request, "ram/user_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def user_delete(request: HttpRequest, user_name: str) -> HttpResponse:
+    principal = principal_of(request)
+    ram_user = ram_user_in_account(principal, user_name)
+    require(principal, "ram:DeleteUser", user_arn(ram_user.account, ram_user.user_name))
+    key_count = ram_user.access_keys.count()
+    if request.method == "POST":
+        try:
+            ram_user_delete(actor=principal, ram_user=ram_user, context=AuditContext.from_request(request))
+        except RamError as error:
+            messages.error(request, error.message)
+            return redirect("ram:user_detail", user_name=ram_user.user_name)
+        messages.success(request, f"The user {ram_user.user_name} is deleted.")
+        return redirect("ram:user_list")
+    return render(request, "ram/dialogs/user_delete.html", {"ram_user": ram_user, "key_count": key_count})
+
+
+@login_required
+@require_POST
+def user_policy_attach(request: HttpRequest, user_name: str) -> HttpResponse:
+    principal = principal_of(request)
+    ram_user = ram_user_in_account(principal, user_name)
+    form = PolicyAttachForm(request.POST)
+    if form.is_valid():
+        try:
+            policy_attach(actor=principal, ram_user=ram_user, policy_name=form.cleaned_data["policy_name"],
+                          context=AuditContext.from_request(request))
+            messages.success(request, f"{form.cleaned_data['policy_name']} is attached to {ram_user.user_name}.")
+        except RamError as error:
+            message_or_403(request, error)
+    else:
+        messages.error(request, "Select a policy to attach.")
+    return redirect(reverse("ram:user_tab", args=[ram_user.user_name, "permissions"]))
+
+
+@login_required
+@require_POST
+def user_policy_detach(request: HttpRequest, user_name: str) -> HttpResponse:
+    principal = principal_of(request)
+    ram_user = ram_user_in_account(principal, user_name)
+    policy_name = request.POST.get("policy_name", "")
+    try:
+        policy_detach(actor=principal, ram_user=ram_user, policy_name=policy_name,
+                      context=AuditContext.from_request(request))
+        messages.success(request, f"{policy_name} is detached from {ram_user.user_name}.")
+    except RamError as error:
+        message_or_403(request, error)
+    return redirect(reverse("ram:user_tab", args=[ram_user.user_name, "permissions"]))

@@ -1,0 +1,313 @@
+"""Console pages: logon, the shell, Users, user detail, AccessKey lifecycle, security settings."""
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from ram.models import AccessKey, Account, AuditEvent, RamUser
+from ram.policy import Principal
+from ram.services import access_key_create, access_key_set_status, ram_user_create, security_preference_set
+
+from .conftest import DEMO_LOGONS
+
+
+def log_on(client, logon, password):
+    return client.post("/login", {"username": logon, "password": password})
+
+
+# --- Logon ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("who", ["root", "admin", "alice"])
+def test_demo_logons_reach_the_console_and_are_audited(demo, client, who):
+    response = log_on(client, *DEMO_LOGONS[who])
+    assert response.status_code == 302 and response.url == "/"
+    assert AuditEvent.objects.filter(action="ConsoleLogin", target=DEMO_LOGONS[who][0]).count() == 1
+    page = client.get("/")
+    assert page.status_code == 200 and b"demo" in page.content
+
+
+def test_ram_user_logon_records_last_logon(demo, client):
+    log_on(client, *DEMO_LOGONS["alice"])
+    assert RamUser.objects.get(user_name="alice").last_login_at is not None
+
+
+def test_logon_name_is_case_insensitive(demo, client):
+    assert log_on(client, "Alice@Demo.onaliyun.com", "demo-alice").status_code == 302
+
+
+@pytest.mark.parametrize("logon, password", [
+    ("LTAI5tAbcdefghijklmnop12", "anything"),
+    ("STS.NUgYrLnoC37mZZCNnAbez2hg", "anything"),
+    ("owner@demo.example", "LTAI5tAbcdefghijklmnop12"),
+    ("abcdefghijABCDEFGHIJ0123456789", "anything"),
+])
+def test_an_access_key_typed_into_the_logon_form_is_refused_with_the_reason(demo, client, logon, password):
+    response = log_on(client, logon, password)
+    assert response.status_code == 200
+    assert "An AccessKey pair cannot be used to log on to the console." in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    event = AuditEvent.objects.get(action="ConsoleLoginFailed")
+    assert (event.error_code, event.result) == ("AccessKeyNotAllowed", "Failure")
+    assert password not in str(event.__dict__) or password == "anything"
+
+
+def test_real_access_key_pair_cannot_log_on(demo, client, cli):
+    issued = access_key_create(actor=cli, owner=RamUser.objects.get(user_name="alice"))
+    response = log_on(client, issued.access_key.access_key_id, issued.secret)
+    assert "cannot be used to log on" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert issued.secret not in response.content.decode()
+
+
+def test_wrong_password_is_refused_and_audited_against_the_account(demo, client):
+    response = log_on(client, "owner@demo.example", "wrong-password")
+    assert "The logon name or password is incorrect." in response.content.decode()
+    event = AuditEvent.objects.get(action="ConsoleLoginFailed")
+    assert (event.error_code, event.account_uid, event.target) == ("InvalidCredentials", demo.uid, "owner@demo.example")
+    assert "wrong-password" not in str(event.__dict__)
+
+
+def test_repeated_failures_lock_the_logon(demo, client, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        log_on(client, "alice@demo.onaliyun.com", "wrong-password")
+    response = log_on(client, "alice@demo.onaliyun.com", "demo-alice")  # even the right password now
+    assert response.status_code == 429 or b"Too many failed logon attempts" in response.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_logout_ends_the_session(client_as):
+    client = client_as("root")
+    assert client.post("/logout").status_code == 302
+    assert client.get("/users/").status_code == 302
+
+
+def test_pages_need_a_logon(demo, client):
+    for url in ["/", "/users/", "/users/bob/", "/security-settings", "/accesskey", "/users/bob/accesskeys/create"]:
+        response = client.get(url)
+        assert response.status_code == 302 and response.url.startswith("/login"), url
+
+
+def test_auditor_logon_has_no_console_identity(demo, client):
+    client.force_login(get_user_model().objects.get(username="auditor"),
+                       backend="django.contrib.auth.backends.ModelBackend")
+    assert client.get("/users/").status_code == 403
+    assert b"no RAM console identity" in client.get("/").content
+
+
+# --- Users ------------------------------------------------------------------------------
+
+def test_users_page_lists_logon_names_with_search_and_pages(client_as, demo, cli):
+    for n in range(25):
+        ram_user_create(actor=cli, account=demo, user_name=f"svc{n:02d}", display_name=f"Service {n}")
+    client = client_as("root")
+    page = client.get("/users/").content.decode()
+    assert "admin@demo.onaliyun.com" in page and "28 users" in page and "page 1 of 2" in page
+    assert "svc19@" not in page and "svc19@" in client.get("/users/?page=2").content.decode()
+    found = client.get("/users/?q=svc0").content.decode()
+    assert "svc05@demo.onaliyun.com" in found and "alice@" not in found
+
+
+def count_queries(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_users_page_queries_do_not_grow_with_users_or_keys(client_as, demo, cli):
+    client = client_as("root")
+    few = count_queries(client, "/users/")
+    for n in range(300):
+        user = ram_user_create(actor=cli, account=demo, user_name=f"bulk{n:03d}")
+        if n % 3 == 0:
+            access_key_create(actor=cli, owner=user)
+    assert count_queries(client, "/users/") == few
+    assert count_queries(client, "/users/?q=bulk1&page=2") == few
+
+
+def test_user_detail_queries_do_not_grow_with_keys_or_policies(client_as, demo, cli):
+    client = client_as("root")
+    alice = RamUser.objects.get(user_name="alice")
+    empty_auth = count_queries(client, "/users/alice/authentication")
+    empty_perm = count_queries(client, "/users/alice/permissions")
+    access_key_create(actor=cli, owner=alice)
+    access_key_create(actor=cli, owner=alice)
+    from ram.services import policy_attach
+    policy_attach(actor=cli, ram_user=alice, policy_name="AliyunRAMReadOnlyAccess")
+    policy_attach(actor=cli, ram_user=alice, policy_name="AliyunRAMFullAccess")
+    assert count_queries(client, "/users/alice/authentication") == empty_auth
+    assert count_queries(client, "/users/alice/permissions") == empty_perm
+
+
+def test_create_user_with_console_access(client_as):
+    client = client_as("admin")
+    response = client.post("/users/create", {"user_name": "carol", "display_name": "Carol", "comments": "QA",
+                                             "console_access": "on", "password": "carol-password-1"})
+    assert response.status_code == 302 and response.url == "/users/carol/"
+    assert RamUser.objects.get(user_name="carol").login_user.check_password("carol-password-1")
+    assert AuditEvent.objects.filter(action="CreateUser", target="carol", actor__endswith="user/admin").exists()
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"user_name": "bad name", "display_name": "x"}, "invalid characters"),
+    ({"user_name": "a" * 65, "display_name": "x"}, "at most 64 characters"),
+    ({"user_name": "alice", "display_name": "x"}, "already exists"),
+    ({"user_name": "carol", "display_name": ""}, "This field is required"),
+    ({"user_name": "carol", "display_name": "x", "console_access": "on"}, "Enter a password"),
+    ({"user_name": "carol", "display_name": "x", "console_access": "on", "password": "short"}, "too short"),
+])
+def test_create_user_errors_are_shown_and_nothing_is_created(client_as, data, message):
+    client = client_as("root")
+    before = RamUser.objects.count()
+    response = client.post("/users/create", data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert RamUser.objects.count() == before
+
+
+def test_user_with_keys_cannot_be_deleted_and_says_why(client_as):
+    client = client_as("root")
+    assert "still has 2 AccessKey pairs" in client.get("/users/bob/delete").content.decode()
+    response = client.post("/users/bob/delete", follow=True)
+    assert "still has AccessKey pairs" in response.content.decode()
+    assert RamUser.objects.filter(user_name="bob").exists()
+
+
+def test_delete_user_without_keys(client_as):
+    client = client_as("root")
+    assert client.post("/users/alice/delete").url == "/users/"
+    assert not RamUser.objects.filter(user_name="alice").exists()
+
+
+# --- AccessKeys ---------------------------------------------------------------------------
+
+def test_bob_at_quota_shows_a_disabled_create_button_with_the_reason(client_as):
+    page = client_as("root").get("/users/bob/").content.decode()
+    assert re.search(r'<button[^>]*disabled[^>]*>Create AccessKey</button>', page)
+    assert "A RAM user can have at most 2 AccessKey pairs." in page
+
+
+def test_disable_delete_and_the_create_button_comes_back(client_as):
+    client = client_as("root")
+    key = AccessKey.objects.filter(ram_user__user_name="bob").first()
+    page = client.get("/users/bob/").content.decode()
+    assert f'/accesskeys/{key.access_key_id}/delete' not in page  # Delete only for Inactive keys
+    assert client.post(f"/accesskeys/{key.access_key_id}/status", {"status": "Inactive"}).status_code == 302
+    assert AccessKey.objects.get(pk=key.pk).status == "Inactive"
+    page = client.get("/users/bob/").content.decode()
+    assert f'/accesskeys/{key.access_key_id}/delete' in page and "Enable" in page
+
+    wrong = client.post(f"/accesskeys/{key.access_key_id}/delete", {"confirm_access_key_id": "LTAIwrong"})
+    assert wrong.status_code == 400 and "does not match" in wrong.content.decode()
+    assert AccessKey.objects.filter(pk=key.pk).exists()
+
+    done = client.post(f"/accesskeys/{key.access_key_id}/delete", {"confirm_access_key_id": key.access_key_id})
+    assert done.status_code == 302 and done.url == "/users/bob/authentication"
+    assert not AccessKey.objects.filter(pk=key.pk).exists()
+    page = client.get("/users/bob/").content.decode()
+    assert re.search(r'<a class="btn btn-primary" href="/users/bob/accesskeys/create">Create AccessKey</a>', page)
+
+
+def test_enable_an_inactive_key(client_as):
+    client = client_as("admin")
+    key = AccessKey.objects.filter(ram_user__user_name="bob").first()
+    client.post(f"/accesskeys/{key.access_key_id}/status", {"status": "Inactive"})
+    client.post(f"/accesskeys/{key.access_key_id}/status", {"status": "Active"})
+    assert AccessKey.objects.get(pk=key.pk).status == "Active"
+    assert AuditEvent.objects.filter(action="UpdateAccessKey", target=key.access_key_id).count() == 2
+
+
+def test_an_active_key_is_not_deleted_even_when_confirmed(client_as):
+    client = client_as("root")
+    key = AccessKey.objects.filter(ram_user__user_name="bob").first()
+    response = client.post(f"/accesskeys/{key.access_key_id}/delete", {"confirm_access_key_id": key.access_key_id},
+                           follow=True)
+    assert "disable it before deleting it" in response.content.decode()
+    assert AccessKey.objects.filter(pk=key.pk).exists()
+
+
+def test_get_never_changes_state(client_as):
+    client = client_as("root")
+    key = AccessKey.objects.filter(ram_user__user_name="bob").first()
+    assert client.get(f"/accesskeys/{key.access_key_id}/status?status=Inactive").status_code == 405
+    assert AccessKey.objects.get(pk=key.pk).status == "Active"
+
+
+def test_posts_without_csrf_token_are_refused(demo):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(get_user_model().objects.get(username="owner@demo.example"),
+                       backend="django.contrib.auth.backends.ModelBackend")
+    key = AccessKey.objects.filter(ram_user__user_name="bob").first()
+    assert client.post(f"/accesskeys/{key.access_key_id}/status", {"status": "Inactive"}).status_code == 403
+    assert client.post("/users/create", {"user_name": "x", "display_name": "x"}).status_code == 403
+    assert AccessKey.objects.get(pk=key.pk).status == "Active"
+
+
+# --- Tenancy and permissions -----------------------------------------------------------------
+
+@pytest.fixture
+def other_account(make_account, make_ram_user, cli):
+    other = make_account("other")
+    stranger = make_ram_user(other, "stranger")
+    key = access_key_create(actor=cli, owner=stranger).access_key
+    access_key_set_status(actor=cli, access_key=key, status="Inactive")
+    return other, stranger, key
+
+
+def test_other_accounts_users_and_keys_cannot_be_reached(client_as, other_account):
+    _other, _stranger, key = other_account
+    client = client_as("root")
+    assert client.get("/users/stranger/").status_code == 404
+    assert client.get(f"/accesskeys/{key.access_key_id}/delete").status_code == 404
+    assert client.post(f"/accesskeys/{key.access_key_id}/status", {"status": "Active"}).status_code == 404
+    assert client.post(f"/accesskeys/{key.access_key_id}/delete",
+                       {"confirm_access_key_id": key.access_key_id}).status_code == 404
+    assert "stranger@" not in client.get("/users/?q=stranger").content.decode()
+    assert AccessKey.objects.get(pk=key.pk).status == "Inactive"
+
+
+def test_alice_without_the_preference_reaches_nothing_of_other_users(client_as):
+    client = client_as("alice")
+    bob_key = AccessKey.objects.filter(ram_user__user_name="bob").first()
+    for url in ["/users/", "/users/bob/", "/users/bob/permissions", "/users/alice/", "/users/bob/accesskeys/create",
+                "/users/create", "/security-settings", f"/accesskeys/{bob_key.access_key_id}/delete", "/accesskey"]:
+        response = client.get(url)
+        assert response.status_code in (403, 404), url
+        assert bob_key.access_key_id not in response.content.decode(), url
+    assert client.post(f"/accesskeys/{bob_key.access_key_id}/status", {"status": "Inactive"}).status_code == 403
+    assert AccessKey.objects.get(pk=bob_key.pk).status == "Active"
+    page = client.get("/my-accesskeys")
+    assert page.status_code == 403 and "does not allow RAM users to manage their own AccessKey pairs" in page.content.decode()
+
+
+def test_alice_with_the_preference_manages_only_her_own_keys(client_as, demo):
+    security_preference_set(actor=Principal.root(demo), account=demo, allow_user_to_manage_access_keys=True)
+    client = client_as("alice")
+    assert client.get("/my-accesskeys").url == "/users/alice/authentication"
+    page = client.get("/users/alice/authentication").content.decode()
+    assert "Create AccessKey" in page
+    assert client.get("/users/bob/").status_code == 403
+    assert client.get("/users/alice/permissions").status_code == 403
+
+
+def test_security_settings_toggle_by_root_and_admin_only(client_as, demo):
+    client = client_as("root")
+    assert "Manage AccessKey Pairs" in client.get("/security-settings").content.decode()
+    client.post("/security-settings", {"allow_user_to_manage_access_keys": "true"})
+    assert Account.objects.get(pk=demo.pk).allow_user_to_manage_access_keys is True
+    assert AuditEvent.objects.filter(action="SetSecurityPreference").exists()
+
+
+def test_permissions_tab_attaches_and_revokes(client_as):
+    client = client_as("root")
+    client.post("/users/alice/policies/attach", {"policy_name": "AliyunRAMReadOnlyAccess"})
+    assert "AliyunRAMReadOnlyAccess" in client.get("/users/alice/permissions").content.decode()
+    assert RamUser.objects.get(user_name="alice").policies.filter(name="AliyunRAMReadOnlyAccess").exists()
+    client.post("/users/alice/policies/detach", {"policy_name": "AliyunRAMReadOnlyAccess"})
+    assert not RamUser.objects.get(user_name="alice").policies.exists()
+
+
+def test_unknown_tab_is_404(client_as):
+    assert client_as("root").get("/users/alice/billing").status_code == 404
