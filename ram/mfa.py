@@ -23,7 +23,7 @@ def provisioning_uri(*, seed: str, logon_name: str) -> str:
 def qr_svg(uri: str) -> str:
     """An inline SVG QR code of ``uri`` (rendered server-side: no script, no external service)."""
     buffer = io.BytesIO()
-    segno.make(uri, error="m").save(buffer, kind="svg", scale=4, border=2, xmldecl=False, svgns=True,
+    segno.make(uri, error="m").save(buffer, kind="svg", scale=4, border=2, xmldecl=False, svgns=True, omitsize=True,
                                     title="MFA QR code", svgclass="console-qr")
     return buffer.getvalue().decode()
 

@@ -5,19 +5,32 @@
   // Profile menu: opens on hover and focus through CSS; a click toggles it for touch and mouse users.
   document.querySelectorAll("[data-profile-menu]").forEach(function (menu) {
     var button = menu.querySelector("button");
+    var expanded = function (open) { button.setAttribute("aria-expanded", open ? "true" : "false"); };
     button.addEventListener("click", function () {
-      var open = menu.classList.toggle("open");
-      button.setAttribute("aria-expanded", open ? "true" : "false");
+      menu.classList.remove("dismissed");
+      expanded(menu.classList.toggle("open") || menu.matches(":focus-within"));
     });
-    menu.addEventListener("focusin", function () { button.setAttribute("aria-expanded", "true"); });
+    menu.addEventListener("mouseenter", function () { menu.classList.remove("dismissed"); });
+    menu.addEventListener("focusin", function () { if (!menu.classList.contains("dismissed")) { expanded(true); } });
     menu.addEventListener("focusout", function (event) {
       if (!menu.contains(event.relatedTarget)) {
-        menu.classList.remove("open");
-        button.setAttribute("aria-expanded", "false");
+        menu.classList.remove("open", "dismissed");
+        expanded(false);
       }
     });
     menu.addEventListener("keydown", function (event) {
-      if (event.key === "Escape") { menu.classList.remove("open"); button.blur(); }
+      if (event.key === "Escape") {
+        // Closed until the pointer or the focus comes back: focus returns to the profile picture.
+        menu.classList.remove("open");
+        menu.classList.add("dismissed");
+        expanded(false);
+        button.focus();
+      } else if (event.key === "ArrowDown" && document.activeElement === button) {
+        event.preventDefault();
+        menu.classList.remove("dismissed");
+        var first = menu.querySelector("[role=menuitem]");
+        if (first) { first.focus(); }
+      }
     });
   });
 

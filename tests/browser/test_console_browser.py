@@ -1,0 +1,132 @@
+"""Console walkthroughs in headless Chromium: logon, navigation, AccessKey lifecycle, profile menu."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from ram.models import AccessKey
+
+from .conftest import log_on
+
+pytestmark = pytest.mark.browser
+
+
+def test_root_finds_bob_disables_and_deletes_a_key_and_can_create_again(page, demo_site, shot):
+    log_on(page, demo_site, "owner@demo.example", "demo-owner")
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    shot("overview")
+
+    page.get_by_role("navigation", name="RAM navigation").get_by_role("link", name="Users").click()
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
+    shot("users")
+    page.get_by_role("link", name="bob@demo.onaliyun.com").click()
+    expect(page.get_by_role("link", name="Authentication")).to_have_attribute("aria-current", "page")
+    rows = page.locator("tr[data-access-key]")
+    expect(rows).to_have_count(2)
+    create = page.get_by_role("button", name="Create AccessKey")
+    expect(create).to_be_disabled()
+    expect(page.get_by_text("A RAM user can have at most 2 AccessKey pairs.")).to_be_visible()
+    shot("bob-at-quota")
+
+    key_id = rows.first.get_attribute("data-access-key")
+    rows.first.get_by_role("button", name="Disable").click()
+    expect(page.get_by_text(f"The AccessKey {key_id} is disabled.")).to_be_visible()
+    row = page.locator(f'tr[data-access-key="{key_id}"]')
+    expect(row.get_by_text("Inactive")).to_be_visible()
+    shot("disabled")
+
+    row.get_by_role("link", name="Delete").click()
+    dialog = page.locator("#console-modal .console-dialog")
+    expect(dialog.get_by_role("heading", name="Delete AccessKey")).to_be_visible()
+    delete = dialog.get_by_role("button", name="Delete")
+    expect(delete).to_be_disabled()
+    dialog.get_by_label("Enter the AccessKey ID to confirm").fill(key_id[:-1])
+    expect(delete).to_be_disabled()
+    shot("delete-dialog-mistyped")
+    dialog.get_by_label("Enter the AccessKey ID to confirm").fill(key_id)
+    expect(delete).to_be_enabled()
+    delete.click()
+    expect(page.get_by_text(f"The AccessKey {key_id} is deleted.")).to_be_visible()
+    expect(page.locator("tr[data-access-key]")).to_have_count(1)
+    expect(page.get_by_role("link", name="Create AccessKey")).to_be_enabled()
+    shot("deleted-create-enabled")
+    assert not AccessKey.objects.filter(access_key_id=key_id).exists()
+
+
+def test_delete_works_without_javascript_as_a_dialog_page(browser, demo_site, shot):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    log_on(page, demo_site, "owner@demo.example", "demo-owner")
+    page.goto(f"{demo_site}/users/bob/")
+    key_id = page.locator("tr[data-access-key]").first.get_attribute("data-access-key")
+    page.locator(f'tr[data-access-key="{key_id}"]').get_by_role("button", name="Disable").click()
+    page.locator(f'tr[data-access-key="{key_id}"]').get_by_role("link", name="Delete").click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    page.get_by_label("Enter the AccessKey ID to confirm").fill("not-the-id")
+    page.get_by_role("button", name="Delete").click()
+    expect(page.get_by_text("The AccessKey ID you entered does not match.")).to_be_visible()
+    page.get_by_label("Enter the AccessKey ID to confirm").fill(key_id)
+    page.get_by_role("button", name="Delete").click()
+    expect(page.get_by_text(f"The AccessKey {key_id} is deleted.")).to_be_visible()
+    context.close()
+
+
+def test_an_access_key_is_refused_on_the_logon_page(page, demo_site, shot):
+    log_on(page, demo_site, "LTAI5tAbcdefghijklmnop12", "whatever-secret")
+    expect(page.get_by_role("alert")).to_have_text(re.compile("An AccessKey pair cannot be used to log on to the console"))
+    expect(page).to_have_url(re.compile(r"/login$"))
+    shot("refused")
+
+
+def test_ram_user_logs_on_and_sees_not_authorized_for_others(page, demo_site, shot):
+    log_on(page, demo_site, "alice@demo.onaliyun.com", "demo-alice")
+    expect(page.locator(".console-account")).to_have_text("demo")
+    page.goto(f"{demo_site}/users/bob/")
+    expect(page.get_by_role("heading", name=re.compile("You are not authorized"))).to_be_visible()
+    shot("not-authorized")
+    page.locator(".console-avatar").hover()
+    page.get_by_role("menuitem", name="AccessKey").click()
+    expect(page.get_by_text("does not allow RAM users to manage their own AccessKey pairs")).to_be_visible()
+    shot("own-keys-not-allowed")
+
+
+def test_profile_menu_opens_on_hover_and_on_keyboard(page, demo_site, shot):
+    log_on(page, demo_site, "owner@demo.example", "demo-owner")
+    menu = page.locator("#profile-menu")
+    expect(menu).to_be_hidden()
+    page.locator(".console-avatar").hover()
+    expect(menu).to_be_visible()
+    expect(menu.get_by_role("menuitem", name="AccessKey")).to_be_visible()
+    shot("hover")
+    page.mouse.move(400, 400)
+    expect(menu).to_be_hidden()
+
+    page.locator(".console-avatar").focus()
+    expect(menu).to_be_visible()
+    expect(page.locator(".console-avatar")).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("Tab")
+    expect(menu.get_by_role("menuitem", name="AccessKey")).to_be_focused()
+    shot("keyboard")
+    page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
+    expect(page.locator(".console-avatar")).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(menu.get_by_role("menuitem", name="AccessKey")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Main Account AccessKey is not recommended")).to_be_visible()
+
+
+def test_create_user_in_a_dialog(page, demo_site, shot):
+    log_on(page, demo_site, "admin@demo.onaliyun.com", "demo-admin")
+    page.goto(f"{demo_site}/users/")
+    page.get_by_role("link", name="Create User").click()
+    dialog = page.locator("#console-modal .console-dialog")
+    dialog.get_by_label("Logon Name").fill("bad name")
+    dialog.get_by_label("Display Name").fill("Carol")
+    shot("create-user-dialog")
+    dialog.get_by_role("button", name="OK").click()
+    expect(page.get_by_text("contains invalid characters")).to_be_visible()
+    page.get_by_label("Logon Name").fill("carol")
+    page.get_by_role("button", name="OK").click()
+    expect(page.get_by_role("heading", name="carol")).to_be_visible()
+    shot("created")
