@@ -15,5 +15,6 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("", include((console_patterns, "console"))),
+    path("training/", include("training.urls")),
     path("", include("ram.urls")),
 ]

@@ -38,6 +38,24 @@ HTTP_STATUS_BY_CODE: dict[str, int] = {
     "InvalidTimeStamp.Expired": 400,
     "SignatureNonceUsed": 400,
     "IncompleteSignature": 400,
+    # The OpenAPI's own refusals (ram/api): request shape, signature, action and parameters.
+    "InvalidTimeStamp.Format": 400,
+    "InvalidSignatureMethod": 400,
+    "InvalidSignatureVersion": 400,
+    "InvalidSecurityToken.MismatchWithAccessKey": 400,
+    "InvalidAction.NotFound": 404,
+    "InvalidVersion": 400,
+    "InvalidParameter.Format": 400,
+    "InvalidParameter.Host": 400,
+    "InvalidParameter.TooLarge": 400,
+    "InvalidParameter.Marker": 400,
+    "InvalidParameter.MaxItems": 400,
+    "InvalidParameter.Email.Format": 400,
+    "InvalidParameter.MobilePhone.Format": 400,
+    "UnsupportedParameter": 400,
+    "UnsupportedHTTPMethod": 400,
+    "InternalError": 500,
+    "ServiceUnavailable": 503,
 }
 
 

@@ -262,3 +262,17 @@ class AuditEvent(models.Model):
     def delete(self, *args, **kwargs):
         raise PermissionError("The audit trail is append-only.")
 
+
+class SignatureNonce(models.Model):
+    """A signature nonce the OpenAPI has accepted, kept until its request's timestamp leaves the
+    accepted window. Shared by every server instance: the unique ``digest`` is what refuses a
+    replay, whichever instance receives it. Written only by ``ram.api.nonces``."""
+
+    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the AccessKey ID and the nonce.")
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "signature nonce"
+
+    def __str__(self) -> str:
+        return self.digest

@@ -24,7 +24,7 @@ from .errors import RamError
 from .models import AccessKey, Account, MfaDevice, Policy, PolicyAttachment, RamUser
 from .policy import Principal, account_arn, authorize, root_arn, user_arn
 
-USER_NAME_CHARS = re.compile(r"^[A-Za-z0-9._-]+$")
+USER_NAME_CHARS = re.compile(r"[A-Za-z0-9._-]+")
 CLI_CONTEXT = AuditContext.cli()
 
 
@@ -46,18 +46,23 @@ def validate_user_name(user_name: str) -> None:
     if not user_name or len(user_name) > 64:
         raise RamError("InvalidParameter.UserName.Length",
                        "The parameter - UserName must be 1 to 64 characters long.")
-    if not USER_NAME_CHARS.match(user_name):
+    if not USER_NAME_CHARS.fullmatch(user_name):
         raise RamError("InvalidParameter.UserName.InvalidChars",
                        "The parameter - UserName contains invalid characters: use letters, digits, '.', '-' and '_'.")
 
 
-def _validate_user_attributes(*, display_name: str, comments: str) -> None:
+def _validate_user_attributes(*, display_name: str, comments: str, email: str = "", mobile_phone: str = "") -> None:
     if not 1 <= len(display_name) <= 128:
         raise RamError("InvalidParameter.DisplayName.Length",
                        "The parameter - DisplayName must be 1 to 128 characters long.")
     if len(comments) > 128:
         raise RamError("InvalidParameter.Comments.Length",
                        "The parameter - Comments must be at most 128 characters long.")
+    if len(email) > 254 or (email and "@" not in email):
+        raise RamError("InvalidParameter.Email.Format", "The parameter - Email is not a valid email address.")
+    if len(mobile_phone) > 32:
+        raise RamError("InvalidParameter.MobilePhone.Format",
+                       "The parameter - MobilePhone must be at most 32 characters long.")
 
 
 def _validate_password(password: str, user=None) -> None:
@@ -170,7 +175,7 @@ def ram_user_create(
     """
     validate_user_name(user_name)
     display_name = display_name or user_name
-    _validate_user_attributes(display_name=display_name, comments=comments)
+    _validate_user_attributes(display_name=display_name, comments=comments, email=email, mobile_phone=mobile_phone)
     authorize(actor, "ram:CreateUser", user_arn(account, user_name))
     if RamUser.objects.filter(account=account, user_name__iexact=user_name).exists():
         raise RamError("EntityAlreadyExists.User", f"The user {user_name} already exists.")
@@ -454,3 +459,24 @@ def access_key_reseal_batch(*, batch_size: int = 500) -> int:
         AccessKey.objects.bulk_update(keys, ["secret_sealed", "seal_version"])
     return len(keys)
 
+
+# --- AccessKey use ----------------------------------------------------------------------
+
+LAST_USED_RESOLUTION_SECONDS = 60
+
+
+def access_key_record_use(*, access_key: AccessKey, service: str) -> bool:
+    """Record that ``access_key`` just authenticated a call to ``service`` (LastUsedDate).
+
+    At most one write per key per minute, however busy the key and however many server
+    instances: a conditional UPDATE matches only a key whose last use is unset or older, so
+    concurrent calls race on the row and at most one of them writes. Not an audited RAM action
+    (nothing changes but the usage record). Returns whether this call wrote.
+    """
+    from datetime import timedelta  # local: this section is appended, the module's imports stay as they are
+
+    now = timezone.now()
+    recent = now - timedelta(seconds=LAST_USED_RESOLUTION_SECONDS)
+    updated = (AccessKey.objects.filter(pk=access_key.pk).exclude(last_used_at__gte=recent)
+               .update(last_used_at=now, last_used_service=service[:64]))
+    return updated == 1

@@ -98,3 +98,13 @@ def client_as(demo, client):
                            backend="django.contrib.auth.backends.ModelBackend")
         return client
     return log_on
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate limits and other cached counters start empty in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -27,6 +27,7 @@ def snapshot():
     ("alice@corp", "InvalidParameter.UserName.InvalidChars"),
     ("ålice", "InvalidParameter.UserName.InvalidChars"),
     ("alice/../bob", "InvalidParameter.UserName.InvalidChars"),
+    ("bob\n", "InvalidParameter.UserName.InvalidChars"),
 ])
 def test_bad_user_names_are_refused_and_nothing_changes(account, cli, user_name, code):
     before = snapshot()
@@ -47,6 +48,8 @@ def test_valid_names_of_every_allowed_character_and_length_are_accepted(account,
 @pytest.mark.parametrize("field, value, code", [
     ("display_name", "d" * 129, "InvalidParameter.DisplayName.Length"),
     ("comments", "c" * 129, "InvalidParameter.Comments.Length"),
+    ("email", "e" * 250 + "@x.example", "InvalidParameter.Email.Format"),
+    ("mobile_phone", "1" * 33, "InvalidParameter.MobilePhone.Format"),
 ])
 def test_too_long_attributes_are_refused(account, cli, field, value, code):
     before = snapshot()

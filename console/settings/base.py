@@ -42,10 +42,12 @@ INSTALLED_APPS = [
     "axes",
     "console",
     "ram",
+    "training",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "ram.api.middleware.OpenApiMiddleware",  # RAM OpenAPI calls at "/": answered before sessions and CSRF
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -54,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
     "console.middleware.RequestContextMiddleware",
+    "training.guide.TrainingVisitsMiddleware",
 ]
 
 TEMPLATES = [
@@ -67,6 +70,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "console.context_processors.shell",
+                "training.context_processors.guide",
             ],
         },
     },
@@ -148,6 +152,9 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 RAM_SEALING_KEYS = os.environ.get("RAM_SEALING_KEYS", "")
 RAM_USER_ACCESS_KEY_LIMIT = 2
 RAM_ROOT_ACCESS_KEY_LIMIT = 5
+
+# --- Training ---------------------------------------------------------------------------
+TRAINING_SANDBOXES_PER_HOUR = int(os.environ.get("TRAINING_SANDBOXES_PER_HOUR", "5"))
 
 # --- Logging ----------------------------------------------------------------------------
 LOGGING = {

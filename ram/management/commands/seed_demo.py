@@ -1,5 +1,6 @@
 """The demo account for staff demos and training: idempotent, and --reset puts it back exactly."""
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -12,6 +13,7 @@ DEMO_ALIAS = "demo"
 DEMO_UID = "5812345678901234"
 DEMO_ROOT = ("owner@demo.example", "demo-owner")
 DEMO_AUDITOR = ("auditor", "demo-auditor")
+DEMO_TRAINER = ("trainer", "demo-trainer")
 DEMO_USERS = [
     # user_name, display name, comments, console password, policies, number of keys
     ("admin", "RAM Administrator", "Manages RAM users and their keys", "demo-admin", ["AliyunRAMFullAccess"], 0),
@@ -24,7 +26,9 @@ LOGINS = f"""Demo logins (http://127.0.0.1:8000):
   RAM admin        admin@demo.onaliyun.com / demo-admin   (AliyunRAMFullAccess)
   RAM user         alice@demo.onaliyun.com / demo-alice   (no keys)
   RAM user         bob (no console logon, 2 AccessKeys: at his quota)
-  Auditor (admin)  auditor / demo-auditor                 (http://127.0.0.1:8000/admin/)"""
+  Auditor (admin)  auditor / demo-auditor                 (http://127.0.0.1:8000/admin/)
+  Trainer          trainer / demo-trainer                 (http://127.0.0.1:8000/training/trainer)
+  Trainees start a sandbox at http://127.0.0.1:8000/training/start"""
 
 
 class Command(BaseCommand):
@@ -47,7 +51,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Demo account 'demo' is ready."))
         else:
             self.stdout.write("Demo account 'demo' already exists (use --reset to rebuild it).")
-        self._auditor(auditors)
+        self._staff(DEMO_AUDITOR, auditors)
+        self._staff(DEMO_TRAINER, Group.objects.get_or_create(name="Trainers")[0])
         self.stdout.write(LOGINS)
 
     def _build(self, actor: Principal) -> None:
@@ -61,10 +66,10 @@ class Command(BaseCommand):
             for _ in range(keys):
                 access_key_create(actor=actor, owner=ram_user, scenario="other")
 
-    def _auditor(self, auditors) -> None:
-        username, password = DEMO_AUDITOR
+    def _staff(self, logon: tuple[str, str], group) -> None:
+        username, password = logon
         user, _ = get_user_model().objects.get_or_create(username=username)
         user.is_staff, user.is_superuser = True, False
         user.set_password(password)
         user.save()
-        user.groups.set([auditors])
+        user.groups.set([group])

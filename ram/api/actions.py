@@ -1,0 +1,301 @@
+"""The RAM actions of the OpenAPI: one function per action, each a thin view.
+
+Each reads its parameters, asks ``ram.policy`` before it looks anything up (so a caller without
+permission learns nothing about which users or keys exist), and calls the same services and
+selectors as the console: quotas, lifecycle rules and audit events are theirs. A function
+returns the response fields (``RequestId`` is added by the caller) or raises ``RamError``.
+Response shapes and names are those of Alibaba's RAM 2015-05-01 reference.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from ram import services
+from ram.audit import AuditContext
+from ram.errors import RamError
+from ram.models import AccessKey, Account, RamUser
+from ram.policy import Principal, account_arn, authorize, root_arn, user_arn
+from ram.selectors import access_keys_of, ram_user_get
+
+from .responses import api_date
+
+MAX_ITEMS_DEFAULT = 100
+MAX_ITEMS_LIMIT = 1000
+USER_ID_BASE = 2 * 10**15  # UserId is a 16-digit number, as Alibaba's are
+MOBILE_PHONE = re.compile(r"[0-9]{1,6}-[0-9]{4,20}")  # <country code>-<number>, e.g. 86-18600008888
+
+
+@dataclass(frozen=True)
+class ActionCall:
+    """One authenticated call: who (principal), with which parameters, from where (context)."""
+
+    principal: Principal
+    params: Mapping[str, str]
+    context: AuditContext
+
+
+# --- AccessKeys -------------------------------------------------------------------------
+
+def create_access_key(call: ActionCall) -> dict:
+    """CreateAccessKey: a new key for ``UserName`` (omitted: the caller). The one place the secret is returned."""
+    owner = _key_owner(call, "ram:CreateAccessKey")
+    issued = services.access_key_create(actor=call.principal, owner=owner, context=call.context,
+                                        detail={"via": "OpenAPI"})
+    key = issued.access_key
+    return {"AccessKey": {
+        "AccessKeyId": key.access_key_id,
+        "AccessKeySecret": issued.secret,
+        "Status": key.status,
+        "CreateDate": api_date(key.created_at),
+    }}
+
+
+def list_access_keys(call: ActionCall) -> dict:
+    """ListAccessKeys: the keys of ``UserName`` (omitted: the caller's own), never their secrets."""
+    owner = _key_owner(call, "ram:ListAccessKeys")
+    keys = access_keys_of(owner).order_by("created_at", "id")
+    return {"AccessKeys": {"AccessKey": [
+        {"AccessKeyId": key.access_key_id, "Status": key.status, "CreateDate": api_date(key.created_at)}
+        for key in keys
+    ]}}
+
+
+def update_access_key(call: ActionCall) -> dict:
+    """UpdateAccessKey: set ``Status`` (Active / Inactive) of ``UserAccessKeyId``."""
+    status = _required(call, "Status")
+    access_key = _key_of(call, "ram:UpdateAccessKey")
+    services.access_key_set_status(actor=call.principal, access_key=access_key, status=status, context=call.context)
+    return {}
+
+
+def delete_access_key(call: ActionCall) -> dict:
+    """DeleteAccessKey: delete ``UserAccessKeyId`` (only an Inactive key, as in the console)."""
+    access_key = _key_of(call, "ram:DeleteAccessKey")
+    services.access_key_delete(actor=call.principal, access_key=access_key, context=call.context)
+    return {}
+
+
+def get_access_key_last_used(call: ActionCall) -> dict:
+    """GetAccessKeyLastUsed: when ``UserAccessKeyId`` last signed a request ("" if never)."""
+    access_key = _key_of(call, "ram:GetAccessKeyLastUsed")
+    return {"AccessKeyLastUsed": {"LastUsedDate": api_date(access_key.last_used_at)}}
+
+
+# --- RAM users --------------------------------------------------------------------------
+
+def create_user(call: ActionCall) -> dict:
+    """CreateUser: a RAM user of the caller's account (name rules, uniqueness and audit: the service's)."""
+    user_name = _required(call, "UserName")
+    email = call.params.get("Email", "")
+    mobile_phone = call.params.get("MobilePhone", "")
+    _check_contact(email=email, mobile_phone=mobile_phone)
+    ram_user = services.ram_user_create(
+        actor=call.principal, account=call.principal.account, user_name=user_name,
+        display_name=call.params.get("DisplayName", ""), comments=call.params.get("Comments", ""),
+        email=email, mobile_phone=mobile_phone, context=call.context,
+    )
+    return {"User": _user_fields(ram_user, detailed=False)}
+
+
+def get_user(call: ActionCall) -> dict:
+    """GetUser: one RAM user of the caller's account."""
+    ram_user = _user_named(call, "ram:GetUser", _required(call, "UserName"))
+    return {"User": _user_fields(ram_user, detailed=True)}
+
+
+def list_users(call: ActionCall) -> dict:
+    """ListUsers: the account's RAM users, ``MaxItems`` (1-1000, default 100) after ``Marker``."""
+    account = call.principal.account
+    authorize(call.principal, "ram:ListUsers", user_arn(account, "*"))
+    max_items = _max_items(call.params.get("MaxItems"))
+    users = RamUser.objects.select_related("account").filter(account=account).order_by("pk")
+    if call.params.get("Marker"):
+        users = users.filter(pk__gt=_marker_position(call.params["Marker"]))
+    page = list(users[: max_items + 1])
+    truncated = len(page) > max_items
+    page = page[:max_items]
+    body = {"IsTruncated": truncated, "Users": {"User": [_user_fields(user, detailed=False) for user in page]}}
+    if truncated:
+        body["Marker"] = _marker_for(page[-1].pk)
+    return body
+
+
+def delete_user(call: ActionCall) -> dict:
+    """DeleteUser: refused while the user still has AccessKeys (DeleteConflict.User.AccessKey)."""
+    ram_user = _user_named(call, "ram:DeleteUser", _required(call, "UserName"))
+    services.ram_user_delete(actor=call.principal, ram_user=ram_user, context=call.context)
+    return {}
+
+
+# --- Security preference ----------------------------------------------------------------
+
+# Preferences this console does not model, with the value it reports for them; setting them to
+# anything else is refused rather than silently ignored.
+FIXED_PREFERENCES = {
+    "AllowUserToManagePublicKeys": False,
+    "EnableSaveMFATicket": False,
+    "LoginNetworkMasks": "",
+    "LoginSessionDuration": 6,
+}
+SETTABLE_PREFERENCES = {
+    "AllowUserToManageAccessKeys": "allow_user_to_manage_access_keys",
+    "AllowUserToChangePassword": "allow_user_to_change_password",
+    "AllowUserToManageMFADevices": "allow_user_to_manage_mfa_devices",
+}
+
+
+def get_security_preference(call: ActionCall) -> dict:
+    """GetSecurityPreference: the account's preferences for RAM users."""
+    account = call.principal.account
+    authorize(call.principal, "ram:GetSecurityPreference", account_arn(account))
+    return {"SecurityPreference": _preference_fields(account)}
+
+
+def set_security_preference(call: ActionCall) -> dict:
+    """SetSecurityPreference: change the given preferences; returns them all."""
+    for name, reported in FIXED_PREFERENCES.items():
+        given = call.params.get(name)
+        if given is not None and given.lower() != str(reported).lower():
+            raise RamError("UnsupportedParameter", f"The parameter {name} is not supported by this console "
+                           f"(it is always {str(reported).lower() or 'empty'}).")
+    changes = {field: _boolean(call, name) for name, field in SETTABLE_PREFERENCES.items()}
+    account = services.security_preference_set(actor=call.principal, account=call.principal.account,
+                                               context=call.context, **changes)
+    return {"SecurityPreference": _preference_fields(account)}
+
+
+ACTIONS: dict[str, Callable[[ActionCall], dict]] = {
+    "CreateAccessKey": create_access_key,
+    "ListAccessKeys": list_access_keys,
+    "UpdateAccessKey": update_access_key,
+    "DeleteAccessKey": delete_access_key,
+    "GetAccessKeyLastUsed": get_access_key_last_used,
+    "CreateUser": create_user,
+    "GetUser": get_user,
+    "ListUsers": list_users,
+    "DeleteUser": delete_user,
+    "GetSecurityPreference": get_security_preference,
+    "SetSecurityPreference": set_security_preference,
+}
+
+
+# --- Helpers ----------------------------------------------------------------------------
+
+def _required(call: ActionCall, name: str) -> str:
+    value = call.params.get(name, "")
+    if not value:
+        raise RamError("MissingParameter",
+                       f'The input parameter "{name}" that is mandatory for processing this request is not supplied.')
+    return value
+
+
+def _boolean(call: ActionCall, name: str) -> bool | None:
+    value = call.params.get(name)
+    if value is None or value == "":
+        return None
+    if value.lower() not in ("true", "false"):
+        raise RamError("InvalidParameter", f"The parameter {name} must be true or false.")
+    return value.lower() == "true"
+
+
+def _key_owner(call: ActionCall, action: str) -> RamUser | Account:
+    """Whose keys: ``UserName``, or when omitted the caller's own (a root key: the root's)."""
+    principal = call.principal
+    user_name = call.params.get("UserName", "")
+    if not user_name:
+        if principal.is_root:
+            authorize(principal, action, root_arn(principal.account))
+            return principal.account
+        user_name = principal.ram_user.user_name
+    return _user_named(call, action, user_name)
+
+
+def _user_named(call: ActionCall, action: str, user_name: str) -> RamUser:
+    services.validate_user_name(user_name)  # before it becomes part of an ARN
+    authorize(call.principal, action, user_arn(call.principal.account, user_name))
+    return ram_user_get(account=call.principal.account, user_name=user_name)
+
+
+def _key_of(call: ActionCall, action: str) -> AccessKey:
+    key_id = _required(call, "UserAccessKeyId")
+    owner = _key_owner(call, action)
+    access_key = access_keys_of(owner).select_related("account", "ram_user").filter(access_key_id=key_id).first()
+    if access_key is None:
+        raise RamError("EntityNotExist.User.AccessKey", f"The AccessKey {key_id[:64]} does not exist.")
+    return access_key
+
+
+def _check_contact(*, email: str, mobile_phone: str) -> None:
+    # The model's columns hold 254 and 32 characters; refuse early what would not fit or mean anything.
+    if email:
+        try:
+            if len(email) > 254:
+                raise ValidationError("too long")
+            validate_email(email)
+        except ValidationError:
+            raise RamError("InvalidParameter.Email.Format", "The parameter - Email is not a valid address.") from None
+    if mobile_phone and not MOBILE_PHONE.fullmatch(mobile_phone):
+        raise RamError("InvalidParameter.MobilePhone.Format",
+                       "The parameter - MobilePhone must be <country code>-<number>, e.g. 86-18600008888.")
+
+
+def _user_fields(ram_user: RamUser, *, detailed: bool) -> dict:
+    fields = {
+        "UserId": str(USER_ID_BASE + ram_user.pk),
+        "UserName": ram_user.user_name,
+        "DisplayName": ram_user.display_name,
+        "MobilePhone": ram_user.mobile_phone,
+        "Email": ram_user.email,
+        "Comments": ram_user.comments,
+        "CreateDate": api_date(ram_user.created_at),
+        "UpdateDate": api_date(ram_user.updated_at),
+    }
+    if detailed:
+        fields["LastLoginDate"] = api_date(ram_user.last_login_at)
+    return fields
+
+
+def _preference_fields(account: Account) -> dict:
+    return {
+        "AccessKeyPreference": {"AllowUserToManageAccessKeys": account.allow_user_to_manage_access_keys},
+        "LoginProfilePreference": {
+            "AllowUserToChangePassword": account.allow_user_to_change_password,
+            "EnableSaveMFATicket": FIXED_PREFERENCES["EnableSaveMFATicket"],
+            "LoginNetworkMasks": FIXED_PREFERENCES["LoginNetworkMasks"],
+            "LoginSessionDuration": FIXED_PREFERENCES["LoginSessionDuration"],
+        },
+        "MFAPreference": {"AllowUserToManageMFADevices": account.allow_user_to_manage_mfa_devices},
+        "PublicKeyPreference": {"AllowUserToManagePublicKeys": FIXED_PREFERENCES["AllowUserToManagePublicKeys"]},
+    }
+
+
+def _max_items(value: str | None) -> int:
+    if value is None or value == "":
+        return MAX_ITEMS_DEFAULT
+    if not re.fullmatch(r"[0-9]{1,4}", value) or not 1 <= int(value) <= MAX_ITEMS_LIMIT:
+        raise RamError("InvalidParameter.MaxItems", f"The parameter - MaxItems must be 1 to {MAX_ITEMS_LIMIT}.")
+    return int(value)
+
+
+def _marker_for(position: int) -> str:
+    """An opaque marker: where the next page starts. Not a secret, just not a contract."""
+    return base64.urlsafe_b64encode(f"user:{position}".encode()).decode().rstrip("=")
+
+
+def _marker_position(marker: str) -> int:
+    try:
+        decoded = base64.urlsafe_b64decode(marker + "=" * (-len(marker) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        decoded = ""
+    prefix, _, position = decoded.partition(":")
+    if prefix != "user" or not re.fullmatch(r"[0-9]{1,18}", position):
+        raise RamError("InvalidParameter.Marker",
+                       "The parameter - Marker is not valid: pass the Marker of the previous page.")
+    return int(position)

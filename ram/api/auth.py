@@ -1,0 +1,249 @@
+"""Who is calling: the one authentication of every OpenAPI action.
+
+Checks, in order, each refusal with the code Alibaba Cloud returns:
+
+1. the signature pieces are present (``MissingParameter`` / ``IncompleteSignature``) and of a
+   supported kind (``InvalidSignatureMethod`` / ``InvalidSignatureVersion``);
+2. the timestamp is well formed (``InvalidTimeStamp.Format``) and within 15 minutes either way
+   of the server's clock (``InvalidTimeStamp.Expired``);
+3. the AccessKey exists (``InvalidAccessKeyId.NotFound``, 404) and is Active
+   (``InvalidAccessKeyId.Inactive``);
+4. the signature matches, compared in constant time (``SignatureDoesNotMatch``; for V3 the body
+   must also match ``x-acs-content-sha256``);
+5. the nonce was not used before with this key (``SignatureNonceUsed``), in the shared store.
+
+Only then is the key's last use recorded and the caller's ``Principal`` returned. Every refusal
+is audited (``APIAuthentication``, result Failure, with the error code, the claimed key id and
+the source address) in its own transaction. The secret is opened only to verify and is never
+logged, audited or returned.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+from django.db import transaction
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from ram import services
+from ram.audit import AuditContext, audit_record
+from ram.credentials import ACCESS_KEY_ID_REGEX
+from ram.errors import RamError
+from ram.models import AccessKey, AuditEvent
+from ram.policy import Principal
+from ram.selectors import access_key_secret_open
+
+from . import signature
+from .nonces import NonceStoreUnavailable, nonce_claim
+from .parsing import ApiRequest
+
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+MAX_CLOCK_SKEW = timedelta(minutes=15)
+SERVICE_NAME = "ram"
+AUDIT_ACTION = "APIAuthentication"
+V1_REQUIRED = ("AccessKeyId", "Signature", "SignatureMethod", "SignatureVersion", "SignatureNonce", "Timestamp")
+V3_REQUIRED_HEADERS = ("host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce",
+                       "x-acs-content-sha256")
+_ACCESS_KEY_ID = re.compile(ACCESS_KEY_ID_REGEX)  # used with fullmatch: no trailing newline slips by
+_PRINTABLE_KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_CREDENTIAL = re.compile(r"Credential=([^,;\s]{1,64})")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated API caller: the AccessKey that signed and the principal it acts as."""
+
+    access_key: AccessKey
+    principal: Principal
+    signature_version: str
+
+
+@dataclass
+class _Attempt:
+    """What is known about a request while it is being authenticated, for the audit of a refusal."""
+
+    signature_version: str
+    action: str
+    access_key_id: str = ""
+    access_key: AccessKey | None = None
+
+
+def authenticate(api: ApiRequest, *, action: str, context: AuditContext) -> Caller:
+    """Verify the request's signature and replay guard; return the caller or raise RamError."""
+    attempt = _Attempt(signature_version="V3" if api.is_v3 else "V1", action=action)
+    try:
+        if api.is_v3:
+            access_key = _authenticate_v3(api, attempt)
+        else:
+            access_key = _authenticate_v1(api, attempt)
+    except RamError as error:
+        _audit_refusal(attempt, error, context)
+        raise
+    services.access_key_record_use(access_key=access_key, service=SERVICE_NAME)
+    return Caller(access_key=access_key, principal=_principal_of(access_key),
+                  signature_version=attempt.signature_version)
+
+
+# --- V1 ---------------------------------------------------------------------------------
+
+@sensitive_variables("secret")
+def _authenticate_v1(api: ApiRequest, attempt: _Attempt) -> AccessKey:
+    params = api.params
+    attempt.access_key_id = params.get("AccessKeyId", "")
+    for name in V1_REQUIRED:
+        if not params.get(name):
+            raise _missing(name)
+    if params["SignatureMethod"] != signature.V1_SIGNATURE_METHOD:
+        raise RamError("InvalidSignatureMethod", "Specified signature method is not valid.",
+                       recommend="Use SignatureMethod=HMAC-SHA1.")
+    if params["SignatureVersion"] != signature.V1_SIGNATURE_VERSION:
+        raise RamError("InvalidSignatureVersion", "Specified parameter SignatureVersion is not valid.",
+                       recommend="Use SignatureVersion=1.0.")
+    if params.get("SignatureType"):
+        raise RamError("IncompleteSignature", "The request signature does not conform to Aliyun standards. "
+                       "Only AccessKey signatures are accepted (SignatureType must be empty).")
+    timestamp = _timestamp_in_window(params["Timestamp"])
+    access_key = _active_key(attempt)
+    _refuse_security_token(params.get("SecurityToken"))
+    secret = access_key_secret_open(access_key=access_key)
+    string_to_sign = signature.v1_string_to_sign(api.method, params)
+    if not signature.v1_verify(secret, string_to_sign, params["Signature"]):
+        raise _mismatch(string_to_sign, "Check the AccessKey secret and how the request is signed.")
+    _claim_nonce(access_key, params["SignatureNonce"], timestamp)
+    return access_key
+
+
+# --- V3 ---------------------------------------------------------------------------------
+
+@sensitive_variables("secret")
+def _authenticate_v3(api: ApiRequest, attempt: _Attempt) -> AccessKey:
+    headers = api.headers
+    if not headers.get("authorization"):
+        raise _incomplete("The Authorization header is missing.")
+    try:
+        authorization = signature.parse_v3_authorization(headers["authorization"])
+    except signature.MalformedAuthorization as error:
+        claimed = _CREDENTIAL.search(headers["authorization"])  # for the audit of the refusal only
+        attempt.access_key_id = claimed.group(1) if claimed else ""
+        raise _incomplete(str(error)) from None
+    attempt.access_key_id = authorization.access_key_id
+    if authorization.algorithm != signature.V3_ALGORITHM:
+        raise RamError("InvalidSignatureMethod", "Specified signature method is not valid.",
+                       recommend=f"Sign with {signature.V3_ALGORITHM}.")
+    for name in V3_REQUIRED_HEADERS:
+        if not headers.get(name):
+            raise _missing(name)
+    # Every x-acs-* header and the host must be signed: an unsigned one could be swapped in transit.
+    must_sign = {"host", *(name for name in headers if name.startswith("x-acs-"))}
+    unsigned = sorted(must_sign - set(authorization.signed_headers))
+    if unsigned:
+        raise _incomplete(f"These headers must be signed: {', '.join(unsigned)}.")
+    absent = [name for name in authorization.signed_headers if name not in headers]
+    if absent:
+        raise _incomplete(f"Signed headers are missing from the request: {', '.join(absent)}.")
+    timestamp = _timestamp_in_window(headers["x-acs-date"])
+    access_key = _active_key(attempt)
+    _refuse_security_token(headers.get("x-acs-security-token"))
+    declared_payload_hash = headers["x-acs-content-sha256"].strip()
+    if not signature.constant_time_equal(signature.payload_sha256(api.body), declared_payload_hash.lower()):
+        raise RamError("SignatureDoesNotMatch", "The x-acs-content-sha256 header does not match the request body.",
+                       recommend="Hash the exact bytes of the body you send.")
+    canonical_request = signature.v3_canonical_request(
+        method=api.method, path="/", query=api.query, headers=headers,
+        signed_headers=authorization.signed_headers, hashed_payload=declared_payload_hash,
+    )
+    string_to_sign = signature.v3_string_to_sign(canonical_request)
+    secret = access_key_secret_open(access_key=access_key)
+    if not signature.v3_verify(secret, string_to_sign, authorization.signature):
+        raise _mismatch(string_to_sign, "Check the AccessKey secret and the canonical request (headers, query, body).")
+    _claim_nonce(access_key, headers["x-acs-signature-nonce"], timestamp)
+    return access_key
+
+
+# --- Shared checks ----------------------------------------------------------------------
+
+def _timestamp_in_window(value: str) -> datetime:
+    try:
+        timestamp = datetime.strptime(value, TIMESTAMP_FORMAT).replace(tzinfo=dt_timezone.utc)
+    except ValueError:
+        raise RamError("InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.",
+                       recommend="Use UTC in the form YYYY-MM-DDThh:mm:ssZ.") from None
+    if abs(timezone.now() - timestamp) > MAX_CLOCK_SKEW:
+        raise RamError("InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.",
+                       recommend="Sign with the current UTC time; the server accepts 15 minutes either way.")
+    return timestamp
+
+
+def _active_key(attempt: _Attempt) -> AccessKey:
+    """The AccessKey named by the request, Active. STS-style and malformed ids are simply unknown."""
+    access_key = None
+    if _ACCESS_KEY_ID.fullmatch(attempt.access_key_id):
+        access_key = (AccessKey.objects.select_related("account", "ram_user", "ram_user__account")
+                      .filter(access_key_id=attempt.access_key_id).first())
+    if access_key is None:
+        raise RamError("InvalidAccessKeyId.NotFound", "Specified access key is not found.",
+                       recommend="Check the AccessKey ID; STS tokens are not issued by this server.")
+    attempt.access_key = access_key
+    if not access_key.is_active:
+        raise RamError("InvalidAccessKeyId.Inactive", "Specified access key is disabled.",
+                       recommend="Enable the AccessKey in the console, or use another one.")
+    return access_key
+
+
+def _claim_nonce(access_key: AccessKey, nonce: str, timestamp: datetime) -> None:
+    try:
+        fresh = nonce_claim(access_key_id=access_key.access_key_id, nonce=nonce,
+                            expires_at=timestamp + MAX_CLOCK_SKEW)
+    except NonceStoreUnavailable:
+        raise RamError("ServiceUnavailable", "The request has failed due to a temporary failure of the server.",
+                       recommend="Retry in a moment.") from None
+    if not fresh:
+        raise RamError("SignatureNonceUsed", "Specified signature nonce was used already.",
+                       recommend="Use a new random SignatureNonce for every request.")
+
+
+def _refuse_security_token(token: str | None) -> None:
+    if token:
+        raise RamError("InvalidSecurityToken.MismatchWithAccessKey",
+                       "Specified SecurityToken mismatch with the AccessKey: this server issues no STS tokens.")
+
+
+def _principal_of(access_key: AccessKey) -> Principal:
+    if access_key.ram_user_id is None:
+        return Principal.root(access_key.account)
+    return Principal.for_ram_user(access_key.ram_user)
+
+
+def _missing(name: str) -> RamError:
+    return RamError("MissingParameter",
+                    f'The input parameter "{name}" that is mandatory for processing this request is not supplied.')
+
+
+def _mismatch(string_to_sign: str, recommend: str) -> RamError:
+    # The legacy SDK splits this message on ':' and compares the tail with its own StringToSign,
+    # to tell a wrong secret from a wrong canonicalisation: the text before it has no ':'.
+    message = "Specified signature is not matched with our calculation. server string to sign is:"
+    return RamError("SignatureDoesNotMatch", message + string_to_sign, recommend=recommend)
+
+
+def _incomplete(detail: str) -> RamError:
+    return RamError("IncompleteSignature", f"The request signature does not conform to Aliyun standards. {detail}")
+
+
+def _audit_refusal(attempt: _Attempt, error: RamError, context: AuditContext) -> None:
+    """One Failure event per refused request: what was claimed, from where, and why. No secret."""
+    claimed = attempt.access_key_id if _PRINTABLE_KEY_ID.fullmatch(attempt.access_key_id) else ""
+    detail = {"signature_version": attempt.signature_version, "action": attempt.action[:64]}
+    if attempt.access_key_id and not claimed:
+        detail["access_key_id"] = "malformed"
+    if attempt.access_key is not None:
+        detail["claimed_principal"] = _principal_of(attempt.access_key).arn
+    with transaction.atomic():
+        audit_record(
+            context=context, actor=Principal.anonymous(f"access-key/{claimed or 'none'}"),
+            action=AUDIT_ACTION, account_uid=attempt.access_key.account.uid if attempt.access_key else "",
+            target_type="AccessKey", target=claimed, result=AuditEvent.FAILURE, error_code=error.code, detail=detail,
+        )

@@ -1,0 +1,108 @@
+"""Dispatch of OpenAPI calls at ``/``, ahead of the console.
+
+Placed right after ``SecurityMiddleware``: an API call is answered here and never reaches the
+session, CSRF, authentication or logon-throttling middleware (an SDK has no cookie or CSRF
+token; its signature is its authentication). Anything that is not an API call passes through.
+Every answer is JSON with a request id; bad input is a 4xx with a RAM error code, never an HTML
+page, and an unexpected failure is a JSON ``InternalError`` (logged with the request id only).
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.core.exceptions import DisallowedHost
+from django.http import HttpRequest, HttpResponse
+
+from ram.audit import AuditContext
+from ram.errors import RamError
+
+from .actions import ACTIONS, ActionCall
+from .auth import authenticate
+from .parsing import ApiRequest, is_api_call, parse_api_request
+from .responses import api_error, api_success
+
+API_VERSION = "2015-05-01"
+ALLOWED_METHODS = ("GET", "POST")
+logger = logging.getLogger("ram.api")
+
+
+class OpenApiMiddleware:
+    """Answers RAM OpenAPI calls (``x-acs-action`` header or ``Action`` parameter at ``/``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not is_api_call(request):
+            return self.get_response(request)
+        return handle_api_call(request)
+
+
+def handle_api_call(request: HttpRequest) -> HttpResponse:
+    """Parse, authenticate and run one API call; always a JSON response with a request id."""
+    request.request_id = str(uuid.uuid4()).upper()
+    context = AuditContext.from_request(request)
+    host_id = ""
+    try:
+        host_id = _host(request)
+        if request.method not in ALLOWED_METHODS:
+            raise RamError("UnsupportedHTTPMethod", "Specified HTTP method is not supported: use GET or POST.")
+        api = parse_api_request(request)
+        action = _action_of(api)
+        _check_version_and_format(api)
+        caller = authenticate(api, action=action, context=context)
+        body = ACTIONS[action](ActionCall(principal=caller.principal, params=api.params, context=context))
+        return api_success(body, request_id=request.request_id)
+    except RamError as error:
+        return api_error(error, request_id=request.request_id, host_id=host_id)
+    except Exception:  # noqa: BLE001 - the SDKs must get JSON whatever breaks; the traceback goes to the log
+        logger.exception("OpenAPI request %s failed", request.request_id)
+        error = RamError("InternalError", "The request processing has failed due to some unknown error.",
+                         recommend=f"Report the request id {request.request_id} to the operator.")
+        return api_error(error, request_id=request.request_id, host_id=host_id)
+
+
+def _host(request: HttpRequest) -> str:
+    """The Host the client addressed, refused like the console refuses it (ALLOWED_HOSTS)."""
+    try:
+        return request.get_host()
+    except DisallowedHost:
+        raise RamError("InvalidParameter.Host", "The Host header names a host this server does not serve.") from None
+
+
+def _action_of(api: ApiRequest) -> str:
+    """The action: the signed ``x-acs-action`` header (V3) or the signed ``Action`` parameter (V1)."""
+    if api.is_v3:
+        action = api.headers.get("x-acs-action", "")
+        if not action:
+            raise _missing("x-acs-action")
+        if api.params.get("Action", action) != action:
+            raise RamError("InvalidParameter", "The Action parameter and the x-acs-action header disagree.")
+    else:
+        action = api.params.get("Action", "")
+        if not action:
+            raise _missing("Action")
+    if action not in ACTIONS:
+        raise RamError("InvalidAction.NotFound", "Specified api is not found, please check your url and method.",
+                       recommend=f"This server answers: {', '.join(sorted(ACTIONS))}.")
+    return action
+
+
+def _check_version_and_format(api: ApiRequest) -> None:
+    name, version = ("x-acs-version", api.headers.get("x-acs-version", "")) if api.is_v3 \
+        else ("Version", api.params.get("Version", ""))
+    if not version:
+        raise _missing(name)
+    if version != API_VERSION:
+        raise RamError("InvalidVersion", "Specified parameter Version is not valid.",
+                       recommend=f"RAM answers version {API_VERSION}.")
+    response_format = api.params.get("Format", "JSON")
+    if response_format.upper() != "JSON":
+        raise RamError("InvalidParameter.Format", "Specified parameter format is not valid: this server answers JSON.",
+                       recommend="Use Format=JSON (the SDKs' default).")
+
+
+def _missing(name: str) -> RamError:
+    return RamError("MissingParameter",
+                    f'The input parameter "{name}" that is mandatory for processing this request is not supplied.')

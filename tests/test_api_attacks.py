@@ -1,0 +1,389 @@
+"""The attack matrix: tampered, forged, replayed, expired and oversized API requests are refused.
+
+Each request starts as a valid ``CreateUser mallory`` call signed by the SDK's own signer
+(``tests.api_helpers``) and is then spoiled one way. Every refusal must carry the right code
+and status as JSON with a request id, change nothing (no user, no key change, no nonce kept),
+and, when authentication refused it, leave one audited Failure with the claimed key id and the
+source address but never the secret.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from ram.api.nonces import nonce_claim
+from ram.models import AccessKey, AuditEvent, RamUser, SignatureNonce
+from ram.policy import Principal
+from ram.services import access_key_create, access_key_record_use, access_key_set_status, account_create
+
+from .api_helpers import (
+    RawCall, nonce_count, send, state_snapshot, success_events, utc_timestamp, v1_call, v3_call,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+MALLORY = {"UserName": "mallory"}
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.fixture
+def keys(account, cli):
+    """An Active root key and an Inactive one, with their secrets."""
+    active = access_key_create(actor=cli, owner=account)
+    inactive = access_key_create(actor=cli, owner=account)
+    access_key_set_status(actor=cli, access_key=inactive.access_key, status="Inactive")
+    return {"id": active.access_key.access_key_id, "secret": active.secret,
+            "inactive_id": inactive.access_key.access_key_id, "inactive_secret": inactive.secret}
+
+
+def v1(k, **kwargs) -> RawCall:
+    return v1_call("CreateUser", MALLORY, key_id=kwargs.pop("key_id", k["id"]),
+                   secret=kwargs.pop("secret", k["secret"]), **kwargs)
+
+
+def v3(k, **kwargs) -> RawCall:
+    return v3_call("CreateUser", kwargs.pop("params", MALLORY), key_id=kwargs.pop("key_id", k["id"]),
+                   secret=kwargs.pop("secret", k["secret"]), **kwargs)
+
+
+def _drop_signed(call: RawCall, name: str) -> RawCall:
+    """Re-sign without ``name`` in SignedHeaders, then send it anyway (unsigned)."""
+    return call.with_headers(authorization=call.headers["authorization"].replace(f";{name}", ""))
+
+
+# (case id, build(keys) -> RawCall, status, code, audited as an authentication failure)
+ATTACKS = [
+    # --- V1 (HMAC-SHA1) ---
+    ("v1-tampered-parameter", lambda k: v1(k).with_query(UserName="eve"), 400, "SignatureDoesNotMatch", True),
+    ("v1-parameter-added-after-signing", lambda k: v1(k).with_query(Comments="x"), 400, "SignatureDoesNotMatch", True),
+    ("v1-get-replayed-as-post", lambda k: replace(v1(k), method="POST"), 400, "SignatureDoesNotMatch", True),
+    ("v1-wrong-secret", lambda k: v1(k, secret="x" * 30), 400, "SignatureDoesNotMatch", True),
+    ("v1-secret-of-another-key", lambda k: v1(k, secret=k["inactive_secret"]), 400, "SignatureDoesNotMatch", True),
+    ("v1-unknown-key", lambda k: v1(k, key_id="LTAI" + "Z" * 20), 404, "InvalidAccessKeyId.NotFound", True),
+    ("v1-inactive-key", lambda k: v1(k, key_id=k["inactive_id"], secret=k["inactive_secret"]), 400,
+     "InvalidAccessKeyId.Inactive", True),
+    ("v1-expired-timestamp", lambda k: v1(k, timestamp=utc_timestamp(-timedelta(minutes=16))), 400,
+     "InvalidTimeStamp.Expired", True),
+    ("v1-future-timestamp", lambda k: v1(k, timestamp=utc_timestamp(timedelta(minutes=16))), 400,
+     "InvalidTimeStamp.Expired", True),
+    ("v1-malformed-timestamp", lambda k: v1(k, timestamp="1700000000"), 400, "InvalidTimeStamp.Format", True),
+    ("v1-missing-signature", lambda k: v1(k).without_query("Signature"), 400, "MissingParameter", True),
+    ("v1-missing-nonce", lambda k: v1(k).without_query("SignatureNonce"), 400, "MissingParameter", True),
+    ("v1-missing-timestamp", lambda k: v1(k).without_query("Timestamp"), 400, "MissingParameter", True),
+    ("v1-missing-access-key-id", lambda k: v1(k).without_query("AccessKeyId"), 400, "MissingParameter", True),
+    ("v1-other-signature-method", lambda k: v1(k, extra={"SignatureMethod": "HMAC-SHA256"}), 400,
+     "InvalidSignatureMethod", True),
+    ("v1-bearer-token-signature-type", lambda k: v1(k, extra={"SignatureType": "BEARERTOKEN"}), 400,
+     "IncompleteSignature", True),
+    ("v1-sts-style-key-id", lambda k: v1(k, key_id="STS.NUgYrLnoC37mZZCNnAbez2Fna",
+                                         extra={"SecurityToken": "CAIS" + "x" * 40}), 404,
+     "InvalidAccessKeyId.NotFound", True),
+    ("v1-malformed-key-id", lambda k: v1(k, key_id="LTAI' OR '1'='1"), 404, "InvalidAccessKeyId.NotFound", True),
+    ("v1-key-id-with-extra-characters", lambda k: v1(k, key_id=k["id"] + "x"), 404,
+     "InvalidAccessKeyId.NotFound", True),
+    ("v1-security-token-on-a-long-term-key", lambda k: v1(k, extra={"SecurityToken": "CAIS" + "x" * 40}), 400,
+     "InvalidSecurityToken.MismatchWithAccessKey", True),
+    # --- V3 (ACS3-HMAC-SHA256) ---
+    ("v3-tampered-query", lambda k: v3(k).with_query(UserName="eve"), 400, "SignatureDoesNotMatch", True),
+    ("v3-tampered-signed-date", lambda k: v3(k).with_headers(x_acs_date=utc_timestamp(timedelta(seconds=-3))), 400,
+     "SignatureDoesNotMatch", True),
+    ("v3-tampered-action-header", lambda k: v3(k).with_headers(x_acs_action="DeleteUser"), 400,
+     "SignatureDoesNotMatch", True),
+    ("v3-other-host", lambda k: v3(k).with_headers(host="evil.example"), 400, "SignatureDoesNotMatch", True),
+    ("v3-body-not-matching-content-sha256",
+     lambda k: replace(v3(k, params={}, body=b"UserName=mallory", content_type=FORM), body=b"UserName=eve"), 400,
+     "SignatureDoesNotMatch", True),
+    ("v3-content-sha256-of-empty-body-with-a-body",
+     lambda k: replace(v3(k, params={}, content_type=FORM), body=b"UserName=mallory"), 400,
+     "SignatureDoesNotMatch", True),
+    ("v3-wrong-secret", lambda k: v3(k, secret="x" * 30), 400, "SignatureDoesNotMatch", True),
+    ("v3-unknown-key", lambda k: v3(k, key_id="LTAI" + "Z" * 20), 404, "InvalidAccessKeyId.NotFound", True),
+    ("v3-inactive-key", lambda k: v3(k, key_id=k["inactive_id"], secret=k["inactive_secret"]), 400,
+     "InvalidAccessKeyId.Inactive", True),
+    ("v3-expired-date", lambda k: v3(k, date=utc_timestamp(-timedelta(minutes=16))), 400,
+     "InvalidTimeStamp.Expired", True),
+    ("v3-future-date", lambda k: v3(k, date=utc_timestamp(timedelta(hours=2))), 400, "InvalidTimeStamp.Expired", True),
+    ("v3-missing-authorization", lambda k: v3(k).without_headers("authorization"), 400, "IncompleteSignature", True),
+    ("v3-authorization-without-signature",
+     lambda k: v3(k).with_headers(authorization=v3(k).headers["authorization"].rsplit(",Signature=", 1)[0]), 400,
+     "IncompleteSignature", True),
+    ("v3-nonce-header-not-signed", lambda k: _drop_signed(v3(k), "x-acs-signature-nonce"), 400,
+     "IncompleteSignature", True),
+    ("v3-unsigned-acs-header-added", lambda k: v3(k).with_headers(x_acs_security_token="CAIS" + "x" * 40), 400,
+     "IncompleteSignature", True),
+    ("v3-missing-nonce-header", lambda k: v3(k).without_headers("x-acs-signature-nonce"), 400,
+     "MissingParameter", True),
+    ("v3-other-algorithm", lambda k: v3(k, algorithm="ACS3-HMAC-SM3"), 400, "InvalidSignatureMethod", True),
+    ("v3-sts-style-key-id", lambda k: v3(k, key_id="STS.NUgYrLnoC37mZZCNnAbez2Fna"), 404,
+     "InvalidAccessKeyId.NotFound", True),
+    # --- Request shape: refused before anyone is authenticated ---
+    ("oversized-parameter", lambda k: v1_call("CreateUser", {"UserName": "m" * 5000}, key_id=k["id"],
+                                              secret=k["secret"]), 400, "InvalidParameter.TooLarge", False),
+    ("too-many-parameters", lambda k: v1_call("CreateUser", {**MALLORY, **{f"P{i}": "x" for i in range(120)}},
+                                              key_id=k["id"], secret=k["secret"]), 400,
+     "InvalidParameter.TooLarge", False),
+    ("oversized-body", lambda k: v3(k, params={}, body=b"UserName=" + b"m" * 100_000, content_type=FORM), 400,
+     "InvalidParameter.TooLarge", False),
+    ("nul-character-in-a-parameter", lambda k: v1_call("CreateUser", {"UserName": "mal\x00lory"}, key_id=k["id"],
+                                                       secret=k["secret"]), 400, "InvalidParameter", False),
+    ("unsupported-http-method", lambda k: replace(v1(k), method="PUT"), 400, "UnsupportedHTTPMethod", False),
+    ("xml-format", lambda k: v1_call("CreateUser", MALLORY, key_id=k["id"], secret=k["secret"],
+                                     extra={"Format": "XML"}), 400, "InvalidParameter.Format", False),
+    ("unknown-action", lambda k: v1_call("CreateRole", MALLORY, key_id=k["id"], secret=k["secret"]), 404,
+     "InvalidAction.NotFound", False),
+]
+
+
+@pytest.mark.parametrize("build, status, code, audited", [case[1:] for case in ATTACKS],
+                         ids=[case[0] for case in ATTACKS])
+def test_attack_is_refused_with_its_code_and_changes_nothing(client, keys, build, status, code, audited):
+    call = build(keys)
+    before, events, nonces = state_snapshot(), success_events(), nonce_count()
+    response = send(client, call)
+    body = response.json()
+    assert (response.status_code, body["Code"]) == (status, code), body["Message"]
+    assert response["Content-Type"].startswith("application/json")
+    assert body["RequestId"] == response["x-acs-request-id"]
+    assert body["HostId"] == call.headers.get("host", "testserver")
+    assert state_snapshot() == before
+    assert not RamUser.objects.filter(user_name__in=["mallory", "eve"]).exists()
+    assert (success_events(), nonce_count()) == (events, nonces)
+    refusals = AuditEvent.objects.filter(action="APIAuthentication", result=AuditEvent.FAILURE)
+    if audited:
+        event = refusals.get()
+        assert (event.error_code, event.source_ip, event.request_id) == (code, "127.0.0.1", body["RequestId"])
+        claimed = call.query.get("AccessKeyId") or call.headers.get("authorization", "").partition("Credential=")[2] \
+            .partition(",")[0]
+        if claimed.startswith("LTAI") and claimed.isalnum():
+            assert event.target == claimed
+        for secret in (keys["secret"], keys["inactive_secret"]):
+            assert secret not in json.dumps(AuditEvent.objects.filter(pk=event.pk).values().get(), default=str)
+    else:
+        assert not refusals.exists()
+
+
+def test_matrix_has_at_least_twenty_attacks():
+    assert len(ATTACKS) >= 20
+
+
+def test_a_repeated_parameter_is_refused(client, keys):
+    call = v1(keys)
+    response = client.get(f"/?{call.query_string}&UserName=eve")
+    assert (response.status_code, response.json()["Code"]) == (400, "InvalidParameter")
+    assert not RamUser.objects.exists()
+
+
+@pytest.mark.parametrize("make", [v1, v3], ids=["v1", "v3"])
+def test_a_replayed_request_is_refused_and_acts_once(client, keys, make):
+    call = make(keys)
+    first = send(client, call)
+    assert first.status_code == 200 and first.json()["User"]["UserName"] == "mallory"
+    before = state_snapshot()
+    replay = send(client, call)
+    assert (replay.status_code, replay.json()["Code"]) == (400, "SignatureNonceUsed")
+    assert state_snapshot() == before and RamUser.objects.filter(user_name="mallory").count() == 1
+    assert AuditEvent.objects.filter(action="APIAuthentication", error_code="SignatureNonceUsed").count() == 1
+
+
+def test_a_nonce_is_per_key_and_free_again_once_its_window_is_over(db):
+    later = timezone.now() + timedelta(minutes=15)
+    assert nonce_claim(access_key_id="LTAI" + "a" * 20, nonce="n-1", expires_at=later)
+    assert not nonce_claim(access_key_id="LTAI" + "a" * 20, nonce="n-1", expires_at=later)
+    assert nonce_claim(access_key_id="LTAI" + "b" * 20, nonce="n-1", expires_at=later)
+    SignatureNonce.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert nonce_claim(access_key_id="LTAI" + "a" * 20, nonce="n-1", expires_at=later)
+
+
+def test_last_use_is_written_at_most_once_a_minute(keys):
+    key = AccessKey.objects.get(access_key_id=keys["id"])
+    assert access_key_record_use(access_key=key, service="ram") is True
+    first = AccessKey.objects.get(pk=key.pk).last_used_at
+    assert access_key_record_use(access_key=key, service="ram") is False
+    assert AccessKey.objects.get(pk=key.pk).last_used_at == first
+    AccessKey.objects.filter(pk=key.pk).update(last_used_at=first - timedelta(seconds=61))
+    assert access_key_record_use(access_key=key, service="ram") is True
+    assert AccessKey.objects.get(pk=key.pk).last_used_at > first
+
+
+@pytest.mark.parametrize("path, headers", [
+    ("/?Action=ListUsers", {}),
+    ("/?Action=ListUsers&Version=2015-05-01", {}),
+    ("/?Action=", {}),
+    ("/?Action=ListUsers&%ZZ=1", {}),
+    ("/?Action=%FF%FE", {}),
+    ("/?Action=ListUsers&Version=1999-01-01", {}),
+    ("/?Action=ListUsers&Version=2015-05-01&AccessKeyId=LTAI&Signature=x&SignatureMethod=HMAC-SHA1"
+     "&SignatureVersion=9&SignatureNonce=1&Timestamp=now", {}),
+    ("/", {"x-acs-action": "ListUsers"}),
+    ("/", {"x-acs-action": "ListUsers", "authorization": "ACS3-HMAC-SHA256 garbage"}),
+    ("/", {"x-acs-action": "ListUsers", "authorization": "Basic dXNlcjpwYXNz"}),
+    ("/?Action=ListUsers", {"x-acs-action": "ListUsers", "authorization": "ACS3-HMAC-SHA256 Credential=a,"
+                                                                          "SignedHeaders=host,Signature=b"}),
+])
+def test_bad_input_gets_a_json_refusal_never_html_or_500(client, db, path, headers):
+    response = client.get(path, headers=headers)
+    assert 400 <= response.status_code < 500
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"RequestId", "HostId", "Code", "Message", "Recommend"}
+    assert body["RequestId"] == response["x-acs-request-id"] and body["Code"]
+
+
+def test_sdk_posts_need_no_csrf_token_and_the_console_keeps_its_own(keys):
+    strict = Client(enforce_csrf_checks=True)
+    call = v1_call("CreateUser", MALLORY, key_id=keys["id"], secret=keys["secret"], method="POST")
+    form = "&".join(f"{quote(k)}={quote(v)}" for k, v in call.query.items())
+    response = strict.post("/", data=form, content_type=FORM)
+    assert response.status_code == 200 and response.json()["User"]["UserName"] == "mallory"
+    console = strict.get("/")
+    assert not console["Content-Type"].startswith("application/json")
+    assert strict.post("/", data={"UserName": "eve"}).status_code == 403  # no Action: the console's CSRF applies
+
+
+def test_only_slash_is_the_api_other_paths_stay_the_consoles(client, db):
+    health = client.get("/healthz?Action=ListUsers", headers={"x-acs-action": "ListUsers"})
+    assert (health.status_code, health.content) == (200, b"ok")
+
+
+def test_an_unexpected_failure_is_a_json_internal_error_without_details(client, keys, monkeypatch):
+    from ram.api import actions
+
+    def broken(call):
+        raise RuntimeError("boom: an internal detail")
+
+    monkeypatch.setitem(actions.ACTIONS, "ListUsers", broken)
+    response = send(client, v1_call("ListUsers", {}, key_id=keys["id"], secret=keys["secret"]))
+    body = response.json()
+    assert (response.status_code, body["Code"]) == (500, "InternalError")
+    assert body["RequestId"] in body["Recommend"] and "internal detail" not in response.content.decode()
+
+
+def _redis_url() -> str | None:
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except Exception:  # noqa: BLE001 - no Redis here: the test does not apply
+        return None
+    return url
+
+
+def test_with_redis_configured_a_nonce_is_claimed_once_with_an_expiry(db, settings):
+    url = _redis_url()
+    if url is None:
+        pytest.skip("no Redis on 127.0.0.1:6379 (.ci/run starts one)")
+    settings.REDIS_URL = url
+    nonce, later = f"redis-{time.time_ns()}", timezone.now() + timedelta(minutes=15)
+    assert nonce_claim(access_key_id="LTAI" + "r" * 20, nonce=nonce, expires_at=later)
+    assert not nonce_claim(access_key_id="LTAI" + "r" * 20, nonce=nonce, expires_at=later)
+    assert not SignatureNonce.objects.exists()  # Redis held it, not the database
+    import redis
+
+    digest = hashlib.sha256(f"{'LTAI' + 'r' * 20}\n{nonce}".encode()).hexdigest()
+    assert 0 < redis.Redis.from_url(url).ttl(f"ram:api:nonce:{digest}") <= 15 * 60 + 1
+
+
+# --- Replay across server processes sharing the database ---------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def _servers(count: int):
+    """``count`` gunicorn processes on the test database; always stopped on the way out."""
+    settings = connection.settings_dict
+    database_url = (f"postgres://{quote(settings['USER'] or '')}:{quote(settings['PASSWORD'] or '')}"
+                    f"@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "console.settings.test", "DATABASE_URL": database_url}
+    env.pop("REDIS_URL", None)  # this test is about the database store
+    processes, urls = [], []
+    try:
+        for _ in range(count):
+            port = _free_port()
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "console.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                 "--workers", "1", "--log-level", "warning"],
+                cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            ))
+            urls.append(f"http://127.0.0.1:{port}")
+        for url, process in zip(urls, processes):
+            _wait_until_ready(url, process)
+        yield urls
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def _wait_until_ready(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server for {url} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server for {url} did not start")
+
+
+def _http(url: str, call: RawCall) -> tuple[int, dict]:
+    request = urllib.request.Request(f"{url}/?{call.query_string}", data=call.body or None, method=call.method,
+                                     headers={k: v for k, v in call.headers.items()})
+    if call.content_type:
+        request.add_header("Content-Type", call.content_type)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_nonce_used_on_one_server_process_is_refused_by_another():
+    cli = Principal.cli("tests")
+    account = account_create(actor=cli, alias="replay", root_email="owner@replay.example", root_password="root-pass-1")
+    issued = access_key_create(actor=cli, owner=account)
+    key = {"id": issued.access_key.access_key_id, "secret": issued.secret}
+    with _servers(2) as (first, second):
+        # V1 first on one process, then the very same request on the other.
+        call = v1_call("ListUsers", {}, key_id=key["id"], secret=key["secret"])
+        assert _http(first, call)[0] == 200
+        status, body = _http(second, call)
+        assert (status, body["Code"]) == (400, "SignatureNonceUsed")
+        # V3 the other way round (the signed Host is the same whichever process receives it).
+        call = v3_call("CreateUser", MALLORY, key_id=key["id"], secret=key["secret"], host="127.0.0.1")
+        assert _http(second, call)[0] == 200
+        status, body = _http(first, call)
+        assert (status, body["Code"]) == (400, "SignatureNonceUsed")
+    assert RamUser.objects.filter(user_name="mallory").count() == 1
+    digest = hashlib.sha256(f"{key['id']}\n{call.headers['x-acs-signature-nonce']}".encode()).hexdigest()
+    assert SignatureNonce.objects.filter(digest=digest).exists()

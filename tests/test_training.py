@@ -1,0 +1,189 @@
+"""Training: sandboxes per trainee, the guide's progress from the audit trail, reset, purge, trainer view."""
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+
+from ram.models import AccessKey, Account, AuditEvent, RamUser
+
+STEP = "access_key_create_wizard-current_step"
+
+
+def start_training(client, address="10.0.0.1"):
+    response = client.post("/training/start", REMOTE_ADDR=address)
+    assert response.status_code == 200, response.content[:300]
+    html = response.content.decode()
+    logon = re.search(r"data-sandbox-logon>([^<]+)<", html).group(1)
+    return Account.objects.get(root_user__username=logon), html
+
+
+def sandbox_state(account):
+    return (sorted(RamUser.objects.filter(account=account).values_list("user_name", "display_name")),
+            sorted(AccessKey.objects.filter(account=account).values_list("ram_user__user_name", "status")),
+            Account.objects.get(pk=account.pk).allow_user_to_manage_access_keys)
+
+
+def guide_steps(client):
+    html = client.get("/").content.decode()
+    panel = html[html.index('id="guide-panel"'):]
+    return re.findall(r'<li class="(done|current|)"', panel)
+
+
+def test_start_training_creates_an_isolated_sandbox_and_logs_the_trainee_on(db, client):
+    account, html = start_training(client)
+    assert account.is_sandbox and account.alias.startswith("t-")
+    assert "This logon is shown only once." in html
+    password = re.search(r"data-sandbox-password>([^<]+)<", html).group(1)
+    assert account.root_user.check_password(password)
+    assert sandbox_state(account) == (
+        [("app-server", "Application server"), ("ci-runner", "CI pipeline"), ("dev-lee", "Lee Developer")],
+        [("ci-runner", "Active")], False)
+    assert client.get("/users/").status_code == 200
+    assert AuditEvent.objects.filter(action="CreateSandbox", account_uid=account.uid).count() == 1
+    assert AuditEvent.objects.filter(action="ConsoleLogin", account_uid=account.uid).count() == 1
+    assert "no-store" in client.post("/training/start", REMOTE_ADDR="10.0.0.2")["Cache-Control"]
+
+
+def test_sandbox_creation_is_rate_limited_per_address(db, settings):
+    settings.TRAINING_SANDBOXES_PER_HOUR = 2
+    for _ in range(2):
+        start_training(Client(), address="10.9.9.9")
+    refused = Client().post("/training/start", REMOTE_ADDR="10.9.9.9")
+    assert refused.status_code == 429 and "Too many sandboxes" in refused.content.decode()
+    start_training(Client(), address="10.9.9.10")
+    assert Account.objects.filter(is_sandbox=True).count() == 3
+
+
+def test_trainees_never_see_each_other(db):
+    one, two = Client(), Client()
+    first, _ = start_training(one, "10.0.0.1")
+    second, _ = start_training(two, "10.0.0.2")
+    assert first.alias not in two.get("/users/").content.decode()
+    key = AccessKey.objects.get(account=first)
+    assert two.get(f"/accesskeys/{key.access_key_id}/delete").status_code == 404
+    assert "ci-runner@" + second.alias in two.get("/users/").content.decode()
+
+
+def test_the_guide_ticks_the_ram_user_exercise_from_what_the_trainee_did(db, client):
+    start_training(client)
+    assert 'id="guide-panel"' in client.get("/").content.decode()
+    client.post("/training/exercise", {"exercise": "ram-user-key"})
+    assert guide_steps(client) == ["done", "current", "", "", "", ""]
+    client.get("/users/")
+    assert guide_steps(client) == ["done", "done", "current", "", "", ""]
+    client.get("/users/app-server/")
+    html = client.get("/users/app-server/accesskeys/create").content.decode()
+    assert guide_steps(client) == ["done", "done", "done", "done", "current", ""]
+    run = re.search(r'name="wizard_run" value="([^"]+)"', html).group(1)
+    client.get("/users/app-server/accesskeys/create")  # a fresh run of the dialog
+    html = client.get("/users/app-server/accesskeys/create").content.decode()
+    run = re.search(r'name="wizard_run" value="([^"]+)"', html).group(1)
+    reveal = client.post("/users/app-server/accesskeys/create", {
+        STEP: "scenario", "wizard_run": run, "scenario-scenario": "cli", "scenario-confirm_necessary": "on"})
+    assert "reveal-access-key-secret" in reveal.content.decode()
+    assert guide_steps(client) == ["done"] * 6
+    assert "See your summary" in client.get("/").content.decode()
+    certificate = client.get("/training/certificate/ram-user-key").content.decode()
+    assert "Completed in the sandbox" in certificate
+    assert "Created an AccessKey for app-server for the scenario “Command Line Interface (CLI)”." in certificate
+
+
+def test_an_unknown_exercise_is_refused(db, client):
+    start_training(client)
+    client.post("/training/exercise", {"exercise": "nope"})
+    assert not AuditEvent.objects.filter(action="StartExercise").exists()
+
+
+def test_reset_restores_the_starting_state(db, client):
+    account, _ = start_training(client)
+    initial = sandbox_state(account)
+    client.post("/users/create", {"user_name": "extra", "display_name": "Extra"})
+    client.post("/security-settings", {"allow_user_to_manage_access_keys": "true"})
+    ci_key = AccessKey.objects.get(account=account)
+    client.post(f"/accesskeys/{ci_key.access_key_id}/status", {"status": "Inactive"})
+    assert sandbox_state(account) != initial
+    assert client.post("/training/reset").status_code == 302
+    assert sandbox_state(account) == initial
+    assert AuditEvent.objects.filter(action="ResetSandbox", account_uid=account.uid).count() == 1
+
+
+def test_reset_is_only_for_sandboxes(client_as):
+    assert client_as("root").post("/training/reset").status_code == 404
+
+
+def test_purge_removes_expired_sandboxes_and_everything_in_them(db, capsys):
+    old, _ = start_training(Client(), "10.0.0.1")
+    recent, _ = start_training(Client(), "10.0.0.2")
+    Account.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=8))
+    old_users = list(RamUser.objects.filter(account=old).values_list("login_user_id", flat=True))
+    call_command("purge_sandboxes", "--older-than", "7d")
+    assert "Purged 1 sandbox older than 7d." in capsys.readouterr().out
+    assert not Account.objects.filter(pk=old.pk).exists()
+    assert not RamUser.objects.filter(account_id=old.pk).exists()
+    assert not AccessKey.objects.filter(account_id=old.pk).exists()
+    assert not get_user_model().objects.filter(pk__in=[old.root_user_id, *filter(None, old_users)]).exists()
+    assert Account.objects.filter(pk=recent.pk).exists()
+    assert AuditEvent.objects.filter(action="DeleteAccount", account_uid=old.uid).count() == 1
+
+
+@pytest.fixture
+def trainer_client(demo, client):
+    client.force_login(get_user_model().objects.get(username="trainer"),
+                       backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def test_trainer_sees_every_sandbox_with_progress_and_mistakes(trainer_client):
+    trainee = Client()
+    account, _ = start_training(trainee)
+    trainee.post("/training/exercise", {"exercise": "root-key"})
+    trainee.post("/accesskey/acknowledge", {"aware": "on"})
+    html = trainer_client.get("/training/trainer").content.decode()
+    assert account.alias in html
+    assert "3/6" in html  # logon, menu (inferred), acknowledged
+    from ram.policy import Principal
+    from ram.services import access_key_create
+    access_key_create(actor=Principal.root(account), owner=account)
+    html = trainer_client.get("/training/trainer").content.decode()
+    assert "Has a main account (root) AccessKey" in html
+
+
+def test_trainer_resets_and_deletes_a_sandbox(trainer_client):
+    account, _ = start_training(Client())
+    trainer_client.post("/training/trainer", {"account": account.pk, "action": "reset"})
+    assert AuditEvent.objects.filter(action="ResetSandbox", account_uid=account.uid).count() == 1
+    trainer_client.post("/training/trainer", {"account": account.pk, "action": "delete"})
+    assert not Account.objects.filter(pk=account.pk).exists()
+
+
+def test_trainer_view_is_for_trainers_only(client_as, db):
+    assert client_as("root").get("/training/trainer").status_code == 302
+    auditor = Client()
+    auditor.force_login(get_user_model().objects.get(username="auditor"),
+                        backend="django.contrib.auth.backends.ModelBackend")
+    assert auditor.get("/training/trainer").status_code == 302
+    assert Group.objects.filter(name="Trainers").exists()
+
+
+def test_reset_demo_button_restores_the_demo(trainer_client, demo):
+    RamUser.objects.filter(user_name="alice").update(display_name="changed")
+    assert trainer_client.post("/training/demo/reset").status_code == 302
+    assert RamUser.objects.get(user_name="alice").display_name == "Alice Developer"
+
+
+def test_trainer_page_queries_do_not_grow_with_sandboxes(trainer_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    start_training(Client(), "10.0.0.1")
+    with CaptureQueriesContext(connection) as few:
+        trainer_client.get("/training/trainer")
+    for n in range(4):
+        start_training(Client(), f"10.0.1.{n}")
+    with CaptureQueriesContext(connection) as more:
+        trainer_client.get("/training/trainer")
+    assert len(more) == len(few)

@@ -1,0 +1,127 @@
+"""The training exercises: the steps of the seed document, where to click, and why each exists.
+
+A step is done by a rule over what the trainee actually did: an audit event of their sandbox
+(``event``), or a console page the server saw them open (``visit``). A step whose later step is
+done is done too, so progress never runs backwards when the trainee takes a shortcut.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    text: str          # the seed document's wording
+    where: str         # where to click, in this console
+    why: str = ""      # why the step (or its safety rule) exists
+    event: str = ""    # audit action that completes the step
+    event_owner: str = ""  # "root" or "user": which owner a CreateAccessKey must have
+    event_detail: dict = field(default_factory=dict)
+    visit: tuple[str, ...] = ()  # URL names whose visit completes the step
+    after_previous_event: bool = False  # done once a page is opened after the previous step's event
+    cancel_of: str = ""  # done by a visit of ``visit`` after this step key's visit, with no key created
+
+
+@dataclass(frozen=True)
+class Exercise:
+    key: str
+    title: str
+    summary: str
+    steps: tuple[Step, ...]
+    creates_key: bool = True
+
+
+WHY_SECRET_ONCE = ("The AccessKey secret is shown only once, at creation time. Save it immediately: it "
+                   "cannot be retrieved later.")
+WHY_ROOT = ("Avoid creating AccessKey pairs for your Alibaba Cloud account. A leaked credential exposes all "
+            "resources under the account. Use a RAM user with scoped permissions instead.")
+
+EXERCISES: dict[str, Exercise] = {e.key: e for e in (
+    Exercise(
+        key="ram-user-key",
+        title="Create an AccessKey pair for a RAM user",
+        summary="The recommended way: a RAM user with scoped permissions, at most two keys each.",
+        steps=(
+            Step("logon", "Log on to the RAM console.", "You are logged on to your sandbox account.",
+                 "An AccessKey pair cannot be used to log on to the console: you log on with a password.",
+                 event="ConsoleLogin"),
+            Step("users", "In the left-side navigation pane, choose Identities > Users.",
+                 "Left navigation: Identities › Users.", visit=("user_list",)),
+            Step("user", "On the Users page, click the username of the RAM user.",
+                 "Click app-server@… in the Username column.",
+                 "Each RAM user can have a maximum of two AccessKey pairs.", visit=("user_detail", "user_tab")),
+            Step("create", "On the Authentication tab, go to the AccessKey section and click Create AccessKey.",
+                 "Authentication tab › AccessKey section › Create AccessKey.", visit=("access_key_create",)),
+            Step("scenario", "Review the credential options for your use case. If an AccessKey pair is required, "
+                             "select a scenario, select I confirm that it is necessary to create an AccessKey, "
+                             "and click Continue.",
+                 "Pick the scenario, read its safer alternative, confirm, Continue.",
+                 "Temporary credentials (such as RAM roles) are more secure than long-term AccessKey pairs.",
+                 event="CreateAccessKey", event_owner="user"),
+            Step("save", "In the Create AccessKey dialog box, copy and save both the AccessKey ID and AccessKey "
+                         "secret, then click OK.", "Copy both values (or Download CSV File), then OK.",
+                 WHY_SECRET_ONCE, after_previous_event=True),
+        ),
+    ),
+    Exercise(
+        key="root-key",
+        title="Create an AccessKey pair for an Alibaba Cloud account",
+        summary="Not recommended: see why, and how the console makes you confirm it twice.",
+        steps=(
+            Step("logon", "Log on to the Alibaba Cloud Management Console with your Alibaba Cloud account.",
+                 "You are logged on with your sandbox's account (root) logon.", event="ConsoleLogin"),
+            Step("menu", "In the upper-right corner, move the pointer over your profile picture and click AccessKey.",
+                 "Top right: hover the round profile picture, then AccessKey.", WHY_ROOT,
+                 visit=("root_access_keys",)),
+            Step("acknowledge", "In the Main Account AccessKey is not recommended dialog box, select I am aware of "
+                                "the security risks of using a main account AccessKey, then click use Main Account "
+                                "AccessKey.", "Tick the checkbox, then use Main Account AccessKey.",
+                 "A main account AccessKey has full permissions on all resources and cannot be restricted.",
+                 event="AcknowledgeRootAccessKeyRisk"),
+            Step("create", "On the AccessKey page, click Create AccessKey.", "AccessKey page › Create AccessKey.",
+                 "Each Alibaba Cloud account can have a maximum of five AccessKey pairs.",
+                 visit=("root_access_key_create",)),
+            Step("confirm", "In the Create Main Account AccessKey dialog box, select I am aware of the security risks "
+                            "of using a main account AccessKey, then click use Main Account AccessKey.",
+                 "Confirm the risk a second time.", event="CreateAccessKey", event_owner="root"),
+            Step("save", "In the Create AccessKey dialog box, copy and save both the AccessKey ID and AccessKey "
+                         "secret, select I have saved the AccessKey Secret, then click OK.",
+                 "Save both values, tick I have saved the AccessKey Secret, OK.", WHY_SECRET_ONCE,
+                 event="ConfirmAccessKeySecretSaved"),
+        ),
+    ),
+    Exercise(
+        key="disable-delete",
+        title="Disable and delete an AccessKey",
+        summary="Retire a key safely: disable it first, watch for failures, then delete it.",
+        creates_key=False,
+        steps=(
+            Step("user", "Choose Identities > Users and click ci-runner.", "Users › ci-runner@… › Authentication.",
+                 visit=("user_detail", "user_tab")),
+            Step("disable", "In the AccessKey section, click Disable for its AccessKey.",
+                 "Actions column › Disable.",
+                 "A disabled key stops working at once but can be enabled again if a program still needed it.",
+                 event="UpdateAccessKey", event_detail={"to": "Inactive"}),
+            Step("delete", "Click Delete, type the AccessKey ID to confirm, and click Delete.",
+                 "Actions column › Delete › type the ID › Delete.",
+                 "Only an Inactive key can be deleted, and a deleted key cannot be restored.",
+                 event="DeleteAccessKey"),
+        ),
+    ),
+    Exercise(
+        key="prefer-role",
+        title="Prefer a RAM role",
+        summary="An application on ECS needs credentials: choose the safer alternative instead of a key.",
+        creates_key=False,
+        steps=(
+            Step("open", "Open app-server's Authentication tab and click Create AccessKey.",
+                 "Users › app-server@… › Create AccessKey.", visit=("access_key_create",)),
+            Step("read", "Select Application on Alibaba Cloud (ECS, ECI, Function Compute, ACK) and read the "
+                         "recommendation.", "The recommendation appears under the scenarios.",
+                 "An instance RAM role or RRSA gives the application rotating temporary credentials: nothing to leak."),
+            Step("cancel", "Click Cancel: the application will use an instance RAM role, not an AccessKey pair.",
+                 "Cancel, at the bottom of the dialog.", visit=("user_detail", "user_tab"), cancel_of="open"),
+        ),
+    ),
+)}

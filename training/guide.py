@@ -1,0 +1,75 @@
+"""The guide panel: which exercise a trainee is in, and the pages the server saw them open.
+
+Visits are recorded server-side, in the session, per exercise run; they complete navigation
+steps only. Everything else comes from the audit trail (``training.progress``).
+"""
+from __future__ import annotations
+
+import time
+
+from django.http import HttpRequest
+
+from .exercises import EXERCISES
+from .progress import is_complete, latest_run, step_states, training_events
+
+RUN_KEY = "training_run"
+VISITS_KEY = "training_visits"
+LAST_PAGE_KEY = "training_last_page_at"
+OPEN_KEY = "training_guide_open"
+
+
+def sandbox_principal(request: HttpRequest):
+    principal = getattr(request, "principal", None)
+    if principal and principal.is_root and principal.account.is_sandbox:
+        return principal
+    return None
+
+
+def begin_run(request: HttpRequest, run_id: int) -> None:
+    request.session[RUN_KEY] = run_id
+    request.session[VISITS_KEY] = {}
+    request.session[OPEN_KEY] = True
+
+
+def record_visit(request: HttpRequest, url_name: str) -> None:
+    """Remember that this trainee opened ``url_name`` during the current run."""
+    if RUN_KEY not in request.session:
+        return
+    now = time.time()
+    visits = request.session.get(VISITS_KEY, {})
+    entry = visits.setdefault(url_name, {"first": now, "last": now})
+    entry["last"] = now
+    request.session[VISITS_KEY] = visits
+    request.session[LAST_PAGE_KEY] = now
+
+
+class TrainingVisitsMiddleware:
+    """Records the console pages a trainee opens (GET), before the page renders its guide."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.method == "GET" and request.resolver_match and sandbox_principal(request):
+            record_visit(request, request.resolver_match.url_name or "")
+        return None
+
+
+def guide_context(request: HttpRequest) -> dict:
+    """The guide panel of a sandbox's pages: the exercises, the current one's steps, open or not."""
+    principal = sandbox_principal(request)
+    if principal is None:
+        return {}
+    events = training_events([principal.account.uid])[principal.account.uid]
+    run = latest_run(events)
+    context = {"guide": {"open": request.session.get(OPEN_KEY, True), "exercises": EXERCISES.values(),
+                         "run": run, "steps": None, "complete": False}}
+    if run is not None:
+        same_run = request.session.get(RUN_KEY) == run.started.pk
+        states = step_states(run, visits=request.session.get(VISITS_KEY) if same_run else None,
+                             last_page_at=request.session.get(LAST_PAGE_KEY) if same_run else None)
+        context["guide"].update({"steps": states, "complete": is_complete(states)})
+    return context

@@ -1,0 +1,115 @@
+"""Sandboxes for trainees: create, reset to the starting state, delete, purge; exercise runs.
+
+Every change goes through ``ram.services`` (quotas, sealing, audit) acting as the training
+operator; the sandbox-level events (``CreateSandbox``, ``ResetSandbox``, ``StartExercise``) are
+appended to the audit trail in the same transaction.
+"""
+from __future__ import annotations
+
+import secrets
+import string
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from ram.audit import AuditContext, audit_record
+from ram.errors import RamError
+from ram.models import AccessKey, Account, AuditEvent, MfaDevice
+from ram.policy import Principal
+from ram.services import (
+    access_key_create, access_key_delete, access_key_set_status, account_create, account_delete,
+    mfa_device_unbind, ram_user_create, ram_user_delete, security_preference_set,
+)
+
+from .exercises import EXERCISES
+
+OPERATOR = Principal.cli("training")
+SANDBOX_DOMAIN = "sandbox.example"
+# user_name, display name, comments, console logon, keys
+SAMPLE_USERS = [
+    ("app-server", "Application server", "Runs on ECS: should use an instance RAM role", False, 0),
+    ("ci-runner", "CI pipeline", "Deploys from the build server with an AccessKey", False, 1),
+    ("dev-lee", "Lee Developer", "Developer with console access", True, 0),
+]
+
+
+def _random(alphabet: str, length: int) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def _samples(account: Account) -> None:
+    for user_name, display_name, comments, console, keys in SAMPLE_USERS:
+        password = _random(string.ascii_letters + string.digits, 20) if console else None
+        ram_user = ram_user_create(actor=OPERATOR, account=account, user_name=user_name, display_name=display_name,
+                                   comments=comments, console_password=password)
+        for _ in range(keys):
+            access_key_create(actor=OPERATOR, owner=ram_user, scenario="other")
+
+
+@transaction.atomic
+def sandbox_create(*, context: AuditContext) -> tuple[Account, str]:
+    """A fresh isolated account with sample RAM users. Returns it and its root password (shown once)."""
+    alias = "t-" + _random(string.ascii_lowercase + string.digits, 10)
+    password = _random(string.ascii_letters + string.digits, 16)
+    account = account_create(actor=OPERATOR, alias=alias, root_email=f"root@{alias}.{SANDBOX_DOMAIN}",
+                             root_password=password, is_sandbox=True, context=context)
+    _samples(account)
+    audit_record(context=context, actor=OPERATOR, action="CreateSandbox", account_uid=account.uid,
+                 target_type="Account", target=alias)
+    return account, password
+
+
+@transaction.atomic
+def sandbox_reset(*, actor: Principal, account: Account, context: AuditContext) -> None:
+    """Put a sandbox back to its starting state: the sample users, no other key, preferences default.
+
+    The trainee (the sandbox's root) or a trainer (the operator) may; the root logon stays.
+    """
+    if not account.is_sandbox:
+        raise RamError("NoPermission", "Only a training sandbox can be reset.")
+    if not (actor.kind == "cli" or (actor.is_root and actor.account.pk == account.pk)):
+        raise RamError("NoPermission", "Only the trainee or a trainer resets a sandbox.")
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    for key in AccessKey.objects.filter(account=account).select_related("account", "ram_user"):
+        if key.is_active:
+            key = access_key_set_status(actor=OPERATOR, access_key=key, status=AccessKey.INACTIVE, context=context)
+        access_key_delete(actor=OPERATOR, access_key=key, context=context)
+    for ram_user in account.ram_users.select_related("account"):
+        ram_user_delete(actor=OPERATOR, ram_user=ram_user, context=context)
+    if MfaDevice.objects.filter(user=account.root_user).exists():
+        mfa_device_unbind(actor=OPERATOR, owner=account, context=context)
+    security_preference_set(actor=OPERATOR, account=account, allow_user_to_manage_access_keys=False,
+                            allow_user_to_change_password=True, allow_user_to_manage_mfa_devices=True,
+                            context=context)
+    _samples(account)
+    audit_record(context=context, actor=actor, action="ResetSandbox", account_uid=account.uid,
+                 target_type="Account", target=account.alias)
+
+
+def sandbox_delete(*, account: Account, context: AuditContext) -> None:
+    """Delete a sandbox and everything in it. The audit trail, append-only, keeps its history."""
+    if not account.is_sandbox:
+        raise RamError("NoPermission", "Only a training sandbox can be deleted here.")
+    account_delete(actor=OPERATOR, account=account, context=context)
+
+
+def sandbox_purge(*, older_than: timedelta, context: AuditContext) -> int:
+    """Delete every sandbox created more than ``older_than`` ago. Returns how many."""
+    cutoff = timezone.now() - older_than
+    count = 0
+    for account in Account.objects.filter(is_sandbox=True, created_at__lt=cutoff).select_related("root_user"):
+        sandbox_delete(account=account, context=context)
+        count += 1
+    return count
+
+
+@transaction.atomic
+def exercise_start(*, actor: Principal, exercise_key: str, context: AuditContext) -> AuditEvent:
+    """Start (or restart) an exercise: the guide's progress counts from this event."""
+    if exercise_key not in EXERCISES:
+        raise RamError("InvalidParameter", "Unknown exercise.")
+    if not actor.is_root or not actor.account.is_sandbox:
+        raise RamError("NoPermission", "Exercises run in a training sandbox.")
+    return audit_record(context=context, actor=actor, action="StartExercise", target_type="Exercise",
+                 target=exercise_key, detail={"exercise": exercise_key})

@@ -1,0 +1,191 @@
+"""Training pages: Start training, the guide's controls, sandbox reset, certificates, the trainer view."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required, user_passes_test
+from django.core.cache import cache
+from django.core.management import call_command
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ram.audit import AuditContext
+from ram.errors import RamError
+from ram.models import AccessKey, Account
+from ram.policy import Principal
+from ram.services import console_logon_succeeded
+
+from . import guide as guide_module
+from .exercises import EXERCISES
+from .progress import is_complete, runs_of, step_states, training_events
+from .report import mistakes_of, safety_choices
+from .services import exercise_start, sandbox_create, sandbox_delete, sandbox_reset
+
+TRAINERS_GROUP = "Trainers"
+
+
+def is_trainer(user) -> bool:
+    return user.is_authenticated and user.is_staff and (
+        user.is_superuser or user.groups.filter(name=TRAINERS_GROUP).exists())
+
+
+def _client_address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "unknown")
+
+
+@require_http_methods(["GET", "POST"])
+def start(request: HttpRequest) -> HttpResponse:
+    """Public: create a sandbox for this trainee, log them on as its root, show the logon once."""
+    if request.method == "GET":
+        return render(request, "training/start.html")
+    key = f"training:sandboxes:{_client_address(request)}"
+    cache.add(key, 0, timeout=3600)
+    if cache.incr(key) > settings.TRAINING_SANDBOXES_PER_HOUR:
+        return render(request, "training/start.html", {
+            "error": "Too many sandboxes were started from your address in the last hour. Try again later.",
+        }, status=429)
+    context = AuditContext.from_request(request)
+    account, password = sandbox_create(context=context)
+    login(request, account.root_user, backend="django.contrib.auth.backends.ModelBackend")
+    principal = Principal.root(account)
+    console_logon_succeeded(principal=principal, context=context)
+    request.session[guide_module.OPEN_KEY] = True
+    response = render(request, "training/sandbox_created.html", {
+        "account": account, "password": password, "exercises": EXERCISES.values(),
+    })
+    add_never_cache_headers(response)
+    response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
+    return response
+
+
+def _sandbox_principal_or_404(request: HttpRequest) -> Principal:
+    principal = guide_module.sandbox_principal(request)
+    if principal is None:
+        raise Http404("Training runs in a sandbox: start one first.")
+    return principal
+
+
+@login_required
+@require_POST
+def exercise_choose(request: HttpRequest) -> HttpResponse:
+    principal = _sandbox_principal_or_404(request)
+    try:
+        event = exercise_start(actor=principal, exercise_key=request.POST.get("exercise", ""),
+                               context=AuditContext.from_request(request))
+    except RamError as error:
+        messages.error(request, error.message)
+        return redirect("console:home")
+    guide_module.begin_run(request, event.pk)
+    return redirect("console:home")
+
+
+@login_required
+@require_POST
+def guide_toggle(request: HttpRequest) -> HttpResponse:
+    request.session[guide_module.OPEN_KEY] = not request.session.get(guide_module.OPEN_KEY, True)
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("console:home")
+    return redirect(target)
+
+
+@login_required
+@require_POST
+def reset_own_sandbox(request: HttpRequest) -> HttpResponse:
+    principal = _sandbox_principal_or_404(request)
+    sandbox_reset(actor=principal, account=principal.account, context=AuditContext.from_request(request))
+    for key in (guide_module.RUN_KEY, guide_module.VISITS_KEY):
+        request.session.pop(key, None)
+    messages.success(request, "Your sandbox is back to its starting state.")
+    return redirect("console:home")
+
+
+@login_required
+def certificate(request: HttpRequest, exercise_key: str) -> HttpResponse:
+    """The summary of a finished exercise: steps and when, time taken, the safety choices made."""
+    principal = _sandbox_principal_or_404(request)
+    exercise = EXERCISES.get(exercise_key) or _not_found()
+    events = training_events([principal.account.uid])[principal.account.uid]
+    run = runs_of(events).get(exercise_key)
+    if run is None:
+        raise Http404("This exercise was not started.")
+    same_run = request.session.get(guide_module.RUN_KEY) == run.started.pk
+    states = step_states(run, visits=request.session.get(guide_module.VISITS_KEY) if same_run else None,
+                         last_page_at=request.session.get(guide_module.LAST_PAGE_KEY) if same_run else None)
+    finished_at = max((state.done_at for state in states if state.done_at), default=None)
+    return render(request, "training/certificate.html", {
+        "exercise": exercise, "states": states, "complete": is_complete(states), "run": run,
+        "finished_at": finished_at,
+        "duration": _minutes_seconds((finished_at - run.started.occurred_at).total_seconds()) if finished_at else "-",
+        "choices": safety_choices(run), "account": principal.account,
+    })
+
+
+def _minutes_seconds(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
+def _not_found():
+    raise Http404("No such exercise.")
+
+
+@user_passes_test(is_trainer)
+@require_http_methods(["GET", "POST"])
+def trainer(request: HttpRequest) -> HttpResponse:
+    """Trainers: every active sandbox with its trainee's progress and mistakes; reset or delete one."""
+    if request.method == "POST":
+        account = get_object_or_404(Account, pk=request.POST.get("account"), is_sandbox=True)
+        context = AuditContext.from_request(request)
+        if request.POST.get("action") == "reset":
+            sandbox_reset(actor=Principal.cli(f"trainer:{request.user.username}"), account=account, context=context)
+            messages.success(request, f"The sandbox {account.alias} is reset.")
+        elif request.POST.get("action") == "delete":
+            sandbox_delete(account=account, context=context)
+            messages.success(request, f"The sandbox {account.alias} is deleted.")
+        return redirect("training:trainer")
+    page = Paginator(Account.objects.filter(is_sandbox=True).order_by("-created_at", "-id"), 50).get_page(
+        request.GET.get("page"))
+    accounts = list(page.object_list)
+    events = training_events([account.uid for account in accounts])
+    keys = AccessKey.objects.filter(account__in=accounts).values("account_id", "ram_user_id", "status",
+                                                                  "last_used_at", "created_at")
+    keys_by_account: dict[int, list[dict]] = {}
+    for key in keys:
+        keys_by_account.setdefault(key["account_id"], []).append(key)
+    rows = []
+    for account in accounts:
+        runs = runs_of(events[account.uid])
+        progress = []
+        for exercise in EXERCISES.values():
+            run = runs.get(exercise.key)
+            states = step_states(run) if run else []
+            progress.append({"exercise": exercise, "started": run is not None,
+                             "done": sum(state.done for state in states), "total": len(exercise.steps),
+                             "complete": bool(states) and is_complete(states)})
+        rows.append({"account": account, "progress": progress,
+                     "mistakes": mistakes_of(events[account.uid], keys_by_account.get(account.pk, []))})
+    return render(request, "training/trainer.html", {"rows": rows, "page": page})
+
+
+@user_passes_test(lambda user: user.is_authenticated and user.is_staff)
+@require_POST
+def demo_reset(request: HttpRequest) -> HttpResponse:
+    """Staff: put the demo account back exactly (``seed_demo --reset``)."""
+    call_command("seed_demo", "--reset", stdout=_Discard())
+    messages.success(request, "The demo account is reset.")
+    return redirect("training:trainer")
+
+
+class _Discard:
+    def write(self, *_args) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
