@@ -440,6 +440,23 @@ def access_key_delete(*, actor: Principal, access_key: AccessKey, context: Audit
                  target_type="AccessKey", target=key_id)
 
 
+@transaction.atomic
+def access_key_history_seed(*, actor: Principal, access_key: AccessKey, created_at, last_used_at=None,
+                            last_used_service: str = "", context: AuditContext = CLI_CONTEXT) -> AccessKey:
+    """Give a demo key a history (its age and last use). The operator's CLI only: demos and seeding."""
+    if actor.kind != "cli":
+        raise RamError("NoPermission", "Only the operator seeds key history.")
+    access_key = AccessKey.objects.select_for_update().get(pk=access_key.pk)
+    access_key.created_at = access_key.updated_at = created_at
+    access_key.last_used_at, access_key.last_used_service = last_used_at, last_used_service
+    access_key.save(update_fields=["created_at", "updated_at", "last_used_at", "last_used_service"])
+    audit_record(context=context, actor=actor, action="SeedAccessKeyHistory", account_uid=access_key.account.uid,
+                 target_type="AccessKey", target=access_key.access_key_id,
+                 detail={"created_at": created_at.isoformat(),
+                         "last_used_at": last_used_at.isoformat() if last_used_at else None})
+    return access_key
+
+
 def access_key_reseal_batch(*, batch_size: int = 500) -> int:
     """Re-seal up to ``batch_size`` keys not yet under the newest sealing key. Returns the count.
 

@@ -11,6 +11,7 @@ from ram.selectors import access_key_secret_open
 
 
 def demo_state():
+    """Everything a demo shows, but the random key IDs and secrets."""
     account = Account.objects.get(alias="demo")
     users = sorted(
         (u.user_name, u.display_name, u.comments, u.login_user.username if u.login_user else None,
@@ -28,12 +29,13 @@ def test_seed_demo_prints_logins_and_creates_the_demo(db, capsys):
         assert login in out
     uid, root, allow, users = demo_state()
     assert root == "owner@demo.example" and allow is False
-    assert users == [
+    assert users[:3] == [
         ("admin", "RAM Administrator", "Manages RAM users and their keys", "admin@demo.onaliyun.com",
          ["AliyunRAMFullAccess"], []),
         ("alice", "Alice Developer", "Application developer", "alice@demo.onaliyun.com", [], []),
         ("bob", "Bob Service", "Build server, uses AccessKeys", None, [], ["Active", "Active"]),
     ]
+    assert [user[0] for user in users[3:]] == ["carol", "ci-deploy", "data-sync"]
     users_by_name = {u.username: u for u in get_user_model().objects.all()}
     assert users_by_name["owner@demo.example"].check_password("demo-owner")
     assert users_by_name["admin@demo.onaliyun.com"].check_password("demo-admin")
@@ -44,9 +46,23 @@ def test_seed_demo_prints_logins_and_creates_the_demo(db, capsys):
     assert auditor.has_perm("ram.view_accesskey") and not auditor.has_perm("ram.change_accesskey")
 
 
+def key_history():
+    return sorted(AccessKey.objects.filter(account__alias="demo").values_list(
+        "ram_user__user_name", "scenario", "status", "created_at", "last_used_at", "last_used_service"))
+
+
+def test_demo_keys_have_ages_and_last_uses(db):
+    call_command("seed_demo")
+    history = {row[0]: row for row in key_history()}
+    from django.utils import timezone
+    assert (timezone.now() - history["data-sync"][3]).days >= 419
+    assert history["data-sync"][2] == "Inactive" and history["ci-deploy"][5] == "oss"
+    assert all(row[4] is None or row[4] <= timezone.now() for row in key_history())
+
+
 def test_seed_demo_is_idempotent_and_reset_restores_it(db, capsys):
     call_command("seed_demo")
-    first = demo_state()
+    first, history = demo_state(), key_history()
     call_command("seed_demo")
     assert demo_state() == first
     assert Account.objects.filter(alias="demo").count() == 1
@@ -57,9 +73,9 @@ def test_seed_demo_is_idempotent_and_reset_restores_it(db, capsys):
         key.save()
     RamUser.objects.filter(user_name="alice").update(display_name="changed")
     call_command("seed_demo", "--reset")
-    assert demo_state() == first
+    assert demo_state() == first and key_history() == history
     call_command("seed_demo", "--reset")
-    assert demo_state() == first
+    assert demo_state() == first and key_history() == history
     assert get_user_model().objects.filter(username="owner@demo.example").count() == 1
 
 

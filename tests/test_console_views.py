@@ -104,7 +104,7 @@ def test_users_page_lists_logon_names_with_search_and_pages(client_as, demo, cli
         ram_user_create(actor=cli, account=demo, user_name=f"svc{n:02d}", display_name=f"Service {n}")
     client = client_as("root")
     page = client.get("/users/").content.decode()
-    assert "admin@demo.onaliyun.com" in page and "28 users" in page and "page 1 of 2" in page
+    assert "admin@demo.onaliyun.com" in page and "31 users" in page and "page 1 of 2" in page
     assert "svc19@" not in page and "svc19@" in client.get("/users/?page=2").content.decode()
     found = client.get("/users/?q=svc0").content.decode()
     assert "svc05@demo.onaliyun.com" in found and "alice@" not in found
@@ -143,20 +143,20 @@ def test_user_detail_queries_do_not_grow_with_keys_or_policies(client_as, demo, 
 
 def test_create_user_with_console_access(client_as):
     client = client_as("admin")
-    response = client.post("/users/create", {"user_name": "carol", "display_name": "Carol", "comments": "QA",
-                                             "console_access": "on", "password": "carol-password-1"})
-    assert response.status_code == 302 and response.url == "/users/carol/"
-    assert RamUser.objects.get(user_name="carol").login_user.check_password("carol-password-1")
-    assert AuditEvent.objects.filter(action="CreateUser", target="carol", actor__endswith="user/admin").exists()
+    response = client.post("/users/create", {"user_name": "dana", "display_name": "Dana", "comments": "QA",
+                                             "console_access": "on", "password": "dana-password-1"})
+    assert response.status_code == 302 and response.url == "/users/dana/"
+    assert RamUser.objects.get(user_name="dana").login_user.check_password("dana-password-1")
+    assert AuditEvent.objects.filter(action="CreateUser", target="dana", actor__endswith="user/admin").exists()
 
 
 @pytest.mark.parametrize("data, message", [
     ({"user_name": "bad name", "display_name": "x"}, "invalid characters"),
     ({"user_name": "a" * 65, "display_name": "x"}, "at most 64 characters"),
     ({"user_name": "alice", "display_name": "x"}, "already exists"),
-    ({"user_name": "carol", "display_name": ""}, "This field is required"),
-    ({"user_name": "carol", "display_name": "x", "console_access": "on"}, "Enter a password"),
-    ({"user_name": "carol", "display_name": "x", "console_access": "on", "password": "short"}, "too short"),
+    ({"user_name": "dana", "display_name": ""}, "This field is required"),
+    ({"user_name": "dana", "display_name": "x", "console_access": "on"}, "Enter a password"),
+    ({"user_name": "dana", "display_name": "x", "console_access": "on", "password": "short"}, "too short"),
 ])
 def test_create_user_errors_are_shown_and_nothing_is_created(client_as, data, message):
     client = client_as("root")

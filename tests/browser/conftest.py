@@ -25,17 +25,19 @@ def shot(request, page):
     folder.mkdir(parents=True, exist_ok=True)
     counter = iter(range(1, 100))
 
-    def take(name: str) -> Path:
+    def take(name: str, target=None) -> Path:
+        """Photograph ``target`` (default: the test's ``page``)."""
+        target = target or page
         path = folder / f"{next(counter):02d}-{name}.png"
-        page.wait_for_load_state("load")
-        page.wait_for_timeout(250)  # let a modal finish fading in
+        target.wait_for_load_state("load")
+        target.wait_for_timeout(250)  # let a modal finish fading in
         for _attempt in range(5):  # a navigation that just finished can refuse one capture
             try:
-                page.screenshot(path=str(path), animations="disabled")
+                target.screenshot(path=str(path), animations="disabled")
                 return path
             except Exception:  # noqa: BLE001
                 time.sleep(0.2)
-        page.screenshot(path=str(path), animations="disabled")
+        target.screenshot(path=str(path), animations="disabled")
         return path
     return take
 

@@ -1,13 +1,19 @@
 """The demo account for staff demos and training: idempotent, and --reset puts it back exactly."""
+from datetime import timedelta
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from ram.bootstrap import ensure_auditors_group, ensure_system_policies
 from ram.models import Account
 from ram.policy import Principal
-from ram.services import access_key_create, account_create, account_delete, policy_attach, ram_user_create
+from ram.services import (
+    access_key_create, access_key_history_seed, access_key_set_status, account_create, account_delete, policy_attach,
+    ram_user_create,
+)
 
 DEMO_ALIAS = "demo"
 DEMO_UID = "5812345678901234"
@@ -15,10 +21,18 @@ DEMO_ROOT = ("owner@demo.example", "demo-owner")
 DEMO_AUDITOR = ("auditor", "demo-auditor")
 DEMO_TRAINER = ("trainer", "demo-trainer")
 DEMO_USERS = [
-    # user_name, display name, comments, console password, policies, number of keys
-    ("admin", "RAM Administrator", "Manages RAM users and their keys", "demo-admin", ["AliyunRAMFullAccess"], 0),
-    ("alice", "Alice Developer", "Application developer", "demo-alice", [], 0),
-    ("bob", "Bob Service", "Build server, uses AccessKeys", None, [], 2),
+    # user_name, display name, comments, console password, policies,
+    # keys as (scenario, status, age in days, last used days ago or None, service)
+    ("admin", "RAM Administrator", "Manages RAM users and their keys", "demo-admin", ["AliyunRAMFullAccess"], []),
+    ("alice", "Alice Developer", "Application developer", "demo-alice", [], []),
+    ("bob", "Bob Service", "Build server, uses AccessKeys", None, [],
+     [("off-cloud", "Active", 95, 2, "ecs"), ("cli", "Active", 30, None, "")]),
+    ("carol", "Carol Security", "Security engineer, reads RAM settings", "demo-carol-1",
+     ["AliyunRAMReadOnlyAccess"], []),
+    ("ci-deploy", "CI/CD pipeline", "Deploys releases from the build farm", None, [],
+     [("off-cloud", "Active", 200, 0, "oss")]),
+    ("data-sync", "Nightly data sync", "Legacy job, replaced by an ECS instance RAM role", None, [],
+     [("on-cloud", "Inactive", 420, 130, "rds")]),
 ]
 
 LOGINS = f"""Demo logins (http://127.0.0.1:8000):
@@ -26,6 +40,7 @@ LOGINS = f"""Demo logins (http://127.0.0.1:8000):
   RAM admin        admin@demo.onaliyun.com / demo-admin   (AliyunRAMFullAccess)
   RAM user         alice@demo.onaliyun.com / demo-alice   (no keys)
   RAM user         bob (no console logon, 2 AccessKeys: at his quota)
+  Read-only user   carol@demo.onaliyun.com / demo-carol-1  (AliyunRAMReadOnlyAccess)
   Auditor (admin)  auditor / demo-auditor                 (http://127.0.0.1:8000/admin/)
   Trainer          trainer / demo-trainer                 (http://127.0.0.1:8000/training/trainer)
   Trainees start a sandbox at http://127.0.0.1:8000/training/start"""
@@ -58,13 +73,21 @@ class Command(BaseCommand):
     def _build(self, actor: Principal) -> None:
         account = account_create(actor=actor, alias=DEMO_ALIAS, uid=DEMO_UID,
                                  root_email=DEMO_ROOT[0], root_password=DEMO_ROOT[1])
+        # Ages are whole days before today's midnight (UTC), so that two resets on one day match.
+        midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
         for user_name, display_name, comments, password, policies, keys in DEMO_USERS:
             ram_user = ram_user_create(actor=actor, account=account, user_name=user_name,
                                        display_name=display_name, comments=comments, console_password=password)
             for policy_name in policies:
                 policy_attach(actor=actor, ram_user=ram_user, policy_name=policy_name)
-            for _ in range(keys):
-                access_key_create(actor=actor, owner=ram_user, scenario="other")
+            for scenario, status, age, used, service in keys:
+                key = access_key_create(actor=actor, owner=ram_user, scenario=scenario).access_key
+                if status != key.status:
+                    key = access_key_set_status(actor=actor, access_key=key, status=status)
+                access_key_history_seed(
+                    actor=actor, access_key=key, created_at=midnight - timedelta(days=age, hours=-9),
+                    last_used_at=None if used is None else midnight - timedelta(days=used, hours=2),
+                    last_used_service=service)
 
     def _staff(self, logon: tuple[str, str], group) -> None:
         username, password = logon
