@@ -1,6 +1,8 @@
 """Training pages: Start training, the guide's controls, sandbox reset, certificates, the trainer view."""
 from __future__ import annotations
 
+import io
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -110,7 +112,9 @@ def reset_own_sandbox(request: HttpRequest) -> HttpResponse:
 def certificate(request: HttpRequest, exercise_key: str) -> HttpResponse:
     """The summary of a finished exercise: steps and when, time taken, the safety choices made."""
     principal = _sandbox_principal_or_404(request)
-    exercise = EXERCISES.get(exercise_key) or _not_found()
+    exercise = EXERCISES.get(exercise_key)
+    if exercise is None:
+        raise Http404("No such exercise.")
     events = training_events([principal.account.uid])[principal.account.uid]
     run = runs_of(events).get(exercise_key)
     if run is None:
@@ -130,10 +134,6 @@ def certificate(request: HttpRequest, exercise_key: str) -> HttpResponse:
 def _minutes_seconds(seconds: float) -> str:
     minutes, seconds = divmod(int(seconds), 60)
     return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
-
-
-def _not_found():
-    raise Http404("No such exercise.")
 
 
 @user_passes_test(is_trainer)
@@ -178,14 +178,7 @@ def trainer(request: HttpRequest) -> HttpResponse:
 @require_POST
 def demo_reset(request: HttpRequest) -> HttpResponse:
     """Staff: put the demo account back exactly (``seed_demo --reset``)."""
-    call_command("seed_demo", "--reset", stdout=_Discard())
+    call_command("seed_demo", "--reset", stdout=io.StringIO())
     messages.success(request, "The demo account is reset.")
     return redirect("training:trainer")
 
-
-class _Discard:
-    def write(self, *_args) -> None:
-        pass
-
-    def flush(self) -> None:
-        pass
