@@ -8,7 +8,7 @@ from __future__ import annotations
 from .policy import SYSTEM_POLICIES
 
 AUDITORS_GROUP = "Auditors"
-AUDITOR_MODELS = ["account", "ramuser", "accesskey", "auditevent", "policy", "policyattachment"]
+AUDITOR_MODELS = ["account", "ramuser", "accesskey", "auditevent", "policy", "policyattachment", "mfadevice"]
 
 
 def ensure_system_policies(policy_model=None) -> None:

@@ -101,7 +101,12 @@ class RamUser(models.Model):
             models.CheckConstraint(condition=Q(user_name__regex=USER_NAME_REGEX), name="ram_user_name_format"),
             models.CheckConstraint(condition=~Q(display_name=""), name="ram_user_display_name_not_empty"),
         ]
-        indexes = [models.Index(fields=["account", "created_at"], name="ram_user_account_created")]
+        indexes = [
+            models.Index(fields=["account", "created_at"], name="ram_user_account_created"),
+            # The auditors' admin pages and sorts these at 100,000+ users (ram/admin/).
+            models.Index(fields=["user_name", "id"], name="ram_user_name_id"),
+            models.Index(fields=["created_at", "id"], name="ram_user_created_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_name}{self.account.logon_suffix}"
@@ -177,7 +182,14 @@ class AccessKey(models.Model):
             models.CheckConstraint(condition=Q(status__in=["Active", "Inactive"]), name="access_key_status_valid"),
             models.CheckConstraint(condition=Q(access_key_id__regex=ACCESS_KEY_ID_REGEX), name="access_key_id_format"),
         ]
-        indexes = [models.Index(fields=["seal_version"], name="access_key_seal_version")]
+        indexes = [
+            models.Index(fields=["seal_version"], name="access_key_seal_version"),
+            # The auditors' admin filters (status, age, never used / unused for 90 days) and its
+            # default order, at 200,000+ keys (ram/admin/).
+            models.Index(fields=["created_at", "id"], name="access_key_created_id"),
+            models.Index(fields=["status", "created_at"], name="access_key_status_created"),
+            models.Index(fields=["last_used_at"], name="access_key_last_used"),
+        ]
 
     def __str__(self) -> str:
         return self.access_key_id
@@ -249,7 +261,12 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
-        indexes = [models.Index(fields=["account_uid", "occurred_at"], name="audit_account_time")]
+        indexes = [
+            models.Index(fields=["account_uid", "occurred_at"], name="audit_account_time"),
+            # The auditors' admin filters by action and result, newest first, at 1,000,000+ events.
+            models.Index(fields=["action", "occurred_at"], name="audit_action_time"),
+            models.Index(fields=["result", "occurred_at"], name="audit_result_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%dT%H:%M:%SZ} {self.actor} {self.action} {self.target}"

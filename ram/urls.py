@@ -1,7 +1,7 @@
 """Routes of the RAM console pages (namespace ``ram``)."""
 from django.urls import path
 
-from .views import access_keys, create_key, mfa, root_keys, users
+from .views import access_keys, create_key, mfa, reports, root_keys, users
 
 app_name = "ram"
 
@@ -27,4 +27,5 @@ urlpatterns = [
     path("accesskey/acknowledge", root_keys.root_access_keys_acknowledge, name="root_access_keys_acknowledge"),
     path("accesskey/create", root_keys.root_access_key_create, name="root_access_key_create"),
     path("accesskey/<str:access_key_id>/saved", root_keys.root_access_key_saved, name="root_access_key_saved"),
+    path("reports/credential-report.csv", reports.credential_report, name="credential_report"),
 ]

@@ -1,0 +1,19 @@
+"""The auditors' Django admin at ``/admin/``: every RAM model, read-only for everyone.
+
+Writes happen only through ``ram.services`` (console, API, CLI), which audit them; the admin
+offers none, to superusers neither. The Auditors group (``ram.bootstrap``) holds view permissions.
+Built for large tables (``readonly.EstimatedCountPaginator``, indexed filters and searches,
+constant queries per page); every list exports as CSV; an account's page gives its credential
+report; ``/admin/ram/accesskey/hygiene/`` is the key-hygiene dashboard. No page ever renders an
+AccessKey secret, its ciphertext or an MFA seed.
+
+Modules: ``readonly`` (the base), ``filters``, ``identities`` (accounts, RAM users, MFA devices,
+policies), ``access_keys``, ``events`` (the audit trail), ``hygiene`` (the dashboard).
+"""
+from django.contrib import admin
+
+from . import access_keys, events, identities  # noqa: F401 (they register the model admins)
+
+admin.site.site_header = "RAM Console Lab · Audit"
+admin.site.site_title = "RAM Console Lab audit"
+admin.site.index_title = "Accounts, identities, AccessKeys and the audit trail (read-only)"

@@ -1,0 +1,156 @@
+"""Accounts, RAM users, MFA devices and policies in the auditors' admin.
+
+An account's page offers its user credential report (``ram.reports``) as a CSV download.
+"""
+from __future__ import annotations
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404, StreamingHttpResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_safe
+
+from ..models import AccessKey, Account, MfaDevice, Policy, RamUser
+from ..reports import credential_report_filename, credential_report_rows, csv_lines
+from .filters import AccountFilter, ConsoleLogonFilter, RootKeysFilter, UserKeysFilter
+from .readonly import ACCESS_KEY_ID, ACCOUNT_UID, ReadOnlyModelAdmin
+
+
+def changelist_link(model_name: str, query: str, text: str) -> str:
+    return format_html('<a href="{}?{}">{}</a>', reverse(f"admin:ram_{model_name}_changelist"), query, text)
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyModelAdmin):
+    list_display = ["alias", "uid", "root_email", "allow_user_to_manage_access_keys", "is_sandbox", "created_at",
+                    "links"]
+    list_select_related = ["root_user"]
+    list_filter = ["allow_user_to_manage_access_keys", "is_sandbox", RootKeysFilter]
+    search_fields = ["alias", "uid"]
+    fields = ["alias", "uid", "root_email", "allow_user_to_manage_access_keys", "allow_user_to_change_password",
+              "allow_user_to_manage_mfa_devices", "is_sandbox", "created_at", "links"]
+    readonly_fields = ["root_email", "links"]
+    export_columns = [
+        ("alias", "alias"), ("uid", "uid"), ("root_logon", "root_email"),
+        ("allow_user_to_manage_access_keys", "allow_user_to_manage_access_keys"),
+        ("allow_user_to_change_password", "allow_user_to_change_password"),
+        ("allow_user_to_manage_mfa_devices", "allow_user_to_manage_mfa_devices"),
+        ("is_sandbox", "is_sandbox"), ("created_at", "created_at"),
+    ]
+
+    @admin.display(description="Root logon")
+    def root_email(self, obj: Account) -> str:
+        return obj.root_user.username
+
+    @admin.display(description="Trail and reports")
+    def links(self, obj: Account) -> str:
+        report = reverse("admin:ram_account_credential_report", args=[obj.pk])
+        return format_html(
+            '{} · {} · {} · <a href="{}">Credential report (CSV)</a>',
+            changelist_link("ramuser", f"account={obj.uid}", "RAM users"),
+            changelist_link("accesskey", f"account={obj.uid}", "AccessKeys"),
+            changelist_link("auditevent", f"account={obj.uid}", "Audit events"), report,
+        )
+
+    def extra_urls(self):
+        view = self.admin_site.admin_view(require_safe(self.credential_report_view))
+        return [path("<int:object_id>/credential-report.csv", view, name="ram_account_credential_report")]
+
+    def credential_report_view(self, request, object_id: int):
+        """The account's user credential report, for auditors (view permission on accounts)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        account = Account.objects.select_related("root_user").filter(pk=object_id).first()
+        if account is None:
+            raise Http404("No such account.")
+        response = StreamingHttpResponse(csv_lines(credential_report_rows(account=account)),
+                                         content_type="text/csv; charset=utf-8")
+        filename = credential_report_filename(account, timezone.now())
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+@admin.register(RamUser)
+class RamUserAdmin(ReadOnlyModelAdmin):
+    list_display = ["user_name", "display_name", "account_alias", "console_logon", "created_at", "last_login_at",
+                    "links"]
+    list_select_related = ["account"]
+    list_filter = [AccountFilter, ConsoleLogonFilter, UserKeysFilter]
+    ordering = ["user_name", "id"]
+    sortable_by = ["user_name", "created_at"]
+    search_fields = ["user_name", "display_name"]
+    search_help_text = ("A user name or display name (any part), an AccessKey ID (its owner) "
+                        "or a 16-digit account UID.")
+    fields = ["user_name", "display_name", "comments", "email", "mobile_phone", "account", "logon_name",
+              "console_logon", "mfa_bound", "policy_names", "created_at", "updated_at", "last_login_at", "links"]
+    readonly_fields = ["logon_name", "console_logon", "mfa_bound", "policy_names", "links"]
+    export_columns = [
+        ("user_name", "user_name"), ("display_name", "display_name"), ("account_uid", lambda u: u.account.uid),
+        ("account_alias", lambda u: u.account.alias), ("console_logon", lambda u: u.login_user_id is not None),
+        ("created_at", "created_at"), ("last_logon_at", "last_login_at"), ("email", "email"),
+        ("comments", "comments"),
+    ]
+
+    def search_q(self, term: str) -> Q:
+        if ACCESS_KEY_ID.match(term):
+            return Q(pk__in=AccessKey.objects.filter(access_key_id=term).values("ram_user_id"))
+        if ACCOUNT_UID.match(term):
+            return Q(account__uid=term)
+        return Q(user_name__icontains=term) | Q(display_name__icontains=term)  # trigram indexes (0004)
+
+    @admin.display(description="Account")
+    def account_alias(self, obj: RamUser) -> str:
+        return obj.account.alias
+
+    @admin.display(description="Console logon", boolean=True)
+    def console_logon(self, obj: RamUser) -> bool:
+        return obj.login_user_id is not None
+
+    @admin.display(description="MFA device", boolean=True)
+    def mfa_bound(self, obj: RamUser) -> bool:
+        return obj.login_user_id is not None and MfaDevice.objects.filter(user_id=obj.login_user_id).exists()
+
+    @admin.display(description="Policies")
+    def policy_names(self, obj: RamUser) -> str:
+        return ", ".join(obj.policies.order_by("name").values_list("name", flat=True)) or "—"
+
+    @admin.display(description="Trail")
+    def links(self, obj: RamUser) -> str:
+        return format_html(
+            "{} · {}", changelist_link("accesskey", f"ram_user__id__exact={obj.pk}", "AccessKeys"),
+            changelist_link("auditevent", f"account={obj.account.uid}&q={obj.user_name}", "Audit events"),
+        )
+
+
+@admin.register(MfaDevice)
+class MfaDeviceAdmin(ReadOnlyModelAdmin):
+    """Which logons have a virtual MFA device, and since when. Never the TOTP seed."""
+
+    list_display = ["logon", "bound_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username"]
+    fields = ["logon", "bound_at"]
+    readonly_fields = ["logon"]
+    export_columns = [("logon", lambda device: device.user.username), ("bound_at", "bound_at")]
+
+    @admin.display(description="Logon", ordering="user__username")
+    def logon(self, obj: MfaDevice) -> str:
+        return obj.user.username
+
+
+@admin.register(Policy)
+class PolicyAdmin(ReadOnlyModelAdmin):
+    list_display = ["name", "policy_type", "description"]
+    fields = ["name", "policy_type", "description", "document", "created_at", "attached_to"]
+    readonly_fields = ["attached_to"]
+    export_columns = [("name", "name"), ("policy_type", "policy_type"), ("description", "description"),
+                      ("document", "document")]
+
+    @admin.display(description="Attached to")
+    def attached_to(self, obj: Policy) -> str:
+        users = obj.ram_users.select_related("account").order_by("account__alias", "user_name")[:100]
+        return format_html_join(", ", "{}", ((user.logon_name,) for user in users)) or "—"

@@ -1,0 +1,213 @@
+"""The base of every auditors' admin page: read-only, and fast on large tables.
+
+- No writes at all, for everyone (superusers included): no add, change or delete permission, no
+  actions. Writes happen only through ``ram.services`` (console, API, CLI), which audit them.
+- No full-table ``COUNT(*)`` per page: ``show_full_result_count = False``, no facet counts, and a
+  paginator that asks PostgreSQL's planner for an estimate when the list is large.
+- "Export CSV" on every changelist (``<changelist>/export.csv``): the rows of the list as it is
+  filtered, searched and ordered, streamed. A view, not an admin action, because actions are
+  hidden from users without change permission, and auditors have only view permission.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC
+from itertools import chain
+
+from django.contrib import admin
+from django.contrib.admin.exceptions import DisallowedModelAdminLookup
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db import connections
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponseBadRequest, StreamingHttpResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.views.decorators.http import require_safe
+
+from ..credentials import ACCESS_KEY_ID_REGEX
+from ..reports import csv_lines
+
+ACCESS_KEY_ID = re.compile(ACCESS_KEY_ID_REGEX)
+ACCOUNT_UID = re.compile(r"^[0-9]{16}$")
+EXPORT_CHUNK = 2000
+# Fields no URL may filter on. Django lets a changelist URL filter on any local field (and one
+# relation deep), e.g. ``?secret_sealed__startswith=…`` or ``?user__password__startswith=…``: an
+# oracle that reads a ciphertext or a password hash one guess at a time, without showing it.
+UNFILTERABLE_FIELDS = frozenset({"secret_sealed", "seal_version", "password"})
+
+
+class EstimatedCountPaginator(Paginator):
+    """Counts exactly what is small, estimates what is large (PostgreSQL).
+
+    On PostgreSQL an unfiltered list takes ``pg_class.reltuples`` (kept by ANALYZE / autovacuum),
+    a filtered one the planner's row estimate (``EXPLAIN``); only when that says fewer than
+    ``exact_below`` rows does it run the exact ``COUNT(*)``, which is then cheap. Either way a
+    page costs the same number of queries. An estimated count is shown as "about N" and pages past
+    the real end are empty instead of an error. Other databases count exactly (demo sizes).
+    """
+
+    exact_below = 10_000
+    estimated = False
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        connection = connections[queryset.db]
+        if connection.vendor == "postgresql":
+            estimate = self._estimate(queryset, connection)
+            if estimate is not None and estimate >= self.exact_below:
+                self.estimated = True
+                return estimate
+        return super().count
+
+    @staticmethod
+    def _estimate(queryset, connection) -> int | None:
+        with connection.cursor() as cursor:
+            if not queryset.query.where and not queryset.query.distinct:
+                cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                               [queryset.model._meta.db_table])
+                row = cursor.fetchone()
+                if row and row[0] >= 0:  # -1: never analyzed
+                    return int(row[0])
+            sql, params = queryset.order_by().query.sql_with_params()
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        return int(plan[0]["Plan"]["Plan Rows"])
+
+    def validate_number(self, number):
+        """Past the estimated last page is allowed (the estimate may be short): it is just empty."""
+        if not self.estimated:
+            return super().validate_number(number)
+        try:
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger("That page number is not an integer.") from None
+        if number < 1:
+            raise EmptyPage("That page number is less than 1.")
+        return number
+
+    def page(self, number):
+        if not self.estimated:
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        return self._get_page(self.object_list[bottom:bottom + self.per_page], number, self)
+
+
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    """Read-only, estimate-paginated, CSV-exportable. Subclasses name ``export_columns``:
+    ``(header, attribute name or callable(obj))`` — an explicit list, so that a new model field
+    (a secret, a ciphertext) never reaches an export by default."""
+
+    actions = None
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = EstimatedCountPaginator
+    list_per_page = 50
+    export_columns: list[tuple[str, str | Callable]] = []
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_changelist(self, request, **kwargs):
+        """Django sorts by any column named in ``?o=``; here only by ``sortable_by``, the indexed
+        ones: a sort on another column of a large table would sort every row for one page."""
+        base, sortable = super().get_changelist(request, **kwargs), set(self.get_sortable_by(request))
+
+        class SortableOnlyChangeList(base):
+            def get_ordering_field(self, field_name):
+                return super().get_ordering_field(field_name) if field_name in sortable else None
+
+        return SortableOnlyChangeList
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if UNFILTERABLE_FIELDS.intersection(lookup.split("__")):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("export.csv", self.admin_site.admin_view(require_safe(self.export_csv_view)),
+                 name="%s_%s_export" % info),
+            *self.extra_urls(),
+            *super().get_urls(),
+        ]
+
+    def extra_urls(self) -> list:
+        """Further views of a model's admin; before the defaults, whose ``<path:object_id>/`` catches all."""
+        return []
+
+    # --- Search ------------------------------------------------------------------------
+
+    def search_q(self, term: str) -> Q | None:
+        """The condition one search word stands for; ``None``: the default ``search_fields`` search."""
+        return None
+
+    def get_search_results(self, request, queryset, search_term):
+        """Each word is matched by ``search_q``: typed words (an AccessKey ID, an account UID)
+        go to the exact, indexed lookup they name instead of a ``LIKE`` over every field."""
+        words = search_term.split()
+        if not words or self.search_q(words[0]) is None:
+            return super().get_search_results(request, queryset, search_term)
+        for word in words:
+            queryset = queryset.filter(self.search_q(word))
+        return queryset, False
+
+    # --- CSV export ----------------------------------------------------------------------
+
+    def export_csv_view(self, request: HttpRequest):
+        """Stream the filtered, searched, ordered list as CSV (view permission suffices)."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        try:
+            queryset = self._filtered_queryset(request)
+        except (IncorrectLookupParameters, DisallowedModelAdminLookup):
+            return HttpResponseBadRequest("Unknown or refused filter parameters.")
+        header = [name for name, _source in self.export_columns]
+        rows = ([self._cell(obj, source) for _name, source in self.export_columns]
+                for obj in queryset.iterator(chunk_size=EXPORT_CHUNK))
+        response = StreamingHttpResponse(csv_lines(chain([header], rows)), content_type="text/csv; charset=utf-8")
+        stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+        response["Content-Disposition"] = f'attachment; filename="{self.opts.model_name}-{stamp}.csv"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def _filtered_queryset(self, request: HttpRequest):
+        """The changelist's own queryset (filters, search, date drill-down, ordering), built
+        by the ChangeList itself so that it cannot drift from the page, but without its count
+        and page queries: the export streams every row."""
+        base = self.get_changelist(request)
+
+        class ExportChangeList(base):
+            def get_results(self, request):
+                pass
+
+        list_display = self.get_list_display(request)
+        changelist = ExportChangeList(
+            request, self.model, list_display, self.get_list_display_links(request, list_display),
+            self.get_list_filter(request), self.date_hierarchy, self.get_search_fields(request),
+            self.get_list_select_related(request), self.list_per_page, self.list_max_show_all, self.list_editable,
+            self, self.get_sortable_by(request), self.search_help_text,
+        )
+        return changelist.queryset
+
+    def _cell(self, obj, source):
+        value = source(obj) if callable(source) else getattr(obj, source)
+        if hasattr(value, "astimezone"):
+            return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if isinstance(value, dict | list):
+            return json.dumps(value, sort_keys=True)
+        return value

@@ -1,0 +1,168 @@
+"""The auditors' admin is read-only: every admin URL of every RAM model, GET and POST, as the
+demo auditor and as a superuser, leaves the data exactly as it was."""
+from __future__ import annotations
+
+import pyotp
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from ram.models import AccessKey, AuditEvent, MfaDevice, Policy, RamUser
+from ram.services import access_key_create, mfa_device_bind
+
+RAM_ADMINS = {model: model_admin for model, model_admin in admin.site._registry.items()
+              if model._meta.app_label == "ram"}
+
+
+def ram_snapshot() -> dict:
+    """Every row of every RAM table (and the logons), to compare before and after."""
+    snapshot = {model._meta.label: sorted(map(repr, model.objects.values_list()))
+                for model in apps.get_app_config("ram").get_models()}
+    snapshot["users"] = sorted(map(repr, get_user_model().objects.values_list("pk", "username", "password")))
+    return snapshot
+
+
+@pytest.fixture
+def world(demo, cli):
+    """The demo account with a root key, an MFA device and events: one row of every RAM model."""
+    access_key_create(actor=cli, owner=demo, scenario="")
+    seed = pyotp.random_base32()
+    mfa_device_bind(actor=cli, owner=RamUser.objects.get(user_name="alice"), seed=seed, code=pyotp.TOTP(seed).now())
+    return demo
+
+
+@pytest.fixture
+def auditor(world, client):
+    client.force_login(get_user_model().objects.get(username="auditor"))
+    return client
+
+
+@pytest.fixture
+def superuser(world, client):
+    client.force_login(get_user_model().objects.create_superuser("root-operator", password="operator-pass-1"))
+    return client
+
+
+def sample_pk(model) -> int:
+    return model.objects.order_by("pk").values_list("pk", flat=True).first()
+
+
+def admin_urls():
+    """(url name, URL) of every admin URL of every RAM model, object URLs on an existing row."""
+    urls = []
+    for model, model_admin in RAM_ADMINS.items():
+        for pattern in model_admin.urls:
+            needs_object = "object_id" in str(pattern.pattern)
+            args = [sample_pk(model)] if needs_object else []
+            if pattern.name:
+                urls.append((pattern.name, reverse(f"admin:{pattern.name}", args=args)))
+            else:  # Django's old-style "<object_id>/" redirect to the change page
+                urls.append((f"{model._meta.model_name}_redirect", f"/admin/ram/{model._meta.model_name}/{args[0]}/"))
+    return urls
+
+
+def test_every_ram_model_the_auditors_need_is_in_the_admin():
+    assert {model.__name__ for model in RAM_ADMINS} >= {"Account", "RamUser", "AccessKey", "AuditEvent", "MfaDevice",
+                                                        "Policy"}
+
+
+def test_auditor_can_view_every_list_and_every_record(auditor):
+    for model in RAM_ADMINS:
+        info = model._meta.app_label, model._meta.model_name
+        assert auditor.get(reverse("admin:%s_%s_changelist" % info)).status_code == 200, model
+        change = auditor.get(reverse("admin:%s_%s_change" % info, args=[sample_pk(model)]))
+        assert change.status_code == 200, model
+        assert 'name="_save"' not in change.content.decode(), model  # a view, not a form
+        export = auditor.get(reverse("admin:%s_%s_export" % info))
+        assert export.status_code == 200 and export["Content-Type"].startswith("text/csv"), model
+        assert len(b"".join(export.streaming_content).splitlines()) > 1, model  # a header and rows
+    assert auditor.get(reverse("admin:index")).status_code == 200
+
+
+@pytest.mark.parametrize("who", ["auditor", "superuser"])
+def test_no_admin_url_adds_changes_or_deletes_anything(request, who):
+    client = request.getfixturevalue(who)
+    before, log_entries = ram_snapshot(), LogEntry.objects.count()
+    for name, url in admin_urls():
+        get = client.get(url)
+        post = client.post(url, {
+            "action": "delete_selected", "_selected_action": [1, 2, 3], "index": "0", "post": "yes",
+            "status": "Inactive", "access_key_id": "LTAItampered0000000000000", "action_flag": "3",
+            "_save": "Save", "actor": "tampered", "alias": "tampered",
+        })
+        if name.endswith(("_add", "_delete")):
+            assert (get.status_code, post.status_code) == (403, 403), name
+        elif name.endswith("_change"):
+            assert (get.status_code, post.status_code) == (200, 403), name
+        elif name.endswith(("_export", "_hygiene", "_credential_report")):
+            assert (get.status_code, post.status_code) == (200, 405), name
+        elif name.endswith("_redirect"):
+            assert (get.status_code, post.status_code) == (302, 302), name
+        else:  # changelist and history: pages without a form to submit
+            assert (get.status_code, post.status_code) == (200, 200), name
+            assert 'name="_save"' not in post.content.decode() and "delete_selected" not in post.content.decode()
+    assert ram_snapshot() == before
+    assert LogEntry.objects.count() == log_entries
+
+
+def test_auditor_cannot_change_an_access_key(auditor):
+    key = AccessKey.objects.filter(ram_user__user_name="bob").first()
+    url = reverse("admin:ram_accesskey_change", args=[key.pk])
+    response = auditor.post(url, {"status": "Inactive", "scenario": "cli", "_save": "Save"})
+    assert response.status_code == 403
+    key.refresh_from_db()
+    assert key.status == "Active"
+
+
+def test_auditor_cannot_delete_an_audit_event(auditor):
+    event = AuditEvent.objects.order_by("pk").first()
+    response = auditor.post(reverse("admin:ram_auditevent_delete", args=[event.pk]), {"post": "yes"})
+    assert response.status_code == 403
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_superuser_cannot_edit_the_audit_trail_either(superuser):
+    event = AuditEvent.objects.order_by("pk").first()
+    page = superuser.get(reverse("admin:ram_auditevent_change", args=[event.pk])).content.decode()
+    assert 'name="_save"' not in page and "deletelink" not in page
+    assert superuser.post(reverse("admin:ram_auditevent_change", args=[event.pk]),
+                          {"action": "Tampered", "_save": "Save"}).status_code == 403
+    assert superuser.get(reverse("admin:ram_auditevent_add")).status_code == 403
+    assert AuditEvent.objects.get(pk=event.pk).action == event.action
+
+
+def test_changelists_offer_no_bulk_action_and_no_add_button(auditor):
+    for model in RAM_ADMINS:
+        page = auditor.get(reverse(f"admin:ram_{model._meta.model_name}_changelist")).content.decode()
+        assert 'name="action"' not in page and 'class="addlink"' not in page, model
+        assert "Export CSV" in page, model
+
+
+def test_auditor_sees_no_other_admin_and_no_console(auditor):
+    assert auditor.get(reverse("admin:auth_group_changelist")).status_code == 403
+    assert auditor.get("/users/").status_code == 403  # an auditor is no RAM principal
+
+
+def test_mfa_devices_show_who_and_when_but_no_seed(auditor):
+    device = MfaDevice.objects.get()
+    page = auditor.get(reverse("admin:ram_mfadevice_change", args=[device.pk])).content.decode()
+    assert "alice@demo.onaliyun.com" in page
+    assert "secret_sealed" not in page and "seal_version" not in page
+
+
+def test_the_auditors_group_may_only_view(world):
+    auditor = get_user_model().objects.get(username="auditor")
+    codenames = {perm.split(".")[1] for perm in auditor.get_all_permissions()}
+    assert codenames >= {"view_account", "view_ramuser", "view_accesskey", "view_auditevent", "view_mfadevice",
+                         "view_policy"}
+    assert all(codename.startswith("view_") for codename in codenames)
+    assert not auditor.is_superuser
+
+
+def test_policies_list_their_attachments(auditor):
+    policy = Policy.objects.get(name="AliyunRAMFullAccess")
+    page = auditor.get(reverse("admin:ram_policy_change", args=[policy.pk])).content.decode()
+    assert "admin@demo.onaliyun.com" in page
