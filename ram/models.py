@@ -261,6 +261,8 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
+        # Related lookups and the ORM internals use the base manager: it must refuse writes too.
+        base_manager_name = "objects"
         indexes = [
             models.Index(fields=["account_uid", "occurred_at"], name="audit_account_time"),
             # The auditors' admin filters by action and result, newest first, at 1,000,000+ events.

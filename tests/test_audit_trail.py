@@ -20,6 +20,8 @@ def test_an_event_cannot_be_changed_or_deleted_through_the_model(event):
         AuditEvent.objects.filter(pk=event.pk).update(action="Tampered")
     with pytest.raises(PermissionError):
         AuditEvent.objects.filter(pk=event.pk).delete()
+    with pytest.raises(PermissionError):  # the base manager, which the ORM's internals use, too
+        AuditEvent._base_manager.filter(pk=event.pk).update(action="Tampered")
     assert AuditEvent.objects.get(pk=event.pk).action == "CreateAccount"
 
 

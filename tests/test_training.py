@@ -161,12 +161,16 @@ def test_trainer_resets_and_deletes_a_sandbox(trainer_client):
     assert not Account.objects.filter(pk=account.pk).exists()
 
 
-def test_trainer_view_is_for_trainers_only(client_as, db):
+def test_trainer_view_and_demo_reset_are_for_trainers_only(client_as, db):
     assert client_as("root").get("/training/trainer").status_code == 302
     auditor = Client()
     auditor.force_login(get_user_model().objects.get(username="auditor"),
                         backend="django.contrib.auth.backends.ModelBackend")
     assert auditor.get("/training/trainer").status_code == 302
+    bob_keys = AccessKey.objects.filter(ram_user__user_name="bob").count()
+    assert auditor.post("/training/demo/reset").status_code == 302
+    assert AccessKey.objects.filter(ram_user__user_name="bob").count() == bob_keys
+    assert not AuditEvent.objects.filter(action="DeleteAccount").exists()
     assert Group.objects.filter(name="Trainers").exists()
 
 

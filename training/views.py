@@ -174,10 +174,10 @@ def trainer(request: HttpRequest) -> HttpResponse:
     return render(request, "training/trainer.html", {"rows": rows, "page": page})
 
 
-@user_passes_test(lambda user: user.is_authenticated and user.is_staff)
+@user_passes_test(is_trainer)
 @require_POST
 def demo_reset(request: HttpRequest) -> HttpResponse:
-    """Staff: put the demo account back exactly (``seed_demo --reset``)."""
+    """Trainers: put the demo account back exactly (``seed_demo --reset``). Auditors may not."""
     call_command("seed_demo", "--reset", stdout=io.StringIO())
     messages.success(request, "The demo account is reset.")
     return redirect("training:trainer")
