@@ -44,3 +44,45 @@ test: install-dev chromium
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache tests/artifacts
+
+# --- Production serving and the long security runs (none of them part of `make test`) ----------
+# serve-prod: the production settings under gunicorn, static files by whitenoise. Needs SECRET_KEY and
+# RAM_SEALING_KEYS in the environment (and DATABASE_URL / REDIS_URL for PostgreSQL / Redis); meant to
+# sit behind a TLS proxy that sets X-Forwarded-Proto (see README, Security).
+WORKERS ?= 3
+.PHONY: load faults
+serve-prod: install
+	@test -n "$$SECRET_KEY" && test -n "$$RAM_SEALING_KEYS" || \
+	  { echo "serve-prod: export SECRET_KEY and RAM_SEALING_KEYS first (README, Security)"; exit 2; }
+	DJANGO_SETTINGS_MODULE=console.settings.production $(PY) manage.py migrate --noinput
+	DJANGO_SETTINGS_MODULE=console.settings.production $(PY) manage.py collectstatic --noinput
+	DJANGO_SETTINGS_MODULE=console.settings.production $(VENV)/bin/gunicorn console.wsgi:application \
+	  --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - --forwarded-allow-ips 127.0.0.1
+
+# load: gunicorn instances on PostgreSQL + Redis under a bounded loopback load (bench/load.py --help).
+load: install-dev
+	$(PY) bench/load.py $(LOAD_ARGS)
+
+# faults: a worker killed mid-request, PostgreSQL restarted, Redis stopped, on private throwaway
+# PostgreSQL and Redis instances (bench/faults.py --help).
+faults: install-dev
+	$(PY) bench/faults.py $(FAULTS_ARGS)
+
+# --- Benchmarks (issue 9; docs/PERFORMANCE.md) --------------------------------------------------------
+# bench: the console, the admin and the OpenAPI beside Django's floor (/healthz) and moto_server, on
+# 100,000 users / 200,000 AccessKeys / 1,000,000 events in PostgreSQL (database benchdb, built once),
+# gunicorn with 2 sync workers, Redis DB 7. Writes bench/results/<date>.json and .png, prints a table.
+# BENCH_QUICK=1 for 3-second targets; BENCH_ARGS for bench/bench.py's options (--help).
+.PHONY: bench wrk
+$(VENV)/.installed-bench: requirements.txt requirements-bench.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	touch $@ $(VENV)/.installed
+
+# Debian's wrk drives the load (like chromium above: installed when missing).
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; \
+	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; fi; }
+
+bench: $(VENV)/.installed-bench wrk
+	$(PY) bench/bench.py $(BENCH_ARGS)

@@ -34,6 +34,9 @@ class LogonForm(AuthenticationForm):
         password = self.cleaned_data.get("password") or ""
         if _is_access_key_like(username) or _is_access_key_id_like(password):
             self.refusal_reason = "AccessKeyNotAllowed"
+            # Never echo a credential back into the page: the logon name field comes back empty.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("username")] = ""
             raise forms.ValidationError(self.error_messages["access_key"], code="access_key")
         self.cleaned_data["username"] = username.lower()
         try:

@@ -1,10 +1,23 @@
-"""Request-scoped facts every console view relies on: a request id and the acting principal."""
+"""Request-scoped facts every console view relies on (a request id, the acting principal), session
+timeouts, and clean failures (503 when a dependency is down, RAM refusals as pages)."""
 from __future__ import annotations
 
+import functools
+import sys
+import time
 import uuid
 
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.core.signals import got_request_exception
+from django.http import HttpResponse
+from django.template import engines
+from django.urls import get_script_prefix, reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.functional import SimpleLazyObject
 
+from ram.errors import RamError
 from ram.selectors import principal_for_user
 
 
@@ -20,7 +33,12 @@ class RequestContextMiddleware:
 
     def __call__(self, request):
         request.request_id = str(uuid.uuid4()).upper()
-        request.principal = SimpleLazyObject(lambda: _principal_or_none(request))
+        if request.path_info.startswith(_admin_prefix()):
+            # The auditors' admin never acts as a RAM principal: no lookup (two queries for an
+            # auditor, who has none) on every admin page, where the console's context processors ask.
+            request.principal = _NoPrincipal()
+        else:
+            request.principal = SimpleLazyObject(lambda: _principal_or_none(request))
         response = self.get_response(request)
         response.setdefault("X-Request-Id", request.request_id)
         return response
@@ -35,3 +53,143 @@ class _NoPrincipal:
 
 def _principal_or_none(request):
     return principal_for_user(request.user) or _NoPrincipal()
+
+
+@functools.cache
+def _admin_prefix() -> str:
+    """The admin's path as ``path_info`` shows it (without the deployment's script prefix)."""
+    return "/" + reverse("admin:index")[len(get_script_prefix()):]
+
+
+# --- Session timeouts -------------------------------------------------------------------------
+
+SESSION_STARTED_KEY = "_console_session_started_at"
+SESSION_SEEN_KEY = "_console_session_seen_at"
+SEEN_RESOLUTION_SECONDS = 60  # how stale "last seen" may get before it is written again
+
+
+class SessionTimeoutMiddleware:
+    """Logs a console session off after ``SESSION_IDLE_TIMEOUT`` seconds without a request, and
+    ``SESSION_ABSOLUTE_TIMEOUT`` seconds after its logon however busy it is.
+
+    Both times live in the session itself (so every server instance agrees). The logon time is
+    written by the request that logs on (it saves the session anyway); "last seen" is rewritten
+    at most once a minute, so an active session is not saved on every request. A session from
+    before this middleware (no times in it) counts from the user's last logon. A request without
+    a session cookie (probes, the OpenAPI, static files) costs no session load and no query. A
+    timed-out request goes on as anonymous, so ``login_required`` sends it to the logon page.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if settings.SESSION_COOKIE_NAME in request.COOKIES and request.user.is_authenticated:
+            now = int(time.time())
+            started = request.session.get(SESSION_STARTED_KEY) or _last_logon(request.user, now)
+            seen = request.session.get(SESSION_SEEN_KEY) or started
+            if now - seen > settings.SESSION_IDLE_TIMEOUT or now - started > settings.SESSION_ABSOLUTE_TIMEOUT:
+                logout(request)  # flushes the session and its data
+                messages.info(request, "Your session has expired. Log on again.")
+            elif now - seen >= SEEN_RESOLUTION_SECONDS:
+                request.session[SESSION_STARTED_KEY] = started
+                request.session[SESSION_SEEN_KEY] = now
+        response = self.get_response(request)
+        _remember_logon(request)
+        return response
+
+
+def _last_logon(user, default: int) -> int:
+    return int(user.last_login.timestamp()) if getattr(user, "last_login", None) else default
+
+
+def _remember_logon(request) -> None:
+    """A logon during this request (the logon form, a training sandbox) starts both clocks."""
+    session, user = getattr(request, "session", None), getattr(request, "user", None)
+    if session is None or user is None or not session.modified or SESSION_STARTED_KEY in session:
+        return
+    if user.is_authenticated:
+        now = int(time.time())
+        session[SESSION_STARTED_KEY] = now
+        session[SESSION_SEEN_KEY] = now
+
+
+# --- Clean failures ---------------------------------------------------------------------------
+
+def _unavailable_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean "a dependency is unreachable", not "this code is wrong"."""
+    from django.db import InterfaceError, OperationalError
+
+    errors: list[type[BaseException]] = [OperationalError, InterfaceError]
+    try:
+        from django_redis.exceptions import ConnectionInterrupted
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # Redis support not installed: nothing Redis can raise
+        pass
+    else:
+        errors += [ConnectionInterrupted, RedisConnectionError, RedisTimeoutError]
+    return tuple(errors)
+
+
+UNAVAILABLE_ERRORS = _unavailable_errors()
+UNAVAILABLE_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Service unavailable · RAM Console</title>'
+    "</head><body><main><h1>The RAM console is temporarily unavailable</h1>"
+    "<p>A service it depends on does not answer. Nothing was changed by this request. "
+    "Try again in a moment.</p></main></body></html>"
+)
+REFUSAL_TEMPLATE = (
+    '{% extends "base.html" %}{% block title %}{{ title }}{% endblock %}{% block content %}'
+    '<div class="console-panel mt-3"><h1 class="console-page-title">{{ title }}</h1>'
+    '<p class="console-page-desc mb-3">{{ message }}</p>{% if recommend %}<p>{{ recommend }}</p>{% endif %}'
+    '<a class="btn btn-primary" href="{% url \'console:home\' %}">Back to Overview</a></div>{% endblock %}'
+)
+REFUSAL_TITLES = {403: "You are not authorized", 429: "Too many requests", 503: "Temporarily unavailable"}
+
+
+def _note_unavailable_dependency(sender, request=None, **kwargs) -> None:
+    """``got_request_exception`` is sent inside the ``except`` block: remember what kind of failure it was."""
+    if request is not None and isinstance(sys.exc_info()[1], UNAVAILABLE_ERRORS):
+        request.dependency_unavailable = True
+
+
+got_request_exception.connect(_note_unavailable_dependency, dispatch_uid="console.middleware.unavailable")
+
+
+class CleanFailureMiddleware:
+    """Failures a person can act on, never a bare server error.
+
+    - The database or Redis unreachable: Django answers 500; this turns it into 503 with
+      ``Retry-After`` and a page that needs neither (the transaction was rolled back, so
+      nothing was half done). It sits outside everything that could touch them.
+    - A ``RamError`` that a console view let escape (e.g. ``Throttling.User`` from
+      ``access_key_create``): its message with the status of ``ram.errors`` (429 for throttling),
+      in the console's shell, instead of a 500.
+    """
+
+    RETRY_AFTER_SECONDS = 5
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 500 and getattr(request, "dependency_unavailable", False):
+            response = HttpResponse(UNAVAILABLE_PAGE, status=503, content_type="text/html; charset=utf-8")
+            response["Retry-After"] = str(self.RETRY_AFTER_SECONDS)
+            add_never_cache_headers(response)
+        return response
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, RamError):
+            return None
+        status = exception.http_status
+        body = engines["django"].from_string(REFUSAL_TEMPLATE).render({
+            "title": REFUSAL_TITLES.get(status, "The request was refused"),
+            "message": exception.message, "recommend": exception.recommend,
+        }, request)
+        response = HttpResponse(body, status=status)
+        if status in (429, 503):
+            response["Retry-After"] = str(self.RETRY_AFTER_SECONDS if status == 503 else 60)
+        return response

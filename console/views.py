@@ -36,8 +36,10 @@ class LogonView(auth_views.LoginView):
     def form_invalid(self, form):
         logon_name = (self.request.POST.get("username") or "").strip().lower()
         if form.refusal_reason:
+            # A refused AccessKey is no logon name: it is never looked up (nor logged by SQL logging).
+            is_credential = form.refusal_reason == "AccessKeyNotAllowed"
             console_logon_failed(logon_name=logon_name, reason=form.refusal_reason,
-                                 account_uid=_account_uid_of_logon(logon_name),
+                                 account_uid="" if is_credential else _account_uid_of_logon(logon_name),
                                  context=AuditContext.from_request(self.request))
         return super().form_invalid(form)
 

@@ -56,6 +56,8 @@ HTTP_STATUS_BY_CODE: dict[str, int] = {
     "UnsupportedHTTPMethod": 400,
     "InternalError": 500,
     "ServiceUnavailable": 503,
+    # Rate limit of AccessKey creation per principal and per address (ram/ratelimit.py).
+    "Throttling.User": 429,
 }
 
 

@@ -103,6 +103,9 @@ class RamUser(models.Model):
         ]
         indexes = [
             models.Index(fields=["account", "created_at"], name="ram_user_account_created"),
+            # The console's Users list pages an account's users by name: an index-only scan to
+            # the page's ids, however deep the page (ram.selectors.ram_user_page).
+            models.Index(fields=["account", "user_name", "id"], name="ram_user_account_name_id"),
             # The auditors' admin pages and sorts these at 100,000+ users (ram/admin/).
             models.Index(fields=["user_name", "id"], name="ram_user_name_id"),
             models.Index(fields=["created_at", "id"], name="ram_user_created_id"),

@@ -15,6 +15,7 @@ Actions and resources use wildcards (``ram:Get*``, ``acs:ram:*:<uid>:user/*``).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
@@ -74,8 +75,13 @@ class Principal:
         return cls(kind="root", account=account)
 
     @classmethod
-    def for_ram_user(cls, ram_user: RamUser) -> Principal:
-        return cls(kind="ram_user", account=ram_user.account, ram_user=ram_user)
+    def for_ram_user(cls, ram_user: RamUser, *, policy_documents: list[dict] | None = None) -> Principal:
+        """``policy_documents``: the documents of the user's attached policies when the caller
+        read them already (the API reads them with the AccessKey); else read on first use."""
+        principal = cls(kind="ram_user", account=ram_user.account, ram_user=ram_user)
+        if policy_documents is not None:
+            principal._statements = statements_of(policy_documents)
+        return principal
 
     @classmethod
     def cli(cls, label: str = "manage.py") -> Principal:
@@ -113,10 +119,19 @@ class Principal:
         if self._statements is None:
             self._statements = []
             if self.ram_user is not None:
-                for policy in self.ram_user.policies.all():
-                    statement = policy.document.get("Statement", [])
-                    self._statements.extend(statement if isinstance(statement, list) else [statement])
+                # Only the documents (no Policy instances): this runs on every RAM user's API call.
+                self._statements = statements_of(
+                    self.ram_user.policy_attachments.values_list("policy__document", flat=True))
         return self._statements
+
+
+def statements_of(documents: Iterable[dict]) -> list[dict]:
+    """The statements of policy documents, one list (a document's ``Statement`` may be a single one)."""
+    statements: list[dict] = []
+    for document in documents:
+        statement = document.get("Statement", []) if isinstance(document, dict) else []
+        statements.extend(statement if isinstance(statement, list) else [statement])
+    return statements
 
 
 def _as_list(value) -> list[str]:

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import mfa, sealing
+from . import mfa, ratelimit, sealing
 from .audit import AuditContext, audit_record
 from .credentials import new_access_key_id, new_access_key_secret
 from .errors import RamError
@@ -156,6 +156,8 @@ def console_logon_succeeded(*, principal: Principal, context: AuditContext) -> N
 def console_logon_failed(*, logon_name: str, reason: str, account_uid: str = "",
                          context: AuditContext) -> None:
     """Record a refused console logon (``ConsoleLoginFailed``) with why. Never the password."""
+    if reason == "AccessKeyNotAllowed" and re.fullmatch(r"[A-Za-z0-9]{30}", logon_name):
+        logon_name = "(an AccessKey secret, not recorded)"  # a secret pasted as logon name never reaches the trail
     audit_record(context=context, actor=Principal.anonymous(logon_name), action="ConsoleLoginFailed",
                  account_uid=account_uid, target_type="Logon", target=logon_name[:255],
                  result="Failure", error_code=reason)
@@ -371,6 +373,8 @@ def access_key_create(
     account = owner if is_root else owner.account
     resource = root_arn(account) if is_root else user_arn(account, owner.user_name)
     authorize(actor, "ram:CreateAccessKey", resource)
+    # Rate limit (ram/ratelimit.py): per principal and per address, for every entry point alike.
+    ratelimit.access_key_create_allow(actor=actor, context=context)  # raises Throttling.User (429)
 
     # Lock the owner's row: concurrent creations for one owner queue here and each sees the
     # slots taken before it. The unique (owner, slot) constraint is the real guard (SQLite

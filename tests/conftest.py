@@ -85,6 +85,7 @@ DEMO_LOGONS = {
     "root": ("owner@demo.example", "demo-owner"),
     "admin": ("admin@demo.onaliyun.com", "demo-admin"),
     "alice": ("alice@demo.onaliyun.com", "demo-alice"),
+    "carol": ("carol@demo.onaliyun.com", "demo-carol-1"),
 }
 
 

@@ -8,7 +8,8 @@ import re
 import pyotp
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import DatabaseError, transaction
+
+from django.db import DatabaseError, models, transaction
 from django.urls import reverse
 
 from ram.models import AccessKey, AuditEvent, RamUser
@@ -174,9 +175,11 @@ def test_auditor_reads_who_when_where_scenario_and_confirmations_of_a_console_ke
 @pytest.mark.postgres
 def test_postgres_refuses_to_change_the_trail_even_past_the_model_guard(demo):
     event = AuditEvent.objects.filter(action="CreateAccount").first()
-    # The plain base manager does not carry AppendOnlyQuerySet: only the database stops these.
-    for attempt in (lambda: AuditEvent._base_manager.filter(pk=event.pk).update(action="Tampered"),
-                    lambda: AuditEvent._base_manager.filter(pk=event.pk).delete()):
+    # A plain QuerySet skips AppendOnlyQuerySet (as any code reaching past the model would): only
+    # the database stops these.
+    plain = models.QuerySet(model=AuditEvent)
+    for attempt in (lambda: plain.filter(pk=event.pk).update(action="Tampered"),
+                    lambda: plain.filter(pk=event.pk).delete()):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
             attempt()
     assert AuditEvent.objects.get(pk=event.pk).action == "CreateAccount"

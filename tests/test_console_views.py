@@ -60,6 +60,7 @@ def test_real_access_key_pair_cannot_log_on(demo, client, cli):
     assert "cannot be used to log on" in response.content.decode()
     assert "_auth_user_id" not in client.session
     assert issued.secret not in response.content.decode()
+    assert issued.access_key.access_key_id not in response.content.decode()  # not echoed into the form
 
 
 def test_wrong_password_is_refused_and_audited_against_the_account(demo, client):
@@ -76,6 +77,7 @@ def test_repeated_failures_lock_the_logon(demo, client, settings):
     response = log_on(client, "alice@demo.onaliyun.com", "demo-alice")  # even the right password now
     assert response.status_code == 429 or b"Too many failed logon attempts" in response.content
     assert "_auth_user_id" not in client.session
+    assert response.has_header("X-Request-Id")
 
 
 def test_logout_ends_the_session(client_as):
@@ -108,6 +110,12 @@ def test_users_page_lists_logon_names_with_search_and_pages(client_as, demo, cli
     assert "svc19@" not in page and "svc19@" in client.get("/users/?page=2").content.decode()
     found = client.get("/users/?q=svc0").content.decode()
     assert "svc05@demo.onaliyun.com" in found and "alice@" not in found
+
+
+def test_users_page_offers_the_credential_report_to_whoever_may_generate_it(client_as):
+    assert "Download User Credential Report" in client_as("root").get("/users/").content.decode()
+    page = client_as("carol").get("/users/").content.decode()  # read-only: sees users, not the report
+    assert "carol@demo.onaliyun.com" in page and "Download User Credential Report" not in page
 
 
 def count_queries(client, url):

@@ -10,14 +10,14 @@ from django.contrib.auth.decorators import login_required, user_passes_test
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ram.audit import AuditContext
+from ram.audit import AuditContext, client_address
 from ram.errors import RamError
 from ram.models import AccessKey, Account
 from ram.policy import Principal
@@ -38,7 +38,8 @@ def is_trainer(user) -> bool:
 
 
 def _client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "unknown")
+    """Per client, not per proxy: the same trusted-proxy rule as the audit trail."""
+    return client_address(request) or "unknown"
 
 
 @require_http_methods(["GET", "POST"])
@@ -92,9 +93,9 @@ def exercise_choose(request: HttpRequest) -> HttpResponse:
 def guide_toggle(request: HttpRequest) -> HttpResponse:
     request.session[guide_module.OPEN_KEY] = not request.session.get(guide_module.OPEN_KEY, True)
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+    if not target.startswith("/") or not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = reverse("console:home")
-    return redirect(target)
+    return HttpResponseRedirect(target)  # a path, never a URL name to reverse
 
 
 @login_required

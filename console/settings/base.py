@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
+    "csp",
     "console",
     "ram",
     "training",
@@ -47,15 +48,18 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy on every page (CONTENT_SECURITY_POLICY below)
+    "console.middleware.CleanFailureMiddleware",  # database or Redis unreachable: 503, never a bare 500
     "ram.api.middleware.OpenApiMiddleware",  # RAM OpenAPI calls at "/": answered before sessions and CSRF
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "console.middleware.SessionTimeoutMiddleware",  # idle and absolute session timeouts (below)
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "console.middleware.RequestContextMiddleware",  # before axes: its lockout answers carry a request id
     "axes.middleware.AxesMiddleware",
-    "console.middleware.RequestContextMiddleware",
     "training.guide.TrainingVisitsMiddleware",
 ]
 
@@ -108,6 +112,11 @@ SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(60 * 60 * 8)))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# console.middleware.SessionTimeoutMiddleware logs a console session off after this many seconds
+# without a request (idle) and after this many seconds since logon whatever happens (absolute;
+# 6 hours, the LoginSessionDuration that GetSecurityPreference reports).
+SESSION_IDLE_TIMEOUT = int(os.environ.get("SESSION_IDLE_TIMEOUT", str(30 * 60)))
+SESSION_ABSOLUTE_TIMEOUT = int(os.environ.get("SESSION_ABSOLUTE_TIMEOUT", str(6 * 60 * 60)))
 
 # --- Authentication ---------------------------------------------------------------------
 AUTH_USER_MODEL = "console.User"
@@ -130,7 +139,39 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "console/locked_out.html"
+AXES_ENABLE_ADMIN = False  # the auditors' admin is read-only: no deletable logon-attempt records there
 AXES_USERNAME_FORM_FIELD = "username"
+# Lock out by the real client address behind trusted proxies, as the audit trail records it.
+AXES_CLIENT_IP_CALLABLE = "ram.audit.client_address"
+
+# --- Client address and rate limits ---------------------------------------------------------
+# How many proxies of ours stand in front of the server, each appending to X-Forwarded-For
+# (ram.audit.client_address). 0: REMOTE_ADDR is the client. Never more than really stand
+# there: the client writes the entries to the left of theirs.
+RAM_TRUSTED_PROXY_COUNT = int(os.environ.get("RAM_TRUSTED_PROXY_COUNT", "0"))
+# AccessKey creation (console and API), "COUNT/SECONDS" per principal and per address (ram/ratelimit.py).
+RAM_ACCESS_KEY_CREATE_RATE_PER_PRINCIPAL = os.environ.get("RAM_ACCESS_KEY_CREATE_RATE_PER_PRINCIPAL", "10/600")
+RAM_ACCESS_KEY_CREATE_RATE_PER_ADDRESS = os.environ.get("RAM_ACCESS_KEY_CREATE_RATE_PER_ADDRESS", "30/600")
+
+# --- Content-Security-Policy (django-csp 4) ---------------------------------------------------
+# Scripts and styles only from our own static files: no inline script or style, no eval. Images
+# also as data: URLs (Bootstrap's CSS draws check marks and arrows with data: SVGs). The MFA QR
+# code is an inline <svg> element (markup, not a fetch); the reveal dialog's "Download CSV File"
+# is a download, not a fetch: neither needs a directive.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

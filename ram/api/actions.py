@@ -22,7 +22,7 @@ from ram.audit import AuditContext
 from ram.errors import RamError
 from ram.models import AccessKey, Account, RamUser
 from ram.policy import Principal, account_arn, authorize, root_arn, user_arn
-from ram.selectors import access_keys_of, ram_user_get
+from ram.selectors import access_key_list_of_user_named, access_keys_of, ram_user_get
 
 from .responses import api_date
 
@@ -58,12 +58,27 @@ def create_access_key(call: ActionCall) -> dict:
 
 
 def list_access_keys(call: ActionCall) -> dict:
-    """ListAccessKeys: the keys of ``UserName`` (omitted: the caller's own), never their secrets."""
-    owner = _key_owner(call, "ram:ListAccessKeys")
-    keys = access_keys_of(owner).order_by("created_at", "id")
+    """ListAccessKeys: the keys of ``UserName`` (omitted: the caller's own), never their secrets.
+
+    A RAM user's keys are read by the owner's name in one query; only when there are none is the
+    user looked up, to tell "no keys" from "no such user" (``EntityNotExist.User``).
+    """
+    principal = call.principal
+    user_name = call.params.get("UserName", "")
+    if not user_name and principal.is_root:
+        owner = _key_owner(call, "ram:ListAccessKeys")
+        keys = list(access_keys_of(owner).order_by("created_at", "id")
+                    .values_list("access_key_id", "status", "created_at"))
+    else:
+        user_name = user_name or principal.ram_user.user_name
+        services.validate_user_name(user_name)  # before it becomes part of an ARN
+        authorize(principal, "ram:ListAccessKeys", user_arn(principal.account, user_name))
+        keys = access_key_list_of_user_named(account=principal.account, user_name=user_name)
+    if not keys and user_name:
+        ram_user_get(account=principal.account, user_name=user_name)  # raises EntityNotExist.User
     return {"AccessKeys": {"AccessKey": [
-        {"AccessKeyId": key.access_key_id, "Status": key.status, "CreateDate": api_date(key.created_at)}
-        for key in keys
+        {"AccessKeyId": key_id, "Status": status, "CreateDate": api_date(created_at)}
+        for key_id, status, created_at in keys
     ]}}
 
 

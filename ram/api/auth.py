@@ -34,7 +34,7 @@ from ram.credentials import ACCESS_KEY_ID_REGEX
 from ram.errors import RamError
 from ram.models import AccessKey, AuditEvent
 from ram.policy import Principal
-from ram.selectors import access_key_secret_open
+from ram.selectors import access_key_for_signature, access_key_secret_open
 
 from . import signature
 from .nonces import NonceStoreUnavailable, nonce_claim
@@ -69,6 +69,7 @@ class _Attempt:
     action: str
     access_key_id: str = ""
     access_key: AccessKey | None = None
+    policy_documents: list[dict] | None = None  # of the key's owner, read with the key
 
 
 def authenticate(api: ApiRequest, *, action: str, context: AuditContext) -> Caller:
@@ -82,8 +83,9 @@ def authenticate(api: ApiRequest, *, action: str, context: AuditContext) -> Call
     except RamError as error:
         _audit_refusal(attempt, error, context)
         raise
-    services.access_key_record_use(access_key=access_key, service=SERVICE_NAME)
-    return Caller(access_key=access_key, principal=_principal_of(access_key),
+    if _last_use_is_stale(access_key):
+        services.access_key_record_use(access_key=access_key, service=SERVICE_NAME)
+    return Caller(access_key=access_key, principal=_principal_of(access_key, attempt.policy_documents),
                   signature_version=attempt.signature_version)
 
 
@@ -179,13 +181,13 @@ def _timestamp_in_window(value: str) -> datetime:
 
 def _active_key(attempt: _Attempt) -> AccessKey:
     """The AccessKey named by the request, Active. STS-style and malformed ids are simply unknown."""
-    access_key = None
+    found = None
     if _ACCESS_KEY_ID.fullmatch(attempt.access_key_id):
-        access_key = (AccessKey.objects.select_related("account", "ram_user", "ram_user__account")
-                      .filter(access_key_id=attempt.access_key_id).first())
-    if access_key is None:
+        found = access_key_for_signature(access_key_id=attempt.access_key_id)
+    if found is None:
         raise RamError("InvalidAccessKeyId.NotFound", "Specified access key is not found.",
                        recommend="Check the AccessKey ID; STS tokens are not issued by this server.")
+    access_key, attempt.policy_documents = found
     attempt.access_key = access_key
     if not access_key.is_active:
         raise RamError("InvalidAccessKeyId.Inactive", "Specified access key is disabled.",
@@ -211,10 +213,18 @@ def _refuse_security_token(token: str | None) -> None:
                        "Specified SecurityToken mismatch with the AccessKey: this server issues no STS tokens.")
 
 
-def _principal_of(access_key: AccessKey) -> Principal:
+def _last_use_is_stale(access_key: AccessKey) -> bool:
+    """Whether the row just read records no use within the last-used resolution. When it does,
+    ``access_key_record_use`` would match no row: its UPDATE is skipped, a round trip per call.
+    A use recorded by another request since the read only makes that UPDATE a no-op."""
+    last_used = access_key.last_used_at
+    return last_used is None or timezone.now() - last_used >= timedelta(seconds=services.LAST_USED_RESOLUTION_SECONDS)
+
+
+def _principal_of(access_key: AccessKey, policy_documents: list[dict] | None = None) -> Principal:
     if access_key.ram_user_id is None:
         return Principal.root(access_key.account)
-    return Principal.for_ram_user(access_key.ram_user)
+    return Principal.for_ram_user(access_key.ram_user, policy_documents=policy_documents)
 
 
 def _missing(name: str) -> RamError:

@@ -12,6 +12,7 @@ import logging
 import uuid
 
 from django.core.exceptions import DisallowedHost
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 
 from ram.audit import AuditContext
@@ -55,6 +56,11 @@ def handle_api_call(request: HttpRequest) -> HttpResponse:
         body = ACTIONS[action](ActionCall(principal=caller.principal, params=api.params, context=context))
         return api_success(body, request_id=request.request_id)
     except RamError as error:
+        return api_error(error, request_id=request.request_id, host_id=host_id)
+    except (OperationalError, InterfaceError):  # the database is unreachable: temporary, and nothing was written
+        logger.warning("OpenAPI request %s: database unavailable", request.request_id)
+        error = RamError("ServiceUnavailable", "The request has failed due to a temporary failure of the server.",
+                         recommend="Retry in a moment.")
         return api_error(error, request_id=request.request_id, host_id=host_id)
     except Exception:  # noqa: BLE001 - the SDKs must get JSON whatever breaks; the traceback goes to the log
         logger.exception("OpenAPI request %s failed", request.request_id)

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +14,7 @@ from ..errors import RamError
 from ..forms import PolicyAttachForm, UserCreateForm
 from ..models import AccessKey, MfaDevice, Policy
 from ..policy import account_arn, is_allowed, user_arn
+from ..selectors import ram_user_page
 from ..services import access_key_limit, access_key_limit_message, policy_attach, policy_detach, ram_user_create, \
     ram_user_delete
 from .common import message_or_403, principal_of, ram_user_in_account, require
@@ -30,13 +29,11 @@ def user_list(request: HttpRequest) -> HttpResponse:
     account = principal.account
     require(principal, "ram:ListUsers", account_arn(account))
     query = request.GET.get("q", "").strip()[:64]
-    users = account.ram_users.annotate(access_key_count=Count("access_keys")).order_by("user_name", "id")
-    if query:
-        users = users.filter(Q(user_name__icontains=query) | Q(display_name__icontains=query))
-    page = Paginator(users, USERS_PER_PAGE).get_page(request.GET.get("page"))
+    page = ram_user_page(account=account, query=query, number=request.GET.get("page"), per_page=USERS_PER_PAGE)
     return render(request, "ram/user_list.html", {
         "page": page, "query": query,
         "can_create": is_allowed(principal, "ram:CreateUser", user_arn(account, "*")),
+        "can_download_report": is_allowed(principal, "ram:GenerateCredentialReport", account_arn(account)),
     })
 
 

@@ -1,0 +1,449 @@
+"""The authorization matrix: every console URL and every OpenAPI action × every role × own / other tenant.
+
+Each row below is one request; each column one role; each cell what the design says happens.
+The table is the documentation: read a row across to see who may do it, a column down to see
+what a role may do.
+
+Roles (columns)
+    anon      not logged on (API: a request with no signature)
+    root      tenant A's account root
+    admin     a RAM user of A with AliyunRAMFullAccess
+    reader    a RAM user of A with AliyunRAMReadOnlyAccess
+    self+     alice, a RAM user of A without policies, AllowUserToManageAccessKeys on
+    self-     alice with AllowUserToManageAccessKeys off (the default)
+    foreign   a RAM user of ANOTHER account (tenant B) with AliyunRAMFullAccess
+    auditor   Django staff in Auditors (the read-only admin); holds no AccessKey
+    trainer   Django staff in Trainers; holds no AccessKey
+    trainee   the root of a training sandbox (tenant S)
+
+Tenants (the column before the cells): where the resource named in the request lives. ``A`` is
+the tenant of every role but ``foreign`` (whose own tenant is B) and ``trainee`` (S); ``B`` is
+another account; ``-`` means the request names no tenant's resource (it acts on the caller's own).
+
+Placeholders: ``{user}`` a RAM user of that tenant (A: alice, B: stranger), ``{other}`` another
+user of A (bob), ``{empty}`` a user with a logon, a policy and an MFA device but no key (A: carol,
+B: drifter), ``{key}`` a key of ``{user}``, ``{other_key}`` bob's key, ``{root_key}`` an Inactive
+root key, ``{spare}`` an Inactive extra key of ``{user}`` (setup ``+spare``).
+
+Outcomes
+    ok      200, nothing changed            done    success (200 or redirect), the change made
+    redir   a redirect, nothing changed     login   sent to a logon page, nothing changed
+    4xx     that status, nothing changed (API: 403 NoPermission, 404 EntityNotExist.*,
+            400 IncompleteSignature for an unsigned request)
+    -       not applicable (auditors and trainers hold no AccessKey to sign with)
+
+Flows: ``WIZARD`` runs the RAM-user Create AccessKey dialog to its reveal, ``ROOTCREATE`` the
+root's (acknowledge, open, confirm), ``MFABIND`` binds an MFA device with a correct code.
+Setups: ``+inactive`` disables ``{key}`` first, ``+spare`` adds ``{spare}``, ``+rootmfa`` binds an
+MFA device to the roots of A and S, ``+exercise`` starts an exercise in the sandbox.
+
+Every cell runs in its own savepoint, rolled back afterwards, from a fresh client. A refused cell
+must leave ``world_state()`` exactly as it was; a ``done`` cell must change it. No response to a
+tenant's principal may name another tenant's keys or logons.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+
+import pyotp
+import pytest
+from django.core import signing
+from django.core.cache import cache
+from django.db import transaction
+from django.test import Client
+
+from ram.models import AccessKey, Account
+from ram.policy import Principal
+from ram.services import access_key_create, access_key_set_status, mfa_device_bind, security_preference_set
+
+from .api_helpers import send, v3_call
+from .security_helpers import build_world, world_state
+
+ROLES = ("anon", "root", "admin", "reader", "self+", "self-", "foreign", "auditor", "trainer", "trainee")
+
+CONSOLE_MATRIX = [
+    # request                                                      tenant anon   root  admin reader self+ self- foreign auditor trainer trainee
+    "GET  /                                                          -    login  ok    ok    ok     ok    ok    ok      ok      ok      ok",
+    "GET  /login                                                     -    ok     redir redir redir  redir redir redir   redir   redir   redir",
+    "POST /logout                                                    -    login  login login login  login login login   login   login   login",
+    "GET  /healthz                                                   -    ok     ok    ok    ok     ok    ok    ok      ok      ok      ok",
+    "GET  /readyz                                                    -    ok     ok    ok    ok     ok    ok    ok      ok      ok      ok",
+    # Identities > Users
+    "GET  /users/                                                    -    login  ok    ok    ok     403   403   ok      403     403     ok",
+    "GET  /users/create                                              -    login  ok    ok    403    403   403   ok      403     403     ok",
+    "POST /users/create user_name=newbie display_name=Newbie         -    login  done  done  403    403   403   done    403     403     done",
+    "GET  /users/{user}/                                             A    login  ok    ok    ok     ok    403   404     403     403     404",
+    "GET  /users/{user}/                                             B    login  404   404   404    404   404   ok      403     403     404",
+    "GET  /users/{user}/permissions                                  A    login  ok    ok    ok     403   403   404     403     403     404",
+    "GET  /users/{user}/permissions                                  B    login  404   404   404    404   404   ok      403     403     404",
+    "GET  /users/{other}/                                            A    login  ok    ok    ok     403   403   404     403     403     404",
+    "GET  /users/{user}/no-such-tab                                  A    login  404   404   404    404   404   404     404     404     404",
+    "GET  /users/{empty}/delete                                      A    login  ok    ok    403    403   403   404     403     403     404",
+    "GET  /users/{empty}/delete                                      B    login  404   404   404    404   404   ok      403     403     404",
+    "POST /users/{empty}/delete                                      A    login  done  done  403    403   403   404     403     403     404",
+    "POST /users/{empty}/delete                                      B    login  404   404   404    404   404   done    403     403     404",
+    "POST /users/{empty}/policies/attach policy_name=AliyunRAMFullAccess A login done done 403    403   403   404     403     403     404",
+    "POST /users/{empty}/policies/attach policy_name=AliyunRAMFullAccess B login 404  404  404    404   404   done    403     403     404",
+    "POST /users/{empty}/policies/detach policy_name=AliyunRAMReadOnlyAccess A login done done 403 403  403   404     403     403     404",
+    "POST /users/{empty}/policies/detach policy_name=AliyunRAMReadOnlyAccess B login 404 404 404   404   404   done    403     403     404",
+    # The Create AccessKey dialog of a RAM user, MFA devices
+    "GET  /users/{user}/accesskeys/create                            A    login  ok    ok    403    ok    403   404     403     403     404",
+    "GET  /users/{user}/accesskeys/create                            B    login  404   404   404    404   404   ok      403     403     404",
+    "WIZARD /users/{user}/accesskeys/create                          A    login  done  done  403    done  403   404     403     403     404",
+    "WIZARD /users/{user}/accesskeys/create                          B    login  404   404   404    404   404   done    403     403     404",
+    "GET  /users/{other}/accesskeys/create                           A    login  ok    ok    403    403   403   404     403     403     404",
+    "GET  /users/{user}/mfa/bind                                     A    login  ok    ok    403    ok    ok    404     403     403     404",
+    "MFABIND /users/{user}/mfa/bind                                  A    login  done  done  403    done  done  404     403     403     404",
+    "MFABIND /users/{user}/mfa/bind                                  B    login  404   404   404    404   404   done    403     403     404",
+    "POST /users/{empty}/mfa/unbind                                  A    login  done  done  403    403   403   404     403     403     404",
+    "POST /users/{empty}/mfa/unbind                                  B    login  404   404   404    404   404   done    403     403     404",
+    # AccessKey lifecycle
+    "POST /accesskeys/{key}/status status=Inactive                   A    login  done  done  403    done  403   404     403     403     404",
+    "POST /accesskeys/{key}/status status=Inactive                   B    login  404   404   404    404   404   done    403     403     404",
+    "POST /accesskeys/{other_key}/status status=Inactive             A    login  done  done  403    403   403   404     403     403     404",
+    "GET  /accesskeys/{key}/status                                   A    login  405   405   405    405   405   405     405     405     405",
+    "GET  /accesskeys/{key}/delete                                   A    login  ok    ok    403    ok    403   404     403     403     404",
+    "POST /accesskeys/{key}/delete confirm_access_key_id={key} +inactive A login done done 403    done  403   404     403     403     404",
+    "POST /accesskeys/{key}/delete confirm_access_key_id={key} +inactive B login 404  404  404    404   404   done    403     403     404",
+    "GET  /accesskeys/{root_key}/delete                              A    login  ok    403   403    403   403   404     403     403     404",
+    # Settings, one's own keys, the root's own MFA device
+    "GET  /security-settings                                         -    login  ok    ok    ok     403   403   ok      403     403     ok",
+    "POST /security-settings allow_user_to_manage_access_keys=true   -    login  done  done  403    403   403   done    403     403     done",
+    "GET  /my-accesskeys                                             -    login  redir redir redir  redir 403   redir   403     403     redir",
+    "GET  /reports/credential-report.csv                             -    login  ok    ok    403    403   403   ok      403     403     ok",
+    "GET  /mfa/bind                                                  -    login  ok    403   403    403   403   403     403     403     ok",
+    "POST /mfa/unbind +rootmfa                                       -    login  done  403   403    403   403   403     403     403     done",
+    # The root's AccessKey page behind the risk dialogs
+    "GET  /accesskey                                                 -    login  ok    403   403    403   403   403     403     403     ok",
+    "POST /accesskey/acknowledge aware=on                            -    login  done  403   403    403   403   403     403     403     done",
+    "ROOTCREATE /accesskey/create                                    -    login  done  403   403    403   403   403     403     403     done",
+    "POST /accesskey/{root_key}/saved saved=on                       A    login  done  403   403    403   403   403     403     403     404",
+    "POST /accesskey/{root_key}/saved saved=on                       B    login  404   403   403    403   403   403     403     403     404",
+    # Training
+    "GET  /training/start                                            -    ok     ok    ok    ok     ok    ok    ok      ok      ok      ok",
+    "POST /training/start                                            -    done   done  done  done   done  done  done    done    done    done",
+    "POST /training/exercise exercise=ram-user-key                   -    login  404   404   404    404   404   404     404     404     done",
+    "POST /training/guide                                            -    login  redir redir redir  redir redir redir   redir   redir   redir",
+    "POST /training/reset                                            -    login  404   404   404    404   404   404     404     404     done",
+    "GET  /training/certificate/ram-user-key +exercise               -    login  404   404   404    404   404   404     404     404     ok",
+    "GET  /training/trainer                                          -    login  login login login  login login login   login   ok      login",
+    "POST /training/trainer action=reset account={sandbox_pk}        -    login  login login login  login login login   login   done    login",
+    "POST /training/demo/reset                                       -    login  login login login  login login login   login   done    login",
+    # The auditors' admin (read-only)
+    "GET  /admin/                                                    -    login  login login login  login login login   ok      ok      login",
+    "GET  /admin/ram/auditevent/                                     -    login  login login login  login login login   ok      403     login",
+    "GET  /admin/ram/accesskey/{key_pk}/change/                      -    login  login login login  login login login   ok      403     login",
+    "POST /admin/ram/accesskey/{key_pk}/delete/ post=yes             -    login  login login login  login login login   403     403     login",
+]
+
+API_MATRIX = [
+    # action and parameters                                              tenant anon root  admin reader self+ self- foreign auditor trainer trainee
+    "CreateAccessKey UserName={user}                                       A    400  done  done  403    done  403   404     -       -       404",
+    "CreateAccessKey UserName={user}                                       B    400  404   404   403    403   403   done    -       -       404",
+    "CreateAccessKey                                                       -    400  done  done  403    done  403   done    -       -       done",
+    "ListAccessKeys UserName={user}                                        A    400  ok    ok    ok     ok    403   404     -       -       404",
+    "ListAccessKeys UserName={user}                                        B    400  404   404   404    403   403   ok      -       -       404",
+    "ListAccessKeys                                                        -    400  ok    ok    ok     ok    403   ok      -       -       ok",
+    "UpdateAccessKey UserName={user} UserAccessKeyId={spare} Status=Active +spare A 400 done done 403   done  403   404     -       -       404",
+    "UpdateAccessKey UserName={user} UserAccessKeyId={spare} Status=Active +spare B 400 404  404  403   403   403   done    -       -       404",
+    "UpdateAccessKey UserName={user} UserAccessKeyId={other_key} Status=Inactive A 400 404 404  403    404   403   404     -       -       404",
+    "UpdateAccessKey UserName={other} UserAccessKeyId={other_key} Status=Inactive A 400 done done 403  403   403   404     -       -       404",
+    "UpdateAccessKey UserAccessKeyId={root_key} Status=Active              A    400  done  404   403    404   403   404     -       -       404",
+    "DeleteAccessKey UserName={user} UserAccessKeyId={spare} +spare        A    400  done  done  403    done  403   404     -       -       404",
+    "DeleteAccessKey UserName={user} UserAccessKeyId={spare} +spare        B    400  404   404   403    403   403   done    -       -       404",
+    "GetAccessKeyLastUsed UserName={user} UserAccessKeyId={key}            A    400  ok    ok    ok     ok    403   404     -       -       404",
+    "GetAccessKeyLastUsed UserName={user} UserAccessKeyId={key}            B    400  404   404   404    403   403   ok      -       -       404",
+    "CreateUser UserName=newbie                                            -    400  done  done  403    403   403   done    -       -       done",
+    "GetUser UserName={user}                                               A    400  ok    ok    ok     403   403   404     -       -       404",
+    "GetUser UserName={user}                                               B    400  404   404   404    403   403   ok      -       -       404",
+    "ListUsers                                                             -    400  ok    ok    ok     403   403   ok      -       -       ok",
+    "DeleteUser UserName={empty}                                           A    400  done  done  403    403   403   404     -       -       404",
+    "DeleteUser UserName={empty}                                           B    400  404   404   403    403   403   done    -       -       404",
+    "GetSecurityPreference                                                 -    400  ok    ok    ok     403   403   ok      -       -       ok",
+    "SetSecurityPreference AllowUserToManageAccessKeys=true                -    400  done  done  403    403   403   done    -       -       done",
+]
+
+# Cells where the code departs from the design, each reported as a finding: (row, tenant, role) ->
+# (what happens today, why). A cell listed here must still behave as listed (so the table notices
+# when it is fixed: then delete the entry).
+KNOWN_FINDINGS: dict[tuple[str, str, str], tuple[str, str]] = {}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One parsed row: the request, its parameters, its setups, the tenant and the outcome per role."""
+
+    method: str
+    target: str
+    params: tuple[tuple[str, str], ...]
+    setups: tuple[str, ...]
+    tenant: str
+    outcomes: dict
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.target}".strip()
+
+
+def parse(rows: list[str], *, api: bool) -> list[Row]:
+    parsed = []
+    for text in rows:
+        tokens = text.split()
+        outcomes = dict(zip(ROLES, tokens[-len(ROLES):], strict=True))
+        tenant = tokens[-len(ROLES) - 1]
+        head = tokens[:-len(ROLES) - 1]
+        assert tenant in ("-", "A", "B"), text
+        if api:
+            method, target, rest = "API", head[0], head[1:]
+        else:
+            method, target, rest = head[0], head[1], head[2:]
+        params = tuple(tuple(token.split("=", 1)) for token in rest if "=" in token)
+        setups = tuple(token[1:] for token in rest if token.startswith("+"))
+        parsed.append(Row(method, target, params, setups, tenant, outcomes))
+    return parsed
+
+
+CONSOLE_ROWS = parse(CONSOLE_MATRIX, api=False)
+API_ROWS = parse(API_MATRIX, api=True)
+TENANT_OF_ROLE = {"root": "A", "admin": "A", "reader": "A", "self+": "A", "self-": "A", "foreign": "B",
+                  "trainee": "S"}
+LOGON_OF_ROLE = {"anon": "anonymous", "self+": "self_on", "self-": "self_off"}
+STEP = "access_key_create_wizard-current_step"
+
+
+class _Rollback(Exception):
+    """Raised at the end of every cell: the savepoint is rolled back, the next cell starts clean."""
+
+
+# --- Running one cell -----------------------------------------------------------------------------
+
+def _values(world, row: Row, extra: dict) -> dict:
+    names = dict(world.names["B" if row.tenant == "B" else "A"])
+    names.update(sandbox_pk=str(world.tenants["S"].pk), **extra)
+    names["key_pk"] = str(AccessKey.objects.get(access_key_id=world.names["A"]["key"]).pk)
+    return names
+
+
+def _setup(world, row: Row, role: str) -> dict:
+    """The cell's preconditions, inside its savepoint. Returns extra placeholder values."""
+    cli, extra = Principal.cli("tests"), {}
+    tenant = "B" if row.tenant == "B" else "A"
+    if role == "self+":
+        security_preference_set(actor=cli, account=world.tenants["A"], allow_user_to_manage_access_keys=True)
+    for setup in row.setups:
+        if setup == "inactive":
+            key = AccessKey.objects.get(access_key_id=world.names[tenant]["key"])
+            access_key_set_status(actor=cli, access_key=key, status="Inactive")
+        elif setup == "spare":
+            owner = world.tenants[tenant].ram_users.get(user_name=world.names[tenant]["user"])
+            spare = access_key_create(actor=cli, owner=owner).access_key
+            access_key_set_status(actor=cli, access_key=spare, status="Inactive")
+            extra["spare"] = spare.access_key_id
+        elif setup == "rootmfa":
+            for account in (world.tenants["A"], world.tenants["S"]):
+                seed = pyotp.random_base32()
+                mfa_device_bind(actor=cli, owner=account, seed=seed, code=pyotp.TOTP(seed).now())
+        elif setup == "exercise":
+            from training.services import exercise_start
+            exercise_start(actor=Principal.root(world.tenants["S"]), exercise_key="ram-user-key",
+                           context=_context())
+        else:
+            raise AssertionError(f"unknown setup {setup}")
+    return extra
+
+
+def _context():
+    from ram.audit import AuditContext
+    return AuditContext.cli()
+
+
+def _console_request(client: Client, row: Row, values: dict):
+    path = row.target.format(**values)
+    data = {name: value.format(**values) for name, value in row.params}
+    if row.method == "GET":
+        return client.get(path), 1
+    if row.method == "POST":
+        return client.post(path, data), 1
+    if row.method == "WIZARD":
+        page = client.get(path)
+        if page.status_code != 200:
+            return page, 1
+        run = re.search(r'name="wizard_run" value="([^"]+)"', page.content.decode()).group(1)
+        return client.post(path, {STEP: "scenario", "wizard_run": run, "scenario-scenario": "cli",
+                                  "scenario-confirm_necessary": "on"}), 2
+    if row.method == "ROOTCREATE":
+        acknowledged = client.post("/accesskey/acknowledge", {"aware": "on"})
+        if acknowledged.status_code != 302 or "login" in acknowledged.url:
+            return acknowledged, 1
+        page = client.get(path)
+        token = re.search(r'name="create_token" value="([^"]+)"', page.content.decode()).group(1)
+        return client.post(path, {"aware": "on", "create_token": token}), 3
+    if row.method == "MFABIND":
+        page = client.get(path)
+        if page.status_code != 200:
+            return page, 1
+        token = re.search(r'name="seed_token" value="([^"]+)"', page.content.decode()).group(1)
+        from ram.views.mfa import SEED_SALT
+        seed = signing.loads(token, salt=SEED_SALT)["seed"]
+        return client.post(path, {"seed_token": token, "code": pyotp.TOTP(seed).now()}), 2
+    raise AssertionError(f"unknown method {row.method}")
+
+
+def _api_request(client: Client, world, row: Row, role: str, values: dict):
+    params = {name: value.format(**values) for name, value in row.params}
+    signer = world.signing_keys.get(LOGON_OF_ROLE.get(role, role)) or world.signing_keys["root"]
+    call = v3_call(row.target, params, key_id=signer["id"], secret=signer["secret"])
+    if role == "anon":
+        call = call.without_headers("authorization")
+    return send(client, call)
+
+
+def _classify(response, changed: bool) -> str:
+    status = response.status_code
+    location = response.get("Location", "")
+    if status in (301, 302, 303) and "/login" in location:
+        return "login" if not changed else "login+changed"
+    if changed:
+        return "done" if status in (200, 302, 303) else f"{status}+changed"
+    if status == 200:
+        return "ok"
+    if status in (301, 302, 303):
+        return "redir"
+    return str(status)
+
+
+def _api_classify(response, changed: bool) -> tuple[str, str]:
+    status = response.status_code
+    code = response.json().get("Code", "") if response.get("Content-Type", "").startswith("application/json") else ""
+    if changed:
+        return ("done" if status == 200 else f"{status}+changed"), code
+    return ("ok" if status == 200 else str(status)), code
+
+
+API_CODES = {"403": ("NoPermission",), "404": ("EntityNotExist.User", "EntityNotExist.User.AccessKey"),
+             "400": ("IncompleteSignature",)}
+
+
+def _leaks(world, role: str, body: str, request_text: str) -> list[str]:
+    """Names of other tenants' keys and logons in a response to a tenant's principal (not ones it sent)."""
+    own = TENANT_OF_ROLE.get(role)
+    if own is None:
+        return []
+    markers = []
+    for tenant, account in world.tenants.items():
+        if tenant == own:
+            continue
+        markers.append(f"{account.alias}.")  # logon names: <user>@<alias>.onaliyun.com, owner@<alias>.example
+        markers += list(account.access_keys.values_list("access_key_id", flat=True))
+    return [marker for marker in markers if marker in body and marker not in request_text]
+
+
+def _run_cells(world, rows: list[Row], role: str, *, api: bool) -> tuple[list[str], int, int]:
+    """Run every applicable cell of ``role``; return the mismatches, the cells and the requests made."""
+    mismatches, cells, requests = [], 0, 0
+    for row in rows:
+        expected = row.outcomes[role]
+        if expected == "-":
+            continue
+        cells += 1
+        try:
+            with transaction.atomic():
+                cache.clear()
+                values = _values(world, row, _setup(world, row, role))
+                before = world_state()
+                client = Client()
+                logon = world.logons[LOGON_OF_ROLE.get(role, role)]
+                if logon is not None:
+                    client.force_login(logon, backend="django.contrib.auth.backends.ModelBackend")
+                if api:
+                    response, made = _api_request(client, world, row, role, values), 1
+                else:
+                    response, made = _console_request(client, row, values)
+                requests += made
+                changed = world_state() != before
+                if api:
+                    actual, code = _api_classify(response, changed)
+                    if actual == expected and expected in API_CODES and code not in API_CODES[expected]:
+                        actual = f"{actual} ({code})"
+                else:
+                    actual = _classify(response, changed)
+                content = b"".join(response.streaming_content) if response.streaming else response.content
+                body = content.decode("utf-8", "replace")
+                leaked = _leaks(world, role, body, str(values) + row.target)
+                raise _Rollback(actual, leaked)
+        except _Rollback as outcome:
+            actual, leaked = outcome.args
+        finding = KNOWN_FINDINGS.get((row.label, row.tenant, role))
+        if finding and actual == finding[0]:
+            warnings.warn(f"known finding, {row.label} as {role}: {finding[1]}", stacklevel=1)
+        elif finding:
+            mismatches.append(f"{row.label} @{row.tenant}: the finding is gone ({actual}): drop it from KNOWN_FINDINGS")
+        elif actual != expected:
+            mismatches.append(f"{row.label} {dict(row.params)} @{row.tenant}: expected {expected}, got {actual}")
+        if leaked:
+            mismatches.append(f"{row.label} @{row.tenant}: response names another tenant's {leaked}")
+    return mismatches, cells, requests
+
+
+# --- The tests ------------------------------------------------------------------------------------
+
+def test_the_tables_cover_every_url_and_every_api_action():
+    from django.urls import get_resolver
+
+    from ram.api.actions import ACTIONS
+
+    def patterns(resolver, prefix=""):
+        for pattern in resolver.url_patterns:
+            route = prefix + str(pattern.pattern)
+            if hasattr(pattern, "url_patterns"):
+                if route.startswith("admin/"):
+                    continue  # the admin's own routes: sampled by the admin rows
+                yield from patterns(pattern, route)
+            else:
+                yield route
+
+    covered = {re.sub(r"\{[a-z_]+\}", "<>", row.target).lstrip("/") for row in CONSOLE_ROWS}
+    routes = {re.sub(r"<[^>]+>", "<>", route) for route in patterns(get_resolver())}
+    uncovered = {route for route in routes
+                 if not any(re.fullmatch(re.escape(route).replace("<>", "[^/]+"),
+                                         target.replace("<>", "x")) for target in covered)}
+    assert uncovered == set()
+    assert {row.target for row in API_ROWS} == set(ACTIONS)
+    assert all(len(row.outcomes) == len(ROLES) for row in CONSOLE_ROWS + API_ROWS)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_console_matrix(db, role):
+    world = build_world()
+    mismatches, cells, requests = _run_cells(world, CONSOLE_ROWS, role, api=False)
+    print(f"\nauthorization matrix, console, {role}: {cells} cells, {requests} requests")
+    assert cells > 0 and requests >= cells
+    assert mismatches == [], "\n".join(mismatches)
+
+
+@pytest.mark.parametrize("role", [role for role in ROLES if role not in ("auditor", "trainer")])
+def test_api_matrix(db, role):
+    world = build_world()
+    mismatches, cells, _requests = _run_cells(world, API_ROWS, role, api=True)
+    print(f"\nauthorization matrix, API, {role}: {cells} cells, {cells} signed calls")
+    assert cells == len(API_ROWS)
+    assert mismatches == [], "\n".join(mismatches)
+
+
+def test_the_matrix_counts_its_cells():
+    """The figure in the README: cells tried (each a request, or a short flow, and a state check)."""
+    console = sum(outcome != "-" for row in CONSOLE_ROWS for outcome in row.outcomes.values())
+    api = sum(outcome != "-" for row in API_ROWS for outcome in row.outcomes.values())
+    assert (len(CONSOLE_ROWS), len(API_ROWS), len(ROLES)) == (64, 23, 10)
+    assert (console, api) == (640, 184)
+
+
+def test_the_world_has_what_the_table_assumes(db):
+    world = build_world()
+    a, b = world.tenants["A"], world.tenants["B"]
+    assert not a.allow_user_to_manage_access_keys and not b.allow_user_to_manage_access_keys
+    assert set(a.ram_users.values_list("user_name", flat=True)) == {"ram-admin", "reader", "alice", "bob", "carol"}
+    assert set(b.ram_users.values_list("user_name", flat=True)) == {"outsider", "stranger", "drifter"}
+    assert Account.objects.get(pk=world.tenants["S"].pk).is_sandbox
