@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.signals import got_request_exception
 from django.http import HttpResponse
-from django.template import engines
+from django.shortcuts import render
 from django.urls import get_script_prefix, reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.functional import SimpleLazyObject
@@ -139,12 +139,6 @@ UNAVAILABLE_PAGE = (
     "<p>A service it depends on does not answer. Nothing was changed by this request. "
     "Try again in a moment.</p></main></body></html>"
 )
-REFUSAL_TEMPLATE = (
-    '{% extends "base.html" %}{% block title %}{{ title }}{% endblock %}{% block content %}'
-    '<div class="console-panel mt-3"><h1 class="console-page-title">{{ title }}</h1>'
-    '<p class="console-page-desc mb-3">{{ message }}</p>{% if recommend %}<p>{{ recommend }}</p>{% endif %}'
-    '<a class="btn btn-primary" href="{% url \'console:home\' %}">Back to Overview</a></div>{% endblock %}'
-)
 REFUSAL_TITLES = {403: "You are not authorized", 429: "Too many requests", 503: "Temporarily unavailable"}
 
 
@@ -185,11 +179,10 @@ class CleanFailureMiddleware:
         if not isinstance(exception, RamError):
             return None
         status = exception.http_status
-        body = engines["django"].from_string(REFUSAL_TEMPLATE).render({
+        response = render(request, "refused.html", {
             "title": REFUSAL_TITLES.get(status, "The request was refused"),
             "message": exception.message, "recommend": exception.recommend,
-        }, request)
-        response = HttpResponse(body, status=status)
+        }, status=status)
         if status in (429, 503):
             response["Retry-After"] = str(self.RETRY_AFTER_SECONDS if status == 503 else 60)
         return response
