@@ -20,6 +20,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from django.db.models import Q
+from django.http import StreamingHttpResponse
+from django.utils import timezone
 
 from .models import AccessKey, Account, MfaDevice, RamUser
 
@@ -153,3 +155,13 @@ def csv_lines(rows: Iterable[Iterable]) -> Iterator[str]:
     writer = csv.writer(_Line())
     for row in rows:
         yield writer.writerow([spreadsheet_safe(cell) for cell in row])
+
+
+def credential_report_response(*, account: Account) -> StreamingHttpResponse:
+    """The report of ``account`` as a streamed CSV download, never cached (console and admin)."""
+    response = StreamingHttpResponse(csv_lines(credential_report_rows(account=account)),
+                                     content_type="text/csv; charset=utf-8")
+    filename = credential_report_filename(account, timezone.now())
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response

@@ -240,3 +240,24 @@ def production_probe() -> dict:
 
 if __name__ == "__main__":
     json.dump(production_probe(), sys.stdout)
+
+
+def rolled_back(run):
+    """``run()`` in a savepoint rolled back afterwards, with fresh rate-limit counters: each
+    hypothesis example starts from the same state. Returns what ``run()`` returned."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    outcome = {}
+
+    class _Undo(Exception):
+        pass
+
+    cache.clear()
+    try:
+        with transaction.atomic():
+            outcome["value"] = run()
+            raise _Undo
+    except _Undo:
+        pass
+    return outcome["value"]

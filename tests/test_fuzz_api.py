@@ -36,7 +36,7 @@ from ram.policy import Principal
 from ram.services import access_key_create
 
 from .api_helpers import RawCall, send, v1_call, v3_call
-from .security_helpers import fuzz_settings, world_state
+from .security_helpers import fuzz_settings, rolled_back, world_state
 
 UNICODE = st.characters(exclude_categories=("Cs",))
 TEXT = st.text(UNICODE, max_size=40)
@@ -165,22 +165,6 @@ def signer(db):
     return {"key_id": issued.access_key.access_key_id, "secret": issued.secret}
 
 
-def _rolled_back(run):
-    """Run ``run()`` in a savepoint rolled back afterwards: each example starts from the same state."""
-    outcome = {}
-
-    class _Undo(Exception):
-        pass
-
-    try:
-        with transaction.atomic():
-            outcome["value"] = run()
-            raise _Undo
-    except _Undo:
-        pass
-    return outcome["value"]
-
-
 @fuzz_settings(60)
 @given(extra=EXTRA_PARAMS, version=st.sampled_from(["V1", "V3"]))
 def test_any_signed_parameters_get_the_right_answer_and_never_a_500(client, signer, extra, version):
@@ -192,7 +176,7 @@ def test_any_signed_parameters_get_the_right_answer_and_never_a_500(client, sign
         response = send(client, call)
         return response, world_state() == before
 
-    response, unchanged = _rolled_back(run)
+    response, unchanged = rolled_back(run)
     body = response.json()
     event(f"{response.status_code} {body.get('Code', '')}")
     assert response["Content-Type"].startswith("application/json") and body["RequestId"]
@@ -247,7 +231,7 @@ def test_create_user_answers_each_input_with_its_code_and_creates_only_when_vali
             else False
         return response, world_state() == before, created
 
-    response, unchanged, created = _rolled_back(run)
+    response, unchanged, created = rolled_back(run)
     body = response.json()
     event(f"{response.status_code} {body.get('Code', '')}")
     assert response.status_code != 500, body
@@ -274,7 +258,7 @@ def test_unsigned_garbage_gets_a_json_refusal_and_changes_nothing(client, signer
         response = client.generic("GET", "/?" + query, headers=headers)
         return response, world_state() == before
 
-    response, unchanged = _rolled_back(run)
+    response, unchanged = rolled_back(run)
     event(f"{response.status_code}")
     if response["Content-Type"].startswith("application/json"):
         body = response.json()

@@ -30,30 +30,13 @@ from ram.models import AccessKey, AuditEvent, MfaDevice, PolicyAttachment, RamUs
 from ram.policy import Principal
 from ram.services import access_key_create, access_key_set_status, mfa_device_bind
 
-from .security_helpers import fuzz_settings, world_state
+from .security_helpers import fuzz_settings, rolled_back, world_state
 
 UNICODE = st.characters(exclude_categories=("Cs",))
 TEXT = st.text(UNICODE, max_size=30)
 FIELD = st.one_of(TEXT, st.just(""), st.text(UNICODE, min_size=200, max_size=300),
                   st.text(st.sampled_from("ab \x00\t\n"), max_size=8))
 STEP = "access_key_create_wizard-current_step"
-
-
-def rolled_back(run):
-    """``run()`` in a savepoint that is rolled back, with fresh rate-limit counters."""
-    outcome = {}
-
-    class _Undo(Exception):
-        pass
-
-    cache.clear()
-    try:
-        with transaction.atomic():
-            outcome["value"] = run()
-            raise _Undo
-    except _Undo:
-        pass
-    return outcome["value"]
 
 
 def attempt(client: Client, method: str, url: str, data: dict | None = None, *, then=None):

@@ -16,6 +16,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from playwright.sync_api import expect
 
+from .browser.conftest import log_on
+
 pytestmark = pytest.mark.browser
 
 
@@ -32,14 +34,6 @@ def violations(page):
     page.on("console", lambda message: found.append(message.text)
             if "Content Security Policy" in message.text else None)
     return found
-
-
-def log_on(page, base_url: str, logon: str, password: str) -> None:
-    page.goto(f"{base_url}/login")
-    page.get_by_label("Logon name").fill(logon)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log on").click()
-    page.wait_for_load_state("load")
 
 
 def test_the_create_accesskey_flow_and_its_csv_download_run_under_the_strict_policy(page, site, violations):

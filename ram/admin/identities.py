@@ -7,14 +7,13 @@ from __future__ import annotations
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_safe
 
 from ..models import AccessKey, Account, MfaDevice, Policy, RamUser
-from ..reports import credential_report_filename, credential_report_rows, csv_lines
+from ..reports import credential_report_response
 from .filters import AccountFilter, ConsoleLogonFilter, RootKeysFilter, UserKeysFilter
 from .readonly import ACCESS_KEY_ID, ACCOUNT_UID, ReadOnlyModelAdmin
 
@@ -66,12 +65,7 @@ class AccountAdmin(ReadOnlyModelAdmin):
         account = Account.objects.select_related("root_user").filter(pk=object_id).first()
         if account is None:
             raise Http404("No such account.")
-        response = StreamingHttpResponse(csv_lines(credential_report_rows(account=account)),
-                                         content_type="text/csv; charset=utf-8")
-        filename = credential_report_filename(account, timezone.now())
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        response["Cache-Control"] = "no-store"
-        return response
+        return credential_report_response(account=account)
 
 
 @admin.register(RamUser)

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, StreamingHttpResponse
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from ..policy import account_arn
-from ..reports import credential_report_filename, credential_report_rows, csv_lines
+from ..reports import credential_report_response
 from .common import principal_of, require
 
 
@@ -28,9 +27,4 @@ def credential_report(request: HttpRequest) -> StreamingHttpResponse:
     principal = principal_of(request)
     account = principal.account
     require(principal, "ram:GenerateCredentialReport", account_arn(account))
-    response = StreamingHttpResponse(csv_lines(credential_report_rows(account=account)),
-                                     content_type="text/csv; charset=utf-8")
-    filename = credential_report_filename(account, timezone.now())
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return credential_report_response(account=account)
