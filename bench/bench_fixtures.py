@@ -1,0 +1,127 @@
+"""The benchmark's own fixtures in the large dataset, run inside Django (production settings).
+
+``python bench/bench_fixtures.py status`` prints the size of the benchmark account as JSON;
+``python bench/bench_fixtures.py setup`` prepares one run and prints, as JSON on stdout (a pipe
+to ``bench.py``, never a file), what the load driver needs:
+
+- fresh random passwords for the account root's logon and for an auditor (``bench-auditor``);
+- ``bench-admin``, a RAM administrator (``AliyunRAMFullAccess``) with one fresh AccessKey: the
+  caller of the signed API calls (its secret is in the JSON, and only there);
+- ``bench-api``, a RAM user with exactly 2 AccessKeys: what ListAccessKeys and GetUser ask about,
+  the same shape as moto's IAM user;
+- ``bench-cycle-NN`` and ``bench-wizard-NN``, RAM users without keys: each client of the
+  CreateAccessKey+DeleteAccessKey cycle and of the console wizard works on its own user, so the
+  2-key quota never refuses a client because of another;
+- the user names the page targets open (the middle of the Users list) and a search term.
+
+Every write goes through ``ram.services`` (audited, actor ``cli:bench``) except the two
+passwords, which are set as ``create_auditor`` sets them. Keys left over by an interrupted run
+are disabled and deleted first.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings.production")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from ram import services  # noqa: E402
+from ram.audit import AuditContext  # noqa: E402
+from ram.models import AccessKey, Account, AuditEvent, RamUser  # noqa: E402
+from ram.policy import Principal  # noqa: E402
+
+ACCOUNT_ALIAS = os.environ.get("BENCH_ACCOUNT", "bench")
+AUDITOR = "bench-auditor"
+ADMIN_USER, API_USER = "bench-admin", "bench-api"
+CLIENT_USERS = 16  # bench-cycle-00.. and bench-wizard-00..: at least as many as load-driver threads
+ACTOR = Principal.cli("bench")
+CONTEXT = AuditContext(user_agent="bench", request_id="bench-fixtures")
+
+
+def status() -> dict:
+    """How big the benchmark account is (exact counts of users and keys, the trail's estimate)."""
+    account = Account.objects.filter(alias=ACCOUNT_ALIAS).first()
+    if account is None:
+        return {"account": None, "users": 0, "keys": 0, "events": 0}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM ram_auditevent WHERE account_uid = %s", [account.uid])
+        events = cursor.fetchone()[0]
+    return {
+        "account": account.alias,
+        "users": RamUser.objects.filter(account=account).count(),
+        "keys": AccessKey.objects.filter(account=account).count(),
+        "events": events,
+        "all_events": AuditEvent.objects.count(),
+    }
+
+
+def _user(account: Account, name: str) -> RamUser:
+    existing = RamUser.objects.filter(account=account, user_name=name).select_related("account").first()
+    return existing or services.ram_user_create(actor=ACTOR, account=account, user_name=name,
+                                                display_name=name, comments="bench", context=CONTEXT)
+
+
+def _clear_keys(ram_user: RamUser) -> None:
+    for key in AccessKey.objects.filter(ram_user=ram_user).select_related("account", "ram_user"):
+        if key.is_active:
+            services.access_key_set_status(actor=ACTOR, access_key=key, status=AccessKey.INACTIVE, context=CONTEXT)
+        services.access_key_delete(actor=ACTOR, access_key=key, context=CONTEXT)
+
+
+def _set_password(user, password: str) -> None:
+    user.set_password(password)
+    user.save(update_fields=["password"])
+
+
+def setup() -> dict:
+    account = Account.objects.select_related("root_user").get(alias=ACCOUNT_ALIAS)
+    root_password = secrets.token_urlsafe(18)
+    _set_password(account.root_user, root_password)
+    auditor_password = secrets.token_urlsafe(18)
+    call_command("create_auditor", AUDITOR, password=auditor_password, stdout=open(os.devnull, "w"))
+
+    admin = _user(account, ADMIN_USER)
+    if not admin.policies.filter(name="AliyunRAMFullAccess").exists():
+        services.policy_attach(actor=ACTOR, ram_user=admin, policy_name="AliyunRAMFullAccess", context=CONTEXT)
+    _clear_keys(admin)
+    issued = services.access_key_create(actor=ACTOR, owner=admin, scenario="other", context=CONTEXT)
+
+    api_user = _user(account, API_USER)
+    while AccessKey.objects.filter(ram_user=api_user).count() < 2:
+        services.access_key_create(actor=ACTOR, owner=api_user, scenario="other", context=CONTEXT)
+
+    for prefix in ("bench-cycle", "bench-wizard"):
+        for n in range(CLIENT_USERS):
+            _clear_keys(_user(account, f"{prefix}-{n:02d}"))
+
+    generated = RamUser.objects.filter(account=account, user_name__startswith="user-").order_by("user_name", "id")
+    total = generated.count()
+    middle = generated.values_list("user_name", flat=True)[total // 2] if total else API_USER
+    return {
+        "account": account.alias, "account_uid": account.uid, "root_logon": account.root_user.username,
+        "root_password": root_password, "auditor": AUDITOR, "auditor_password": auditor_password,
+        "api_key_id": issued.access_key.access_key_id, "api_secret": issued.secret,
+        "api_user": API_USER, "client_users": CLIENT_USERS, "users": total + 2 * CLIENT_USERS + 2,
+        "middle_user": middle,
+        # The 7-digit number of a generated user: a search the Users page and the admin answer
+        # with a handful of rows out of 100,000 (by user name and display name, by substring).
+        "search_term": middle[-7:],
+    }
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else "status"
+    result = {"status": status, "setup": setup}[command]()
+    sys.stdout.write(json.dumps(result) + "\n")
