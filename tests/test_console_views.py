@@ -29,6 +29,14 @@ def test_demo_logons_reach_the_console_and_are_audited(demo, client, who):
     assert page.status_code == 200 and b"demo" in page.content
 
 
+def test_overview_counts_users_and_keys_of_the_account(client_as, demo, cli, make_account):
+    access_key_create(actor=cli, owner=demo)
+    access_key_create(actor=cli, owner=make_account())  # another account's key counts nowhere here
+    html = client_as("root").get("/").content.decode()
+    figures = re.findall(r'console-stat-value">(\d+)<', html)
+    assert figures == ["6", "4", "1", "1"]  # users, RAM users' keys, Inactive keys, root keys
+
+
 def test_ram_user_logon_records_last_logon(demo, client):
     log_on(client, *DEMO_LOGONS["alice"])
     assert RamUser.objects.get(user_name="alice").last_login_at is not None
