@@ -261,3 +261,18 @@ def test_a_tampered_mfa_seed_token_is_refused(client_as):
     seed = pyotp.random_base32()
     response = client.post("/users/alice/mfa/bind", {"seed_token": f"{seed}:forged", "code": pyotp.TOTP(seed).now()})
     assert response.status_code == 400 and "expired" in response.content.decode()
+
+
+def test_root_key_creation_asks_the_mfa_code_when_the_root_has_a_device(root_with_mfa):
+    client, seed = root_with_mfa
+    token = root_create(client)
+    page = client.get("/accesskey/create").content.decode()
+    assert "Security code (MFA)" in page
+    token = re.search(r'name="create_token" value="([^"]+)"', page).group(1)
+    wrong = client.post("/accesskey/create", {"create_token": token, "aware": "on", "code": "000000"})
+    assert wrong.status_code == 400 and "security code is incorrect" in wrong.content.decode()
+    assert not AccessKey.objects.filter(ram_user=None).exists()
+    token = re.search(r'name="create_token" value="([^"]+)"', wrong.content.decode()).group(1)
+    right = client.post("/accesskey/create", {"create_token": token, "aware": "on", "code": pyotp.TOTP(seed).now()})
+    key_id, _secret = revealed(right)
+    assert AuditEvent.objects.get(action="CreateAccessKey", target=key_id).detail["mfa_verified"] is True
