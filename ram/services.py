@@ -163,6 +163,18 @@ def console_logon_failed(*, logon_name: str, reason: str, account_uid: str = "",
                  result="Failure", error_code=reason)
 
 
+@transaction.atomic
+def credential_report_generate(*, actor: Principal, account: Account, context: AuditContext = CLI_CONTEXT) -> None:
+    """Allow and record a credential report of ``account`` (``ram:GenerateCredentialReport``).
+
+    The report itself is a read (``ram.reports``), built right after; this is its permission
+    check and its audit event, shared by the console's download and the OpenAPI.
+    """
+    authorize(actor, "ram:GenerateCredentialReport", account_arn(account))
+    audit_record(context=context, actor=actor, action="GenerateCredentialReport", account_uid=account.uid,
+                 target_type="Account", target=account.alias)
+
+
 # --- RAM users --------------------------------------------------------------------------
 
 @transaction.atomic

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 
 from ram import services
 from ram.audit import AuditContext
 from ram.errors import RamError
 from ram.models import AccessKey, Account, RamUser
 from ram.policy import Principal, account_arn, authorize, root_arn, user_arn
+from ram.reports import credential_report_csv
 from ram.selectors import access_key_list_of_user_named, access_keys_of, ram_user_get
 
 from .responses import api_date
@@ -186,7 +188,25 @@ def set_security_preference(call: ActionCall) -> dict:
     return {"SecurityPreference": _preference_fields(account)}
 
 
+def generate_credential_report(call: ActionCall) -> dict:
+    """GenerateCredentialReport: reports are built when asked for, so one is always ready."""
+    services.credential_report_generate(actor=call.principal, account=call.principal.account, context=call.context)
+    return {"State": "COMPLETE"}
+
+
+def get_credential_report(call: ActionCall) -> dict:
+    """GetCredentialReport: the account's credential report, a Base64 CSV (the console's columns)."""
+    account = call.principal.account
+    authorize(call.principal, "ram:GetCredentialReport", account_arn(account))
+    services.credential_report_generate(actor=call.principal, account=account, context=call.context)
+    generated = timezone.now()
+    content = credential_report_csv(account=account)
+    return {"Content": base64.b64encode(content.encode()).decode(), "GeneratedTime": api_date(generated)}
+
+
 ACTIONS: dict[str, Callable[[ActionCall], dict]] = {
+    "GenerateCredentialReport": generate_credential_report,
+    "GetCredentialReport": get_credential_report,
     "CreateAccessKey": create_access_key,
     "ListAccessKeys": list_access_keys,
     "UpdateAccessKey": update_access_key,

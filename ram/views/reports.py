@@ -12,12 +12,15 @@ The report is built on each request (no four-hour cache as in Alibaba Cloud) and
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
-from ..policy import account_arn
+from ..audit import AuditContext
+from ..errors import RamError
 from ..reports import credential_report_response
-from .common import principal_of, require
+from ..services import credential_report_generate
+from .common import principal_of
 
 
 @login_required
@@ -25,6 +28,9 @@ from .common import principal_of, require
 def credential_report(request: HttpRequest) -> StreamingHttpResponse:
     """The CSV of the principal's own account; 403 without ``ram:GenerateCredentialReport``."""
     principal = principal_of(request)
-    account = principal.account
-    require(principal, "ram:GenerateCredentialReport", account_arn(account))
-    return credential_report_response(account=account)
+    try:
+        credential_report_generate(actor=principal, account=principal.account,
+                                   context=AuditContext.from_request(request))
+    except RamError as error:
+        raise PermissionDenied(error.message) from None
+    return credential_report_response(account=principal.account)
