@@ -1,14 +1,19 @@
 """Reads of the RAM domain that are more than a one-line query."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+from datetime import datetime
+from typing import NamedTuple
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import connections, router
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils.functional import cached_property
 
 from . import sealing
@@ -20,9 +25,10 @@ from .policy import Principal
 def principal_for_user(user: AbstractBaseUser) -> Principal | None:
     """The RAM principal a console logon acts as: its account's root, its RAM user, or None.
 
-    One query for a console page's principal: a RAM user's logon name ends with
-    ``.onaliyun.com`` (``RamUser.logon_name``), so it is looked up as a RAM user first; any other
-    logon as a root first. Each falls back to the other, so the order only saves a query.
+    No query when the logon came from ``console.backends.ConsoleBackend``, which joins both
+    identities into the logon's own query (every page with a session). Otherwise one: a RAM
+    user's logon name ends with ``.onaliyun.com`` (``RamUser.logon_name``), so it is looked up as
+    a RAM user first, any other logon as a root first; each falls back to the other.
     """
     if not user.is_authenticated:
         return None
@@ -38,15 +44,19 @@ def principal_for_user(user: AbstractBaseUser) -> Principal | None:
 
 
 def _root_principal(user) -> Principal | None:
-    account = Account.objects.filter(root_user=user).first()
-    if account is None:
+    try:
+        account = user.root_account  # loaded with the logon, or one query
+    except Account.DoesNotExist:
         return None
-    account.root_user = user  # already loaded: pages that show the root's logon need no query for it
+    account.root_user = user  # pages that show the root's logon need no query for it
     return Principal.root(account)
 
 
 def _ram_user_principal(user) -> Principal | None:
-    ram_user = RamUser.objects.select_related("account").filter(login_user=user).first()
+    if type(user).ram_user.is_cached(user):  # loaded with the logon, its account too
+        ram_user = getattr(user, "ram_user", None)  # a missing one is cached as None and raises
+    else:
+        ram_user = RamUser.objects.select_related("account").filter(login_user=user).first()
     if ram_user is None:
         return None
     ram_user.login_user = user
@@ -77,13 +87,30 @@ class _CachedCountPaginator(Paginator):
         return count
 
 
+class RamUserListRow(NamedTuple):
+    """What the Users list shows of a RAM user (``ram_user_page``)."""
+
+    user_name: str
+    display_name: str
+    comments: str
+    last_login_at: datetime | None
+    created_at: datetime
+    access_key_count: int
+
+
+RAM_USER_LIST_FIELDS = ("user_name", "display_name", "comments", "last_login_at", "created_at")
+
+
 def ram_user_page(*, account: Account, query: str, number, per_page: int) -> Page:
     """A page of an account's RAM users by name (``query``: a part of the user or display name),
-    each with ``access_key_count``, in two queries whatever the page or the account's size.
+    as ``RamUserListRow``s, in two queries whatever the page or the account's size (one
+    while the count is cached).
 
     The page's ids come first from the (account, user_name, id) index alone (an index-only scan,
     however deep the page), then only those rows are read and their keys counted: counting keys
-    in the paging query itself would join and group every row before the page.
+    in the paging query itself would join and group every row before the page. The rows are a
+    hot read (``_HotRead``): the ORM spent more CPU compiling that query than anything else on
+    the page but the rendering (docs/PERFORMANCE.md).
     """
     users = RamUser.objects.filter(account=account)
     if query:
@@ -92,10 +119,17 @@ def ram_user_page(*, account: Account, query: str, number, per_page: int) -> Pag
     paginator = _CachedCountPaginator(users.order_by("user_name", "id").values_list("pk", flat=True), per_page,
                                       cache_key=f"ram:user-count:{account.pk}:{digest}")
     page = paginator.get_page(number)
-    page.object_list = list(
-        RamUser.objects.filter(pk__in=page.object_list).annotate(access_key_count=Count("access_keys"))
-        .order_by("user_name", "id")
-    ) if paginator.count else []
+    if not paginator.count:
+        page.object_list = []
+        return page
+    read, connection = _hot_read("user-page-search" if query else "user-page",
+                                 functools.partial(_user_page_read, search=bool(query)))
+    params: list = [account.pk]
+    if query:
+        pattern = f"%{connection.ops.prep_for_like_query(query)}%"
+        params += [pattern, pattern]
+    rows = read.rows(connection, [*params, per_page, (page.number - 1) * per_page])
+    page.object_list = [RamUserListRow(*values) for values in rows]
     return page
 
 
@@ -134,7 +168,7 @@ class _HotRead:
             functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
             self.converters.append((column, functions))
         names = {model._meta.model_name: quote(model._meta.db_table)
-                 for model in (AccessKey, Account, RamUser, Policy, PolicyAttachment)}
+                 for model in (AccessKey, Account, RamUser, Policy, PolicyAttachment, get_user_model())}
         selected = [f"{alias}.{quote(field.column)}" for alias, field in columns] + list(extra)
         self.sql = f"SELECT {', '.join(selected)} {tail}".format(**names)
 
@@ -210,6 +244,63 @@ def access_key_for_signature(*, access_key_id: str) -> tuple[AccessKey, list[dic
     documents = values[sum(sizes)]
     documents = json.loads(documents) if isinstance(documents, str) else documents
     return access_key, [document for document in documents or [] if document is not None]
+
+
+def _logon_read(connection) -> _HotRead:
+    return _HotRead(
+        connection, _fields(get_user_model(), "l") + _fields(Account, "ra") + _fields(RamUser, "u") + _fields(Account, "ua"),
+        "FROM {user} l LEFT OUTER JOIN {account} ra ON ra.root_user_id = l.id"
+        " LEFT OUTER JOIN {ramuser} u ON u.login_user_id = l.id"
+        " LEFT OUTER JOIN {account} ua ON ua.id = u.account_id WHERE l.id = %s")
+
+
+def logon_get(*, user_id) -> AbstractBaseUser | None:
+    """A console logon by id, with the RAM identity it acts as, or None: the account it is the root
+    of, or the RAM user (with its account) it logs on as, in one query.
+
+    What ``select_related("root_account", "ram_user__account").get(pk=…)`` reads; the caches of
+    both relations are filled, found or not, so ``principal_for_user`` needs no query. Every console
+    page with a session starts with it (``console.backends.ConsoleBackend``): a hot read.
+    """
+    user_model = get_user_model()
+    try:
+        pk = user_model._meta.pk.to_python(user_id)
+    except ValidationError:
+        return None
+    read, connection = _hot_read("logon", _logon_read)
+    rows = read.rows(connection, [pk])
+    if not rows:
+        return None
+    values, parts = rows[0], []
+    for model in (user_model, Account, RamUser, Account):
+        size = len(model._meta.concrete_fields)
+        parts.append(_instance(model, values[:size]))
+        values = values[size:]
+    user, root_account, ram_user, ram_user_account = parts
+    user_model._meta.get_field("root_account").set_cached_value(user, root_account)
+    user_model._meta.get_field("ram_user").set_cached_value(user, ram_user)
+    if root_account is not None:
+        root_account.root_user = user
+    if ram_user is not None:
+        ram_user.account, ram_user.login_user = ram_user_account, user
+    return user
+
+
+def _user_page_read(connection, *, search: bool) -> _HotRead:
+    """One page of an account's users by name with their key counts; ``search``: the user or
+    display name contains a term, compared as the ORM's ``icontains`` is (on PostgreSQL
+    ``UPPER(col::text) LIKE UPPER(%s)``, what the trigram indexes of migration 0004 answer)."""
+    matches = ""
+    if search:
+        like = connection.operators["icontains"] % "%s"
+        matches = " AND ({})".format(" OR ".join(
+            f"{connection.ops.lookup_cast('icontains', 'CharField') % f's.{column}'} {like}"
+            for column in (connection.ops.quote_name("user_name"), connection.ops.quote_name("display_name"))))
+    return _HotRead(
+        connection, [("u", RamUser._meta.get_field(name)) for name in RAM_USER_LIST_FIELDS],
+        "FROM {ramuser} u WHERE u.id IN (SELECT s.id FROM {ramuser} s WHERE s.account_id = %s" + matches +
+        " ORDER BY s.user_name, s.id LIMIT %s OFFSET %s) ORDER BY u.user_name, u.id",
+        extra=("(SELECT COUNT(*) FROM {accesskey} k WHERE k.ram_user_id = u.id)",))
 
 
 def _user_by_name_read(connection) -> _HotRead:

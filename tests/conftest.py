@@ -96,7 +96,7 @@ def client_as(demo, client):
 
     def log_on(who: str):
         client.force_login(get_user_model().objects.get(username=DEMO_LOGONS[who][0]),
-                           backend="django.contrib.auth.backends.ModelBackend")
+                           backend="console.backends.ConsoleBackend")
         return client
     return log_on
 

@@ -359,7 +359,7 @@ def _run_cells(world, rows: list[Row], role: str, *, api: bool) -> tuple[list[st
                 client = Client()
                 logon = world.logons[LOGON_OF_ROLE.get(role, role)]
                 if logon is not None:
-                    client.force_login(logon, backend="django.contrib.auth.backends.ModelBackend")
+                    client.force_login(logon, backend="console.backends.ConsoleBackend")
                 if api:
                     response, made = _api_request(client, world, row, role, values), 1
                 else:

@@ -102,7 +102,7 @@ def test_pages_need_a_logon(demo, client):
 
 def test_auditor_logon_has_no_console_identity(demo, client):
     client.force_login(get_user_model().objects.get(username="auditor"),
-                       backend="django.contrib.auth.backends.ModelBackend")
+                       backend="console.backends.ConsoleBackend")
     assert client.get("/users/").status_code == 403
     assert b"no RAM console identity" in client.get("/").content
 
@@ -155,6 +155,83 @@ def test_user_detail_queries_do_not_grow_with_keys_or_policies(client_as, demo, 
     policy_attach(actor=cli, ram_user=alice, policy_name="AliyunRAMFullAccess")
     assert count_queries(client, "/users/alice/authentication") == empty_auth
     assert count_queries(client, "/users/alice/permissions") == empty_perm
+
+
+@pytest.mark.parametrize("database", ["any",  # the PostgreSQL pass: its own SQL (UPPER, LIKE, trigram indexes)
+                                      pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_users_search_matches_any_case_and_takes_wildcards_literally(client_as, demo, cli, database):
+    ram_user_create(actor=cli, account=demo, user_name="Svc-Deploy", display_name="100% uptime")
+    ram_user_create(actor=cli, account=demo, user_name="svc_batch", display_name="100 uptime")
+    ram_user_create(actor=cli, account=demo, user_name="svcxbatch")
+    client = client_as("root")
+
+    def found(query):
+        page = client.get("/users/", {"q": query}).content.decode()
+        return set(re.findall(r'<a href="/users/([^/]+)/">', page))
+
+    assert found("SVC-dep") == {"Svc-Deploy"}
+    assert found("100%") == {"Svc-Deploy"}  # "%" is a character here, not "anything"
+    assert found("svc_b") == {"svc_batch"}  # and so is "_"
+    assert found("uptime") == {"Svc-Deploy", "svc_batch"}
+
+
+def test_users_rows_link_and_print_dates_as_the_url_and_date_tags_would(client_as, demo, cli):
+    from datetime import datetime, timezone as tz
+
+    from django.urls import reverse
+    from django.utils.dateformat import format as date_format
+
+    user = ram_user_create(actor=cli, account=demo, user_name="a.b_c-9", display_name="Dotted")
+    logged_on = datetime(2026, 3, 7, 4, 5, 59, tzinfo=tz.utc)
+    RamUser.objects.filter(pk=user.pk).update(last_login_at=logged_on)
+    user.refresh_from_db()
+    page = client_as("root").get("/users/", {"q": "a.b_c"}).content.decode()
+    row = re.search(r"<tr>\s*<td class=\"nowrap\">.*?</tr>", page, re.S).group(0)
+    assert f'<a href="{reverse("ram:user_detail", args=["a.b_c-9"])}">a.b_c-9@demo.onaliyun.com</a>' in row
+    assert f"<td class=\"date\">{date_format(logged_on, 'M j, Y, H:i')}</td>" in row  # "Mar 7, 2026, 04:05"
+    assert f"<td class=\"date\">{date_format(user.created_at, 'M j, Y, H:i')}</td>" in row
+    assert "<td>0</td>" in row and "<td>-</td>" in row  # no keys, no comments
+
+
+def test_console_datetime_prints_what_the_date_filter_prints():
+    from datetime import datetime, timedelta, timezone as tz
+
+    from django.utils.dateformat import format as date_format
+
+    from console.formats import console_datetime
+
+    moment = datetime(2025, 12, 31, 23, 59, tzinfo=tz.utc)
+    for _ in range(400):  # every month, single- and double-digit days and hours, a year boundary
+        assert console_datetime(moment) == date_format(moment, "M j, Y, H:i")
+        moment += timedelta(days=1, hours=7, minutes=13)
+    assert console_datetime(None) == "-"
+
+
+@pytest.mark.parametrize("who, kind", [("root", "root"), ("admin", "ram_user"), ("auditor", None)])
+def test_a_logon_brings_its_principal_without_another_query(demo, django_assert_num_queries, who, kind):
+    from console.backends import ConsoleBackend
+    from ram.selectors import principal_for_user
+
+    pk = get_user_model().objects.get(username=DEMO_LOGONS[who][0] if who in DEMO_LOGONS else who).pk
+    with django_assert_num_queries(1):
+        user = ConsoleBackend().get_user(pk)
+    with django_assert_num_queries(0):
+        principal = principal_for_user(user)
+        assert (principal.kind if principal else None) == kind
+        if principal:
+            assert principal.account == demo and principal.display_name
+            assert principal.kind == "root" or principal.ram_user.login_user == user
+
+
+def test_the_console_backend_refuses_unknown_and_inactive_logons(demo):
+    from console.backends import ConsoleBackend
+
+    admin = get_user_model().objects.get(username=DEMO_LOGONS["admin"][0])
+    assert ConsoleBackend().get_user(admin.pk).username == admin.username
+    assert ConsoleBackend().get_user("not-a-number") is None
+    assert ConsoleBackend().get_user(10**9) is None
+    get_user_model().objects.filter(pk=admin.pk).update(is_active=False)
+    assert ConsoleBackend().get_user(admin.pk) is None
 
 
 def test_create_user_with_console_access(client_as):
@@ -254,7 +331,7 @@ def test_get_never_changes_state(client_as):
 def test_posts_without_csrf_token_are_refused(demo):
     client = Client(enforce_csrf_checks=True)
     client.force_login(get_user_model().objects.get(username="owner@demo.example"),
-                       backend="django.contrib.auth.backends.ModelBackend")
+                       backend="console.backends.ConsoleBackend")
     key = AccessKey.objects.filter(ram_user__user_name="bob").first()
     assert client.post(f"/accesskeys/{key.access_key_id}/status", {"status": "Inactive"}).status_code == 403
     assert client.post("/users/create", {"user_name": "x", "display_name": "x"}).status_code == 403

@@ -186,7 +186,7 @@ def walk(recorder: Recorder) -> dict[str, str]:
     for staff in ("auditor", "trainer"):
         staff_client = recorder.client()
         staff_client.force_login(get_user_model().objects.get(username=staff),
-                                 backend="django.contrib.auth.backends.ModelBackend")
+                                 backend="console.backends.ConsoleBackend")
         _crawl(staff_client, ["/admin/", "/training/trainer", "/"])
     return issued
 

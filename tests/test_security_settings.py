@@ -339,7 +339,7 @@ def logged_on_root(demo):
     """The root, logged on; the client answers with the server's response instead of raising."""
     client = Client(raise_request_exception=False)
     client.force_login(get_user_model().objects.get(username="owner@demo.example"),
-                       backend="django.contrib.auth.backends.ModelBackend")
+                       backend="console.backends.ConsoleBackend")
     return client
 
 

@@ -131,7 +131,7 @@ def test_purge_removes_expired_sandboxes_and_everything_in_them(db, capsys):
 @pytest.fixture
 def trainer_client(demo, client):
     client.force_login(get_user_model().objects.get(username="trainer"),
-                       backend="django.contrib.auth.backends.ModelBackend")
+                       backend="console.backends.ConsoleBackend")
     return client
 
 
@@ -162,7 +162,7 @@ def test_trainer_view_and_demo_reset_are_for_trainers_only(client_as, db):
     assert client_as("root").get("/training/trainer").status_code == 302
     auditor = Client()
     auditor.force_login(get_user_model().objects.get(username="auditor"),
-                        backend="django.contrib.auth.backends.ModelBackend")
+                        backend="console.backends.ConsoleBackend")
     assert auditor.get("/training/trainer").status_code == 302
     bob_keys = AccessKey.objects.filter(ram_user__user_name="bob").count()
     assert auditor.post("/training/demo/reset").status_code == 302

@@ -55,7 +55,7 @@ def start(request: HttpRequest) -> HttpResponse:
         }, status=429)
     context = AuditContext.from_request(request)
     account, password = sandbox_create(context=context)
-    login(request, account.root_user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, account.root_user, backend="console.backends.ConsoleBackend")
     principal = Principal.root(account)
     console_logon_succeeded(principal=principal, context=context)
     request.session[guide_module.OPEN_KEY] = True

@@ -122,7 +122,7 @@ SESSION_ABSOLUTE_TIMEOUT = int(os.environ.get("SESSION_ABSOLUTE_TIMEOUT", str(6 
 AUTH_USER_MODEL = "console.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "console.backends.ConsoleBackend",  # ModelBackend + the RAM identity in one query
 ]
 LOGIN_URL = "console:login"
 LOGIN_REDIRECT_URL = "console:home"

@@ -1,20 +1,25 @@
 """Identities > Users: the list, Create User, a user's Authentication and Permissions tabs."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
+from django.utils.http import RFC3986_SUBDELIMS
 from django.views.decorators.http import require_http_methods, require_POST
+
+from console.formats import console_datetime
 
 from ..audit import AuditContext
 from ..errors import RamError
 from ..forms import PolicyAttachForm, UserCreateForm
-from ..models import AccessKey, MfaDevice, Policy
+from ..models import AccessKey, Account, MfaDevice, Policy
 from ..policy import account_arn, is_allowed, user_arn
-from ..selectors import ram_user_page
+from ..selectors import RamUserListRow, ram_user_page
 from ..services import access_key_limit, access_key_limit_message, policy_attach, policy_detach, ram_user_create, \
     ram_user_delete
 from .common import message_or_403, principal_of, ram_user_in_account, require
@@ -31,10 +36,29 @@ def user_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:64]
     page = ram_user_page(account=account, query=query, number=request.GET.get("page"), per_page=USERS_PER_PAGE)
     return render(request, "ram/user_list.html", {
-        "page": page, "query": query,
+        "page": page, "rows": user_rows(page.object_list, account), "query": query,
         "can_create": is_allowed(principal, "ram:CreateUser", user_arn(account, "*")),
         "can_download_report": is_allowed(principal, "ram:GenerateCredentialReport", account_arn(account)),
     })
+
+
+_NAME_PLACEHOLDER = "USERNAME"
+
+
+def user_rows(ram_users: list[RamUserListRow], account: Account) -> list[dict[str, str]]:
+    """The Users list's rows, every cell ready to print: twenty rows of model fields through
+    ``{% url %}`` and the ``date`` filter cost the page more CPU than all its queries together
+    (dicts, not objects: a template looks a name up in a dict first). The detail link is reversed
+    once and each name quoted into it as ``reverse`` quotes it."""
+    head, _, tail = reverse("ram:user_detail", args=[_NAME_PLACEHOLDER]).rpartition(_NAME_PLACEHOLDER)
+    suffix = account.logon_suffix
+    return [
+        {"url": f"{head}{quote(user.user_name, safe=RFC3986_SUBDELIMS + '/~:@')}{tail}",
+         "logon_name": f"{user.user_name}{suffix}", "display_name": user.display_name, "comments": user.comments or "-",
+         "access_keys": str(user.access_key_count), "last_logon": console_datetime(user.last_login_at),
+         "created": console_datetime(user.created_at)}
+        for user in ram_users
+    ]
 
 
 @login_required
