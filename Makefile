@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8000
-# The PostgreSQL pass of `make test` (tests marked `postgres`: quota races, database guards).
+# The PostgreSQL pass of `make test`: the whole suite again, with the tests marked `postgres` (quota
+# races, database guards) that only it runs.
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 CHROMIUM ?= /usr/bin/chromium
 
@@ -40,7 +41,7 @@ demo: migrate
 
 test: install-dev chromium
 	$(PY) -m pytest -m "not postgres"
-	DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -m postgres
+	DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache tests/artifacts

@@ -175,6 +175,14 @@ def test_users_search_matches_any_case_and_takes_wildcards_literally(client_as, 
     assert found("uptime") == {"Svc-Deploy", "svc_batch"}
 
 
+@pytest.mark.parametrize("database", ["any", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_nul_characters_in_a_logon_or_a_search_get_an_answer_not_a_server_error(client, client_as, database):
+    page = log_on(client, "owner@demo.example\x00", "wrong")
+    assert page.status_code == 200 and "Null characters are not allowed." in page.content.decode()
+    found = client_as("root").get("/users/", {"q": "\x00alice"})
+    assert found.status_code == 200 and "alice@demo.onaliyun.com" in found.content.decode()
+
+
 def test_users_rows_link_and_print_dates_as_the_url_and_date_tags_would(client_as, demo, cli):
     from datetime import datetime, timezone as tz
 

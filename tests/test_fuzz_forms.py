@@ -263,8 +263,8 @@ def test_disable_and_enable_accept_only_the_two_statuses(root, demo, status):
         assert after == bob_key.status  # already Active: recorded, nothing else
     else:
         assert after == bob_key.status and not changed
-        assert AuditEvent.objects.filter(action="UpdateAccessKey", target=bob_key.access_key_id,
-                                         detail__to=status).count() == 0
+        assert not AuditEvent.objects.filter(action="UpdateAccessKey", target=bob_key.access_key_id) \
+            .exclude(detail__to__in=["Active", "Inactive"]).exists()  # (no NUL in the query: PostgreSQL)
 
 
 @fuzz_settings(40)

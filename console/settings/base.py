@@ -48,9 +48,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # RAM OpenAPI calls at "/": answered before sessions and CSRF, and before the pages' CSP (a JSON
+    # answer runs no script) and clean failures (the API answers its own in JSON).
+    "ram.api.middleware.OpenApiMiddleware",
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy on every page (CONTENT_SECURITY_POLICY below)
     "console.middleware.CleanFailureMiddleware",  # database or Redis unreachable: 503, never a bare 500
-    "ram.api.middleware.OpenApiMiddleware",  # RAM OpenAPI calls at "/": answered before sessions and CSRF
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -91,6 +93,13 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for the write lock instead of failing at once when two requests write together.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+elif env_bool("DB_SERVER_SIDE_BINDING", True):
+    # PostgreSQL: parameters bound by the server, so psycopg prepares a statement the connection
+    # has run 5 times and PostgreSQL stops planning it on every call. Planning was most of the
+    # database's CPU per signed API call (1.5 → 0.4 ms measured, docs/PERFORMANCE.md). Behind a
+    # pooler that cannot carry prepared statements (PgBouncer < 1.21 in transaction mode), set
+    # DB_SERVER_SIDE_BINDING=0.
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 
 # --- Cache and sessions -----------------------------------------------------------------
 # REDIS_URL (optional) backs the cache and sessions, shared by every server instance.

@@ -33,7 +33,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     principal = principal_of(request)
     account = principal.account
     require(principal, "ram:ListUsers", account_arn(account))
-    query = request.GET.get("q", "").strip()[:64]
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:64]  # no name holds NUL (nor can PostgreSQL)
     page = ram_user_page(account=account, query=query, number=request.GET.get("page"), per_page=USERS_PER_PAGE)
     return render(request, "ram/user_list.html", {
         "page": page, "rows": user_rows(page.object_list, account), "query": query,
