@@ -5,12 +5,16 @@ serves the app as ``bench.py`` does, on the dataset ``bench.py`` built, loads TA
 samples the workers with py-spy (waiting for PostgreSQL or Redis counts too; ``--cpu-only`` leaves
 the waits out), and prints the share of samples in each function (inclusive) and in each leaf
 (exclusive). With ``--svg PATH`` it also writes py-spy's flame graph. py-spy reads the workers'
-memory (``ptrace``): run it as root or with ``CAP_SYS_PTRACE``.
+memory (``ptrace``): run it as root or with ``CAP_SYS_PTRACE``. ``--cpu-split`` runs no py-spy and
+prints the CPU each kind of process spent per request instead: the gunicorn workers, PostgreSQL,
+Redis, wrk, and the machine in all (from ``/proc``).
 """
 from __future__ import annotations
 
 import argparse
 import collections
+import os
+import resource
 import subprocess
 import tempfile
 import time
@@ -42,6 +46,60 @@ def summarise(raw_files: list[Path], top: int) -> str:
     return "\n".join(lines)
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _ticks(pid: str) -> int:
+    """User + system CPU ticks of one process (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def _processes() -> dict[str, list[str]]:
+    kinds: dict[str, list[str]] = collections.defaultdict(list)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                name = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            kind = {"postgres": "postgresql", "redis-server": "redis"}.get(name)
+            if kind:
+                kinds[kind].append(entry.name)
+    return kinds
+
+
+def _machine_ticks() -> int:
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    return sum(int(value) for value in fields[:3] + fields[5:8])  # user nice system irq softirq steal
+
+
+def _wrk_requests(output: str) -> int:
+    """wrk's "12345 requests in 10.00s, …" line."""
+    return next(int(line.split()[0]) for line in output.splitlines() if " requests in " in line)
+
+
+def cpu_snapshot(workers: list[str]) -> dict[str, int]:
+    """CPU ticks so far of the gunicorn workers, PostgreSQL, Redis and wrk, and of the machine."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, once it has ended and been waited for
+    snapshot = {"gunicorn": sum(_ticks(pid) for pid in workers), "machine": _machine_ticks(),
+                "wrk": round((children.ru_utime + children.ru_stime) * CLOCK_TICKS)}
+    for kind, pids in _processes().items():
+        snapshot[kind] = sum(_ticks(pid) for pid in pids)
+    return snapshot
+
+
+def cpu_split(before: dict[str, int], after: dict[str, int], requests: int) -> dict[str, float]:
+    """CPU ms per request of each kind of process between two snapshots (a process that ended
+    in between is missed: PostgreSQL backends and the workers live through a run)."""
+    per_request = 1000 / CLOCK_TICKS / max(requests, 1)
+    return {kind: (after.get(kind, 0) - before.get(kind, 0)) * per_request
+            for kind in ("gunicorn", "postgresql", "redis", "wrk", "machine")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("target")
@@ -50,6 +108,9 @@ def main() -> None:
     parser.add_argument("--svg", help="also write a flame graph here")
     parser.add_argument("--cpu-only", dest="idle", action="store_false",
                         help="sample only while the workers run Python (not while they wait)")
+    parser.add_argument("--cpu-split", action="store_true",
+                        help="no py-spy: the CPU each kind of process spends per request (the gunicorn "
+                             "workers, PostgreSQL, Redis, wrk) from /proc, and the machine's in all")
     options = parser.parse_args()
     args = bench.parse_args(["--duration", str(options.seconds), "--warmup", "0"])
     target = next(t for t in bench.TARGETS if t.name == options.target)
@@ -68,10 +129,19 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="bench-profile-") as workdir:
             pool = Path(workdir) / "pool"
             write_pool(pool, requests.pool(target, int(3000 * options.seconds * 1.5)))
+            before = cpu_snapshot(workers) if options.cpu_split else {}
             load = subprocess.Popen(["wrk", "-t2", f"-c{args.connections}", f"-d{options.seconds + 2}s",
                                      "-s", str(bench.LUA), f"http://127.0.0.1:{args.port}", "--", str(pool), "2"],
                                     stdout=subprocess.PIPE, text=True)
             time.sleep(1)
+            if options.cpu_split:
+                out = load.communicate()[0]
+                split = cpu_split(before, cpu_snapshot(workers), _wrk_requests(out))
+                print(f"{target.name}: {_wrk_requests(out):,} requests; CPU ms per request "
+                      "(the machine: every process, this load's and any other)")
+                for kind, ms in split.items():
+                    print(f"  {kind:<11} {ms:7.3f}")
+                return
             raws, spies = [], []
             for pid in workers:
                 raw = Path(workdir) / f"{pid}.txt"

@@ -14,7 +14,6 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import connections, router
 from django.db.models import Q
-from django.utils.functional import cached_property
 
 from . import sealing
 from .errors import RamError
@@ -67,24 +66,16 @@ USER_COUNT_CACHED_ABOVE = 10_000
 USER_COUNT_CACHE_SECONDS = 60
 
 
-class _CachedCountPaginator(Paginator):
-    """Counts exactly; above ``USER_COUNT_CACHED_ABOVE`` rows the count is kept in the cache for
+def _user_count(users, *, cache_key: str) -> int:
+    """Exact; above ``USER_COUNT_CACHED_ABOVE`` rows the count is kept in the cache for
     ``USER_COUNT_CACHE_SECONDS``: counting 100,000 users reads 100,000 index entries on every page
     view, and a total that lags a minute behind at that size changes nothing anyone can see."""
-
-    def __init__(self, object_list, per_page, *, cache_key: str):
-        super().__init__(object_list, per_page)
-        self.cache_key = cache_key
-
-    @cached_property
-    def count(self) -> int:
-        cached = cache.get(self.cache_key)
-        if cached is not None:
-            return cached
-        count = super().count
+    count = cache.get(cache_key)
+    if count is None:
+        count = users().count()
         if count > USER_COUNT_CACHED_ABOVE:
-            cache.set(self.cache_key, count, USER_COUNT_CACHE_SECONDS)
-        return count
+            cache.set(cache_key, count, USER_COUNT_CACHE_SECONDS)
+    return count
 
 
 class RamUserListRow(NamedTuple):
@@ -112,12 +103,15 @@ def ram_user_page(*, account: Account, query: str, number, per_page: int) -> Pag
     hot read (``_HotRead``): the ORM spent more CPU compiling that query than anything else on
     the page but the rendering (docs/PERFORMANCE.md).
     """
-    users = RamUser.objects.filter(account=account)
-    if query:
-        users = users.filter(Q(user_name__icontains=query) | Q(display_name__icontains=query))
+    def users():
+        matching = RamUser.objects.filter(account=account)
+        if query:
+            matching = matching.filter(Q(user_name__icontains=query) | Q(display_name__icontains=query))
+        return matching
+
     digest = hashlib.sha256(query.encode("utf-8")).hexdigest()[:16]
-    paginator = _CachedCountPaginator(users.order_by("user_name", "id").values_list("pk", flat=True), per_page,
-                                      cache_key=f"ram:user-count:{account.pk}:{digest}")
+    total = _user_count(users, cache_key=f"ram:user-count:{account.pk}:{digest}")
+    paginator = Paginator(range(total), per_page)  # the pages' arithmetic; the rows are read below
     page = paginator.get_page(number)
     if not paginator.count:
         page.object_list = []
@@ -316,7 +310,8 @@ def ram_user_get(*, account: Account, user_name: str) -> RamUser:
     (``services.validate_user_name``): Python's ``lower()`` is SQL's. A hot read (``_HotRead``).
     """
     read, connection = _hot_read("user-by-name", _user_by_name_read)
-    rows = read.rows(connection, [account.pk, user_name.lower()])
+    # No name holds NUL (validate_user_name), and PostgreSQL refuses one in a parameter.
+    rows = read.rows(connection, [account.pk, user_name.lower()]) if "\x00" not in user_name else []
     if not rows:
         raise RamError("EntityNotExist.User", f"The user {user_name} does not exist.")
     ram_user = _instance(RamUser, rows[0])

@@ -181,6 +181,13 @@ def test_nul_characters_in_a_logon_or_a_search_get_an_answer_not_a_server_error(
     assert page.status_code == 200 and "Null characters are not allowed." in page.content.decode()
     found = client_as("root").get("/users/", {"q": "\x00alice"})
     assert found.status_code == 200 and "alice@demo.onaliyun.com" in found.content.decode()
+    assert client_as("root").get("/users/ali%00ce/").status_code == 404
+
+
+def test_a_user_page_answers_to_its_name_in_any_case_as_the_openapi_does(client_as):
+    page = client_as("root").get("/users/ALICE/")
+    assert page.status_code == 200 and "alice@demo.onaliyun.com" in page.content.decode()
+    assert client_as("root").get("/users/alicia/").status_code == 404
 
 
 def test_users_rows_link_and_print_dates_as_the_url_and_date_tags_would(client_as, demo, cli):

@@ -99,7 +99,8 @@ elif env_bool("DB_SERVER_SIDE_BINDING", True):
     # database's CPU per signed API call (1.5 → 0.4 ms measured, docs/PERFORMANCE.md). Behind a
     # pooler that cannot carry prepared statements (PgBouncer < 1.21 in transaction mode), set
     # DB_SERVER_SIDE_BINDING=0.
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    # (Django leaves prepared statements off unless asked: prepare_threshold.)
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 
 # --- Cache and sessions -----------------------------------------------------------------
 # REDIS_URL (optional) backs the cache and sessions, shared by every server instance.

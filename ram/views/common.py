@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest
 from ..errors import RamError
 from ..models import AccessKey, RamUser
 from ..policy import Principal, is_allowed
+from ..selectors import ram_user_get
 
 
 def principal_of(request: HttpRequest) -> Principal:
@@ -25,13 +26,14 @@ def require(principal: Principal, action: str, resource: str) -> None:
 
 
 def ram_user_in_account(principal: Principal, user_name: str) -> RamUser:
-    """A RAM user of the principal's own account, or 404: names never reach another account."""
+    """A RAM user of the principal's own account, or 404: names never reach another account.
+    In any letter case, as the OpenAPI finds it (names are unique that way)."""
     try:
-        ram_user = RamUser.objects.get(account=principal.account, user_name=user_name)
-    except RamUser.DoesNotExist:
+        return ram_user_get(account=principal.account, user_name=user_name)  # with the principal's account
+    except RamError as error:
+        if error.code != "EntityNotExist.User":
+            raise
         raise Http404("No such RAM user.") from None
-    ram_user.account = principal.account  # the principal's, already loaded: no join
-    return ram_user
 
 
 def access_key_in_account(principal: Principal, access_key_id: str) -> AccessKey:
