@@ -10,7 +10,8 @@ import json
 from datetime import datetime, timedelta
 
 from django.contrib import admin
-from django.db.models import Max, Min, Q
+from django.db.models import Func, Max, Min, Q, TextField
+from django.db.models.lookups import StartsWith
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -20,17 +21,53 @@ from .filters import ActionFilter, EventAccountFilter, ResultFilter
 from .readonly import ACCESS_KEY_ID, ACCOUNT_UID, ReadOnlyModelAdmin
 
 
+class ActorName(Func):
+    """The name part of an actor, lower-cased: what follows its last ``:`` or ``/``.
+
+    ``acs:ram::<uid>:user/alice`` → ``alice``, ``anonymous:alice@demo.onaliyun.com`` →
+    ``alice@demo.onaliyun.com``, ``acs:ram::<uid>:root`` → ``root``, ``cli:seed`` → ``seed``.
+    On PostgreSQL exactly the expression of the ``audit_actor_name`` index (migration 0006).
+    """
+
+    template = "LOWER(REGEXP_REPLACE(%(expressions)s, '^.*[:/]', ''))"
+    output_field = TextField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # No regexp_replace: RTRIM by every character but ':' and '/' leaves the actor up to its
+        # last separator, and what follows is the name.
+        return self.as_sql(compiler, connection, template=(
+            "LOWER(SUBSTR(%(expressions)s, LENGTH(RTRIM(%(expressions)s, "
+            "REPLACE(REPLACE(%(expressions)s, ':', ''), '/', ''))) + 1))"), **extra_context)
+
+
 class DateSpanQuerySet(AppendOnlyQuerySet):
     """The admin's date drill-down without a scan of every event.
 
     The ``date_hierarchy`` tag lists the years / months / days that have rows with
     ``datetimes(field, kind)``: a ``SELECT DISTINCT date_trunc(…)`` over every matching row (a
     million here). This lists every period from the first to the last matching event instead, from
-    one ``MIN``/``MAX`` the index answers; a period without events opens an empty list.
+    one ``MIN``/``MAX`` the index answers; a period without events opens an empty list. The tag
+    asks for that same ``MIN``/``MAX`` first (to pick the level): the queryset answers both from
+    one query.
     """
 
+    def date_bounds(self, field_name: str) -> dict:
+        """``{"first": MIN(field), "last": MAX(field)}`` of these rows, queried once per queryset."""
+        cache = self.__dict__.setdefault("_date_bounds", {})
+        if field_name not in cache:
+            cache[field_name] = super().aggregate(first=Min(field_name), last=Max(field_name))
+        return dict(cache[field_name])
+
+    def aggregate(self, *args, **kwargs):
+        first, last = kwargs.get("first"), kwargs.get("last")
+        if (not args and kwargs.keys() == {"first", "last"} and isinstance(first, Min) and isinstance(last, Max)
+                and first.source_expressions == last.source_expressions and not first.filter and not last.filter
+                and hasattr(first.source_expressions[0], "name")):
+            return self.date_bounds(first.source_expressions[0].name)
+        return super().aggregate(*args, **kwargs)
+
     def datetimes(self, field_name, kind, order="ASC", tzinfo=None):
-        bounds = self.aggregate(first=Min(field_name), last=Max(field_name))
+        bounds = self.date_bounds(field_name)
         if bounds["first"] is None:
             return []
         first, last = (timezone.localtime(bounds[name], tzinfo) for name in ("first", "last"))
@@ -66,8 +103,9 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
     date_hierarchy = "occurred_at"
     sortable_by = ["occurred_at"]
     search_fields = ["actor", "target"]
-    search_help_text = ("An AccessKey ID (the key's trail), a 16-digit account UID, any part of an actor "
-                        "(e.g. a user name), or the beginning of a target (a user or logon name).")
+    search_help_text = ("An AccessKey ID (the key's trail), a 16-digit account UID, the beginning of an actor's "
+                        "name (a user or logon name, any case) or of its ARN (acs:ram::…), or the beginning of "
+                        "a target (a user or logon name).")
     fields = ["occurred_at", "account_uid", "actor", "actor_type", "action", "target_type", "target",
               "scenario_label", "confirmations", "source_ip", "user_agent", "request_id", "result", "error_code",
               "detail_json"]
@@ -99,8 +137,13 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
             return Q(target=term)
         if ACCOUNT_UID.match(term):
             return Q(account_uid=term)
-        # actor: trigram index (0004); target: its B-tree pattern index, hence a (case-sensitive) prefix.
-        return Q(actor__icontains=term) | Q(target__startswith=term)
+        # Prefixes, each on a B-tree index: of the actor's name (0006), of an ARN (a term with ":"),
+        # of the target (case-sensitive). A substring of the whole actor (ILIKE '%term%') read
+        # ~3,000 trigram index pages for a user name on a million events: every actor shares
+        # the prefix acs:ram::<uid>:.
+        if ":" in term:
+            return Q(actor__startswith=term) | Q(target__startswith=term)
+        return Q(StartsWith(ActorName("actor"), term.lower())) | Q(target__startswith=term)
 
     @admin.display(description="Scenario")
     def scenario_code(self, obj: AuditEvent) -> str:

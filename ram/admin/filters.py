@@ -115,8 +115,7 @@ class AccountFilter(admin.SimpleListFilter):
     uid_lookup = "account__uid"
 
     def lookups(self, request, model_admin):
-        return [(uid, f"{alias} ({uid})") for uid, alias in
-                Account.objects.order_by("alias").values_list("uid", "alias")[:ACCOUNTS_LISTED]]
+        return [(uid, f"{alias} ({uid})") for uid, alias in accounts_listed()]
 
     def queryset(self, request, queryset):
         if self.value():
@@ -183,6 +182,15 @@ class RootKeysFilter(FixedChoicesFilter):
 
     def condition(self, value):
         return root_keys_condition(value)
+
+
+def accounts_listed() -> list[tuple[str, str]]:
+    """(UID, alias) of the first ``ACCOUNTS_LISTED`` accounts by alias. Plain SQL: on every page
+    of three lists, and the ORM took longer to write this query than PostgreSQL to answer it."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT uid, alias FROM {connection.ops.quote_name(Account._meta.db_table)} "
+                       "ORDER BY alias LIMIT %s", [ACCOUNTS_LISTED])
+        return cursor.fetchall()
 
 
 def audit_actions() -> list[str]:

@@ -4,22 +4,36 @@ An account's page offers its user credential report (``ram.reports``) as a CSV d
 """
 from __future__ import annotations
 
+import functools
+
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
-from django.urls import path, reverse
+from django.urls import get_script_prefix, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_safe
 
 from ..models import AccessKey, Account, MfaDevice, Policy, RamUser
 from ..reports import credential_report_response
 from .filters import AccountFilter, ConsoleLogonFilter, RootKeysFilter, UserKeysFilter
-from .readonly import ACCESS_KEY_ID, ACCOUNT_UID, ReadOnlyModelAdmin
+from .readonly import ACCESS_KEY_ID, ACCOUNT_UID, ReadOnlyModelAdmin, changelist_url
 
 
 def changelist_link(model_name: str, query: str, text: str) -> str:
-    return format_html('<a href="{}?{}">{}</a>', reverse(f"admin:ram_{model_name}_changelist"), query, text)
+    return format_html('<a href="{}?{}">{}</a>', changelist_url(model_name), query, text)
+
+
+def credential_report_url(account_pk: int) -> str:
+    """An account's credential report: its URL reversed once per script prefix, not once per row."""
+    head, tail = _credential_report_url_parts(get_script_prefix())
+    return f"{head}{int(account_pk)}{tail}"
+
+
+@functools.cache
+def _credential_report_url_parts(script_prefix: str) -> tuple[str, str]:
+    head, _, tail = reverse("admin:ram_account_credential_report", args=[0]).rpartition("/0/")
+    return f"{head}/", f"/{tail}"
 
 
 @admin.register(Account)
@@ -46,7 +60,7 @@ class AccountAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description="Trail and reports")
     def links(self, obj: Account) -> str:
-        report = reverse("admin:ram_account_credential_report", args=[obj.pk])
+        report = credential_report_url(obj.pk)
         return format_html(
             '{} · {} · {} · <a href="{}">Credential report (CSV)</a>',
             changelist_link("ramuser", f"account={obj.uid}", "RAM users"),

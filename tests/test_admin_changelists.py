@@ -1,0 +1,236 @@
+"""What an auditor's list page shows and what it costs per row: rows drawn a column at a time
+(``ram/admin/results.py``) with Django's own markup, date-times in UTC to the second, 20 rows a
+page, no URL reversed or resolved per row, no sealed secret read, and the audit trail searched by
+the beginning of an actor's name."""
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime
+
+import pytest
+from django.contrib import admin
+from django.contrib.admin.templatetags.admin_list import results as django_results
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.urls.resolvers import URLResolver
+
+from ram.admin.results import changelist_rows
+from ram.models import AccessKey, AuditEvent, RamUser
+from ram.services import access_key_create
+
+RAM_ADMINS = {model: model_admin for model, model_admin in admin.site._registry.items()
+              if model._meta.app_label == "ram"}
+UTC_SECONDS = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
+DJANGO_DATE = re.compile(r"[A-Z][a-z]+\.? \d{1,2}, \d{4}, [^<]+")  # "Nov. 28, 2026, 10:55 a.m."
+
+
+@pytest.fixture
+def auditor(demo, client):
+    client.force_login(get_user_model().objects.get(username="auditor"))
+    return client
+
+
+@pytest.fixture
+def many_keys(demo):
+    """30+ AccessKeys (and their users and events) in a second account."""
+    with open(os.devnull, "w") as devnull:
+        call_command("generate_load_data", users=15, keys_per_user=2, events=40, account="rows", root_keys=1,
+                     seed=15, stdout=devnull, stderr=devnull)
+    assert AccessKey.objects.count() > 30
+
+
+def changelist(model, query: str = ""):
+    """The admin's ChangeList of ``model`` for the demo auditor, as a page request builds it."""
+    request = RequestFactory().get(f"{reverse(f'admin:ram_{model._meta.model_name}_changelist')}{query}")
+    request.user = get_user_model().objects.get(username="auditor")
+    cl = RAM_ADMINS[model].get_changelist_instance(request)
+    cl.formset = None  # as changelist_view sets it for a list that is not editable
+    return cl
+
+
+def rows_drawn_here(cl) -> list[str]:
+    body = str(changelist_rows(cl)).split("<tbody>")[1].split("</tbody>")[0]
+    return re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)
+
+
+def rows_drawn_by_django(cl) -> list[str]:
+    return ["".join(items) for items in django_results(cl)]
+
+
+def event(actor: str, *, target: str = "", when: datetime | None = None, action: str = "Probe") -> AuditEvent:
+    return AuditEvent.objects.create(occurred_at=when or datetime(2026, 2, 10, 8, tzinfo=UTC),
+                                     account_uid="1234567890123456", actor=actor, actor_type="test",
+                                     action=action, target=target)
+
+
+# --- Rows ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("model", list(RAM_ADMINS), ids=lambda model: model._meta.model_name)
+def test_rows_have_djangos_markup_but_for_the_dates(many_keys, cli, model):
+    access_key_create(actor=cli, owner=RamUser.objects.get(user_name="alice"), scenario="cli")
+    for query in ("", "?o=-1", "?q=a&o=0"):
+        cl = changelist(model, query)
+        ours = [UTC_SECONDS.sub("DATE", row) for row in rows_drawn_here(cl)] if cl.result_list else []
+        djangos = [DJANGO_DATE.sub("DATE", row) for row in rows_drawn_by_django(cl)]
+        assert ours == djangos, (model, query)
+
+
+def test_a_list_shows_date_times_in_utc_to_the_second(auditor):
+    event("cli:probe", when=datetime(2026, 2, 10, 8, 0, 7, tzinfo=UTC))
+    page = auditor.get(f"{reverse('admin:ram_auditevent_changelist')}?q=cli:probe").content.decode()
+    assert "2026-02-10 08:00:07 UTC" in page
+
+
+def test_rows_link_to_their_page_keeping_the_lists_filters(auditor, demo, cli):
+    key = access_key_create(actor=cli, owner=demo).access_key
+    page = auditor.get(f"{reverse('admin:ram_accesskey_changelist')}?status__exact=Active").content.decode()
+    change = reverse("admin:ram_accesskey_change", args=[key.pk])
+    assert f'<a href="{change}?_changelist_filters=status__exact%3DActive">{key.access_key_id}</a>' in page
+    trail = f"{reverse('admin:ram_auditevent_changelist')}?target__exact={key.access_key_id}"
+    assert f'<a href="{trail}">Events</a>' in page
+
+
+def test_access_key_list_leaves_out_columns_that_repeat_another(auditor, many_keys):
+    page = auditor.get(reverse("admin:ram_accesskey_changelist")).content.decode()
+    thead = page.split("<thead>")[1].split("</thead>")[0]
+    headers = re.findall(r'<div class="text">(?:<a [^>]*>|<span>)([^<]+)<', thead)
+    assert headers == ["AccessKey ID", "Owner", "Account", "Status", "Created at", "Last used at", "Scenario",
+                       "Created by", "Trail"]  # no "Owner type" (the owner says <root>), no "Age" (Created at)
+
+
+@pytest.mark.parametrize("model_name", ["accesskey", "auditevent", "ramuser"])
+def test_a_page_lists_20_rows(auditor, many_keys, model_name):
+    response = auditor.get(reverse(f"admin:ram_{model_name}_changelist"))
+    assert len(response.context["cl"].result_list) == 20
+    assert "?p=2" in response.content.decode()
+
+
+def url_work(client, url: str) -> tuple[int, int]:
+    """(URLs reversed, URLs resolved) while the page is built and drawn."""
+    counts = {"reverse": 0, "resolve": 0}
+    original_reverse, original_resolve = URLResolver._reverse_with_prefix, URLResolver.resolve
+
+    def counting_reverse(self, *args, **kwargs):
+        counts["reverse"] += 1
+        return original_reverse(self, *args, **kwargs)
+
+    def counting_resolve(self, *args, **kwargs):
+        counts["resolve"] += 1
+        return original_resolve(self, *args, **kwargs)
+
+    URLResolver._reverse_with_prefix, URLResolver.resolve = counting_reverse, counting_resolve
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        URLResolver._reverse_with_prefix, URLResolver.resolve = original_reverse, original_resolve
+    return counts["reverse"], counts["resolve"]
+
+
+@pytest.mark.parametrize("model", list(RAM_ADMINS), ids=lambda model: model._meta.model_name)
+def test_no_url_is_reversed_or_resolved_per_row(auditor, many_keys, model, monkeypatch):
+    url = f"{reverse(f'admin:ram_{model._meta.model_name}_changelist')}?o=0"
+    work = {}
+    for rows in (1, 20):
+        monkeypatch.setattr(RAM_ADMINS[model], "list_per_page", rows)
+        work[rows] = url_work(auditor, url)
+    if model.objects.count() > 1:
+        assert work[1] == work[20], model
+
+
+# --- What the admin reads ----------------------------------------------------------------------
+
+def test_the_admin_never_reads_a_sealed_secret(auditor, demo, cli):
+    import pyotp
+
+    from ram.models import MfaDevice
+    from ram.services import mfa_device_bind
+
+    key = access_key_create(actor=cli, owner=demo).access_key
+    seed = pyotp.random_base32()
+    mfa_device_bind(actor=cli, owner=RamUser.objects.get(user_name="alice"), seed=seed, code=pyotp.TOTP(seed).now())
+    device = MfaDevice.objects.get()
+    urls = [reverse("admin:ram_accesskey_changelist"), reverse("admin:ram_accesskey_change", args=[key.pk]),
+            reverse("admin:ram_accesskey_export"), reverse("admin:ram_mfadevice_changelist"),
+            reverse("admin:ram_mfadevice_change", args=[device.pk]), reverse("admin:ram_mfadevice_export")]
+    for url in urls:
+        with CaptureQueriesContext(connection) as captured:
+            response = auditor.get(url)
+            b"".join(response.streaming_content) if response.streaming else response.content
+        assert response.status_code == 200, url
+        assert not [q["sql"] for q in captured if "secret_sealed" in q["sql"]], url
+
+
+def test_a_key_search_looks_its_owners_up_once(auditor, many_keys):
+    with CaptureQueriesContext(connection) as captured:
+        response = auditor.get(f"{reverse('admin:ram_accesskey_changelist')}?q=alice")
+    assert response.context["cl"].result_count == AccessKey.objects.filter(ram_user__user_name="alice").count()
+    assert len([q for q in captured if 'FROM "ram_ramuser"' in q["sql"]]) == 1
+
+
+def test_the_date_drill_down_asks_for_the_trails_span_once(auditor, many_keys):
+    with CaptureQueriesContext(connection) as captured:
+        page = auditor.get(f"{reverse('admin:ram_auditevent_changelist')}?action=CreateAccessKey")
+    assert "occurred_at__" in page.content.decode()
+    assert len([q for q in captured if 'AS "first"' in q["sql"]]) == 1
+
+
+# --- Searching the trail -------------------------------------------------------------------------
+
+@pytest.fixture
+def alices_trail(db):
+    uid = "1234567890123456"
+    return {
+        "as_user": event(f"acs:ram::{uid}:user/alice"),
+        "failed_logon": event("anonymous:alice@demo.onaliyun.com", action="ConsoleLoginFailed"),
+        "as_target": event(f"acs:ram::{uid}:root", target="alice", action="CreateUser"),
+        "other_user": event(f"acs:ram::{uid}:user/malice"),
+        "by_cli": event("cli:seed", target="bob"),
+    }
+
+
+def found(client, term: str) -> set[int]:
+    """The events of ``alices_trail`` a search finds (not the demo account's own)."""
+    response = client.get(reverse("admin:ram_auditevent_changelist"), {"q": term})
+    assert response.status_code == 200
+    return {obj.pk for obj in response.context["cl"].result_list if obj.account_uid == "1234567890123456"}
+
+
+def test_trail_search_finds_a_user_as_actor_failed_logon_and_target(auditor, alices_trail):
+    trail = {name: e.pk for name, e in alices_trail.items()}
+    assert found(auditor, "alice") == {trail["as_user"], trail["failed_logon"], trail["as_target"]}
+    assert found(auditor, "ALICE") >= {trail["as_user"], trail["failed_logon"]}  # actor names in any case
+    assert found(auditor, "ali") >= {trail["as_user"], trail["failed_logon"]}  # the beginning of a name
+    assert found(auditor, "alice@demo.onaliyun.com") == {trail["failed_logon"]}
+    assert found(auditor, "root") == {trail["as_target"]}
+    assert found(auditor, "seed") == {trail["by_cli"]}
+
+
+def test_trail_search_matches_the_beginning_of_a_name_not_any_part(auditor, alices_trail):
+    """Documented in the search box: "lice" found alice (and malice) while the search was a
+    substring of the whole actor, ILIKE '%lice%', which read thousands of index pages."""
+    assert found(auditor, "lice") == set()
+    assert found(auditor, "malice") == {alices_trail["other_user"].pk}
+    help_text = RAM_ADMINS[AuditEvent].search_help_text
+    assert "beginning of an actor's name" in help_text and "any part" not in help_text
+
+
+def test_trail_search_with_a_colon_matches_the_beginning_of_an_arn(auditor, alices_trail):
+    uid = "1234567890123456"
+    assert found(auditor, f"acs:ram::{uid}:user/al") == {alices_trail["as_user"].pk}
+    assert found(auditor, f"acs:ram::{uid}:") == {e.pk for name, e in alices_trail.items() if name != "failed_logon"
+                                                  and name != "by_cli"}
+    assert found(auditor, "anonymous:") == {alices_trail["failed_logon"].pk}
+
+
+def test_a_user_row_links_to_the_users_keys_and_events(auditor, demo):
+    """``?account=<uid>&q=<user name>``: with the search by the beginning of a name, still the user's events."""
+    alice = RamUser.objects.get(user_name="alice")
+    page = auditor.get(f"{reverse('admin:ram_ramuser_changelist')}?q=alice").content.decode()
+    events = reverse("admin:ram_auditevent_changelist")
+    assert f'<a href="{events}?account={demo.uid}&amp;q=alice">Audit events</a>' in page
+    assert f'?ram_user__id__exact={alice.pk}">AccessKeys</a>' in page
