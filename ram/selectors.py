@@ -64,6 +64,10 @@ def _ram_user_principal(user) -> Principal | None:
 
 USER_COUNT_CACHED_ABOVE = 10_000
 USER_COUNT_CACHE_SECONDS = 60
+# A deep page of such a list remembers where it starts, as long as the count: the next view of it
+# seeks there in the index instead of stepping over every entry before it (page 2,501 of 100,000
+# users: 50,000 entries, ~5 ms of PostgreSQL's time).
+ANCHORED_FROM_OFFSET = 1_000
 
 
 def _user_count(users, *, cache_key: str) -> int:
@@ -99,7 +103,11 @@ def ram_user_page(*, account: Account, query: str, number, per_page: int) -> Pag
 
     The page's ids come first from the (account, user_name, id) index alone (an index-only scan,
     however deep the page), then only those rows are read and their keys counted: counting keys
-    in the paging query itself would join and group every row before the page. The rows are a
+    in the paging query itself would join and group every row before the page. In a list whose
+    count is cached, a deep page's first (user name, id) is cached as long: within that minute the
+    page starts there, where the offset put it when it was read, and users created or deleted
+    before it do not move it (its neighbour may then repeat or skip a row, as offset pages do when
+    the list changes between two views). The rows are a
     hot read (``_HotRead``): the ORM spent more CPU compiling that query than anything else on
     the page but the rendering (docs/PERFORMANCE.md).
     """
@@ -116,14 +124,20 @@ def ram_user_page(*, account: Account, query: str, number, per_page: int) -> Pag
     if not paginator.count:
         page.object_list = []
         return page
-    read, connection = _hot_read("user-page-search" if query else "user-page",
-                                 functools.partial(_user_page_read, search=bool(query)))
+    offset = (page.number - 1) * per_page
+    anchor_key = f"ram:user-page-anchor:{account.pk}:{digest}:{per_page}:{page.number}"
+    anchor = cache.get(anchor_key) if total > USER_COUNT_CACHED_ABOVE and offset >= ANCHORED_FROM_OFFSET else None
+    read, connection = _hot_read(f"user-page:{bool(query)}:{anchor is not None}",
+                                 functools.partial(_user_page_read, search=bool(query), anchored=anchor is not None))
     params: list = [account.pk]
     if query:
         pattern = f"%{connection.ops.prep_for_like_query(query)}%"
         params += [pattern, pattern]
-    rows = read.rows(connection, [*params, per_page, (page.number - 1) * per_page])
-    page.object_list = [RamUserListRow(*values) for values in rows]
+    params += [*anchor, per_page] if anchor is not None else [per_page, offset]
+    rows = read.rows(connection, params)
+    if rows and anchor is None and total > USER_COUNT_CACHED_ABOVE and offset >= ANCHORED_FROM_OFFSET:
+        cache.set(anchor_key, (rows[0][1], rows[0][0]), USER_COUNT_CACHE_SECONDS)
+    page.object_list = [RamUserListRow(*values[1:]) for values in rows]
     return page
 
 
@@ -280,20 +294,24 @@ def logon_get(*, user_id) -> AbstractBaseUser | None:
     return user
 
 
-def _user_page_read(connection, *, search: bool) -> _HotRead:
+def _user_page_read(connection, *, search: bool, anchored: bool) -> _HotRead:
     """One page of an account's users by name with their key counts; ``search``: the user or
     display name contains a term, compared as the ORM's ``icontains`` is (on PostgreSQL
-    ``UPPER(col::text) LIKE UPPER(%s)``, what the trigram indexes of migration 0004 answer)."""
+    ``UPPER(col::text) LIKE UPPER(%s)``, what the trigram indexes of migration 0004 answer);
+    ``anchored``: the page starts at a (user name, id), sought in the index, instead of after an
+    offset, which the index scans entry by entry."""
     matches = ""
     if search:
         like = connection.operators["icontains"] % "%s"
         matches = " AND ({})".format(" OR ".join(
             f"{connection.ops.lookup_cast('icontains', 'CharField') % f's.{column}'} {like}"
             for column in (connection.ops.quote_name("user_name"), connection.ops.quote_name("display_name"))))
+    window = " AND (s.user_name, s.id) >= (%s, %s) ORDER BY s.user_name, s.id LIMIT %s" if anchored \
+        else " ORDER BY s.user_name, s.id LIMIT %s OFFSET %s"
     return _HotRead(
-        connection, [("u", RamUser._meta.get_field(name)) for name in RAM_USER_LIST_FIELDS],
+        connection, [("u", RamUser._meta.get_field(name)) for name in ("id", *RAM_USER_LIST_FIELDS)],
         "FROM {ramuser} u WHERE u.id IN (SELECT s.id FROM {ramuser} s WHERE s.account_id = %s" + matches +
-        " ORDER BY s.user_name, s.id LIMIT %s OFFSET %s) ORDER BY u.user_name, u.id",
+        window + ") ORDER BY u.user_name, u.id",
         extra=("(SELECT COUNT(*) FROM {accesskey} k WHERE k.ram_user_id = u.id)",))
 
 

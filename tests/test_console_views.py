@@ -190,6 +190,35 @@ def test_a_user_page_answers_to_its_name_in_any_case_as_the_openapi_does(client_
     assert client_as("root").get("/users/alicia/").status_code == 404
 
 
+@pytest.mark.parametrize("database", ["any", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_a_deep_page_of_a_long_list_is_read_again_from_where_it_starts(client_as, demo, cli, monkeypatch, database):
+    from ram import selectors
+
+    # What 100,000 users and page 2,501 do, at the size of a test: the count is cached above 5 users,
+    # a page from the 40th row on remembers where it starts.
+    monkeypatch.setattr(selectors, "USER_COUNT_CACHED_ABOVE", 5)
+    monkeypatch.setattr(selectors, "ANCHORED_FROM_OFFSET", 40)
+    for n in range(70):
+        ram_user_create(actor=cli, account=demo, user_name=f"deep{n:02d}", display_name=f"Deep {n}")
+    names = list(RamUser.objects.filter(account=demo).order_by("user_name", "id").values_list("user_name", flat=True))
+    client = client_as("root")
+
+    def page_3(**query):
+        with CaptureQueriesContext(connection) as queries:
+            html = client.get("/users/", {"page": 3, **query}).content.decode()
+        page_sql = [q["sql"] for q in queries.captured_queries if "ram_accesskey" in q["sql"]]
+        return re.findall(r'<a href="/users/([^/]+)/">', html), page_sql[0]
+
+    first, first_sql = page_3()
+    again, again_sql = page_3()
+    assert first == again == names[40:60]
+    assert "OFFSET" in first_sql.upper() and "OFFSET" not in again_sql.upper()  # sought, not stepped over
+    found, _ = page_3(q="deep")
+    found_again, again_sql = page_3(q="deep")
+    assert found == found_again == [name for name in names if name.startswith("deep")][40:60]
+    assert "OFFSET" not in again_sql.upper()
+
+
 def test_users_rows_link_and_print_dates_as_the_url_and_date_tags_would(client_as, demo, cli):
     from datetime import datetime, timezone as tz
 
