@@ -14,13 +14,15 @@ What one run does (docs/PERFORMANCE.md explains the method and the latest figure
    ListAccessKeys — and ``bench_driver.py`` runs what depends on the previous answer (the
    CreateAccessKey+DeleteAccessKey cycle, the console wizard) and, as their floor, ``/healthz``;
 4. every target: a warm-up, then a fixed duration at a fixed concurrency; all targets one after
-   the other, the whole series ``--rounds`` times (alternated, default 3); a ratio is taken within
-   each round and the median over the rounds is reported;
+   the other, the whole series ``--rounds`` times (alternated, default 3). Each wrk target is
+   preceded by a short ``/healthz`` run, its own floor, and each API target by a short moto run,
+   its own peer: its ratios are taken against those (measured seconds before it: the VM's speed
+   drifts by a third within minutes), and the median over the rounds is reported;
 5. the results: ``bench/results/<date>.json`` and ``.png`` (throughput and p50/p99 latency as
    ratios to ``/healthz``, the API also to moto), and a table on stdout.
 
 ``BENCH_QUICK=1`` (or ``--quick``) runs 3-second targets, 2 rounds; ``--duration``/``--warmup``/
-``--rounds`` set them (default 8 s + 2 s warm-up, 3 rounds: about 10 minutes of load). Needs wrk
+``--rounds`` set them (default 8 s + 2 s warm-up, 3 rounds: about 13 minutes of load). Needs wrk
 (``make bench`` installs Debian's) and ``requirements-bench.txt``.
 """
 from __future__ import annotations
@@ -86,6 +88,7 @@ TARGETS = [
     Target("api_cycle", "sequence", "API CreateAccessKey+UpdateAccessKey+DeleteAccessKey", driver="py"),
     Target("wizard", "sequence", "Console Create AccessKey wizard, 5 requests", driver="py"),
 ]
+MOTO_TARGET = next(target for target in TARGETS if target.name == "moto_list_keys")
 
 
 def say(message: str) -> None:
@@ -404,20 +407,22 @@ def summarise(rounds: list[dict[str, dict]], targets: list[Target]) -> list[dict
         entry["spread"] = (max(rates) - min(rates)) / entry["requests_per_s"] if entry["requests_per_s"] else 0.0
         if target.driver == "py":
             entry["sequences_per_s"] = median(target.name, "sequences_per_s")
-        # Ratios are taken within each round (the target against the floor measured minutes
-        # before it, under the same conditions), then the median over the rounds.
+        # Ratios are taken within each round: a wrk target against its own floor (/healthz run
+        # right before it), a driver sequence against the driver's /healthz of the round, an API
+        # target against its own moto run (right before it too); then the median over the rounds.
         base = floor[target.driver]
         for name, prefix in ((base, "x_healthz"), ("moto_list_keys", "x_moto")):
             if prefix == "x_moto" and target.group not in ("api", "peer"):
                 continue
-            paired = [r for r in rounds if target.name in r and name in r]
+            own = "floor" if prefix == "x_healthz" else "peer"
+            paired = [(r[target.name], r[target.name].get(own, r[name])) for r in rounds if target.name in r and name in r]
             if not paired:
                 continue
-            entry[prefix] = statistics.median(r[target.name]["requests_per_s"] / r[name]["requests_per_s"]
-                                              for r in paired)
+            entry[prefix] = statistics.median(mine["requests_per_s"] / theirs["requests_per_s"]
+                                              for mine, theirs in paired)
             for key in ("p50", "p99"):
-                entry[f"{key}_{prefix}"] = statistics.median(r[target.name][f"{key}_ms"] / r[name][f"{key}_ms"]
-                                                             for r in paired)
+                entry[f"{key}_{prefix}"] = statistics.median(mine[f"{key}_ms"] / theirs[f"{key}_ms"]
+                                                             for mine, theirs in paired)
         goal = GOALS.get(target.group)
         if goal is not None and "x_healthz" in entry:
             entry["goal_x_healthz"] = goal
@@ -515,13 +520,27 @@ def main(argv=None) -> int:
             f"{args.connections} connections; gunicorn 2 sync workers on 127.0.0.1:{args.port}.")
         rounds: list[dict[str, dict]] = []
         best_rate: dict[str, float] = {}
+        # Each wrk target's own floor: /healthz for half the duration, right before it.
+        floor_args = argparse.Namespace(**{**vars(args), "duration": max(2, args.duration // 2),
+                                           "warmup": min(args.warmup, 1)})
         load_before = os.getloadavg()
         with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
             for number in range(1, args.rounds + 1):
                 results: dict[str, dict] = {}
                 for target in targets:
                     guess = best_rate.get(target.name) or best_rate.get("healthz") or 3000.0
+                    floor = None
+                    if target.driver == "wrk" and target.group != "floor":
+                        floor = measure(floor_args, TARGETS[0], requests, driver_task,
+                                        (best_rate.get("healthz") or 3000.0) * 1.2, Path(workdir))
+                    peer = None
+                    if target.moto_goal:
+                        peer = measure(floor_args, MOTO_TARGET, requests, driver_task,
+                                       (best_rate.get(MOTO_TARGET.name) or 1000.0) * 1.2, Path(workdir))
                     result = measure(args, target, requests, driver_task, guess * 1.2, Path(workdir))
+                    for key, run in (("floor", floor), ("peer", peer)):
+                        if run is not None:
+                            result[key] = {name: run[name] for name in ("requests_per_s", "p50_ms", "p99_ms")}
                     result["loadavg_1m"] = round(os.getloadavg()[0], 2)
                     results[target.name] = result
                     best_rate[target.name] = max(best_rate.get(target.name, 0.0), result["requests_per_s"])
