@@ -38,18 +38,17 @@ class LogonView(auth_views.LoginView):
         if form.refusal_reason:
             # A refused AccessKey is no logon name: it is never looked up (nor logged by SQL logging).
             is_credential = form.refusal_reason == "AccessKeyNotAllowed"
-            # PostgreSQL text cannot hold NUL: such a name (no logon has one) is recorded with
-            # U+FFFD in its place and looked up nowhere.
-            unstorable = "\x00" in logon_name
-            console_logon_failed(logon_name=logon_name.replace("\x00", "\N{REPLACEMENT CHARACTER}"),
-                                 reason=form.refusal_reason,
-                                 account_uid="" if is_credential or unstorable else _account_uid_of_logon(logon_name),
+            console_logon_failed(logon_name=logon_name, reason=form.refusal_reason,
+                                 account_uid="" if is_credential else _account_uid_of_logon(logon_name),
                                  context=AuditContext.from_request(self.request))
         return super().form_invalid(form)
 
 
 def _account_uid_of_logon(logon_name: str) -> str:
-    """The account a logon name belongs to, so that its auditors see failed attempts against it."""
+    """The account a logon name belongs to, so that its auditors see failed attempts against it.
+    None for a name with NUL: no logon has one, and PostgreSQL refuses it in a query."""
+    if "\x00" in logon_name:
+        return ""
     user = get_user_model().objects.filter(username=logon_name).first()
     principal = principal_for_user(user) if user is not None else None
     if principal is not None:

@@ -54,7 +54,9 @@ class AccessKeyDeleteForm(forms.Form):
         return typed
 
 
-class PolicyAttachForm(forms.Form):
+class PolicyForm(forms.Form):
+    """A system policy to attach to a user, or to revoke from one."""
+
     policy_name = forms.ChoiceField(label="Policy", choices=[(name, name) for name in SYSTEM_POLICIES])
 
 

@@ -107,9 +107,9 @@ def ram_user_page(*, account: Account, query: str, number, per_page: int) -> Pag
     count is cached, a deep page's first (user name, id) is cached as long: within that minute the
     page starts there, where the offset put it when it was read, and users created or deleted
     before it do not move it (its neighbour may then repeat or skip a row, as offset pages do when
-    the list changes between two views). The rows are a
-    hot read (``_HotRead``): the ORM spent more CPU compiling that query than anything else on
-    the page but the rendering (docs/PERFORMANCE.md).
+    the list changes between two views). The rows are a hot read (``_HotRead``): the ORM spent
+    more CPU compiling that query than anything else on the page but the rendering
+    (docs/PERFORMANCE.md).
     """
     def users():
         matching = RamUser.objects.filter(account=account)
@@ -126,7 +126,8 @@ def ram_user_page(*, account: Account, query: str, number, per_page: int) -> Pag
         return page
     offset = (page.number - 1) * per_page
     anchor_key = f"ram:user-page-anchor:{account.pk}:{digest}:{per_page}:{page.number}"
-    anchor = cache.get(anchor_key) if total > USER_COUNT_CACHED_ABOVE and offset >= ANCHORED_FROM_OFFSET else None
+    anchorable = total > USER_COUNT_CACHED_ABOVE and offset >= ANCHORED_FROM_OFFSET
+    anchor = cache.get(anchor_key) if anchorable else None
     read, connection = _hot_read(f"user-page:{bool(query)}:{anchor is not None}",
                                  functools.partial(_user_page_read, search=bool(query), anchored=anchor is not None))
     params: list = [account.pk]
@@ -135,7 +136,7 @@ def ram_user_page(*, account: Account, query: str, number, per_page: int) -> Pag
         params += [pattern, pattern]
     params += [*anchor, per_page] if anchor is not None else [per_page, offset]
     rows = read.rows(connection, params)
-    if rows and anchor is None and total > USER_COUNT_CACHED_ABOVE and offset >= ANCHORED_FROM_OFFSET:
+    if rows and anchorable and anchor is None:
         cache.set(anchor_key, (rows[0][1], rows[0][0]), USER_COUNT_CACHE_SECONDS)
     page.object_list = [RamUserListRow(*values[1:]) for values in rows]
     return page
@@ -214,6 +215,17 @@ def _instance(model, values: list):
     return model.from_db(router.db_for_read(model), attnames, values) if values[0] is not None else None
 
 
+def _instances(values: list, *models) -> tuple[list, list]:
+    """One instance per model (None for an outer join that found nothing) from a row of their
+    ``_fields`` in that order, and the row's values after them (``extra`` columns)."""
+    instances = []
+    for model in models:
+        size = len(model._meta.concrete_fields)
+        instances.append(_instance(model, values[:size]))
+        values = values[size:]
+    return instances, values
+
+
 def _documents_sql(connection) -> str:
     """The JSON array of the documents of the policies attached to the key's owner ``k``."""
     aggregate = "JSONB_AGG(p.document)" if connection.vendor == "postgresql" else "JSON_GROUP_ARRAY(JSON(p.document))"
@@ -240,16 +252,12 @@ def access_key_for_signature(*, access_key_id: str) -> tuple[AccessKey, list[dic
     rows = read.rows(connection, [access_key_id])
     if not rows:
         return None
-    values = rows[0]
-    sizes = [len(model._meta.concrete_fields) for model in (AccessKey, Account, RamUser)]
-    access_key = _instance(AccessKey, values[:sizes[0]])
-    account = _instance(Account, values[sizes[0]:sizes[0] + sizes[1]])
-    ram_user = _instance(RamUser, values[sizes[0] + sizes[1]:sum(sizes)])
+    (access_key, account, ram_user), extra = _instances(rows[0], AccessKey, Account, RamUser)
     access_key.account, access_key.ram_user = account, ram_user
     if ram_user is None:
         return access_key, None
     ram_user.account = account  # a key's owner is of the key's account (services create it so)
-    documents = values[sum(sizes)]
+    documents = extra[0]
     documents = json.loads(documents) if isinstance(documents, str) else documents
     return access_key, [document for document in documents or [] if document is not None]
 
@@ -279,12 +287,7 @@ def logon_get(*, user_id) -> AbstractBaseUser | None:
     rows = read.rows(connection, [pk])
     if not rows:
         return None
-    values, parts = rows[0], []
-    for model in (user_model, Account, RamUser, Account):
-        size = len(model._meta.concrete_fields)
-        parts.append(_instance(model, values[:size]))
-        values = values[size:]
-    user, root_account, ram_user, ram_user_account = parts
+    (user, root_account, ram_user, ram_user_account), _ = _instances(rows[0], user_model, Account, RamUser, Account)
     user_model._meta.get_field("root_account").set_cached_value(user, root_account)
     user_model._meta.get_field("ram_user").set_cached_value(user, ram_user)
     if root_account is not None:
@@ -328,8 +331,7 @@ def ram_user_get(*, account: Account, user_name: str) -> RamUser:
     (``services.validate_user_name``): Python's ``lower()`` is SQL's. A hot read (``_HotRead``).
     """
     read, connection = _hot_read("user-by-name", _user_by_name_read)
-    # No name holds NUL (validate_user_name), and PostgreSQL refuses one in a parameter.
-    rows = read.rows(connection, [account.pk, user_name.lower()]) if "\x00" not in user_name else []
+    rows = read.rows(connection, [account.pk, user_name.lower()])
     if not rows:
         raise RamError("EntityNotExist.User", f"The user {user_name} does not exist.")
     ram_user = _instance(RamUser, rows[0])

@@ -158,6 +158,7 @@ def console_logon_failed(*, logon_name: str, reason: str, account_uid: str = "",
     """Record a refused console logon (``ConsoleLoginFailed``) with why. Never the password."""
     if reason == "AccessKeyNotAllowed" and re.fullmatch(r"[A-Za-z0-9]{30}", logon_name):
         logon_name = "(an AccessKey secret, not recorded)"  # a secret pasted as logon name never reaches the trail
+    logon_name = logon_name.replace("\x00", "\N{REPLACEMENT CHARACTER}")  # typed by anyone; PostgreSQL text holds no NUL
     audit_record(context=context, actor=Principal.anonymous(logon_name), action="ConsoleLoginFailed",
                  account_uid=account_uid, target_type="Logon", target=logon_name[:255],
                  result="Failure", error_code=reason)

@@ -1,24 +1,35 @@
 """Routes of the RAM console pages (namespace ``ram``)."""
-from django.urls import path
+from django.urls import path, register_converter
+from django.urls.converters import StringConverter
 
 from .views import access_keys, create_key, mfa, reports, root_keys, users
 
 app_name = "ram"
 
+
+class NameConverter(StringConverter):
+    """A user name or an AccessKey ID in a path: ``str`` without NUL, which no name holds and
+    PostgreSQL refuses in a query (``/users/al%00ice/`` is a 404 like any unknown name)."""
+
+    regex = "[^/\x00]+"
+
+
+register_converter(NameConverter, "name")
+
 urlpatterns = [
     path("users/", users.user_list, name="user_list"),
     path("users/create", users.user_create, name="user_create"),
-    path("users/<str:user_name>/", users.user_detail, name="user_detail"),
-    path("users/<str:user_name>/delete", users.user_delete, name="user_delete"),
-    path("users/<str:user_name>/policies/attach", users.user_policy_attach, name="user_policy_attach"),
-    path("users/<str:user_name>/policies/detach", users.user_policy_detach, name="user_policy_detach"),
-    path("users/<str:user_name>/accesskeys/create", create_key.AccessKeyCreateWizard.as_view(),
+    path("users/<name:user_name>/", users.user_detail, name="user_detail"),
+    path("users/<name:user_name>/delete", users.user_delete, name="user_delete"),
+    path("users/<name:user_name>/policies/attach", users.user_policy_attach, name="user_policy_attach"),
+    path("users/<name:user_name>/policies/detach", users.user_policy_detach, name="user_policy_detach"),
+    path("users/<name:user_name>/accesskeys/create", create_key.AccessKeyCreateWizard.as_view(),
          name="access_key_create"),
-    path("users/<str:user_name>/mfa/bind", mfa.mfa_bind, name="user_mfa_bind"),
-    path("users/<str:user_name>/mfa/unbind", mfa.mfa_unbind, name="user_mfa_unbind"),
-    path("users/<str:user_name>/<str:tab>", users.user_detail, name="user_tab"),
-    path("accesskeys/<str:access_key_id>/status", access_keys.access_key_status, name="access_key_status"),
-    path("accesskeys/<str:access_key_id>/delete", access_keys.access_key_delete_view, name="access_key_delete"),
+    path("users/<name:user_name>/mfa/bind", mfa.mfa_bind, name="user_mfa_bind"),
+    path("users/<name:user_name>/mfa/unbind", mfa.mfa_unbind, name="user_mfa_unbind"),
+    path("users/<name:user_name>/<str:tab>", users.user_detail, name="user_tab"),
+    path("accesskeys/<name:access_key_id>/status", access_keys.access_key_status, name="access_key_status"),
+    path("accesskeys/<name:access_key_id>/delete", access_keys.access_key_delete_view, name="access_key_delete"),
     path("security-settings", access_keys.security_settings, name="security_settings"),
     path("my-accesskeys", access_keys.my_access_keys, name="my_access_keys"),
     path("mfa/bind", mfa.mfa_bind, name="root_mfa_bind"),
@@ -26,6 +37,6 @@ urlpatterns = [
     path("accesskey", root_keys.root_access_keys, name="root_access_keys"),
     path("accesskey/acknowledge", root_keys.root_access_keys_acknowledge, name="root_access_keys_acknowledge"),
     path("accesskey/create", root_keys.root_access_key_create, name="root_access_key_create"),
-    path("accesskey/<str:access_key_id>/saved", root_keys.root_access_key_saved, name="root_access_key_saved"),
+    path("accesskey/<name:access_key_id>/saved", root_keys.root_access_key_saved, name="root_access_key_saved"),
     path("reports/credential-report.csv", reports.credential_report, name="credential_report"),
 ]

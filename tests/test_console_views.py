@@ -176,12 +176,19 @@ def test_users_search_matches_any_case_and_takes_wildcards_literally(client_as, 
 
 
 @pytest.mark.parametrize("database", ["any", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def test_nul_characters_in_a_logon_or_a_search_get_an_answer_not_a_server_error(client, client_as, database):
+def test_nul_characters_in_a_logon_a_search_a_path_or_a_form_get_an_answer_not_a_server_error(
+        client, client_as, database):
     page = log_on(client, "owner@demo.example\x00", "wrong")
     assert page.status_code == 200 and "Null characters are not allowed." in page.content.decode()
-    found = client_as("root").get("/users/", {"q": "\x00alice"})
+    assert AuditEvent.objects.filter(action="ConsoleLoginFailed", target="owner@demo.example\ufffd").exists()
+    root = client_as("root")
+    found = root.get("/users/", {"q": "\x00alice"})
     assert found.status_code == 200 and "alice@demo.onaliyun.com" in found.content.decode()
-    assert client_as("root").get("/users/ali%00ce/").status_code == 404
+    for url in ("/users/ali%00ce/", "/users/ali%00ce/permissions", "/accesskeys/LTAI%00/delete"):
+        assert root.get(url).status_code == 404, url
+    assert root.post("/accesskeys/LTAI%00/status", {"status": "Inactive"}).status_code == 404
+    revoked = root.post("/users/alice/policies/detach", {"policy_name": "AliyunRAMReadOnlyAccess\x00"}, follow=True)
+    assert revoked.status_code == 200 and "Select a policy to revoke." in revoked.content.decode()
 
 
 def test_a_user_page_answers_to_its_name_in_any_case_as_the_openapi_does(client_as):

@@ -16,7 +16,7 @@ from console.formats import console_datetime
 
 from ..audit import AuditContext
 from ..errors import RamError
-from ..forms import PolicyAttachForm, UserCreateForm
+from ..forms import PolicyForm, UserCreateForm
 from ..models import AccessKey, Account, MfaDevice, Policy
 from ..policy import account_arn, is_allowed, user_arn
 from ..selectors import RamUserListRow, ram_user_page
@@ -148,7 +148,7 @@ def user_delete(request: HttpRequest, user_name: str) -> HttpResponse:
 def user_policy_attach(request: HttpRequest, user_name: str) -> HttpResponse:
     principal = principal_of(request)
     ram_user = ram_user_in_account(principal, user_name)
-    form = PolicyAttachForm(request.POST)
+    form = PolicyForm(request.POST)
     if form.is_valid():
         try:
             policy_attach(actor=principal, ram_user=ram_user, policy_name=form.cleaned_data["policy_name"],
@@ -166,11 +166,15 @@ def user_policy_attach(request: HttpRequest, user_name: str) -> HttpResponse:
 def user_policy_detach(request: HttpRequest, user_name: str) -> HttpResponse:
     principal = principal_of(request)
     ram_user = ram_user_in_account(principal, user_name)
-    policy_name = request.POST.get("policy_name", "")
-    try:
-        policy_detach(actor=principal, ram_user=ram_user, policy_name=policy_name,
-                      context=AuditContext.from_request(request))
-        messages.success(request, f"{policy_name} is detached from {ram_user.user_name}.")
-    except RamError as error:
-        message_or_403(request, error)
+    form = PolicyForm(request.POST)
+    if form.is_valid():
+        policy_name = form.cleaned_data["policy_name"]
+        try:
+            policy_detach(actor=principal, ram_user=ram_user, policy_name=policy_name,
+                          context=AuditContext.from_request(request))
+            messages.success(request, f"{policy_name} is detached from {ram_user.user_name}.")
+        except RamError as error:
+            message_or_403(request, error)
+    else:
+        messages.error(request, "Select a policy to revoke.")
     return redirect(reverse("ram:user_tab", args=[ram_user.user_name, "permissions"]))

@@ -35,7 +35,7 @@ DEMO_USERS = [
      [("on-cloud", "Inactive", 420, 130, "rds")]),
 ]
 
-LOGINS = f"""Demo logins (http://127.0.0.1:8000):
+LOGINS = """Demo logins (http://127.0.0.1:8000):
   Account root     owner@demo.example / demo-owner
   RAM admin        admin@demo.onaliyun.com / demo-admin   (AliyunRAMFullAccess)
   RAM user         alice@demo.onaliyun.com / demo-alice   (no keys)
