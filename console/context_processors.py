@@ -10,12 +10,14 @@ from django.urls import get_script_prefix, reverse
 
 from ram.policy import account_arn, is_allowed
 
-# The shell's links and assets (base.html), by the name the template uses.
+# The shell's links and assets (base.html), and the console's other fixed links (a page's buttons),
+# by the name the templates use.
 SHELL_URL_NAMES = {
     "home": "console:home", "logout": "console:logout", "user_list": "ram:user_list",
     "security_settings": "ram:security_settings", "root_access_keys": "ram:root_access_keys",
     "my_access_keys": "ram:my_access_keys", "guide_toggle": "training:guide_toggle",
     "trainer": "training:trainer", "admin": "admin:index",
+    "user_create": "ram:user_create", "credential_report": "ram:credential_report",
 }
 SHELL_STATIC_FILES = {
     "bootstrap_css": "vendor/bootstrap/bootstrap.min.css",

@@ -13,11 +13,10 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import connections, router
-from django.db.models import Q
 
 from . import sealing
 from .errors import RamError
-from .models import AccessKey, Account, Policy, PolicyAttachment, RamUser
+from .models import AccessKey, Account, MfaDevice, Policy, PolicyAttachment, RamUser
 from .policy import Principal
 
 
@@ -70,13 +69,15 @@ USER_COUNT_CACHE_SECONDS = 60
 ANCHORED_FROM_OFFSET = 1_000
 
 
-def _user_count(users, *, cache_key: str) -> int:
+def _user_count(account: Account, query: str, *, cache_key: str) -> int:
     """Exact; above ``USER_COUNT_CACHED_ABOVE`` rows the count is kept in the cache for
     ``USER_COUNT_CACHE_SECONDS``: counting 100,000 users reads 100,000 index entries on every page
     view, and a total that lags a minute behind at that size changes nothing anyone can see."""
     count = cache.get(cache_key)
     if count is None:
-        count = users().count()
+        read, connection = _hot_read(f"user-count:{bool(query)}",
+                                     functools.partial(_user_count_read, search=bool(query)))
+        count = read.rows(connection, _user_match_params(connection, account, query))[0][0]
         if count > USER_COUNT_CACHED_ABOVE:
             cache.set(cache_key, count, USER_COUNT_CACHE_SECONDS)
     return count
@@ -111,14 +112,8 @@ def ram_user_page(*, account: Account, query: str, number, per_page: int) -> Pag
     more CPU compiling that query than anything else on the page but the rendering
     (docs/PERFORMANCE.md).
     """
-    def users():
-        matching = RamUser.objects.filter(account=account)
-        if query:
-            matching = matching.filter(Q(user_name__icontains=query) | Q(display_name__icontains=query))
-        return matching
-
     digest = hashlib.sha256(query.encode("utf-8")).hexdigest()[:16]
-    total = _user_count(users, cache_key=f"ram:user-count:{account.pk}:{digest}")
+    total = _user_count(account, query, cache_key=f"ram:user-count:{account.pk}:{digest}")
     paginator = Paginator(range(total), per_page)  # the pages' arithmetic; the rows are read below
     page = paginator.get_page(number)
     if not paginator.count:
@@ -130,10 +125,7 @@ def ram_user_page(*, account: Account, query: str, number, per_page: int) -> Pag
     anchor = cache.get(anchor_key) if anchorable else None
     read, connection = _hot_read(f"user-page:{bool(query)}:{anchor is not None}",
                                  functools.partial(_user_page_read, search=bool(query), anchored=anchor is not None))
-    params: list = [account.pk]
-    if query:
-        pattern = f"%{connection.ops.prep_for_like_query(query)}%"
-        params += [pattern, pattern]
+    params = _user_match_params(connection, account, query)
     params += [*anchor, per_page] if anchor is not None else [per_page, offset]
     rows = read.rows(connection, params)
     if rows and anchorable and anchor is None:
@@ -156,6 +148,47 @@ def access_keys_of(owner: RamUser | Account):
     return AccessKey.objects.filter(ram_user=owner)
 
 
+# What the console's AccessKey tables read of a key: all but its sealed secret.
+ACCESS_KEY_LISTED_FIELDS = [field for field in AccessKey._meta.concrete_fields
+                            if field.name not in ("secret_sealed", "seal_version")]
+
+
+def _access_keys_listed_read(connection, *, root: bool) -> _HotRead:
+    owner = "k.account_id = %s AND k.ram_user_id IS NULL" if root else "k.ram_user_id = %s"
+    return _HotRead(connection, [("k", field) for field in ACCESS_KEY_LISTED_FIELDS],
+                    f"FROM {{accesskey}} k WHERE {owner} ORDER BY k.created_at, k.id")
+
+
+def access_keys_listed(*, owner: RamUser | Account) -> list[AccessKey]:
+    """The keys of a RAM user, or of the account's root (``owner`` an Account), oldest first, as
+    the console's AccessKey tables list them: their sealed secrets are not read (deferred fields;
+    nothing on those pages opens one). A hot read (``_HotRead``): a user's Authentication tab
+    shows it on every view."""
+    root = isinstance(owner, Account)
+    read, connection = _hot_read(f"keys-listed:{root}", functools.partial(_access_keys_listed_read, root=root))
+    attnames = [field.attname for field in ACCESS_KEY_LISTED_FIELDS]
+    keys = [AccessKey.from_db(connection.alias, attnames, values) for values in read.rows(connection, [owner.pk])]
+    for key in keys:
+        if root:
+            key.account, key.ram_user = owner, None
+        else:
+            key.account, key.ram_user = owner.account, owner
+    return keys
+
+
+def _mfa_device_read(connection) -> _HotRead:
+    return _HotRead(connection, [], "FROM {mfadevice} m WHERE m.user_id = %s", extra=("COUNT(*)",))
+
+
+def mfa_device_bound(*, user_id) -> bool:
+    """Whether the console logon ``user_id`` has an MFA device (a hot read, as the Authentication
+    tab asks on every view)."""
+    if user_id is None:
+        return False
+    read, connection = _hot_read("mfa-device", _mfa_device_read)
+    return read.rows(connection, [user_id])[0][0] > 0
+
+
 # --- The OpenAPI's hot reads ------------------------------------------------------------------
 # Every signed API call reads its AccessKey (with the account, the owner and the owner's policy
 # documents) and most read a RAM user by name. Through the ORM each of these queries is built and
@@ -171,13 +204,14 @@ class _HotRead:
         """``columns``: ``(table alias, model field)`` pairs; ``tail``: the SQL after the column
         list, ``{table}``-style names filled in; ``extra``: further SQL expressions, unconverted."""
         quote = connection.ops.quote_name
-        self.converters = []
-        for alias, field in columns:
+        self.converters = []  # (index, column, functions) of the columns that have any
+        for index, (alias, field) in enumerate(columns):
             column = field.get_col(alias)
             functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-            self.converters.append((column, functions))
+            if functions:
+                self.converters.append((index, column, functions))
         names = {model._meta.model_name: quote(model._meta.db_table)
-                 for model in (AccessKey, Account, RamUser, Policy, PolicyAttachment, get_user_model())}
+                 for model in (AccessKey, Account, RamUser, Policy, PolicyAttachment, MfaDevice, get_user_model())}
         selected = [f"{alias}.{quote(field.column)}" for alias, field in columns] + list(extra)
         self.sql = f"SELECT {', '.join(selected)} {tail}".format(**names)
 
@@ -188,7 +222,7 @@ class _HotRead:
         converted = []
         for row in rows:
             values = list(row)
-            for index, (column, functions) in enumerate(self.converters):
+            for index, column, functions in self.converters:
                 for function in functions:
                     values[index] = function(values[index], column, connection)
             converted.append(values)
@@ -297,23 +331,40 @@ def logon_get(*, user_id) -> AbstractBaseUser | None:
     return user
 
 
-def _user_page_read(connection, *, search: bool, anchored: bool) -> _HotRead:
-    """One page of an account's users by name with their key counts; ``search``: the user or
-    display name contains a term, compared as the ORM's ``icontains`` is (on PostgreSQL
-    ``UPPER(col::text) LIKE UPPER(%s)``, what the trigram indexes of migration 0004 answer);
-    ``anchored``: the page starts at a (user name, id), sought in the index, instead of after an
-    offset, which the index scans entry by entry."""
-    matches = ""
+def _user_matches_sql(connection, *, search: bool) -> str:
+    """The users of an account (``s``) that a Users search shows: the user or display name
+    contains the term, compared as the ORM's ``icontains`` is (on PostgreSQL
+    ``UPPER(col::text) LIKE UPPER(%s)``, what the trigram indexes of migration 0004 answer).
+    Parameters: ``_user_match_params``."""
+    sql = "FROM {ramuser} s WHERE s.account_id = %s"
     if search:
         like = connection.operators["icontains"] % "%s"
-        matches = " AND ({})".format(" OR ".join(
+        sql += " AND ({})".format(" OR ".join(
             f"{connection.ops.lookup_cast('icontains', 'CharField') % f's.{column}'} {like}"
             for column in (connection.ops.quote_name("user_name"), connection.ops.quote_name("display_name"))))
+    return sql
+
+
+def _user_match_params(connection, account: Account, query: str) -> list:
+    if not query:
+        return [account.pk]
+    pattern = f"%{connection.ops.prep_for_like_query(query)}%"
+    return [account.pk, pattern, pattern]
+
+
+def _user_count_read(connection, *, search: bool) -> _HotRead:
+    return _HotRead(connection, [], _user_matches_sql(connection, search=search), extra=("COUNT(*)",))
+
+
+def _user_page_read(connection, *, search: bool, anchored: bool) -> _HotRead:
+    """One page of an account's users by name (``_user_matches_sql``) with their key counts;
+    ``anchored``: the page starts at a (user name, id), sought in the index, instead of after an
+    offset, which the index scans entry by entry."""
     window = " AND (s.user_name, s.id) >= (%s, %s) ORDER BY s.user_name, s.id LIMIT %s" if anchored \
         else " ORDER BY s.user_name, s.id LIMIT %s OFFSET %s"
     return _HotRead(
         connection, [("u", RamUser._meta.get_field(name)) for name in ("id", *RAM_USER_LIST_FIELDS)],
-        "FROM {ramuser} u WHERE u.id IN (SELECT s.id FROM {ramuser} s WHERE s.account_id = %s" + matches +
+        "FROM {ramuser} u WHERE u.id IN (SELECT s.id " + _user_matches_sql(connection, search=search) +
         window + ") ORDER BY u.user_name, u.id",
         extra=("(SELECT COUNT(*) FROM {accesskey} k WHERE k.ram_user_id = u.id)",))
 

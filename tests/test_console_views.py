@@ -157,6 +157,24 @@ def test_user_detail_queries_do_not_grow_with_keys_or_policies(client_as, demo, 
     assert count_queries(client, "/users/alice/permissions") == empty_perm
 
 
+def test_key_tables_list_keys_in_order_without_reading_sealed_secrets(client_as, demo, cli):
+    from ram.selectors import access_keys_listed
+
+    alice = RamUser.objects.get(user_name="alice")
+    first, second = access_key_create(actor=cli, owner=alice), access_key_create(actor=cli, owner=alice)
+    access_key_set_status(actor=cli, access_key=first.access_key, status=AccessKey.INACTIVE)
+    root_key = access_key_create(actor=cli, owner=demo)
+    client = client_as("root")
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/users/alice/authentication").content.decode()
+        root_keys = access_keys_listed(owner=demo)
+    assert not [query["sql"] for query in queries if "secret_sealed" in query["sql"]]
+    rows = re.findall(r'<tr data-access-key="(\w+)">.*?badge-(active|inactive)', page, re.S)
+    assert rows == [(first.access_key.access_key_id, "inactive"), (second.access_key.access_key_id, "active")]
+    assert [key.access_key_id for key in root_keys] == [root_key.access_key.access_key_id]
+    assert root_keys[0].ram_user is None and root_keys[0].account == demo
+
+
 @pytest.mark.parametrize("database", ["any",  # the PostgreSQL pass: its own SQL (UPPER, LIKE, trigram indexes)
                                       pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_users_search_matches_any_case_and_takes_wildcards_literally(client_as, demo, cli, database):
@@ -251,11 +269,17 @@ def test_console_datetime_prints_what_the_date_filter_prints():
 
     from console.formats import console_datetime
 
-    moment = datetime(2025, 12, 31, 23, 59, tzinfo=tz.utc)
-    for _ in range(400):  # every month, single- and double-digit days and hours, a year boundary
+    from django.template import engines
+
+    filtered = engines["django"].from_string('{% load console_formats %}{{ v|console_datetime }}|{{ v|console_datetime:"seconds" }}')
+    moment = datetime(2025, 12, 31, 23, 59, 7, tzinfo=tz.utc)
+    for _ in range(400):  # every month, single- and double-digit days, hours and seconds, a year boundary
         assert console_datetime(moment) == date_format(moment, "M j, Y, H:i")
-        moment += timedelta(days=1, hours=7, minutes=13)
+        assert console_datetime(moment, seconds=True) == date_format(moment, "M j, Y, H:i:s")
+        assert filtered.render({"v": moment}) == f'{date_format(moment, "M j, Y, H:i")}|{date_format(moment, "M j, Y, H:i:s")}'
+        moment += timedelta(days=1, hours=7, minutes=13, seconds=11)
     assert console_datetime(None) == "-"
+    assert filtered.render({"v": None}) == "|"  # as the date filter prints nothing
 
 
 @pytest.mark.parametrize("who, kind", [("root", "root"), ("admin", "ram_user"), ("auditor", None)])

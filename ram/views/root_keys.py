@@ -25,6 +25,7 @@ from ..errors import RamError
 from ..forms import RootRiskForm, SecretSavedForm, SecurityVerificationForm
 from ..models import AccessKey, MfaDevice
 from ..policy import root_arn
+from ..selectors import access_keys_listed
 from ..services import (
     access_key_create, access_key_limit, access_key_limit_message, access_key_secret_saved_confirm,
     root_access_key_risk_acknowledge,
@@ -50,7 +51,7 @@ def _acknowledged(request: HttpRequest) -> bool:
 
 
 def _root_keys(account):
-    return list(AccessKey.objects.filter(account=account, ram_user__isnull=True).order_by("created_at", "id"))
+    return access_keys_listed(owner=account)
 
 
 @login_required

@@ -1,6 +1,7 @@
 """Identities > Users: the list, Create User, a user's Authentication and Permissions tabs."""
 from __future__ import annotations
 
+from html import escape  # Django's escape() without its lazy-string wrapper: the same output
 from urllib.parse import quote
 
 from django.contrib import messages
@@ -9,7 +10,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
+from django.utils import timezone
 from django.utils.http import RFC3986_SUBDELIMS
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console.formats import console_datetime
@@ -17,9 +20,9 @@ from console.formats import console_datetime
 from ..audit import AuditContext
 from ..errors import RamError
 from ..forms import PolicyForm, UserCreateForm
-from ..models import AccessKey, Account, MfaDevice, Policy
+from ..models import Account, Policy
 from ..policy import account_arn, is_allowed, user_arn
-from ..selectors import RamUserListRow, ram_user_page
+from ..selectors import RamUserListRow, access_keys_listed, mfa_device_bound, ram_user_page
 from ..services import access_key_limit, access_key_limit_message, policy_attach, policy_detach, ram_user_create, \
     ram_user_delete
 from .common import message_or_403, principal_of, ram_user_in_account, require
@@ -43,22 +46,30 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 
 _NAME_PLACEHOLDER = "USERNAME"
+# One row of the Users table (ram/user_list.html draws the rest of it). The rows are printed here,
+# as the admin prints its result rows (ram/admin/results.py): through the template, 20 rows of
+# seven cells cost the page more CPU than all its queries together (docs/PERFORMANCE.md).
+_USER_ROW = (
+    '<tr><td class="nowrap"><a href="{url}">{logon_name}</a></td><td>{display_name}</td><td>{comments}</td>'
+    '<td>{access_keys}</td><td class="date">{last_logon}</td><td class="date">{created}</td></tr>\n'
+)
 
 
-def user_rows(ram_users: list[RamUserListRow], account: Account) -> list[dict[str, str]]:
-    """The Users list's rows, every cell ready to print: twenty rows of model fields through
-    ``{% url %}`` and the ``date`` filter cost the page more CPU than all its queries together
-    (dicts, not objects: a template looks a name up in a dict first). The detail link is reversed
-    once and each name quoted into it as ``reverse`` quotes it."""
+def user_rows(ram_users: list[RamUserListRow], account: Account) -> SafeString:
+    """The Users list's rows (``<tr>`` elements), every text escaped as the template escapes it.
+    The detail link is reversed once and each name quoted into it as ``reverse`` quotes it; dates
+    as the ``date`` filter prints them (``console.formats``)."""
     head, _, tail = reverse("ram:user_detail", args=[_NAME_PLACEHOLDER]).rpartition(_NAME_PLACEHOLDER)
-    suffix = account.logon_suffix
-    return [
-        {"url": f"{head}{quote(user.user_name, safe=RFC3986_SUBDELIMS + '/~:@')}{tail}",
-         "logon_name": f"{user.user_name}{suffix}", "display_name": user.display_name, "comments": user.comments or "-",
-         "access_keys": str(user.access_key_count), "last_logon": console_datetime(user.last_login_at),
-         "created": console_datetime(user.created_at)}
+    suffix, zone = account.logon_suffix, timezone.get_current_timezone()
+    return mark_safe("".join(
+        _USER_ROW.format(
+            url=escape(f"{head}{quote(user.user_name, safe=RFC3986_SUBDELIMS + '/~:@')}{tail}"),
+            logon_name=escape(f"{user.user_name}{suffix}"), display_name=escape(user.display_name),
+            comments=escape(user.comments or "-"), access_keys=user.access_key_count,
+            last_logon=console_datetime(user.last_login_at, zone=zone),
+            created=console_datetime(user.created_at, zone=zone))
         for user in ram_users
-    ]
+    ))
 
 
 @login_required
@@ -98,11 +109,10 @@ def user_detail(request: HttpRequest, user_name: str, tab: str = "authentication
     context = {"ram_user": ram_user, "tab": tab, "own": own}
     if tab == "authentication":
         require(principal, "ram:ListAccessKeys", arn)
-        keys = list(AccessKey.objects.filter(ram_user=ram_user).order_by("created_at", "id"))
+        keys = access_keys_listed(owner=ram_user)
         limit = access_key_limit(ram_user)
         context.update({
-            "mfa_bound": ram_user.login_user_id is not None
-            and MfaDevice.objects.filter(user_id=ram_user.login_user_id).exists(),
+            "mfa_bound": mfa_device_bound(user_id=ram_user.login_user_id),
             "can_bind_mfa": ram_user.login_user_id is not None and is_allowed(principal, "ram:BindMFADevice", arn),
             "can_unbind_mfa": is_allowed(principal, "ram:UnbindMFADevice", arn),
             "access_keys": keys, "at_quota": len(keys) >= limit, "limit_message": access_key_limit_message(ram_user),

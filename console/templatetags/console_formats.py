@@ -1,0 +1,19 @@
+"""``{% load console_formats %}``: the console's dates, as the ``date`` filter prints them, at a
+fraction of its cost (``console.formats``)."""
+from __future__ import annotations
+
+from django import template
+
+from console.formats import console_datetime as _console_datetime
+
+register = template.Library()
+
+
+@register.filter(expects_localtime=False, is_safe=False)
+def console_datetime(value, arg: str = ""):
+    """``{{ value|console_datetime }}``: "Nov 28, 2026, 09:05" (``date:"M j, Y, H:i"``);
+    ``{{ value|console_datetime:"seconds" }}``: "Nov 28, 2026, 09:05:07" (``date:"M j, Y, H:i:s"``);
+    "" for None, as ``date`` prints it."""
+    if not value:
+        return ""
+    return _console_datetime(value, seconds=arg == "seconds", empty="")

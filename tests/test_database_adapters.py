@@ -1,0 +1,47 @@
+"""The console's own database adapters (console/db.py) read what Django's would."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from django.db import connection
+
+
+@pytest.mark.postgres
+def test_timestamps_read_as_djangos_own_loader_reads_them(db):
+    from django.db.backends.postgresql.psycopg_any import BaseTzLoader
+
+    from console.db import timestamptz_loader
+
+    connection.ensure_connection()
+    loader = connection.connection.adapters.get_loader(1184, 0)  # timestamptz, in text
+    assert issubclass(loader, BaseTzLoader) and loader.load is not BaseTzLoader.load
+    assert loader.__qualname__ == timestamptz_loader(None).__qualname__
+    values = ["2026-11-28 09:05:07.123456+00", "2026-11-28 09:05:07+00", "2026-03-01 23:59:59.5+05:30",
+              "1999-12-31 20:00:00-04", "0099-01-01 00:00:00+00"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(["%s::timestamptz"] * len(values)), values)
+        read = cursor.fetchone()
+    class DjangosLoader(BaseTzLoader):
+        timezone = connection.timezone
+
+    reference = DjangosLoader(1184, connection.connection)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(["(%s::timestamptz)::text"] * len(values)), values)
+        texts = cursor.fetchone()
+    assert list(read) == [reference.load(text.encode()) for text in texts]
+    assert all(value.tzinfo is timezone.utc for value in read)  # as Django's: UTC, not the session's zone object
+    assert read[2] == datetime(2026, 3, 1, 18, 29, 59, 500000, tzinfo=timezone.utc)
+    assert read[3] - read[1] < timedelta(0)
+
+
+@pytest.mark.postgres
+def test_timestamps_iso_cannot_read_fail_as_djangos_loader_fails(db):
+    from django.db import DataError
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT '0010-01-01 00:00:00+00 BC'::timestamptz")
+        with pytest.raises(DataError):
+            cursor.fetchone()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 'infinity'::timestamptz")
+        with pytest.raises(DataError, match="after year 10K"):
+            cursor.fetchone()
