@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import connections, router
@@ -70,9 +70,12 @@ ANCHORED_FROM_OFFSET = 1_000
 
 
 def _user_count(account: Account, query: str, *, cache_key: str) -> int:
-    """Exact; above ``USER_COUNT_CACHED_ABOVE`` rows the count is kept in the cache for
+    """Exact; above ``USER_COUNT_CACHED_ABOVE`` rows the count is kept for
     ``USER_COUNT_CACHE_SECONDS``: counting 100,000 users reads 100,000 index entries on every page
-    view, and a total that lags a minute behind at that size changes nothing anyone can see."""
+    view, and a total that lags a minute behind at that size changes nothing anyone can see. It is
+    kept in the server process's own memory (``CACHES["process"]``), not Redis: a round trip on
+    every page view for a value each process may as well count for itself once a minute."""
+    cache = caches["process"]
     count = cache.get(cache_key)
     if count is None:
         read, connection = _hot_read(f"user-count:{bool(query)}",
@@ -122,12 +125,12 @@ def ram_user_page(*, account: Account, query: str, number, per_page: int) -> Pag
     offset = (page.number - 1) * per_page
     anchor_key = f"ram:user-page-anchor:{account.pk}:{digest}:{per_page}:{page.number}"
     anchorable = total > USER_COUNT_CACHED_ABOVE and offset >= ANCHORED_FROM_OFFSET
+    cache = caches["process"]  # as the count: each process's own, for as long
     anchor = cache.get(anchor_key) if anchorable else None
     read, connection = _hot_read(f"user-page:{bool(query)}:{anchor is not None}",
                                  functools.partial(_user_page_read, search=bool(query), anchored=anchor is not None))
-    params = _user_match_params(connection, account, query)
-    params += [*anchor, per_page] if anchor is not None else [per_page, offset]
-    rows = read.rows(connection, params)
+    params = _user_match_params(connection, account, query) + (list(anchor) if anchor is not None else [])
+    rows = read.rows(connection, params, sql=read.sql.format(limit=int(per_page), offset=int(offset)))
     if rows and anchorable and anchor is None:
         cache.set(anchor_key, (rows[0][1], rows[0][0]), USER_COUNT_CACHE_SECONDS)
     page.object_list = [RamUserListRow(*values[1:]) for values in rows]
@@ -162,31 +165,42 @@ def _access_keys_listed_read(connection, *, root: bool) -> _HotRead:
 def access_keys_listed(*, owner: RamUser | Account) -> list[AccessKey]:
     """The keys of a RAM user, or of the account's root (``owner`` an Account), oldest first, as
     the console's AccessKey tables list them: their sealed secrets are not read (deferred fields;
-    nothing on those pages opens one). A hot read (``_HotRead``): a user's Authentication tab
-    shows it on every view."""
+    nothing on those pages opens one). A hot read (``_HotRead``)."""
     root = isinstance(owner, Account)
     read, connection = _hot_read(f"keys-listed:{root}", functools.partial(_access_keys_listed_read, root=root))
-    attnames = [field.attname for field in ACCESS_KEY_LISTED_FIELDS]
-    keys = [AccessKey.from_db(connection.alias, attnames, values) for values in read.rows(connection, [owner.pk])]
-    for key in keys:
-        if root:
-            key.account, key.ram_user = owner, None
-        else:
-            key.account, key.ram_user = owner.account, owner
-    return keys
+    if root:
+        return [_listed_key(connection, values, owner, None) for values in read.rows(connection, [owner.pk])]
+    return [_listed_key(connection, values, owner.account, owner) for values in read.rows(connection, [owner.pk])]
 
 
-def _mfa_device_read(connection) -> _HotRead:
-    return _HotRead(connection, [], "FROM {mfadevice} m WHERE m.user_id = %s", extra=("COUNT(*)",))
+def _listed_key(connection, values: list, account: Account, ram_user: RamUser | None) -> AccessKey:
+    key = AccessKey.from_db(connection.alias, [field.attname for field in ACCESS_KEY_LISTED_FIELDS], values)
+    key.account, key.ram_user = account, ram_user
+    return key
 
 
-def mfa_device_bound(*, user_id) -> bool:
-    """Whether the console logon ``user_id`` has an MFA device (a hot read, as the Authentication
-    tab asks on every view)."""
-    if user_id is None:
-        return False
-    read, connection = _hot_read("mfa-device", _mfa_device_read)
-    return read.rows(connection, [user_id])[0][0] > 0
+def _user_with_keys_read(connection) -> _HotRead:
+    return _HotRead(
+        connection, _fields(RamUser, "u") + [("k", field) for field in ACCESS_KEY_LISTED_FIELDS],
+        "FROM {ramuser} u LEFT OUTER JOIN {accesskey} k ON k.ram_user_id = u.id"
+        " WHERE u.account_id = %s AND LOWER(u.user_name) = %s ORDER BY k.created_at, k.id",
+        extra=("EXISTS (SELECT 1 FROM {mfadevice} m WHERE m.user_id = u.login_user_id)",))
+
+
+def ram_user_with_keys(*, account: Account, user_name: str) -> tuple[RamUser, list[AccessKey], bool]:
+    """A RAM user of ``account`` by name (as ``ram_user_get``), its keys as the console lists them
+    (``access_keys_listed``) and whether its console logon has an MFA device: what a user's
+    Authentication tab shows, in one query. Raises EntityNotExist.User."""
+    read, connection = _hot_read("user-with-keys", _user_with_keys_read)
+    rows = read.rows(connection, [account.pk, user_name.lower()])
+    if not rows:
+        raise RamError("EntityNotExist.User", f"The user {user_name} does not exist.")
+    size = len(RamUser._meta.concrete_fields)
+    ram_user = _instance(RamUser, rows[0][:size])
+    ram_user.account = account
+    keys = [_listed_key(connection, values[size:-1], account, ram_user)
+            for values in rows if values[size] is not None]  # no key: one row, its key columns NULL
+    return ram_user, keys, bool(rows[0][-1])
 
 
 # --- The OpenAPI's hot reads ------------------------------------------------------------------
@@ -215,9 +229,10 @@ class _HotRead:
         selected = [f"{alias}.{quote(field.column)}" for alias, field in columns] + list(extra)
         self.sql = f"SELECT {', '.join(selected)} {tail}".format(**names)
 
-    def rows(self, connection, params: list) -> list[list]:
+    def rows(self, connection, params: list, *, sql: str | None = None) -> list[list]:
+        """The converted rows of ``sql`` (by default the read's own SQL) with ``params``."""
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
+            cursor.execute(self.sql if sql is None else sql, params)
             rows = cursor.fetchall()
         converted = []
         for row in rows:
@@ -359,9 +374,15 @@ def _user_count_read(connection, *, search: bool) -> _HotRead:
 def _user_page_read(connection, *, search: bool, anchored: bool) -> _HotRead:
     """One page of an account's users by name (``_user_matches_sql``) with their key counts;
     ``anchored``: the page starts at a (user name, id), sought in the index, instead of after an
-    offset, which the index scans entry by entry."""
-    window = " AND (s.user_name, s.id) >= (%s, %s) ORDER BY s.user_name, s.id LIMIT %s" if anchored \
-        else " ORDER BY s.user_name, s.id LIMIT %s OFFSET %s"
+    offset, which the index scans entry by entry.
+
+    LIMIT and OFFSET are written into the SQL (``{limit}``, ``{offset}``: integers), not passed
+    as parameters: with them as parameters PostgreSQL never takes the prepared statement's generic
+    plan (it prices an unknown LIMIT as a tenth of the table) and plans the query again on every
+    call, which cost the Users page more of PostgreSQL's CPU than running it (docs/PERFORMANCE.md).
+    A page's statement is prepared once it has been run five times on a connection."""
+    window = " AND (s.user_name, s.id) >= (%s, %s) ORDER BY s.user_name, s.id LIMIT {{limit:d}}" if anchored \
+        else " ORDER BY s.user_name, s.id LIMIT {{limit:d}} OFFSET {{offset:d}}"
     return _HotRead(
         connection, [("u", RamUser._meta.get_field(name)) for name in ("id", *RAM_USER_LIST_FIELDS)],
         "FROM {ramuser} u WHERE u.id IN (SELECT s.id " + _user_matches_sql(connection, search=search) +

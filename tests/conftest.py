@@ -103,9 +103,11 @@ def client_as(demo, client):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Rate limits and other cached counters start empty in every test."""
-    from django.core.cache import cache
+    """Rate limits and other cached counters start empty in every test (in every cache)."""
+    from django.core.cache import caches
 
-    cache.clear()
+    for cache in caches.all():
+        cache.clear()
     yield
-    cache.clear()
+    for cache in caches.all():
+        cache.clear()

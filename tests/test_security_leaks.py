@@ -327,7 +327,8 @@ def redis_backed(settings):
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
-    settings.CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL,
+    settings.CACHES = {**settings.CACHES,
+                       "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL,
                                    "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"}}}
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
     settings.REDIS_URL = REDIS_URL

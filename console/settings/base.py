@@ -117,6 +117,11 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# "process": this server process's own memory, for values each process may keep apart that are
+# allowed to lag (the Users list's count and deep-page anchors, ram.selectors): no round trip to
+# Redis on every page for them. Nothing that must agree across processes goes there (sessions,
+# nonces, rate limits: "default").
+CACHES["process"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ram-process"}
 
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(60 * 60 * 8)))
 SESSION_COOKIE_HTTPONLY = True

@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest
 from ..errors import RamError
 from ..models import AccessKey, RamUser
 from ..policy import Principal, is_allowed
-from ..selectors import ram_user_get
+from ..selectors import ram_user_get, ram_user_with_keys
 
 
 def principal_of(request: HttpRequest) -> Principal:
@@ -28,8 +28,18 @@ def require(principal: Principal, action: str, resource: str) -> None:
 def ram_user_in_account(principal: Principal, user_name: str) -> RamUser:
     """A RAM user of the principal's own account, or 404: names never reach another account.
     In any letter case, as the OpenAPI finds it (names are unique that way)."""
+    return _user_or_404(ram_user_get, principal, user_name)
+
+
+def ram_user_with_keys_in_account(principal: Principal, user_name: str) -> tuple[RamUser, list[AccessKey], bool]:
+    """``ram_user_in_account`` with the user's keys and whether it has an MFA device
+    (``selectors.ram_user_with_keys``: the Authentication tab in one query)."""
+    return _user_or_404(ram_user_with_keys, principal, user_name)
+
+
+def _user_or_404(read, principal: Principal, user_name: str):
     try:
-        return ram_user_get(account=principal.account, user_name=user_name)  # with the principal's account
+        return read(account=principal.account, user_name=user_name)  # with the principal's account
     except RamError as error:
         if error.code != "EntityNotExist.User":
             raise

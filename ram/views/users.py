@@ -22,10 +22,10 @@ from ..errors import RamError
 from ..forms import PolicyForm, UserCreateForm
 from ..models import Account, Policy
 from ..policy import account_arn, is_allowed, user_arn
-from ..selectors import RamUserListRow, access_keys_listed, mfa_device_bound, ram_user_page
+from ..selectors import RamUserListRow, ram_user_page
 from ..services import access_key_limit, access_key_limit_message, policy_attach, policy_detach, ram_user_create, \
     ram_user_delete
-from .common import message_or_403, principal_of, ram_user_in_account, require
+from .common import message_or_403, principal_of, ram_user_in_account, ram_user_with_keys_in_account, require
 
 USERS_PER_PAGE = 20
 USER_TABS = ("authentication", "permissions")
@@ -101,7 +101,10 @@ def user_detail(request: HttpRequest, user_name: str, tab: str = "authentication
     if tab not in USER_TABS:
         raise Http404("No such tab.")
     principal = principal_of(request)
-    ram_user = ram_user_in_account(principal, user_name)
+    if tab == "authentication":
+        ram_user, keys, mfa_bound = ram_user_with_keys_in_account(principal, user_name)
+    else:
+        ram_user = ram_user_in_account(principal, user_name)
     arn = user_arn(ram_user.account, ram_user.user_name)
     own = principal.ram_user is not None and principal.ram_user.pk == ram_user.pk
     if not (is_allowed(principal, "ram:GetUser", arn) or (own and is_allowed(principal, "ram:ListAccessKeys", arn))):
@@ -109,10 +112,9 @@ def user_detail(request: HttpRequest, user_name: str, tab: str = "authentication
     context = {"ram_user": ram_user, "tab": tab, "own": own}
     if tab == "authentication":
         require(principal, "ram:ListAccessKeys", arn)
-        keys = access_keys_listed(owner=ram_user)
         limit = access_key_limit(ram_user)
         context.update({
-            "mfa_bound": mfa_device_bound(user_id=ram_user.login_user_id),
+            "mfa_bound": mfa_bound,
             "can_bind_mfa": ram_user.login_user_id is not None and is_allowed(principal, "ram:BindMFADevice", arn),
             "can_unbind_mfa": is_allowed(principal, "ram:UnbindMFADevice", arn),
             "access_keys": keys, "at_quota": len(keys) >= limit, "limit_message": access_key_limit_message(ram_user),
