@@ -69,21 +69,19 @@ USER_COUNT_CACHE_SECONDS = 60
 ANCHORED_FROM_OFFSET = 1_000
 
 
-def _user_count(account: Account, query: str, *, cache_key: str) -> int:
-    """Exact; above ``USER_COUNT_CACHED_ABOVE`` rows the count is kept for
-    ``USER_COUNT_CACHE_SECONDS``: counting 100,000 users reads 100,000 index entries on every page
-    view, and a total that lags a minute behind at that size changes nothing anyone can see. It is
-    kept in the server process's own memory (``CACHES["process"]``), not Redis: a round trip on
-    every page view for a value each process may as well count for itself once a minute."""
-    cache = caches["process"]
-    count = cache.get(cache_key)
-    if count is None:
-        read, connection = _hot_read(f"user-count:{bool(query)}",
-                                     functools.partial(_user_count_read, search=bool(query)))
-        count = read.rows(connection, _user_match_params(connection, account, query))[0][0]
-        if count > USER_COUNT_CACHED_ABOVE:
-            cache.set(cache_key, count, USER_COUNT_CACHE_SECONDS)
-    return count
+def _user_count(account: Account, query: str) -> int:
+    read, connection = _hot_read(f"user-count:{bool(query)}", functools.partial(_user_count_read, search=bool(query)))
+    return read.rows(connection, _user_match_params(connection, account, query))[0][0]
+
+
+def _asked_page(number) -> int | None:
+    """The page number that ``Paginator.get_page(number)`` starts from, when it is known before the
+    count: a non-integer asks for page 1; a number below 1 for the last page (None: unknown)."""
+    try:
+        asked = int(number)
+    except (TypeError, ValueError):
+        return 1
+    return asked if asked >= 1 else None
 
 
 class RamUserListRow(NamedTuple):
@@ -102,8 +100,9 @@ RAM_USER_LIST_FIELDS = ("user_name", "display_name", "comments", "last_login_at"
 
 def ram_user_page(*, account: Account, query: str, number, per_page: int) -> Page:
     """A page of an account's RAM users by name (``query``: a part of the user or display name),
-    as ``RamUserListRow``s, in two queries whatever the page or the account's size (one
-    while the count is cached).
+    as ``RamUserListRow``s, in one query whatever the page or the account's size: the page with
+    the number of matching users (a window count) while that number is not cached, the page alone
+    while it is (a page past the end, or below 1, reads the count first, then its page).
 
     The page's ids come first from the (account, user_name, id) index alone (an index-only scan,
     however deep the page), then only those rows are read and their keys counted: counting keys
@@ -116,8 +115,21 @@ def ram_user_page(*, account: Account, query: str, number, per_page: int) -> Pag
     (docs/PERFORMANCE.md).
     """
     digest = hashlib.sha256(query.encode("utf-8")).hexdigest()[:16]
-    total = _user_count(account, query, cache_key=f"ram:user-count:{account.pk}:{digest}")
-    paginator = Paginator(range(total), per_page)  # the pages' arithmetic; the rows are read below
+    cache = caches["process"]
+    count_key = f"ram:user-count:{account.pk}:{digest}"
+    total, rows, asked = cache.get(count_key), None, _asked_page(number)
+    if total is None and asked is not None:  # the page asked for and the count, in one query
+        read, connection = _hot_read(f"user-page-counted:{bool(query)}",
+                                     functools.partial(_user_page_counted_read, search=bool(query)))
+        rows = read.rows(connection, _user_match_params(connection, account, query),
+                         sql=read.sql.format(limit=int(per_page), offset=int((asked - 1) * per_page)))
+        total = rows[0][-1] if rows else (0 if asked == 1 else None)
+        rows = [values[:-1] for values in rows]
+    if total is None:  # a page past the end, or below 1: the count first, then its page
+        total, rows = _user_count(account, query), None
+    if total > USER_COUNT_CACHED_ABOVE:
+        cache.set(count_key, total, USER_COUNT_CACHE_SECONDS)
+    paginator = Paginator(range(total), per_page)  # the pages' arithmetic; the rows are read above or below
     page = paginator.get_page(number)
     if not paginator.count:
         page.object_list = []
@@ -125,12 +137,13 @@ def ram_user_page(*, account: Account, query: str, number, per_page: int) -> Pag
     offset = (page.number - 1) * per_page
     anchor_key = f"ram:user-page-anchor:{account.pk}:{digest}:{per_page}:{page.number}"
     anchorable = total > USER_COUNT_CACHED_ABOVE and offset >= ANCHORED_FROM_OFFSET
-    cache = caches["process"]  # as the count: each process's own, for as long
-    anchor = cache.get(anchor_key) if anchorable else None
-    read, connection = _hot_read(f"user-page:{bool(query)}:{anchor is not None}",
-                                 functools.partial(_user_page_read, search=bool(query), anchored=anchor is not None))
-    params = _user_match_params(connection, account, query) + (list(anchor) if anchor is not None else [])
-    rows = read.rows(connection, params, sql=read.sql.format(limit=int(per_page), offset=int(offset)))
+    anchor = None
+    if rows is None or page.number != asked:
+        anchor = cache.get(anchor_key) if anchorable else None
+        read, connection = _hot_read(f"user-page:{bool(query)}:{anchor is not None}",
+                                     functools.partial(_user_page_read, search=bool(query), anchored=anchor is not None))
+        params = _user_match_params(connection, account, query) + (list(anchor) if anchor is not None else [])
+        rows = read.rows(connection, params, sql=read.sql.format(limit=int(per_page), offset=int(offset)))
     if rows and anchorable and anchor is None:
         cache.set(anchor_key, (rows[0][1], rows[0][0]), USER_COUNT_CACHE_SECONDS)
     page.object_list = [RamUserListRow(*values[1:]) for values in rows]
@@ -388,6 +401,18 @@ def _user_page_read(connection, *, search: bool, anchored: bool) -> _HotRead:
         "FROM {ramuser} u WHERE u.id IN (SELECT s.id " + _user_matches_sql(connection, search=search) +
         window + ") ORDER BY u.user_name, u.id",
         extra=("(SELECT COUNT(*) FROM {accesskey} k WHERE k.ram_user_id = u.id)",))
+
+
+def _user_page_counted_read(connection, *, search: bool) -> _HotRead:
+    """``_user_page_read`` at an offset, each row with the number of matching users (a window
+    count, computed before the LIMIT): the page and the count in one query, when the count is not
+    cached."""
+    return _HotRead(
+        connection, [("u", RamUser._meta.get_field(name)) for name in ("id", *RAM_USER_LIST_FIELDS)],
+        "FROM {ramuser} u INNER JOIN (SELECT s.id, COUNT(*) OVER () AS total " +
+        _user_matches_sql(connection, search=search) +
+        " ORDER BY s.user_name, s.id LIMIT {{limit:d}} OFFSET {{offset:d}}) p ON p.id = u.id ORDER BY u.user_name, u.id",
+        extra=("(SELECT COUNT(*) FROM {accesskey} k WHERE k.ram_user_id = u.id)", "p.total"))
 
 
 def _user_by_name_read(connection) -> _HotRead:

@@ -120,6 +120,17 @@ def test_users_page_lists_logon_names_with_search_and_pages(client_as, demo, cli
     assert "svc05@demo.onaliyun.com" in found and "alice@" not in found
 
 
+@pytest.mark.parametrize("asked, shown", [("9", 2), ("0", 2), ("-1", 2), ("x", 1), ("2.0", 1), ("", 1)])
+def test_users_page_numbers_out_of_range_show_the_nearest_page(client_as, demo, cli, asked, shown):
+    for n in range(25):
+        ram_user_create(actor=cli, account=demo, user_name=f"svc{n:02d}")
+    page = client_as("root").get("/users/", {"page": asked}).content.decode()
+    assert f"31 users · page {shown} of 2" in page  # as Django's Paginator.get_page answers
+    assert ("svc24@demo.onaliyun.com" in page) == (shown == 2) and ("admin@demo.onaliyun.com" in page) == (shown == 1)
+    searched = client_as("root").get("/users/", {"q": "svc1", "page": asked}).content.decode()
+    assert "svc19@demo.onaliyun.com" in searched and "svc09@" not in searched  # one page of 10: whatever was asked
+
+
 def test_users_page_offers_the_credential_report_to_whoever_may_generate_it(client_as):
     assert "Download User Credential Report" in client_as("root").get("/users/").content.decode()
     page = client_as("carol").get("/users/").content.decode()  # read-only: sees users, not the report
