@@ -45,3 +45,20 @@ def test_timestamps_iso_cannot_read_fail_as_djangos_loader_fails(db):
         cursor.execute("SELECT 'infinity'::timestamptz")
         with pytest.raises(DataError, match="after year 10K"):
             cursor.fetchone()
+
+
+@pytest.mark.postgres
+def test_a_pattern_search_is_never_prepared_other_statements_are(db):
+    """A LIKE statement is planned for its pattern on every call (a prepared statement's generic
+    plan walked the whole name index for a search); other statements are prepared after five runs."""
+    by_pattern = "SELECT COUNT(*) FROM ram_ramuser WHERE UPPER(user_name::text) LIKE UPPER(%s)"
+    by_name = "SELECT COUNT(*) FROM ram_ramuser WHERE user_name = %s"
+    with connection.cursor() as cursor:
+        for _ in range(12):
+            cursor.execute(by_pattern, ["%alice%"])
+            cursor.execute(by_name, ["alice"])
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("user_name = $1" in statement for statement in prepared)
+    assert not any("LIKE" in statement for statement in prepared)
+    assert connection.connection.prepare_threshold == 5  # set back after each search
