@@ -8,7 +8,8 @@ from django.utils import timezone
 MONTH_ABBREVIATIONS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def console_datetime(value: datetime | None, *, seconds: bool = False, empty: str = "-", zone: tzinfo | None = None) -> str:
+def console_datetime(value: datetime | None, *, seconds: bool = False, empty: str = "-",
+                     zone: tzinfo | None = None) -> str:
     """``value`` in the current time zone (or ``zone``) as the console's tables print it,
     "Nov 28, 2026, 09:05" (the ``date`` filter's ``"M j, Y, H:i"``; the console speaks English
     only), with ``seconds`` "Nov 28, 2026, 09:05:07" (``"M j, Y, H:i:s"``), ``empty`` for None.

@@ -74,6 +74,9 @@ def _user_count(account: Account, query: str) -> int:
     return read.rows(connection, _user_match_params(connection, account, query))[0][0]
 
 
+MAX_OFFSET = 2**62  # an OFFSET both databases take (a 64-bit integer); a page further on is past any end
+
+
 def _asked_page(number) -> int | None:
     """The page number that ``Paginator.get_page(number)`` starts from, when it is known before the
     count: a non-integer asks for page 1; a number below 1 for the last page (None: unknown)."""
@@ -118,7 +121,8 @@ def ram_user_page(*, account: Account, query: str, number, per_page: int) -> Pag
     cache = caches["process"]
     count_key = f"ram:user-count:{account.pk}:{digest}"
     total, rows, asked = cache.get(count_key), None, _asked_page(number)
-    if total is None and asked is not None:  # the page asked for and the count, in one query
+    if total is None and asked is not None and (asked - 1) * per_page <= MAX_OFFSET:
+        # the page asked for and the count, in one query
         read, connection = _hot_read(f"user-page-counted:{bool(query)}",
                                      functools.partial(_user_page_counted_read, search=bool(query)))
         rows = read.rows(connection, _user_match_params(connection, account, query),
@@ -411,7 +415,8 @@ def _user_page_counted_read(connection, *, search: bool) -> _HotRead:
         connection, [("u", RamUser._meta.get_field(name)) for name in ("id", *RAM_USER_LIST_FIELDS)],
         "FROM {ramuser} u INNER JOIN (SELECT s.id, COUNT(*) OVER () AS total " +
         _user_matches_sql(connection, search=search) +
-        " ORDER BY s.user_name, s.id LIMIT {{limit:d}} OFFSET {{offset:d}}) p ON p.id = u.id ORDER BY u.user_name, u.id",
+        " ORDER BY s.user_name, s.id LIMIT {{limit:d}} OFFSET {{offset:d}}) p ON p.id = u.id"
+        " ORDER BY u.user_name, u.id",
         extra=("(SELECT COUNT(*) FROM {accesskey} k WHERE k.ram_user_id = u.id)", "p.total"))
 
 

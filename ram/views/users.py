@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from html import escape  # Django's escape() without its lazy-string wrapper: the same output
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,11 +10,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.utils import timezone
-from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console.formats import console_datetime
+from console.links import console_link
 
 from ..audit import AuditContext
 from ..errors import RamError
@@ -45,7 +44,6 @@ def user_list(request: HttpRequest) -> HttpResponse:
     })
 
 
-_NAME_PLACEHOLDER = "USERNAME"
 # One row of the Users table (ram/user_list.html draws the rest of it). The rows are printed here,
 # as the admin prints its result rows (ram/admin/results.py): through the template, 20 rows of
 # seven cells cost the page more CPU than all its queries together (docs/PERFORMANCE.md).
@@ -56,14 +54,13 @@ _USER_ROW = (
 
 
 def user_rows(ram_users: list[RamUserListRow], account: Account) -> SafeString:
-    """The Users list's rows (``<tr>`` elements), every text escaped as the template escapes it.
-    The detail link is reversed once and each name quoted into it as ``reverse`` quotes it; dates
-    as the ``date`` filter prints them (``console.formats``)."""
-    head, _, tail = reverse("ram:user_detail", args=[_NAME_PLACEHOLDER]).rpartition(_NAME_PLACEHOLDER)
+    """The Users list's rows (``<tr>`` elements), every text escaped as the template escapes it,
+    links as ``reverse`` writes them (``console.links``), dates as the ``date`` filter prints them
+    (``console.formats``)."""
     suffix, zone = account.logon_suffix, timezone.get_current_timezone()
     return mark_safe("".join(
         _USER_ROW.format(
-            url=escape(f"{head}{quote(user.user_name, safe=RFC3986_SUBDELIMS + '/~:@')}{tail}"),
+            url=escape(console_link("ram:user_detail", user.user_name)),
             logon_name=escape(f"{user.user_name}{suffix}"), display_name=escape(user.display_name),
             comments=escape(user.comments or "-"), access_keys=user.access_key_count,
             last_logon=console_datetime(user.last_login_at, zone=zone),
