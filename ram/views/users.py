@@ -155,35 +155,30 @@ def user_delete(request: HttpRequest, user_name: str) -> HttpResponse:
 @login_required
 @require_POST
 def user_policy_attach(request: HttpRequest, user_name: str) -> HttpResponse:
-    principal = principal_of(request)
-    ram_user = ram_user_in_account(principal, user_name)
-    form = PolicyForm(request.POST)
-    if form.is_valid():
-        try:
-            policy_attach(actor=principal, ram_user=ram_user, policy_name=form.cleaned_data["policy_name"],
-                          context=AuditContext.from_request(request))
-            messages.success(request, f"{form.cleaned_data['policy_name']} is attached to {ram_user.user_name}.")
-        except RamError as error:
-            message_or_403(request, error)
-    else:
-        messages.error(request, "Select a policy to attach.")
-    return redirect(reverse("ram:user_tab", args=[ram_user.user_name, "permissions"]))
+    return _policy_change(request, user_name, policy_attach, done="{policy} is attached to {user}.",
+                          invalid="Select a policy to attach.")
 
 
 @login_required
 @require_POST
 def user_policy_detach(request: HttpRequest, user_name: str) -> HttpResponse:
+    return _policy_change(request, user_name, policy_detach, done="{policy} is detached from {user}.",
+                          invalid="Select a policy to revoke.")
+
+
+def _policy_change(request: HttpRequest, user_name: str, change, *, done: str, invalid: str) -> HttpResponse:
+    """Attach or detach (``change``: the service) the policy the form names, then back to the
+    user's Permissions tab with what happened."""
     principal = principal_of(request)
     ram_user = ram_user_in_account(principal, user_name)
     form = PolicyForm(request.POST)
     if form.is_valid():
         policy_name = form.cleaned_data["policy_name"]
         try:
-            policy_detach(actor=principal, ram_user=ram_user, policy_name=policy_name,
-                          context=AuditContext.from_request(request))
-            messages.success(request, f"{policy_name} is detached from {ram_user.user_name}.")
+            change(actor=principal, ram_user=ram_user, policy_name=policy_name, context=AuditContext.from_request(request))
+            messages.success(request, done.format(policy=policy_name, user=ram_user.user_name))
         except RamError as error:
             message_or_403(request, error)
     else:
-        messages.error(request, "Select a policy to revoke.")
+        messages.error(request, invalid)
     return redirect(reverse("ram:user_tab", args=[ram_user.user_name, "permissions"]))
