@@ -134,6 +134,7 @@ def url_work(client, url: str) -> tuple[int, int]:
 @pytest.mark.parametrize("model", list(RAM_ADMINS), ids=lambda model: model._meta.model_name)
 def test_no_url_is_reversed_or_resolved_per_row(auditor, many_keys, model, monkeypatch):
     url = f"{reverse(f'admin:ram_{model._meta.model_name}_changelist')}?o=0"
+    assert auditor.get(url).status_code == 200  # once-per-process work (cached links) out of the count
     work = {}
     for rows in (1, 20):
         monkeypatch.setattr(RAM_ADMINS[model], "list_per_page", rows)
