@@ -46,7 +46,7 @@ class LogonView(auth_views.LoginView):
 
 def _account_uid_of_logon(logon_name: str) -> str:
     """The account a logon name belongs to, so that its auditors see failed attempts against it.
-    None for a name with NUL: no logon has one, and PostgreSQL refuses it in a query."""
+    "" for a name with NUL: no logon has one, and PostgreSQL refuses it in a query."""
     if "\x00" in logon_name:
         return ""
     user = get_user_model().objects.filter(username=logon_name).first()

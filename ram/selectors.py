@@ -185,9 +185,8 @@ def access_keys_listed(*, owner: RamUser | Account) -> list[AccessKey]:
     nothing on those pages opens one). A hot read (``_HotRead``)."""
     root = isinstance(owner, Account)
     read, connection = _hot_read(f"keys-listed:{root}", functools.partial(_access_keys_listed_read, root=root))
-    if root:
-        return [_listed_key(connection, values, owner, None) for values in read.rows(connection, [owner.pk])]
-    return [_listed_key(connection, values, owner.account, owner) for values in read.rows(connection, [owner.pk])]
+    account, ram_user = (owner, None) if root else (owner.account, owner)
+    return [_listed_key(connection, values, account, ram_user) for values in read.rows(connection, [owner.pk])]
 
 
 def _listed_key(connection, values: list, account: Account, ram_user: RamUser | None) -> AccessKey:
@@ -211,7 +210,7 @@ def ram_user_with_keys(*, account: Account, user_name: str) -> tuple[RamUser, li
     read, connection = _hot_read("user-with-keys", _user_with_keys_read)
     rows = read.rows(connection, [account.pk, user_name.lower()])
     if not rows:
-        raise RamError("EntityNotExist.User", f"The user {user_name} does not exist.")
+        raise _no_such_user(user_name)
     size = len(RamUser._meta.concrete_fields)
     ram_user = _instance(RamUser, rows[0][:size])
     ram_user.account = account
@@ -425,6 +424,10 @@ def _user_by_name_read(connection) -> _HotRead:
                     "FROM {ramuser} u WHERE u.account_id = %s AND LOWER(u.user_name) = %s")
 
 
+def _no_such_user(user_name: str) -> RamError:
+    return RamError("EntityNotExist.User", f"The user {user_name} does not exist.")
+
+
 def ram_user_get(*, account: Account, user_name: str) -> RamUser:
     """A RAM user of ``account`` by name, in any letter case (names are unique that way).
 
@@ -435,7 +438,7 @@ def ram_user_get(*, account: Account, user_name: str) -> RamUser:
     read, connection = _hot_read("user-by-name", _user_by_name_read)
     rows = read.rows(connection, [account.pk, user_name.lower()])
     if not rows:
-        raise RamError("EntityNotExist.User", f"The user {user_name} does not exist.")
+        raise _no_such_user(user_name)
     ram_user = _instance(RamUser, rows[0])
     ram_user.account = account
     return ram_user
