@@ -491,3 +491,39 @@ def test_permissions_tab_attaches_and_revokes(client_as):
 
 def test_unknown_tab_is_404(client_as):
     assert client_as("root").get("/users/alice/billing").status_code == 404
+
+
+def test_the_console_backend_reads_permissions_as_django_does_in_one_query(demo, django_assert_num_queries):
+    """``ConsoleBackend.get_all_permissions`` (every admin page) answers what ``ModelBackend`` answers:
+    the user's own permissions and the groups' together, none twice, for every kind of staff."""
+    from django.contrib.auth.backends import ModelBackend
+    from django.contrib.auth.models import Group, Permission
+
+    from console.backends import ConsoleBackend
+
+    users = get_user_model()
+    view_key, view_event, change_user = (Permission.objects.get(codename=codename) for codename in
+                                         ("view_accesskey", "view_auditevent", "change_ramuser"))
+    readers, writers = Group.objects.create(name="Readers"), Group.objects.create(name="Writers")
+    readers.permissions.add(view_key, view_event)
+    writers.permissions.add(view_event, change_user)  # view_event granted by two groups and directly
+    both = users.objects.create_user("both", is_staff=True)
+    both.groups.add(readers, writers)
+    both.user_permissions.add(view_event)
+    own_only = users.objects.create_user("own-only", is_staff=True)
+    own_only.user_permissions.add(change_user)
+    cases = [users.objects.get(username="auditor"), both, own_only, users.objects.create_user("none"),
+             users.objects.create_user("boss", is_superuser=True),
+             users.objects.create_user("gone", is_active=False)]
+    users.objects.filter(username="gone").update(is_active=False)
+    for user in cases:
+        expected = ModelBackend().get_all_permissions(users.objects.get(pk=user.pk))
+        fresh = users.objects.get(pk=user.pk)
+        with django_assert_num_queries(1 if fresh.is_active and not fresh.is_superuser else (2 if fresh.is_active else 0)):
+            assert ConsoleBackend().get_all_permissions(fresh) == expected, user.username
+        with django_assert_num_queries(0):  # kept on the user for the rest of the request
+            assert ConsoleBackend().get_all_permissions(fresh) == expected
+            assert fresh.has_perm("ram.view_auditevent") == (user.username in {"auditor", "both", "boss"})
+    assert ConsoleBackend().get_all_permissions(both) == {"ram.view_accesskey", "ram.view_auditevent",
+                                                          "ram.change_ramuser"}
+    assert ConsoleBackend().get_all_permissions(both, obj=cases[0]) == set()
