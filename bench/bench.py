@@ -63,7 +63,7 @@ MOTO_GOAL = 3.0  # the API's ListAccessKeys / GetUser: x moto_server's ListAcces
 @dataclass
 class Target:
     name: str
-    group: str  # floor | console | admin | api | peer | floor-py | sequence
+    group: str  # floor | console | admin-floor | admin | api | peer | floor-py | sequence
     label: str
     driver: str = "wrk"  # wrk | py
     signed: bool = False  # a fresh pool of signed requests for every run (one nonce each)
@@ -76,6 +76,7 @@ TARGETS = [
     Target("users_middle", "console", "Users, a middle page (root)"),
     Target("users_search", "console", "Users, search (root)"),
     Target("auth_tab", "console", "A user's Authentication tab (root)"),
+    Target("admin_floor", "admin-floor", "Django admin's floor: its own Groups changelist, as shipped (superuser)"),
     Target("admin_keys_filter", "admin", "Admin AccessKeys, status filter (auditor)"),
     Target("admin_keys_search", "admin", "Admin AccessKeys, search (auditor)"),
     Target("admin_events_filter", "admin", "Admin AuditEvents, action filter (auditor)"),
@@ -255,7 +256,7 @@ def moto_setup(port: int) -> Request:
 # --- Requests of each target -------------------------------------------------------------------------
 
 class Requests:
-    """Builds the requests of every target, once logged on (console root, admin auditor)."""
+    """Builds the requests of every target, once logged on (console root, admin auditor, superuser)."""
 
     def __init__(self, args, fx: dict, moto_request: Request):
         self.host = f"127.0.0.1:{args.port}"
@@ -267,7 +268,11 @@ class Requests:
         auditor = Client("127.0.0.1", args.port)
         log_on(auditor, login_path="/admin/login/", username=fx["auditor"], password=fx["auditor_password"],
                next_path="/admin/")
+        superuser = Client("127.0.0.1", args.port)
+        log_on(superuser, login_path="/admin/login/", username=fx["superuser"], password=fx["superuser_password"],
+               next_path="/admin/")
         self.root_cookie, self.auditor_cookie = root.cookie_header(), auditor.cookie_header()
+        self.superuser_cookie = superuser.cookie_header()
         pages = math.ceil(fx["users"] / USERS_PER_PAGE)
         self.middle_page = pages // 2
         self.credentials = {"key_id": fx["api_key_id"], "secret": fx["api_secret"]}
@@ -282,6 +287,7 @@ class Requests:
             "users_middle": (f"/users/?page={self.middle_page}", self.root_cookie, f"page {self.middle_page} of"),
             "users_search": (f"/users/?q={term}", self.root_cookie, user),
             "auth_tab": (f"/users/{user}/authentication", self.root_cookie, "Create AccessKey"),
+            "admin_floor": ("/admin/auth/group/", self.superuser_cookie, "result_list"),
             "admin_keys_filter": ("/admin/ram/accesskey/?status__exact=Inactive", self.auditor_cookie, "result_list"),
             "admin_keys_search": (f"/admin/ram/accesskey/?q={term}", self.auditor_cookie, "result_list"),
             "admin_events_filter": ("/admin/ram/auditevent/?action=CreateAccessKey", self.auditor_cookie,

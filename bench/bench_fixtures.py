@@ -5,6 +5,8 @@
 to ``bench.py``, never a file), what the load driver needs:
 
 - fresh random passwords for the account root's logon and for an auditor (``bench-auditor``);
+- ``bench-superuser``, a Django superuser with a fresh random password: it opens Django admin's
+  own Groups changelist, as shipped (the admin's floor on this machine; the auditor may not);
 - ``bench-admin``, a RAM administrator (``AliyunRAMFullAccess``) with one fresh AccessKey: the
   caller of the signed API calls (its secret is in the JSON, and only there);
 - ``bench-api``, a RAM user with exactly 2 AccessKeys: what ListAccessKeys and GetUser ask about,
@@ -14,8 +16,8 @@ to ``bench.py``, never a file), what the load driver needs:
   2-key quota never refuses a client because of another;
 - the user names the page targets open (the middle of the Users list) and a search term.
 
-Every write goes through ``ram.services`` (audited, actor ``cli:bench``) except the two
-passwords, which are set as ``create_auditor`` sets them. Keys left over by an interrupted run
+Every write goes through ``ram.services`` (audited, actor ``cli:bench``) except the
+passwords, which are set as ``create_auditor`` sets them, and the superuser. Keys left over by an interrupted run
 are disabled and deleted first.
 """
 from __future__ import annotations
@@ -34,6 +36,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
@@ -44,6 +47,7 @@ from ram.policy import Principal  # noqa: E402
 
 ACCOUNT_ALIAS = os.environ.get("BENCH_ACCOUNT", "bench")
 AUDITOR = "bench-auditor"
+SUPERUSER = "bench-superuser"
 ADMIN_USER, API_USER = "bench-admin", "bench-api"
 CLIENT_USERS = 16  # bench-cycle-00.. and bench-wizard-00..: at least as many as load-driver threads
 ACTOR = Principal.cli("bench")
@@ -91,6 +95,11 @@ def setup() -> dict:
     _set_password(account.root_user, root_password)
     auditor_password = secrets.token_urlsafe(18)
     call_command("create_auditor", AUDITOR, password=auditor_password, stdout=open(os.devnull, "w"))
+    superuser_password = secrets.token_urlsafe(18)
+    superuser, _ = get_user_model().objects.get_or_create(username=SUPERUSER)
+    superuser.is_active = superuser.is_staff = superuser.is_superuser = True
+    superuser.set_password(superuser_password)
+    superuser.save()
 
     admin = _user(account, ADMIN_USER)
     if not admin.policies.filter(name="AliyunRAMFullAccess").exists():
@@ -112,6 +121,7 @@ def setup() -> dict:
     return {
         "account": account.alias, "account_uid": account.uid, "root_logon": account.root_user.username,
         "root_password": root_password, "auditor": AUDITOR, "auditor_password": auditor_password,
+        "superuser": SUPERUSER, "superuser_password": superuser_password,
         "api_key_id": issued.access_key.access_key_id, "api_secret": issued.secret,
         "api_user": API_USER, "client_users": CLIENT_USERS, "users": total + 2 * CLIENT_USERS + 2,
         "middle_user": middle,

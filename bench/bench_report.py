@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-GROUP_COLOURS = {"floor": "#7f7f7f", "floor-py": "#7f7f7f", "console": "#1f77b4", "admin": "#9467bd",
+GROUP_COLOURS = {"floor": "#7f7f7f", "floor-py": "#7f7f7f", "console": "#1f77b4", "admin-floor": "#c5b0d5", "admin": "#9467bd",
                  "api": "#ff7f0e", "peer": "#2ca02c", "sequence": "#8c564b"}
 
 
