@@ -187,6 +187,15 @@ def test_key_tables_list_keys_in_order_without_reading_sealed_secrets(client_as,
     assert root_keys[0].ram_user is None and root_keys[0].account == demo
 
 
+def test_an_empty_key_table_says_what_to_prefer(client_as, demo):
+    keyless = next(user for user in RamUser.objects.filter(account=demo).order_by("user_name")
+                   if not AccessKey.objects.filter(ram_user=user).exists())
+    page = client_as("root").get(f"/users/{keyless.user_name}/authentication").content.decode()
+    assert ('<tr><td colspan="5" class="console-empty">No AccessKey pairs. Prefer temporary credentials '
+            "(such as RAM roles) where you can.</td></tr>") in page
+    assert 'aria-labelledby="accesskey-title"' in page
+
+
 @pytest.mark.parametrize("database", ["any",  # the PostgreSQL pass: its own SQL (UPPER, LIKE, trigram indexes)
                                       pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_users_search_matches_any_case_and_takes_wildcards_literally(client_as, demo, cli, database):
@@ -283,15 +292,17 @@ def test_console_datetime_prints_what_the_date_filter_prints():
 
     from django.template import engines
 
-    filtered = engines["django"].from_string('{% load console_formats %}{{ v|console_datetime }}|{{ v|console_datetime:"seconds" }}')
+    filtered = engines["jinja2"].from_string('{{ v|console_datetime }}|{{ v|console_datetime("seconds") }}')
+    dated = engines["jinja2"].from_string('{{ v|date("M j, Y, H:i") }}|{{ v|date("M j, Y, H:i:s") }}')
     moment = datetime(2025, 12, 31, 23, 59, 7, tzinfo=tz.utc)
     for _ in range(400):  # every month, single- and double-digit days, hours and seconds, a year boundary
         assert console_datetime(moment) == date_format(moment, "M j, Y, H:i")
         assert console_datetime(moment, seconds=True) == date_format(moment, "M j, Y, H:i:s")
         assert filtered.render({"v": moment}) == f'{date_format(moment, "M j, Y, H:i")}|{date_format(moment, "M j, Y, H:i:s")}'
+        assert dated.render({"v": moment}) == filtered.render({"v": moment})
         moment += timedelta(days=1, hours=7, minutes=13, seconds=11)
     assert console_datetime(None) == "-"
-    assert filtered.render({"v": None}) == "|"  # as the date filter prints nothing
+    assert filtered.render({"v": None}) == dated.render({"v": None}) == "|"  # as the date filter prints nothing
 
 
 @pytest.mark.parametrize("who, kind", [("root", "root"), ("admin", "ram_user"), ("auditor", None)])

@@ -180,6 +180,9 @@ def test_root_accesskey_page_is_behind_the_risk_dialog(client_as, demo):
     assert AuditEvent.objects.filter(action="AcknowledgeRootAccessKeyRisk", account_uid=demo.uid).count() == 1
     page = client.get("/accesskey").content.decode()
     assert "Main Account AccessKey" in page and "Create AccessKey" in page
+    assert not AccessKey.objects.filter(account=demo, ram_user__isnull=True).exists()
+    assert ('<tr><td colspan="5" class="console-empty">No main account AccessKey pairs. Keep it that way: '
+            "use RAM users.</td></tr>") in page
 
 
 def root_create(client):

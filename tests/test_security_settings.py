@@ -131,9 +131,25 @@ def inline_code(html: str) -> list[str]:
 
 
 def test_templates_hold_no_inline_script_or_style():
-    offenders = {str(path.relative_to(BASE_DIR)): inline_code(path.read_text())
-                 for path in (BASE_DIR / "templates").rglob("*.html")}
+    paths = [path for folder in ("jinja2", "templates") for path in (BASE_DIR / folder).rglob("*.html")]
+    assert len([path for path in paths if path.is_relative_to(BASE_DIR / "jinja2")]) > 25  # the console's pages
+    offenders = {str(path.relative_to(BASE_DIR)): inline_code(path.read_text()) for path in paths}
     assert {path: found for path, found in offenders.items() if found} == {}
+
+
+def test_console_pages_escape_what_users_typed(client_as, demo, cli):
+    """Jinja2 autoescapes every console page (``console.jinja2``) as Django's templates did."""
+    from ram.models import RamUser
+    from ram.services import ram_user_create
+
+    typed = '<script>alert("x")</script>&<b>'
+    ram_user_create(actor=cli, account=demo, user_name="typed", display_name=typed, comments=typed)
+    client = client_as("root")
+    for url in ("/users/", "/users/typed/", "/users/typed/permissions", "/users/typed/delete"):
+        page = client.get(url).content.decode()
+        assert typed not in page and "<b>" not in page, url
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;&lt;b&gt;" in client.get("/users/typed/").content.decode()
+    assert RamUser.objects.get(user_name="typed").display_name == typed
 
 
 def test_every_console_page_is_served_with_the_strict_policy_and_no_inline_code(client_as, demo):

@@ -65,20 +65,27 @@ MIDDLEWARE = [
     "training.guide.TrainingVisitsMiddleware",
 ]
 
+CONTEXT_PROCESSORS = [
+    "django.template.context_processors.request",
+    "django.contrib.auth.context_processors.auth",
+    "django.contrib.messages.context_processors.messages",
+    "console.context_processors.shell",
+    "training.context_processors.guide",
+]
 TEMPLATES = [
+    # The console's pages (jinja2/): Jinja2, several times faster than Django's templates (console/jinja2.py).
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "console.jinja2.environment", "context_processors": CONTEXT_PROCESSORS},
+    },
+    # The admin, crispy forms' own templates and Django's: Django's template language (templates/).
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-                "console.context_processors.shell",
-                "training.context_processors.guide",
-            ],
-        },
+        "OPTIONS": {"context_processors": CONTEXT_PROCESSORS},
     },
 ]
 

@@ -1,0 +1,55 @@
+"""The console's Jinja2 environment (``TEMPLATES``, ``jinja2/``): the console's pages render through
+Jinja2, which compiles a template to Python once, several times faster than Django's template
+language (docs/PERFORMANCE.md). The admin keeps Django's templates.
+
+What a page may use besides Jinja2's own:
+
+- ``url("ram:user_tab", name, "permissions")``: what ``{% url %}`` prints (``console.links``);
+- ``static(path)``; ``csrf_input`` (the backend's: the hidden CSRF field); ``request``, ``user``,
+  ``messages`` and what ``console.context_processors`` and ``training.context_processors`` give;
+- filters ``console_datetime`` (``console.formats``), ``date(format)`` (Django's ``date``),
+  ``yesno("yes,no")``, ``capfirst``, ``pluralize``, ``urlencode`` (Django's), ``as_crispy_field``,
+  and the global ``crispy(form)`` (crispy forms, rendered by its own Django templates).
+
+Undefined names and attributes print nothing and are false, as in Django's templates
+(``ChainableUndefined``); autoescaping is on (the backend's default), and Django's safe strings,
+forms and fields are printed as they are (they are ``__html__``-aware).
+"""
+from __future__ import annotations
+
+from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
+from crispy_forms.utils import render_crispy_form
+from django.template import defaultfilters
+from django.templatetags.static import static
+from django.utils.timezone import template_localtime
+from jinja2 import ChainableUndefined, Environment
+
+from console.formats import console_datetime
+from console.links import console_link
+
+
+def url(url_name: str, *args) -> str:
+    """``{{ url("ram:user_detail", user_name) }}``: ``reverse(url_name, args=args)``."""
+    return console_link(url_name, *args)
+
+
+def date(value, format_string: str | None = None) -> str:
+    """Django's ``date`` filter, with its conversion to the current time zone."""
+    return defaultfilters.date(template_localtime(value), format_string)
+
+
+def datetime_filter(value, arg: str = "") -> str:
+    """``console_datetime``; ``console_datetime("seconds")`` with seconds; "" for None."""
+    return console_datetime(value, seconds=arg == "seconds", empty="") if value else ""
+
+
+def environment(**options) -> Environment:
+    options["undefined"] = ChainableUndefined  # the backend's default raises on an attribute of a missing name
+    env = Environment(**options)
+    env.globals.update({"url": url, "static": static, "crispy": render_crispy_form})
+    env.filters.update({
+        "console_datetime": datetime_filter, "date": date, "yesno": defaultfilters.yesno,
+        "capfirst": defaultfilters.capfirst, "pluralize": defaultfilters.pluralize,
+        "urlencode": defaultfilters.urlencode, "as_crispy_field": as_crispy_field,
+    })
+    return env
