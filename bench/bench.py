@@ -76,7 +76,7 @@ TARGETS = [
     Target("users_middle", "console", "Users, a middle page (root)"),
     Target("users_search", "console", "Users, search (root)"),
     Target("auth_tab", "console", "A user's Authentication tab (root)"),
-    Target("admin_floor", "admin-floor", "Django admin's floor: its own Groups changelist, as shipped (superuser)"),
+    Target("admin_floor", "admin-floor", "Django admin's floor: stock Groups list (superuser)"),
     Target("admin_keys_filter", "admin", "Admin AccessKeys, status filter (auditor)"),
     Target("admin_keys_search", "admin", "Admin AccessKeys, search (auditor)"),
     Target("admin_events_filter", "admin", "Admin AuditEvents, action filter (auditor)"),
