@@ -66,9 +66,10 @@ def _permissions_sql(vendor: str) -> str:
     }
     return (
         "SELECT ct.{app_label}, p.{codename} FROM {permission} p"
-        " INNER JOIN {content_type} ct ON ct.{id} = p.{content_type_id}"
-        " WHERE p.{id} IN (SELECT o.{own_permission} FROM {own} o WHERE o.{own_user} = %s"
+        " INNER JOIN {content_type} ct ON ct.{type_id} = p.{content_type_id}"
+        " WHERE p.{permission_id} IN (SELECT o.{own_permission} FROM {own} o WHERE o.{own_user} = %s"
         " UNION SELECT g.{granted_permission} FROM {granted} g"
         " INNER JOIN {member} m ON m.{member_group} = g.{granted_group} WHERE m.{member_user} = %s)"
-    ).format(**table, app_label=quote("app_label"), codename=quote("codename"), id=quote("id"),
+    ).format(**table, app_label=quote("app_label"), codename=quote("codename"),
+             permission_id=quote(Permission._meta.pk.column), type_id=quote(ContentType._meta.pk.column),
              content_type_id=quote(Permission._meta.get_field("content_type").column))

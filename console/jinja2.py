@@ -6,7 +6,7 @@ keeps Django's templates.
 What a page may use besides Jinja2's own:
 
 - ``url("ram:user_tab", name, "permissions")``: what ``{% url %}`` prints (``console.links``);
-- ``static(path)``; ``csrf_input`` (the backend's: the hidden CSRF field); ``request``, ``user``,
+- ``static(path)``; ``csrf_input`` (the hidden CSRF field, one token per page: ``csrf``); ``request``, ``user``,
   ``messages`` and what ``console.context_processors`` and ``training.context_processors`` give;
 - filters ``console_datetime`` (``console.formats``), ``date(format)`` (Django's ``date``),
   ``pluralize``, ``urlencode`` (Django's) and ``as_crispy_field`` (crispy forms' field, rendered by
@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
 from django.template import defaultfilters
+from django.template.backends.utils import csrf_input
 from django.templatetags.static import static
+from django.utils.functional import SimpleLazyObject
 from django.utils.timezone import template_localtime
 from jinja2 import ChainableUndefined, Environment
 
@@ -41,6 +43,13 @@ def date(value, format_string: str | None = None) -> str:
 def datetime_filter(value, arg: str = "") -> str:
     """``console_datetime``; ``console_datetime("seconds")`` with seconds; "" for None."""
     return console_datetime(value, seconds=arg == "seconds", empty="") if value else ""
+
+
+def csrf(request) -> dict:
+    """Context processor of the Jinja2 engine: one masked CSRF token per page, as Django's templates
+    have it. The backend's own ``csrf_input`` masks a new one wherever it is printed (a ``get_token``
+    per form: ~60 µs each, and an Authentication tab has a form per key besides Log out)."""
+    return {"csrf_input": SimpleLazyObject(lambda: csrf_input(request))}
 
 
 def environment(**options) -> Environment:

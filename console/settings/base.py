@@ -88,7 +88,10 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [BASE_DIR / "jinja2"],
         "APP_DIRS": False,
-        "OPTIONS": {"environment": "console.jinja2.environment", "context_processors": CONTEXT_PROCESSORS},
+        # Its context processors run after a view's context and win over it (Django's templates: the
+        # other way round): no view passes a name they set.
+        "OPTIONS": {"environment": "console.jinja2.environment",
+                    "context_processors": [*CONTEXT_PROCESSORS, "console.jinja2.csrf"]},
     },
 ]
 
