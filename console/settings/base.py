@@ -89,9 +89,10 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "jinja2"],
         "APP_DIRS": False,
         # Its context processors run after a view's context and win over it (Django's templates: the
-        # other way round): no view passes a name they set.
+        # other way round): no view passes a name they set. The backend itself gives `request`.
         "OPTIONS": {"environment": "console.jinja2.environment",
-                    "context_processors": [*CONTEXT_PROCESSORS, "console.jinja2.csrf"]},
+                    "context_processors": [*(name for name in CONTEXT_PROCESSORS if not name.endswith(".request")),
+                                           "console.jinja2.csrf"]},
     },
 ]
 
