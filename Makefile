@@ -47,14 +47,15 @@ clean:
 	rm -rf $(VENV) staticfiles .pytest_cache tests/artifacts
 
 # --- Production serving and the long security runs (none of them part of `make test`) ----------
-# serve-prod: the production settings under gunicorn, static files by whitenoise. Needs SECRET_KEY and
-# RAM_SEALING_KEYS in the environment (and DATABASE_URL / REDIS_URL for PostgreSQL / Redis); meant to
-# sit behind a TLS proxy that sets X-Forwarded-Proto (see README, Security).
+# serve-prod: the production settings under gunicorn, static files by whitenoise. Needs SECRET_KEY,
+# RAM_SEALING_KEYS and REDIS_URL in the environment (and DATABASE_URL for PostgreSQL): the workers share
+# their rate limits, nonces and sessions through Redis, or each would count its own. Meant to sit
+# behind a TLS proxy that sets X-Forwarded-Proto (see README, Security).
 WORKERS ?= 3
 .PHONY: load faults
 serve-prod: install
-	@test -n "$$SECRET_KEY" && test -n "$$RAM_SEALING_KEYS" || \
-	  { echo "serve-prod: export SECRET_KEY and RAM_SEALING_KEYS first (README, Security)"; exit 2; }
+	@test -n "$$SECRET_KEY" && test -n "$$RAM_SEALING_KEYS" && test -n "$$REDIS_URL" || \
+	  { echo "serve-prod: export SECRET_KEY, RAM_SEALING_KEYS and REDIS_URL first (README, Security)"; exit 2; }
 	DJANGO_SETTINGS_MODULE=console.settings.production $(PY) manage.py migrate --noinput
 	DJANGO_SETTINGS_MODULE=console.settings.production $(PY) manage.py collectstatic --noinput
 	DJANGO_SETTINGS_MODULE=console.settings.production $(VENV)/bin/gunicorn console.wsgi:application \

@@ -3,8 +3,8 @@ needles in every encoding they could be stored in, and a probe of the production
 
 The probe runs in a child process (``python -m tests.security_helpers``) because a settings
 module cannot be swapped inside a running test session: it loads ``console.settings.production``
-exactly as deployed, on a throwaway SQLite database and static root, and prints what a browser
-behind the TLS proxy would see as JSON.
+exactly as deployed, on a throwaway SQLite database and static root and the local Redis
+(``PROBE_REDIS_URL``), and prints what a browser behind the TLS proxy would see as JSON.
 """
 from __future__ import annotations
 
@@ -195,11 +195,16 @@ def _staff(users, username: str, group):
 # --- Production probe (run in a child process) ------------------------------------------------------
 
 
+# The Redis database of the probe (production refuses to start without REDIS_URL): its cache,
+# sessions and nonces. Only sessions and cache entries that expire by themselves are written there.
+PROBE_REDIS_URL = os.environ.get("RAM_PROBE_REDIS_URL", "redis://127.0.0.1:6379/12")
+
+
 def production_probe() -> dict:
     """Load the production settings on a throwaway database and report what clients see."""
     work = tempfile.mkdtemp(prefix="ram-prod-probe-")
     os.environ["DATABASE_URL"] = f"sqlite:///{work}/probe.sqlite3"
-    os.environ.pop("REDIS_URL", None)
+    os.environ.setdefault("REDIS_URL", PROBE_REDIS_URL)
     import django
     from django.conf import settings
 

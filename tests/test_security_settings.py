@@ -28,6 +28,7 @@ from ram.policy import Principal
 from ram.services import access_key_create, security_preference_set
 
 from .api_helpers import send, v1_call, v3_call
+from .security_helpers import PROBE_REDIS_URL
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 WIZARD = "/users/alice/accesskeys/create"
@@ -41,6 +42,7 @@ def production_env(**extra: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "console.settings.production",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "RAM_SEALING_KEYS": "1:" + base64.b64encode(os.urandom(32)).decode(),
+        "REDIS_URL": PROBE_REDIS_URL,
         **extra,
     })
     return env
@@ -55,7 +57,7 @@ def test_check_deploy_reports_nothing_with_the_production_settings():
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "RAM_SEALING_KEYS"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "RAM_SEALING_KEYS", "REDIS_URL"])
 def test_production_refuses_to_start_without_its_secrets(missing):
     env = production_env()
     env.pop(missing)
@@ -64,9 +66,32 @@ def test_production_refuses_to_start_without_its_secrets(missing):
     assert result.returncode != 0 and f"{missing} must be set" in result.stderr
 
 
+def test_production_says_why_it_needs_redis():
+    """Without Redis each worker would count the rate limits in its own memory: refused, with the reason."""
+    env = production_env()
+    env.pop("REDIS_URL")
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=BASE_DIR, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert "ImproperlyConfigured" in result.stderr
+    assert "Rate limits, used API nonces and sessions must be shared by every server process" in result.stderr
+
+
+def require_probe_redis() -> None:
+    try:
+        import redis
+
+        redis.Redis.from_url(PROBE_REDIS_URL, socket_connect_timeout=0.5).ping()
+    except Exception:  # noqa: BLE001 - no Redis: the production settings cannot serve
+        message = f"no Redis at {PROBE_REDIS_URL} (.ci/run starts one)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 @pytest.fixture(scope="module")
 def production():
     """What a browser behind the TLS proxy sees of the production settings (see security_helpers)."""
+    require_probe_redis()
     result = subprocess.run([sys.executable, "-m", "tests.security_helpers"], cwd=BASE_DIR, env=production_env(),
                             capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-3000:]

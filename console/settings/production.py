@@ -1,4 +1,4 @@
-"""Production settings: refuse to start without SECRET_KEY and the sealing keyring.
+"""Production settings: refuse to start without SECRET_KEY, the sealing keyring and Redis.
 
 Served by gunicorn behind a TLS-terminating proxy (``make serve-prod``), static files by
 whitenoise. ``python manage.py check --deploy`` reports nothing with these settings
@@ -10,7 +10,9 @@ whitenoise. ``python manage.py check --deploy`` reports nothing with these setti
   Content-Security-Policy of ``base.CONTENT_SECURITY_POLICY``;
 - sessions: idle and absolute timeouts (``base.SESSION_*_TIMEOUT``); logons throttled by
   django-axes; AccessKey creation rate-limited per principal and per address (``ram.ratelimit``);
-- the client address: ``RAM_TRUSTED_PROXY_COUNT`` proxies' ``X-Forwarded-For`` entries (``ram.audit``).
+- the client address: ``RAM_TRUSTED_PROXY_COUNT`` proxies' ``X-Forwarded-For`` entries (``ram.audit``);
+- shared state: rate limits, used API nonces and sessions in Redis (``REDIS_URL``), one store for
+  every server process.
 """
 from __future__ import annotations
 
@@ -22,16 +24,22 @@ from .base import *  # noqa: F401,F403
 from .base import DATABASES, MIDDLEWARE, env_bool
 
 
-def _required(name: str) -> str:
+def _required(name: str, why: str = "") -> str:
     value = os.environ.get(name, "")
     if not value:
-        raise ImproperlyConfigured(f"{name} must be set in the environment for production.")
+        raise ImproperlyConfigured(f"{name} must be set in the environment for production.{why}")
     return value
 
 
 DEBUG = False
 SECRET_KEY = _required("SECRET_KEY")
 RAM_SEALING_KEYS = _required("RAM_SEALING_KEYS")
+# The rate limits (AccessKey creation, training sandboxes) count in the cache. Without Redis,
+# base.py gives each process a local-memory cache of its own: `gunicorn -w 3` would triple every
+# limit. With REDIS_URL, base.py puts the cache, sessions and used API nonces (ram.api.nonces) in Redis.
+_required("REDIS_URL", " Rate limits, used API nonces and sessions must be shared by every server process;"
+                       " without Redis the rate limits live in each process's local memory"
+                       " (3 workers would triple them). Example: REDIS_URL=redis://127.0.0.1:6379/0")
 
 # --- Transport ----------------------------------------------------------------------------
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips any the client sent).
