@@ -1,8 +1,11 @@
 """The RAM actions of the OpenAPI: one function per action, each a thin view.
 
-Each reads its parameters, asks ``ram.policy`` before it looks anything up (so a caller without
-permission learns nothing about which users or keys exist), and calls the same services and
-selectors as the console: quotas, lifecycle rules and audit events are theirs. A function
+Each reads its parameters, asks ``ram.policy`` before it answers anything, and calls the same
+services and selectors as the console: quotas, lifecycle rules and audit events are theirs. A
+user named in a request is authorized on its stored name (``_user_named``): names are looked up
+in any letter case while policy resources match case-sensitively. When no such user exists the
+name as sent is authorized, so a caller without permission learns nothing about which users or
+keys exist. A function
 returns the response fields (``RequestId`` is added by the caller) or raises ``RamError``.
 Response shapes and names are those of Alibaba's RAM 2015-05-01 reference.
 """
@@ -62,22 +65,25 @@ def create_access_key(call: ActionCall) -> dict:
 def list_access_keys(call: ActionCall) -> dict:
     """ListAccessKeys: the keys of ``UserName`` (omitted: the caller's own), never their secrets.
 
-    A RAM user's keys are read by the owner's name in one query; only when there are none is the
-    user looked up, to tell "no keys" from "no such user" (``EntityNotExist.User``).
+    The caller's own keys are read by its stored name in one query. Another user is looked up
+    first (``_user_named``: its stored name is what is authorized), then its keys are read.
     """
     principal = call.principal
     user_name = call.params.get("UserName", "")
+    if user_name:
+        services.validate_user_name(user_name)
     if not user_name and principal.is_root:
         owner = _key_owner(call, "ram:ListAccessKeys")
         keys = list(access_keys_of(owner).order_by("created_at", "id")
                     .values_list("access_key_id", "status", "created_at"))
     else:
-        user_name = user_name or principal.ram_user.user_name
-        services.validate_user_name(user_name)  # before it becomes part of an ARN
-        authorize(principal, "ram:ListAccessKeys", user_arn(principal.account, user_name))
-        keys = access_key_list_of_user_named(account=principal.account, user_name=user_name)
-    if not keys and user_name:
-        ram_user_get(account=principal.account, user_name=user_name)  # raises EntityNotExist.User
+        own = principal.ram_user
+        if own is not None and (not user_name or user_name.lower() == own.user_name.lower()):
+            stored_name = own.user_name  # the caller's own keys: its stored name is known, and it exists
+            authorize(principal, "ram:ListAccessKeys", user_arn(principal.account, stored_name))
+        else:
+            stored_name = _user_named(call, "ram:ListAccessKeys", user_name).user_name
+        keys = access_key_list_of_user_named(account=principal.account, user_name=stored_name)
     return {"AccessKeys": {"AccessKey": [
         {"AccessKeyId": key_id, "Status": status, "CreateDate": api_date(created_at)}
         for key_id, status, created_at in keys
@@ -253,9 +259,22 @@ def _key_owner(call: ActionCall, action: str) -> RamUser | Account:
 
 
 def _user_named(call: ActionCall, action: str, user_name: str) -> RamUser:
+    """The caller's account's RAM user ``user_name`` (any letter case), once ``action`` on it is allowed.
+
+    Authorized on the user's stored name: a policy resource matches case-sensitively, so a Deny on
+    ``user/admin`` must hold for ``UserName=ADMIN`` too. When there is no such user, the name as
+    sent is authorized before ``EntityNotExist.User`` is raised: a caller without permission gets
+    ``NoPermission`` whether or not the user exists.
+    """
     services.validate_user_name(user_name)  # before it becomes part of an ARN
-    authorize(call.principal, action, user_arn(call.principal.account, user_name))
-    return ram_user_get(account=call.principal.account, user_name=user_name)
+    account = call.principal.account
+    try:
+        ram_user = ram_user_get(account=account, user_name=user_name)
+    except RamError:
+        authorize(call.principal, action, user_arn(account, user_name))
+        raise
+    authorize(call.principal, action, user_arn(account, ram_user.user_name))
+    return ram_user
 
 
 def _key_of(call: ActionCall, action: str) -> AccessKey:
