@@ -1,5 +1,6 @@
 """Request-scoped facts every console view relies on (a request id, the acting principal), session
-timeouts, and clean failures (503 when a dependency is down, RAM refusals as pages)."""
+timeouts, no caching of logged-on pages, and clean failures (503 when a dependency is down, RAM
+refusals as pages)."""
 from __future__ import annotations
 
 import functools
@@ -14,7 +15,7 @@ from django.core.signals import got_request_exception
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import get_script_prefix, reverse
-from django.utils.cache import add_never_cache_headers
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.functional import SimpleLazyObject
 
 from ram.errors import RamError
@@ -112,6 +113,43 @@ def _remember_logon(request) -> None:
         now = int(time.time())
         session[SESSION_STARTED_KEY] = now
         session[SESSION_SEEN_KEY] = now
+
+
+# --- No caching of logged-on pages -----------------------------------------------------------
+
+class PrivateNoStoreMiddleware:
+    """``Cache-Control: private, no-store`` on every response to a logged-on request: the console's
+    pages and the auditors' admin.
+
+    A logged-on page shows one principal's users, keys, settings or audit trail: no shared proxy
+    may keep it, and no browser may keep it on disk for the next person at that screen (the back
+    button, the cache folder). The two directives are added to whatever the view set, so a
+    stricter header stays (the reveal's ``no-store, no-cache, must-revalidate, private, max-age=0``).
+
+    "Logged on" is the session's user when the request arrives or when its response leaves (a
+    logon, a training sandbox's start). Anonymous pages keep their own headers: they show nothing
+    of anyone's, and the logon page is ``never_cache`` already (Django's ``LoginView``). The
+    OpenAPI never comes here (answered above the sessions), nor do static files (answered before
+    the middleware); the health probes come without a session and set their own ``never_cache``.
+    A request that neither brought a session nor wrote one loads none here.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        logged_on = _logged_on(request)
+        response = self.get_response(request)
+        if logged_on or _logged_on(request):
+            patch_cache_control(response, private=True, no_store=True)
+        return response
+
+
+def _logged_on(request) -> bool:
+    session = getattr(request, "session", None)
+    if session is None or (settings.SESSION_COOKIE_NAME not in request.COOKIES and not session.modified):
+        return False
+    return request.user.is_authenticated
 
 
 # --- Clean failures ---------------------------------------------------------------------------

@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "console.middleware.PrivateNoStoreMiddleware",  # Cache-Control: private, no-store when logged on
     "django.contrib.messages.middleware.MessageMiddleware",
     "console.middleware.SessionTimeoutMiddleware",  # idle and absolute session timeouts (below)
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
