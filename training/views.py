@@ -25,6 +25,7 @@ from ram.services import console_logon_succeeded
 
 from . import guide as guide_module
 from .exercises import EXERCISES
+from .forms import SandboxActionForm
 from .progress import is_complete, runs_of, step_states, training_events
 from .report import mistakes_of, safety_choices
 from .services import exercise_start, sandbox_create, sandbox_delete, sandbox_reset
@@ -142,12 +143,17 @@ def _minutes_seconds(seconds: float) -> str:
 def trainer(request: HttpRequest) -> HttpResponse:
     """Trainers: every active sandbox with its trainee's progress and mistakes; reset or delete one."""
     if request.method == "POST":
-        account = get_object_or_404(Account, pk=request.POST.get("account"), is_sandbox=True)
+        form = SandboxActionForm(request.POST)
+        if not form.is_valid():
+            return render(request, "refused.html", {
+                "title": "The request was refused", "message": f"{form.refusal()} Nothing was changed.",
+            }, status=400)
+        account = get_object_or_404(Account, pk=form.cleaned_data["account"], is_sandbox=True)
         context = AuditContext.from_request(request)
-        if request.POST.get("action") == "reset":
+        if form.cleaned_data["action"] == "reset":
             sandbox_reset(actor=Principal.cli(f"trainer:{request.user.username}"), account=account, context=context)
             messages.success(request, f"The sandbox {account.alias} is reset.")
-        elif request.POST.get("action") == "delete":
+        else:
             sandbox_delete(account=account, context=context)
             messages.success(request, f"The sandbox {account.alias} is deleted.")
         return redirect("training:trainer")
