@@ -6,18 +6,25 @@ import re
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-ACCESS_KEY_LIKE = re.compile(r"^(LTAI[A-Za-z0-9]{8,40}|STS\.[A-Za-z0-9]+|[A-Za-z0-9]{30})$")
+from ram.credentials import contains_access_key_credential
+
+from .logon import address_is_locked_out
+
+ACCESS_KEY_ID_LIKE = re.compile(r"^(LTAI[A-Za-z0-9]{8,40}|STS\.[A-Za-z0-9]+)$")
 ACCESS_KEY_REFUSAL = (
     "An AccessKey pair cannot be used to log on to the console. "
     "Log on with your logon name and password."
 )
+LOCKED_OUT = "Too many failed logon attempts. Try again in 15 minutes."
 
 
 class LogonForm(AuthenticationForm):
     """Logon name (root email, or ``<UserName>@<alias>.onaliyun.com``) and password.
 
-    An AccessKey ID or secret typed into it is refused before any password check: an AccessKey
-    pair is a programmatic credential and never logs on to the console.
+    A logon name that holds an AccessKey credential anywhere (an ID, a secret, ``ID,SECRET``…),
+    or an AccessKey ID typed as the password, is refused before any lookup or password check: an
+    AccessKey pair is a programmatic credential and never logs on to the console. The name is
+    neither echoed back nor handed to django-axes; the audit trail keeps only the fact.
     """
 
     username = forms.CharField(label="Logon name", max_length=254,
@@ -26,32 +33,42 @@ class LogonForm(AuthenticationForm):
         **AuthenticationForm.error_messages,
         "invalid_login": "The logon name or password is incorrect.",
         "access_key": ACCESS_KEY_REFUSAL,
+        "locked_out": LOCKED_OUT,
     }
     refusal_reason = ""
 
+    def full_clean(self):
+        holds = False
+        if self.is_bound:
+            username = str(self.data.get(self.add_prefix("username"), ""))
+            password = str(self.data.get(self.add_prefix("password"), ""))
+            holds = contains_access_key_credential(username) or bool(ACCESS_KEY_ID_LIKE.match(password.strip()))
+        self.holds_credential = holds
+        super().full_clean()
+        if holds:
+            self._forget_username()
+
+    def clean_username(self) -> str:
+        return (self.cleaned_data.get("username") or "").strip().lower()
+
     def clean(self):
-        username = (self.cleaned_data.get("username") or "").strip()
-        password = self.cleaned_data.get("password") or ""
-        if _is_access_key_like(username) or _is_access_key_id_like(password):
+        if self.holds_credential:
             self.refusal_reason = "AccessKeyNotAllowed"
-            # Never echo a credential back into the page: the logon name field comes back empty.
-            self.data = self.data.copy()
-            self.data[self.add_prefix("username")] = ""
             raise forms.ValidationError(self.error_messages["access_key"], code="access_key")
-        self.cleaned_data["username"] = username.lower()
+        if "username" in self.errors and self.cleaned_data.get("password"):
+            self.refusal_reason = "InvalidCredentials"  # a name no logon can have (e.g. with NUL): a failed logon
+            raise forms.ValidationError(self.error_messages["invalid_login"], code="invalid_login")
+        if self.request is not None and address_is_locked_out(self.request):
+            self.refusal_reason = "LockedOut"
+            self.request.axes_locked_out = True  # django-axes' middleware answers with its lockout page
+            raise forms.ValidationError(self.error_messages["locked_out"], code="locked_out")
         try:
             return super().clean()
         except forms.ValidationError:
             self.refusal_reason = "LockedOut" if getattr(self.request, "axes_locked_out", False) else "InvalidCredentials"
             raise
 
-
-def _is_access_key_like(value: str) -> bool:
-    """An AccessKey ID, an STS key id, or a 30-character secret typed as a logon name."""
-    return bool(ACCESS_KEY_LIKE.match(value.strip()))
-
-
-def _is_access_key_id_like(value: str) -> bool:
-    """An AccessKey ID typed as a password (a 30-character password is a legitimate password)."""
-    value = value.strip()
-    return value.startswith(("LTAI", "STS.")) and _is_access_key_like(value)
+    def _forget_username(self) -> None:
+        """Never echo a credential back into the page: the logon name field comes back empty."""
+        self.data = self.data.copy()
+        self.data[self.add_prefix("username")] = ""

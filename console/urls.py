@@ -7,6 +7,7 @@ from . import health, views
 console_patterns = [
     path("", views.home, name="home"),
     path("login", views.LogonView.as_view(), name="login"),
+    path("login/verify", views.logon_verify, name="logon_verify"),
     path("logout", views.LogoffView.as_view(), name="logout"),
 ]
 

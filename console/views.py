@@ -1,32 +1,54 @@
-"""The console shell: logon, logoff, overview."""
+"""The console shell: logon (password, then the security code when the logon has MFA), logoff, overview."""
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
 
 from ram.audit import AuditContext
+from ram.errors import RamError
+from ram.forms import SecurityVerificationForm
 from ram.models import AccessKey, Account, RamUser
+from ram.policy import Principal
 from ram.selectors import principal_for_user
-from ram.services import console_logon_failed, console_logon_succeeded
+from ram.services import console_logon_failed, console_logon_succeeded, mfa_device_of, mfa_protected
 
 from .forms import LogonForm
 
+# The logon waiting for its security code: who, with which backend, since when, and where to go.
+# No session is logged on before the code is right; this is all the anonymous session holds.
+MFA_PENDING_KEY = "_console_mfa_pending"
 
-@method_decorator(sensitive_post_parameters("password"), name="dispatch")
+
+@method_decorator(sensitive_post_parameters("password", "username"), name="dispatch")
 class LogonView(auth_views.LoginView):
-    """``/login``: audited on success and on failure; throttled by django-axes."""
+    """``/login``: audited on success and on failure; throttled by django-axes and per address.
+
+    A logon with an MFA device is not logged on here: the password only opens its Security
+    Verification step (``logon_verify``)."""
 
     form_class = LogonForm
     template_name = "console/login.html"
     redirect_authenticated_user = True
 
     def form_valid(self, form):
+        user = form.get_user()
+        if mfa_device_of(user) is not None:
+            self.request.session[MFA_PENDING_KEY] = {
+                "user": user.pk, "backend": user.backend, "at": int(time.time()), "next": self.get_success_url(),
+            }
+            return redirect("console:logon_verify")
         response = super().form_valid(form)
         principal = principal_for_user(form.get_user())
         if principal is not None:
@@ -34,14 +56,61 @@ class LogonView(auth_views.LoginView):
         return response
 
     def form_invalid(self, form):
-        logon_name = (self.request.POST.get("username") or "").strip().lower()
         if form.refusal_reason:
-            # A refused AccessKey is no logon name: it is never looked up (nor logged by SQL logging).
+            # A refused AccessKey is no logon name: it is never looked up (nor logged by SQL
+            # logging), and the audit keeps only the fact (console_logon_failed redacts it).
             is_credential = form.refusal_reason == "AccessKeyNotAllowed"
+            logon_name = "" if is_credential else (self.request.POST.get("username") or "").strip().lower()
             console_logon_failed(logon_name=logon_name, reason=form.refusal_reason,
                                  account_uid="" if is_credential else _account_uid_of_logon(logon_name),
-                                 context=AuditContext.from_request(self.request))
+                                 context=AuditContext.from_request(self.request), credential=is_credential)
         return super().form_invalid(form)
+
+
+@sensitive_post_parameters("code")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def logon_verify(request: HttpRequest) -> HttpResponse:
+    """``/login/verify``: the Security Verification step of a logon with an MFA device.
+
+    The session is logged on only once the code is accepted; the code is checked with the
+    guessing and replay guards of every MFA prompt (``ram.services.mfa_code_check``)."""
+    pending = request.session.get(MFA_PENDING_KEY)
+    user = _pending_logon(pending)
+    if user is None:
+        request.session.pop(MFA_PENDING_KEY, None)
+        messages.info(request, "Log on with your logon name and password.")
+        return redirect("console:login")
+    form = SecurityVerificationForm(request.POST or None)
+    status = 400 if form.errors else 200
+    if request.method == "POST" and form.is_valid():
+        principal = principal_for_user(user)
+        context = AuditContext.from_request(request)
+
+        def record_logon() -> None:
+            if principal is not None:  # staff logons have no RAM principal to audit as
+                console_logon_succeeded(principal=principal, context=context, mfa=True)
+
+        try:
+            mfa_protected(logon=user, actor=principal or Principal.anonymous(user.username),
+                          code=form.cleaned_data["code"], purpose="ConsoleLogin", context=context,
+                          change=record_logon)
+        except RamError as error:
+            form.add_error(None if error.code == "Throttling.MFA" else "code", error.message)
+            status = error.http_status
+        else:
+            del request.session[MFA_PENDING_KEY]
+            login(request, user, backend=pending["backend"])
+            return redirect(pending["next"])
+    return render(request, "console/logon_verify.html", {"form": form, "logon_name": user.username}, status=status)
+
+
+def _pending_logon(pending):
+    """The logon waiting for its code, while it may still give it; else None."""
+    if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > settings.LOGON_MFA_PENDING_SECONDS:
+        return None
+    user = get_user_model().objects.filter(pk=pending.get("user")).first()
+    return user if user is not None and user.is_active else None
 
 
 def _account_uid_of_logon(logon_name: str) -> str:

@@ -25,6 +25,7 @@ HTTP_STATUS_BY_CODE: dict[str, int] = {
     "InvalidParameter": 400,
     "InvalidParameter.Password": 400,
     "InvalidParameter.AuthenticationCode": 400,
+    "InvalidParameter.AccessKeyCredential": 400,
     "EntityAlreadyExists.Account": 409,
     "EntityNotExist.Account": 404,
     "EntityNotExist.User.LoginProfile": 404,
@@ -58,6 +59,10 @@ HTTP_STATUS_BY_CODE: dict[str, int] = {
     "ServiceUnavailable": 503,
     # Rate limit of AccessKey creation per principal and per address (ram/ratelimit.py).
     "Throttling.User": 429,
+    # The console's MFA prompts (ram.services.mfa_code_check): too many codes not accepted.
+    "Throttling.MFA": 429,
+    # A Create AccessKey dialog run that already created its key (ram.services.access_key_create_once).
+    "CreationRun.Completed": 409,
 }
 
 

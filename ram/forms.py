@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from django import forms
 
-from . import mfa
 from .errors import RamError
-from .models import AccessKey, MfaDevice
+from .models import AccessKey
 from .policy import SYSTEM_POLICIES
-from .services import validate_user_name
+from .services import refuse_credential, validate_user_name
 
 
 class UserCreateForm(forms.Form):
@@ -31,11 +30,29 @@ class UserCreateForm(forms.Form):
             raise forms.ValidationError(error.message, code=error.code) from None
         return user_name
 
+    def clean_display_name(self) -> str:
+        return _without_credential(self, "display_name", "DisplayName")
+
+    def clean_comments(self) -> str:
+        return _without_credential(self, "comments", "Comments")
+
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("console_access") and not cleaned.get("password"):
             self.add_error("password", "Enter a password to allow console access.")
         return cleaned
+
+
+def _without_credential(form: forms.Form, field: str, parameter: str) -> str:
+    """The field's value, refused (and never echoed back) when it holds an AccessKey credential."""
+    value = form.cleaned_data[field]
+    try:
+        refuse_credential(parameter, value)
+    except RamError as error:
+        form.data = form.data.copy()
+        form.data[form.add_prefix(field)] = ""
+        raise forms.ValidationError(error.message, code=error.code) from None
+    return value
 
 
 class AccessKeyDeleteForm(forms.Form):
@@ -89,22 +106,24 @@ class ScenarioForm(forms.Form):
 
 
 class SecurityVerificationForm(forms.Form):
-    """Step 2 when the operator has an MFA device: the 6-digit code of the authenticator app."""
+    """The 6-digit code of the operator's authenticator app (Security Verification).
+
+    The form checks the code's shape only: whether it is the right code is decided once, with the
+    guessing and replay guards, by the service that makes the protected change
+    (``ram.services.mfa_code_check``).
+    """
 
     code = forms.CharField(label="Security code", min_length=6, max_length=6,
                            widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code",
                                                          "pattern": "[0-9]{6}"}),
                            error_messages={"required": "Enter the 6-digit security code.",
-                                           "min_length": "Enter the 6-digit security code."})
-
-    def __init__(self, *args, device: MfaDevice | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.device = device
+                                           "min_length": "Enter the 6-digit security code.",
+                                           "max_length": "Enter the 6-digit security code."})
 
     def clean_code(self) -> str:
         code = self.cleaned_data["code"].strip()
-        if self.device is None or not mfa.device_code_is_valid(device=self.device, code=code):
-            raise forms.ValidationError("The security code is incorrect. Enter the code your MFA app shows now.")
+        if not (code.isascii() and code.isdigit()):
+            raise forms.ValidationError("Enter the 6-digit security code.")
         return code
 
 

@@ -1,7 +1,10 @@
 """Virtual MFA devices: TOTP seeds (RFC 6238, 6 digits, 30 s) via pyotp, and their QR codes."""
 from __future__ import annotations
 
+import hmac
 import io
+import time
+from datetime import datetime, timezone
 
 import pyotp
 import segno
@@ -30,11 +33,25 @@ def qr_svg(uri: str) -> str:
 
 def code_is_valid(*, seed: str, code: str) -> bool:
     """A 6-digit code of this 30-second step or the one before/after (clock drift)."""
+    return matching_step(seed=seed, code=code) is not None
+
+
+def matching_step(*, seed: str, code: str, at: float | None = None) -> int | None:
+    """The TOTP time step (``unix time // 30``) whose code is ``code``: this step or the one
+    before/after it (clock drift). None for a wrong or malformed code."""
     code = (code or "").strip()
-    return len(code) == 6 and code.isdigit() and pyotp.TOTP(seed).verify(code, valid_window=1)
+    if len(code) != 6 or not code.isdigit() or not code.isascii():
+        return None
+    totp = pyotp.TOTP(seed)
+    now = time.time() if at is None else at
+    current = totp.timecode(datetime.fromtimestamp(now, tz=timezone.utc))
+    for step in (current, current - 1, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
 
 
-def device_code_is_valid(*, device: MfaDevice, code: str) -> bool:
-    seed = sealing.unseal_mfa_secret(user_id=device.user_id,
+def device_seed(device: MfaDevice) -> str:
+    """The TOTP seed of a bound device, opened for one check."""
+    return sealing.unseal_mfa_secret(user_id=device.user_id,
                                      sealed=sealing.Sealed(device.seal_version, bytes(device.secret_sealed)))
-    return code_is_valid(seed=seed, code=code)

@@ -216,12 +216,41 @@ class MfaDevice(models.Model):
     secret_sealed = models.BinaryField(editable=False)
     seal_version = models.PositiveSmallIntegerField(editable=False)
     bound_at = models.DateTimeField(default=timezone.now)
+    # Replay guard: the TOTP time step of the last code accepted; a code of that step or an
+    # earlier one is refused (ram.services.MfaGuard).
+    last_accepted_step = models.BigIntegerField(default=0, editable=False)
+    # Guessing guard: codes checked and not (yet) accepted since ``failures_since``; at the limit
+    # every code is refused until the window has passed (ram.services.MfaGuard).
+    failed_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    failures_since = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "MFA device"
 
     def __str__(self) -> str:
         return f"MFA device of {self.user}"
+
+
+class CreationRun(models.Model):
+    """One run of a Create AccessKey dialog: opened when the dialog is shown, spent by the one
+    request that creates its key.
+
+    Only a digest of the run's token is stored; the token travels in the session and the dialog's
+    form. Spending is a conditional UPDATE of this row in the key's own transaction, so any number
+    of parallel copies of the final request create one key (``ram.services.access_key_create_once``).
+    """
+
+    token_digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the run's token.")
+    logon = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="creation_runs")
+    created_at = models.DateTimeField(default=timezone.now)
+    spent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "AccessKey creation run"
+        indexes = [models.Index(fields=["logon", "created_at"], name="creation_run_logon_created")]
+
+    def __str__(self) -> str:
+        return f"Creation run of {self.logon_id} at {self.created_at:%Y-%m-%dT%H:%M:%SZ}"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

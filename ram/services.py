@@ -6,22 +6,30 @@ transaction. Refusals raise ``RamError`` with the RAM API's error code and leave
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from . import mfa, ratelimit, sealing
 from .audit import AuditContext, audit_record
-from .credentials import new_access_key_id, new_access_key_secret
+from .credentials import (
+    CREDENTIAL_REDACTED, contains_access_key_credential, new_access_key_id, new_access_key_secret,
+)
 from .errors import RamError
-from .models import AccessKey, Account, MfaDevice, Policy, PolicyAttachment, RamUser
+from .models import AccessKey, Account, CreationRun, MfaDevice, Policy, PolicyAttachment, RamUser
 from .policy import Principal, account_arn, authorize, root_arn, user_arn
 
 USER_NAME_CHARS = re.compile(r"[A-Za-z0-9._-]+")
@@ -40,6 +48,16 @@ class IssuedKey:
 
 
 # --- Validation -------------------------------------------------------------------------
+
+def refuse_credential(parameter: str, value: str) -> None:
+    """No stored text holds an AccessKey credential pasted by mistake: raises
+    ``InvalidParameter.AccessKeyCredential`` (without echoing the value) when ``value`` holds one."""
+    if contains_access_key_credential(value):
+        raise RamError("InvalidParameter.AccessKeyCredential",
+                       f"The parameter - {parameter} looks like it holds an AccessKey ID or secret, which is "
+                       "never stored in an identity's details. Remove it, and if a secret was pasted by "
+                       "mistake, treat it as exposed.")
+
 
 def validate_user_name(user_name: str) -> None:
     """The RAM API's rule: 1-64 characters of letters, digits, '.', '-', '_'."""
@@ -63,6 +81,8 @@ def _validate_user_attributes(*, display_name: str, comments: str, email: str = 
     if len(mobile_phone) > 32:
         raise RamError("InvalidParameter.MobilePhone.Format",
                        "The parameter - MobilePhone must be at most 32 characters long.")
+    for parameter, value in (("Comments", comments), ("Email", email)):
+        refuse_credential(parameter, value)
 
 
 def _validate_password(password: str, user=None) -> None:
@@ -144,20 +164,23 @@ def security_preference_set(
 # --- Console logon ---------------------------------------------------------------------
 
 @transaction.atomic
-def console_logon_succeeded(*, principal: Principal, context: AuditContext) -> None:
-    """Record a console logon (``ConsoleLogin``) and a RAM user's last logon time."""
+def console_logon_succeeded(*, principal: Principal, context: AuditContext, mfa: bool = False) -> None:
+    """Record a console logon (``ConsoleLogin``, with whether an MFA code was given) and a RAM
+    user's last logon time."""
     if principal.ram_user is not None:
         RamUser.objects.filter(pk=principal.ram_user.pk).update(last_login_at=timezone.now())
     audit_record(context=context, actor=principal, action="ConsoleLogin",
-                 target_type="Logon", target=principal.display_name)
+                 target_type="Logon", target=principal.display_name, detail={"mfa": mfa} if mfa else None)
 
 
 @transaction.atomic
 def console_logon_failed(*, logon_name: str, reason: str, account_uid: str = "",
-                         context: AuditContext) -> None:
-    """Record a refused console logon (``ConsoleLoginFailed``) with why. Never the password."""
-    if reason == "AccessKeyNotAllowed" and re.fullmatch(r"[A-Za-z0-9]{30}", logon_name):
-        logon_name = "(an AccessKey secret, not recorded)"  # a secret pasted as logon name never reaches the trail
+                         context: AuditContext, credential: bool = False) -> None:
+    """Record a refused console logon (``ConsoleLoginFailed``) with why. Never the password, and
+    never a logon name that holds an AccessKey credential (``credential``, or one found in it):
+    only the fact, the address and the time."""
+    if credential or contains_access_key_credential(logon_name):
+        logon_name = CREDENTIAL_REDACTED
     logon_name = logon_name.replace("\x00", "\N{REPLACEMENT CHARACTER}")  # typed by anyone; PostgreSQL text holds no NUL
     audit_record(context=context, actor=Principal.anonymous(logon_name), action="ConsoleLoginFailed",
                  account_uid=account_uid, target_type="Logon", target=logon_name[:255],
@@ -189,8 +212,10 @@ def ram_user_create(
     Raises InvalidParameter.* for a bad name, EntityAlreadyExists.User when the name is taken.
     """
     validate_user_name(user_name)
+    _validate_user_attributes(display_name=display_name or user_name, comments=comments, email=email,
+                              mobile_phone=mobile_phone)
+    refuse_credential("DisplayName", display_name)  # as typed: the default, the user name, is no free text
     display_name = display_name or user_name
-    _validate_user_attributes(display_name=display_name, comments=comments, email=email, mobile_phone=mobile_phone)
     authorize(actor, "ram:CreateUser", user_arn(account, user_name))
     if RamUser.objects.filter(account=account, user_name__iexact=user_name).exists():
         raise RamError("EntityAlreadyExists.User", f"The user {user_name} already exists.")
@@ -326,6 +351,86 @@ def mfa_device_unbind(*, actor: Principal, owner: RamUser | Account, context: Au
                  target_type="Logon", target=user.username)
 
 
+# --- MFA verification -------------------------------------------------------------------
+# Every console prompt for the operator's MFA code (the logon's Security Verification, Create
+# AccessKey, unbinding a device, the security preference) is checked here, against one device row:
+#
+# - guessing: at most MFA_FAILURE_LIMIT codes that were not accepted per logon within
+#   MFA_FAILURE_WINDOW, across every prompt; at the limit every code is refused, the right one
+#   too, until the window has passed (``Throttling.MFA``);
+# - replay: a code is accepted once: its time step must be later than the last accepted one.
+#
+# The check runs inside the caller's transaction and starts with a conditional UPDATE of the
+# device row that counts the attempt: the row lock it takes makes concurrent checks of one device
+# queue, so no burst of parallel guesses gets past the limit. An accepted code takes its count
+# back and records its step; a refused one stays counted and is audited. The check returns its
+# refusal rather than raising it, so that the caller commits the count (see ``mfa_protected``).
+
+MFA_FAILURE_LIMIT = 5
+MFA_FAILURE_WINDOW = timedelta(minutes=15)
+MFA_AUDIT_ACTION = "VerifyMFA"
+MFA_WRONG_CODE = "The security code is incorrect. Enter the 6-digit code your MFA app shows now."
+MFA_REUSED_CODE = "This security code was already used. Wait for the next code in your MFA app, then enter it."
+MFA_LOCKED = ("Too many incorrect security codes. For your security, MFA verification is locked for "
+              f"{MFA_FAILURE_WINDOW.seconds // 60} minutes. Try again later.")
+
+T = TypeVar("T")
+
+
+def mfa_device_of(logon) -> MfaDevice | None:
+    """The MFA device bound to a console logon, or None."""
+    return MfaDevice.objects.filter(user=logon).first() if logon is not None and logon.pk else None
+
+
+def mfa_code_check(*, logon, actor: Principal, code: str, purpose: str, context: AuditContext) -> RamError | None:
+    """Check ``code`` against the MFA device of ``logon`` for ``purpose`` (an action name).
+
+    Returns None when the code is accepted or the logon has no device, else the refusal
+    (``InvalidParameter.AuthenticationCode`` or ``Throttling.MFA``), already counted and audited.
+    Must run in a transaction that the caller commits whatever the outcome.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("mfa_code_check runs inside the caller's transaction (see mfa_protected).")
+    device = mfa_device_of(logon)
+    if device is None:
+        return None
+    now = timezone.now()
+    fresh_window = Q(failures_since__isnull=True) | Q(failures_since__lt=now - MFA_FAILURE_WINDOW)
+    counted = MfaDevice.objects.filter(Q(pk=device.pk) & (fresh_window | Q(failed_attempts__lt=MFA_FAILURE_LIMIT))) \
+        .update(failed_attempts=Case(When(fresh_window, then=Value(1)), default=F("failed_attempts") + 1),
+                failures_since=Case(When(fresh_window, then=Value(now)), default=F("failures_since")))
+    audit = {"context": context, "actor": actor, "action": MFA_AUDIT_ACTION, "target_type": "Logon",
+             "target": logon.username, "result": "Failure"}
+    if not counted:
+        audit_record(**audit, error_code="Throttling.MFA", detail={"purpose": purpose, "locked": True})
+        return RamError("Throttling.MFA", MFA_LOCKED, recommend="Wait, then enter the code your MFA app shows.")
+    device.refresh_from_db(fields=["last_accepted_step", "failed_attempts"])
+    step = mfa.matching_step(seed=mfa.device_seed(device), code=code)
+    if step is not None and step > device.last_accepted_step:
+        MfaDevice.objects.filter(pk=device.pk).update(
+            last_accepted_step=step, failed_attempts=Greatest(F("failed_attempts") - 1, Value(0)))
+        return None
+    reused = step is not None
+    audit_record(**audit, error_code="InvalidParameter.AuthenticationCode",
+                 detail={"purpose": purpose, "reused": reused, "failed_attempts": device.failed_attempts,
+                         "locked": device.failed_attempts >= MFA_FAILURE_LIMIT})
+    return RamError("InvalidParameter.AuthenticationCode", MFA_REUSED_CODE if reused else MFA_WRONG_CODE)
+
+
+def mfa_protected(*, logon, actor: Principal, code: str, purpose: str, context: AuditContext,
+                  change: Callable[[], T]) -> T:
+    """Run ``change`` (a service call) only with the operator's MFA code, when ``logon`` has a device.
+
+    One transaction: the check, then the change. A refused code is committed as counted and
+    audited and raised after the commit; a change that raises rolls the accepted code back too.
+    """
+    with transaction.atomic():
+        refusal = mfa_code_check(logon=logon, actor=actor, code=code, purpose=purpose, context=context)
+        if refusal is None:
+            return change()
+    raise refusal
+
+
 def _account_of(owner: RamUser | Account) -> Account:
     return owner if isinstance(owner, Account) else owner.account
 
@@ -422,6 +527,62 @@ def access_key_create(
         return IssuedKey(access_key=access_key, secret=secret)
     raise RamError("LimitExceeded.User.AccessKey", access_key_limit_message(owner),
                    recommend="Delete an AccessKey pair that is no longer used, then try again.")
+
+
+# --- One key per Create AccessKey dialog -------------------------------------------------
+
+CREATION_RUN_LIFETIME = timedelta(minutes=30)
+CREATION_RUN_COMPLETED = ("This Create AccessKey dialog was already completed or has expired. "
+                          "The AccessKey secret is shown only once; start again if you need a new key.")
+
+
+def _run_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def creation_run_open(*, logon) -> str:
+    """Open a run of a Create AccessKey dialog for ``logon``: returns its token, for the caller's
+    session and form. Runs older than a day of the same logon are dropped on the way."""
+    token = secrets.token_urlsafe(24)
+    now = timezone.now()
+    with transaction.atomic():
+        CreationRun.objects.filter(logon=logon, created_at__lt=now - timedelta(days=1)).delete()
+        CreationRun.objects.create(token_digest=_run_digest(token), logon=logon, created_at=now)
+    return token
+
+
+def _open_runs(*, logon, token: str):
+    return CreationRun.objects.filter(token_digest=_run_digest(token or ""), logon=logon, spent_at__isnull=True,
+                                      created_at__gte=timezone.now() - CREATION_RUN_LIFETIME)
+
+
+def creation_run_is_open(*, logon, token: str) -> bool:
+    """Whether ``token`` names an open run of ``logon`` (a read: the guard is the spend)."""
+    return bool(token) and _open_runs(logon=logon, token=token).exists()
+
+
+def access_key_create_once(
+    *, actor: Principal, logon, run_token: str, owner: RamUser | Account, mfa_code: str = "", scenario: str = "",
+    context: AuditContext, detail: dict | None = None,
+) -> IssuedKey:
+    """Create the key of one Create AccessKey dialog run: at most one key per run, however many
+    copies of the final request arrive together, and only with the operator's MFA code when
+    ``logon`` has a device.
+
+    The run is spent by a conditional UPDATE in the key's transaction: copies queue on its row and
+    find it spent (``CreationRun.Completed``). A refused code leaves the run open for the right one.
+    Raises what ``access_key_create`` and ``mfa_code_check`` raise.
+    """
+    with transaction.atomic():
+        if not _open_runs(logon=logon, token=run_token).update(spent_at=timezone.now()):
+            raise RamError("CreationRun.Completed", CREATION_RUN_COMPLETED)
+        refusal = mfa_code_check(logon=logon, actor=actor, code=mfa_code, purpose="CreateAccessKey",
+                                 context=context)
+        if refusal is None:
+            return access_key_create(actor=actor, owner=owner, scenario=scenario, context=context,
+                                     detail={**(detail or {}), "mfa_verified": mfa_device_of(logon) is not None})
+        CreationRun.objects.filter(token_digest=_run_digest(run_token)).update(spent_at=None)  # open for the right code
+    raise refusal
 
 
 @transaction.atomic

@@ -35,7 +35,8 @@ Outcomes
 Flows: ``WIZARD`` runs the RAM-user Create AccessKey dialog to its reveal, ``ROOTCREATE`` the
 root's (acknowledge, open, confirm), ``MFABIND`` binds an MFA device with a correct code.
 Setups: ``+inactive`` disables ``{key}`` first, ``+spare`` adds ``{spare}``, ``+rootmfa`` binds an
-MFA device to the roots of A and S, ``+exercise`` starts an exercise in the sandbox.
+MFA device to the roots of A and S (its current code: ``{rootcode}``), ``+exercise`` starts an
+exercise in the sandbox.
 
 Every cell runs in its own savepoint, rolled back afterwards, from a fresh client. A refused cell
 must leave ``world_state()`` exactly as it was; a ``done`` cell must change it. No response to a
@@ -67,6 +68,8 @@ CONSOLE_MATRIX = [
     # request                                                      tenant anon   root  admin reader self+ self- foreign auditor trainer trainee
     "GET  /                                                          -    login  ok    ok    ok     ok    ok    ok      ok      ok      ok",
     "GET  /login                                                     -    ok     redir redir redir  redir redir redir   redir   redir   redir",
+    # The Security Verification step of a logon: nothing pending, back to the logon page.
+    "GET  /login/verify                                              -    login  login login login  login login login   login   login   login",
     "POST /logout                                                    -    login  login login login  login login login   login   login   login",
     "GET  /healthz                                                   -    ok     ok    ok    ok     ok    ok    ok      ok      ok      ok",
     "GET  /readyz                                                    -    ok     ok    ok    ok     ok    ok    ok      ok      ok      ok",
@@ -115,7 +118,10 @@ CONSOLE_MATRIX = [
     # The download is audited (GenerateCredentialReport): a state change, hence "done".
     "GET  /reports/credential-report.csv                             -    login  done  done  403    403   403   done    403     403     done",
     "GET  /mfa/bind                                                  -    login  ok    403   403    403   403   403     403     403     ok",
-    "POST /mfa/unbind +rootmfa                                       -    login  done  403   403    403   403   403     403     403     done",
+    # Unbinding one's own device asks its current code: a bare POST only shows the dialog again.
+    "GET  /mfa/unbind +rootmfa                                       -    login  ok    403   403    403   403   403     403     403     ok",
+    "POST /mfa/unbind +rootmfa                                       -    login  400   403   403    403   403   403     403     403     400",
+    "POST /mfa/unbind code={rootcode} +rootmfa                       -    login  done  403   403    403   403   403     403     403     done",
     # The root's AccessKey page behind the risk dialogs
     "GET  /accesskey                                                 -    login  ok    403   403    403   403   403     403     403     ok",
     "POST /accesskey/acknowledge aware=on                            -    login  done  403   403    403   403   403     403     403     done",
@@ -245,9 +251,10 @@ def _setup(world, row: Row, role: str) -> dict:
             access_key_set_status(actor=cli, access_key=spare, status="Inactive")
             extra["spare"] = spare.access_key_id
         elif setup == "rootmfa":
+            seed = pyotp.random_base32()  # one seed for both roots: {rootcode} is the code of either
             for account in (world.tenants["A"], world.tenants["S"]):
-                seed = pyotp.random_base32()
                 mfa_device_bind(actor=cli, owner=account, seed=seed, code=pyotp.TOTP(seed).now())
+            extra["rootcode"] = pyotp.TOTP(seed).now()
         elif setup == "exercise":
             from training.services import exercise_start
             exercise_start(actor=Principal.root(world.tenants["S"]), exercise_key="ram-user-key",
@@ -439,8 +446,8 @@ def test_the_matrix_counts_its_cells():
     """The figure in the README: cells tried (each a request, or a short flow, and a state check)."""
     console = sum(outcome != "-" for row in CONSOLE_ROWS for outcome in row.outcomes.values())
     api = sum(outcome != "-" for row in API_ROWS for outcome in row.outcomes.values())
-    assert (len(CONSOLE_ROWS), len(API_ROWS), len(ROLES)) == (64, 25, 10)
-    assert (console, api) == (640, 200)
+    assert (len(CONSOLE_ROWS), len(API_ROWS), len(ROLES)) == (67, 25, 10)
+    assert (console, api) == (670, 200)
 
 
 def test_the_world_has_what_the_table_assumes(db):

@@ -164,6 +164,11 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Logon throttling (django-axes): lock a logon name + address after repeated failures.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+# ...and lock a client address after this many failures across all logon names within the same
+# cool-off (password spraying; console.logon). High enough for a classroom behind one address.
+LOGON_FAILURES_PER_ADDRESS = int(os.environ.get("LOGON_FAILURES_PER_ADDRESS", "30"))
+# A password accepted for a logon with an MFA device waits this long for its security code.
+LOGON_MFA_PENDING_SECONDS = 5 * 60
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
@@ -182,6 +187,12 @@ RAM_TRUSTED_PROXY_COUNT = int(os.environ.get("RAM_TRUSTED_PROXY_COUNT", "0"))
 # AccessKey creation (console and API), "COUNT/SECONDS" per principal and per address (ram/ratelimit.py).
 RAM_ACCESS_KEY_CREATE_RATE_PER_PRINCIPAL = os.environ.get("RAM_ACCESS_KEY_CREATE_RATE_PER_PRINCIPAL", "10/600")
 RAM_ACCESS_KEY_CREATE_RATE_PER_ADDRESS = os.environ.get("RAM_ACCESS_KEY_CREATE_RATE_PER_ADDRESS", "30/600")
+# Failed API authentications per client address, "COUNT/SECONDS"; beyond it every API request from
+# the address is refused (Throttling.User) until the window ends (ram/ratelimit.py). An SDK with a
+# wrong secret or a skewed clock fails on every call, so 60 in 5 minutes is far more than a
+# misconfigured client needs to see its error, while a flood from one address costs about 60
+# key lookups per 5 minutes.
+RAM_API_AUTH_FAILURES_PER_ADDRESS = os.environ.get("RAM_API_AUTH_FAILURES_PER_ADDRESS", "60/300")
 
 # --- Content-Security-Policy (django-csp 4) ---------------------------------------------------
 # Scripts and styles only from our own static files: no inline script or style, no eval. Images

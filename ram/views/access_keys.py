@@ -6,15 +6,20 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..audit import AuditContext
 from ..errors import RamError
-from ..forms import AccessKeyDeleteForm, SecuritySettingsForm
-from ..models import AccessKey, MfaDevice
+from ..forms import AccessKeyDeleteForm, SecuritySettingsForm, SecurityVerificationForm
+from ..models import AccessKey
 from ..policy import account_arn, is_allowed, root_arn, user_arn
-from ..services import access_key_delete, access_key_set_status, security_preference_set
-from .common import access_key_in_account, message_or_403, principal_of, require
+from ..services import (
+    access_key_delete, access_key_set_status, mfa_device_of, mfa_protected, security_preference_set,
+)
+from .common import (
+    MFA_REFUSALS, access_key_in_account, message_or_403, principal_of, require, verification_dialog,
+)
 
 
 def _key_resource(access_key: AccessKey) -> str:
@@ -70,29 +75,53 @@ def access_key_delete_view(request: HttpRequest, access_key_id: str) -> HttpResp
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("code")
 def security_settings(request: HttpRequest) -> HttpResponse:
-    """Settings > Security settings: "Manage AccessKey Pairs: Allowed / Not allowed"."""
+    """Settings > Security settings: "Manage AccessKey Pairs: Allowed / Not allowed".
+
+    Saving asks the operator's security code first when the operator has an MFA device: the
+    chosen value goes on through the Security Verification dialog."""
     principal = principal_of(request)
     account = principal.account
     require(principal, "ram:GetSecurityPreference", account_arn(account))
     initial = {"allow_user_to_manage_access_keys": "true" if account.allow_user_to_manage_access_keys else "false"}
     form = SecuritySettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
+        context = AuditContext.from_request(request)
+        verification = SecurityVerificationForm(request.POST if "code" in request.POST else None)
+
+        def ask_for_code(status: int | None = None) -> HttpResponse:
+            chosen = [("allow_user_to_manage_access_keys", request.POST.get("allow_user_to_manage_access_keys", ""))]
+            return verification_dialog(request, verification, purpose=SETTINGS_PURPOSE, hidden=chosen,
+                                       action=reverse("ram:security_settings"),
+                                       cancel_url=reverse("ram:security_settings"), status=status)
+
+        if mfa_device_of(request.user) is not None and not verification.is_valid():
+            return ask_for_code()
         try:
-            security_preference_set(
-                actor=principal, account=account,
-                allow_user_to_manage_access_keys=form.cleaned_data["allow_user_to_manage_access_keys"],
-                context=AuditContext.from_request(request),
+            mfa_protected(
+                logon=request.user, actor=principal,
+                code=verification.cleaned_data["code"] if verification.is_valid() else "",
+                purpose="SetSecurityPreference", context=context,
+                change=lambda: security_preference_set(
+                    actor=principal, account=account, context=context,
+                    allow_user_to_manage_access_keys=form.cleaned_data["allow_user_to_manage_access_keys"]),
             )
         except RamError as error:
+            if error.code in MFA_REFUSALS:
+                verification.add_error(None if error.code == "Throttling.MFA" else "code", error.message)
+                return ask_for_code(error.http_status)
             message_or_403(request, error)
         else:
             messages.success(request, "The security settings are saved.")
         return redirect("ram:security_settings")
     return render(request, "ram/security_settings.html", {
         "form": form, "can_edit": is_allowed(principal, "ram:SetSecurityPreference", account_arn(account)),
-        "root_mfa_bound": principal.is_root and MfaDevice.objects.filter(user=request.user).exists(),
+        "root_mfa_bound": principal.is_root and mfa_device_of(request.user) is not None,
     })
+
+
+SETTINGS_PURPOSE = "Changing the security settings of the account is a sensitive operation."
 
 
 @login_required

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from ..errors import RamError
 from ..models import AccessKey, RamUser
@@ -59,3 +60,15 @@ def message_or_403(request: HttpRequest, error: RamError) -> None:
     if error.code == "NoPermission":
         raise PermissionDenied(error.message)
     messages.error(request, error.message)
+
+
+# Refusals of the operator's security code (ram.services.mfa_code_check): shown in the dialog that asked it.
+MFA_REFUSALS = ("InvalidParameter.AuthenticationCode", "Throttling.MFA")
+
+
+def verification_dialog(request: HttpRequest, form, *, purpose: str, action: str, cancel_url: str,
+                        hidden: list | None = None, status: int | None = None) -> HttpResponse:
+    """The Security Verification dialog in front of a sensitive change (the operator has MFA)."""
+    return render(request, "ram/dialogs/security_verification.html", {
+        "form": form, "purpose": purpose, "action": action, "hidden": hidden or [], "cancel_url": cancel_url,
+    }, status=status or (400 if form.errors else 200))

@@ -1,17 +1,16 @@
 """Create AccessKey for a RAM user: scenario → security verification (with MFA) → the one-time reveal.
 
-A django-formtools wizard: steps only validate; ``done()`` makes the one service call. The secret
-is rendered in exactly one response, marked no-store. Each run of the wizard carries a token kept
-in the wizard's storage, which ``done()`` spends (formtools resets the storage after it): a reload,
-a back-and-resubmit or a replayed POST finds no run and is refused, so it never issues a second
-key and never shows a secret again.
+A django-formtools wizard: steps only validate; ``done()`` makes the one service call,
+``access_key_create_once``, which checks the operator's MFA code and spends the wizard's run in
+the key's own transaction. Each run of the wizard is opened on GET (``creation_run_open``) and its
+token kept in the wizard's storage and form: a reload, a back-and-resubmit or any number of
+replayed copies of the final POST, even in parallel, create one key and show its secret once.
 """
 from __future__ import annotations
 
-import secrets
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import SuspiciousOperation
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -23,17 +22,20 @@ from formtools.wizard.views import SessionWizardView
 from ..audit import AuditContext
 from ..errors import RamError
 from ..forms import ScenarioForm, SecurityVerificationForm
-from ..models import AccessKey, MfaDevice
+from ..models import AccessKey
 from ..policy import user_arn
 from ..scenarios import ALTERNATIVES, SAFER_NOTE
-from ..services import IssuedKey, access_key_create, access_key_limit, access_key_limit_message
+from ..services import (
+    CREATION_RUN_COMPLETED, IssuedKey, access_key_create_once, access_key_limit, access_key_limit_message,
+    creation_run_open, mfa_device_of,
+)
 from .common import principal_of, ram_user_in_account, require
 
 RUN = "run"
 
 
 def operator_has_mfa(wizard) -> bool:
-    return MfaDevice.objects.filter(user=wizard.request.user).exists()
+    return mfa_device_of(wizard.request.user) is not None
 
 
 def render_reveal(request, issued: IssuedKey, *, done_url: str, confirm_saved_url: str = ""):
@@ -52,7 +54,7 @@ def render_quota_refusal(request, message: str, back_url: str):
     return render(request, "ram/dialogs/quota_reached.html", {"message": message, "cancel_url": back_url}, status=409)
 
 
-@method_decorator([login_required, sensitive_post_parameters("code")], name="dispatch")
+@method_decorator([login_required, sensitive_post_parameters("verification-code")], name="dispatch")
 class AccessKeyCreateWizard(SessionWizardView):
     form_list = [("scenario", ScenarioForm), ("verification", SecurityVerificationForm)]
     condition_dict = {"verification": operator_has_mfa}
@@ -77,21 +79,21 @@ class AccessKeyCreateWizard(SessionWizardView):
         """A new run: fresh storage and a fresh run token."""
         self.storage.reset()
         self.storage.current_step = self.steps.first
-        self.storage.extra_data = {RUN: secrets.token_urlsafe(16)}
+        self.storage.extra_data = {RUN: creation_run_open(logon=request.user)}
         return self.render(self.get_form())
 
     def post(self, request, *args, **kwargs):
         run = self.storage.extra_data.get(RUN)
         if not run or not constant_time_compare(request.POST.get("wizard_run", ""), run):
-            messages.error(request, "This Create AccessKey dialog was already completed or has expired. "
-                                    "The AccessKey secret is shown only once; start again if you need a new key.")
-            return redirect(self.back_url)
+            return self.completed()
+        step = request.POST.get(f"{self.prefix}-current_step", "")
+        if step not in self.get_form_list():  # formtools would look the step up and fail on a crafted one
+            raise SuspiciousOperation("The wizard's step is not one of this run's steps.")
         return super().post(request, *args, **kwargs)
 
-    def get_form_kwargs(self, step=None):
-        if step == "verification":
-            return {"device": MfaDevice.objects.filter(user=self.request.user).first()}
-        return {}
+    def completed(self):
+        messages.error(self.request, CREATION_RUN_COMPLETED)
+        return redirect(self.back_url)
 
     def get_context_data(self, form, **kwargs):
         context = super().get_context_data(form=form, **kwargs)
@@ -101,18 +103,40 @@ class AccessKeyCreateWizard(SessionWizardView):
         })
         return context
 
+    def render_done(self, form, **kwargs):
+        """formtools resets the storage after ``done()``; a refused security code keeps the run
+        going at its verification step instead, with the scenario already chosen."""
+        self.code_refused = None
+        kept = (self.storage.get_step_data("scenario"), dict(self.storage.extra_data))
+        response = super().render_done(form, **kwargs)
+        if self.code_refused is not None:
+            self.storage.set_step_data("scenario", kept[0])
+            self.storage.extra_data = kept[1]
+            self.storage.current_step = "verification"
+        return response
+
     @sensitive_variables("issued")
     def done(self, form_list, form_dict, **kwargs):
         scenario = form_dict["scenario"].cleaned_data["scenario"]
+        verification = form_dict.get("verification")
         try:
-            issued = access_key_create(
-                actor=self.principal, owner=self.owner, scenario=scenario,
-                context=AuditContext.from_request(self.request),
-                detail={"confirmations": [ScenarioForm.base_fields["confirm_necessary"].label],
-                        "mfa_verified": "verification" in form_dict},
+            issued = access_key_create_once(
+                actor=self.principal, logon=self.request.user, run_token=self.storage.extra_data.get(RUN, ""),
+                owner=self.owner, scenario=scenario, context=AuditContext.from_request(self.request),
+                mfa_code=verification.cleaned_data["code"] if verification else "",
+                detail={"confirmations": [ScenarioForm.base_fields["confirm_necessary"].label]},
             )
         except RamError as error:
+            if error.code == "CreationRun.Completed":
+                return self.completed()
             if error.code == "LimitExceeded.User.AccessKey":
                 return render_quota_refusal(self.request, error.message, self.back_url)
+            if error.code in ("InvalidParameter.AuthenticationCode", "Throttling.MFA"):
+                self.code_refused = error
+                form = verification or SecurityVerificationForm(data={}, prefix=self.get_form_prefix("verification"))
+                form.add_error(None if error.code == "Throttling.MFA" else "code", error.message)
+                response = self.render(form)
+                response.status_code = error.http_status
+                return response
             raise
         return render_reveal(self.request, issued, done_url=self.back_url)

@@ -9,15 +9,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
 
 from .. import mfa
 from ..audit import AuditContext
 from ..errors import RamError
-from ..forms import MfaBindForm
+from ..forms import MfaBindForm, SecurityVerificationForm
 from ..policy import root_arn, user_arn
-from ..services import mfa_device_bind, mfa_device_unbind
-from .common import message_or_403, principal_of, ram_user_in_account, require
+from ..services import mfa_device_bind, mfa_device_of, mfa_device_unbind, mfa_protected
+from .common import MFA_REFUSALS, message_or_403, principal_of, ram_user_in_account, require
 
 SEED_SALT = "ram.mfa.bind"
 SEED_MAX_AGE = 10 * 60
@@ -71,13 +72,31 @@ def mfa_bind(request: HttpRequest, user_name: str | None = None) -> HttpResponse
 
 
 @login_required
-@require_POST
+@never_cache
+@require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("code")
 def mfa_unbind(request: HttpRequest, user_name: str | None = None) -> HttpResponse:
-    principal, owner, _resource, back_url, _logon = _owner(request, user_name)
-    try:
-        mfa_device_unbind(actor=principal, owner=owner, context=AuditContext.from_request(request))
-    except RamError as error:
-        message_or_403(request, error)
-    else:
-        messages.success(request, "The MFA device is unbound.")
-    return redirect(back_url)
+    """Unbind MFA Device: a confirmation dialog that asks the operator's own security code when
+    the operator has an MFA device (always, for one's own device)."""
+    principal, owner, resource, back_url, logon_name = _owner(request, user_name)
+    require(principal, "ram:UnbindMFADevice", resource)
+    operator_has_mfa = mfa_device_of(request.user) is not None
+    form = SecurityVerificationForm(request.POST if request.method == "POST" else None) if operator_has_mfa else None
+    if request.method == "POST" and (form is None or form.is_valid()):
+        context = AuditContext.from_request(request)
+        try:
+            mfa_protected(logon=request.user, actor=principal, code=form.cleaned_data["code"] if form else "",
+                          purpose="UnbindMFADevice", context=context,
+                          change=lambda: mfa_device_unbind(actor=principal, owner=owner, context=context))
+        except RamError as error:
+            if error.code not in MFA_REFUSALS:
+                message_or_403(request, error)
+                return redirect(back_url)
+            form.add_error(None if error.code == "Throttling.MFA" else "code", error.message)
+        else:
+            messages.success(request, "The MFA device is unbound.")
+            return redirect(back_url)
+    return render(request, "ram/dialogs/mfa_unbind.html", {
+        "form": form, "logon_name": logon_name, "own_device": logon_name == request.user.username,
+        "cancel_url": back_url,
+    }, status=(429 if form.non_field_errors() else 400) if form is not None and form.errors else 200)

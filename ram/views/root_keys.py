@@ -2,12 +2,12 @@
 
 Profile picture → AccessKey → "Main Account AccessKey is not recommended" (acknowledged, audited)
 → the AccessKey page → Create AccessKey → the same risk dialog again → the Create AccessKey
-dialog, whose OK needs "I have saved the AccessKey Secret". A create form carries a one-time token
-from the session, spent by the POST: a replay cannot create a second key.
+dialog, whose OK needs "I have saved the AccessKey Secret". A create form carries a one-time run
+token, spent by the POST that creates the key (``access_key_create_once``): replays, even in
+parallel, cannot create a second key.
 """
 from __future__ import annotations
 
-import secrets
 import time
 
 from django.contrib import messages
@@ -15,26 +15,25 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
-from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..audit import AuditContext
 from ..errors import RamError
 from ..forms import RootRiskForm, SecretSavedForm, SecurityVerificationForm
-from ..models import AccessKey, MfaDevice
+from ..models import AccessKey
 from ..policy import root_arn
 from ..selectors import access_keys_listed
 from ..services import (
-    access_key_create, access_key_limit, access_key_limit_message, access_key_secret_saved_confirm,
+    CREATION_RUN_COMPLETED, access_key_create_once, access_key_limit, access_key_limit_message,
+    access_key_secret_saved_confirm, creation_run_is_open, creation_run_open, mfa_device_of,
     root_access_key_risk_acknowledge,
 )
 from .common import principal_of, require
 from .create_key import render_quota_refusal, render_reveal
 
 ACK_SESSION_KEY = "ram_root_accesskey_risk_ack"
-CREATE_TOKEN_SESSION_KEY = "ram_root_accesskey_create_token"
 ACK_VALID_SECONDS = 15 * 60
 
 
@@ -88,8 +87,11 @@ def root_access_keys_acknowledge(request: HttpRequest) -> HttpResponse:
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("code")
 @sensitive_variables("issued")
 def root_access_key_create(request: HttpRequest) -> HttpResponse:
+    """The second risk dialog (and the security code when the root has MFA), then the reveal.
+    Its form carries a run token (``creation_run_open``) that the key's creation spends."""
     principal = _root_principal(request)
     account = principal.account
     back_url = reverse("ram:root_access_keys")
@@ -97,35 +99,42 @@ def root_access_key_create(request: HttpRequest) -> HttpResponse:
         return redirect(back_url)
     if len(_root_keys(account)) >= access_key_limit(account):
         return render_quota_refusal(request, access_key_limit_message(account), back_url)
-    device = MfaDevice.objects.filter(user=request.user).first()
     form = RootRiskForm(request.POST or None)
-    mfa_form = SecurityVerificationForm(request.POST or None, device=device) if device else None
+    mfa_form = SecurityVerificationForm(request.POST or None) if mfa_device_of(request.user) else None
+    run_token = request.POST.get("create_token", "") if request.method == "POST" else ""
     if request.method == "POST":
-        token = request.session.pop(CREATE_TOKEN_SESSION_KEY, "")
-        if not token or not constant_time_compare(request.POST.get("create_token", ""), token):
-            messages.error(request, "This Create AccessKey dialog was already completed or has expired. "
-                                    "The AccessKey secret is shown only once; start again if you need a new key.")
+        if not creation_run_is_open(logon=request.user, token=run_token):
+            messages.error(request, CREATION_RUN_COMPLETED)
             return redirect(back_url)
         if form.is_valid() and (mfa_form is None or mfa_form.is_valid()):
             try:
-                issued = access_key_create(
-                    actor=principal, owner=account, context=AuditContext.from_request(request),
-                    detail={"confirmations": [RootRiskForm.base_fields["aware"].label],
-                            "mfa_verified": mfa_form is not None},
+                issued = access_key_create_once(
+                    actor=principal, logon=request.user, run_token=run_token, owner=account,
+                    mfa_code=mfa_form.cleaned_data["code"] if mfa_form else "",
+                    context=AuditContext.from_request(request),
+                    detail={"confirmations": [RootRiskForm.base_fields["aware"].label]},
                 )
             except RamError as error:
+                if error.code == "CreationRun.Completed":
+                    messages.error(request, error.message)
+                    return redirect(back_url)
                 if error.code == "LimitExceeded.User.AccessKey":
                     return render_quota_refusal(request, error.message, back_url)
-                raise
-            return render_reveal(request, issued, done_url=back_url,
-                                 confirm_saved_url=reverse("ram:root_access_key_saved",
-                                                           args=[issued.access_key.access_key_id]))
-    request.session[CREATE_TOKEN_SESSION_KEY] = secrets.token_urlsafe(16)
+                if error.code not in ("InvalidParameter.AuthenticationCode", "Throttling.MFA"):
+                    raise
+                mfa_form = mfa_form or SecurityVerificationForm()
+                mfa_form.add_error("code", error.message)
+            else:
+                return render_reveal(request, issued, done_url=back_url,
+                                     confirm_saved_url=reverse("ram:root_access_key_saved",
+                                                               args=[issued.access_key.access_key_id]))
+    else:
+        run_token = creation_run_open(logon=request.user)
+    refused = form.errors or (mfa_form and mfa_form.errors)
     return render(request, "ram/dialogs/root_risk.html", {
         "form": form, "mfa_form": mfa_form, "action": reverse("ram:root_access_key_create"),
-        "create_token": request.session[CREATE_TOKEN_SESSION_KEY],
-        "dialog_title": "Create Main Account AccessKey", "cancel_url": back_url,
-    }, status=400 if form.errors or (mfa_form and mfa_form.errors) else 200)
+        "create_token": run_token, "dialog_title": "Create Main Account AccessKey", "cancel_url": back_url,
+    }, status=400 if refused else 200)
 
 
 @login_required
