@@ -1,15 +1,26 @@
-"""Writing the audit trail. Services call ``audit_record`` inside their own transaction."""
+"""Writing the audit trail. Services call ``audit_record`` inside their own transaction;
+refusals an outsider can repeat at will go through ``audit_refusal_bounded``."""
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
+import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpRequest
 
 from .models import AuditEvent
 from .policy import Principal
+
+REFUSAL_WINDOW_SECONDS = 60
+REFUSAL_KEY_PREFIX = "ram:audit:refusals"
 
 
 @dataclass(frozen=True)
@@ -84,3 +95,75 @@ def audit_record(
         error_code=error_code,
         detail=detail or {},
     )
+
+
+def audit_refusal_bounded(
+    *,
+    context: AuditContext,
+    actor: Principal,
+    action: str,
+    account_uid: str = "",
+    target_type: str = "",
+    target: str = "",
+    error_code: str,
+    detail: dict | None = None,
+) -> AuditEvent | None:
+    """Audit a refused request (a Failure event) so that repeating it cannot grow the trail without bound.
+
+    The trail is append-only, so whoever can make the server refuse something could otherwise
+    fill it. Refusals are counted per *(source address, action, target, error code)* in fixed
+    one-minute windows (``REFUSAL_WINDOW_SECONDS``) in the default cache, which every server
+    process shares (Redis in production): the first refusal of a tuple in a window writes an
+    event with ``detail["count"] = 1``; the later ones are only counted, and an event is written
+    again when the count reaches 10, 100, 1000…, with ``detail["count"]`` that number. Every
+    event also carries ``detail["window"]``, the start of its minute (ISO 8601, UTC), besides the
+    given ``detail``. So ``n`` refusals of one tuple in one minute write ``1 + floor(log10(n))``
+    events, and the largest count recorded for a tuple and minute is ``n`` rounded down to a
+    power of ten (at least that many refusals, fewer than ten times as many).
+
+    When the cache cannot be reached the event is written anyway (evidence wins over bounding),
+    with ``detail["count"] = 1`` and ``detail["metered"] = False``. The event is written in its
+    own transaction (a savepoint when called inside one): call it outside any transaction that
+    may roll back. Returns the event written, or None when the refusal was only counted. Never
+    pass a secret in ``detail``.
+    """
+    window = int(_now()) // REFUSAL_WINDOW_SECONDS
+    started = datetime.fromtimestamp(window * REFUSAL_WINDOW_SECONDS, tz=dt_timezone.utc)
+    tally = {"count": 1, "window": started.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    identity = json.dumps([context.source_ip or "", action, target, error_code])
+    # Hashed: a fixed-size cache key whatever a target looks like.
+    key = f"{REFUSAL_KEY_PREFIX}:{hashlib.sha256(identity.encode('utf-8')).hexdigest()[:32]}:{window}"
+    try:
+        tally["count"] = _refusal_count(key)
+    except Exception:  # noqa: BLE001 - any cache failure: write the event rather than lose it
+        tally["metered"] = False
+    if not _is_milestone(tally["count"]):
+        return None
+    with transaction.atomic():
+        return audit_record(
+            context=context, actor=actor, action=action, account_uid=account_uid, target_type=target_type,
+            target=target, result=AuditEvent.FAILURE, error_code=error_code, detail={**(detail or {}), **tally},
+        )
+
+
+def _refusal_count(key: str) -> int:
+    """Add one to the refusals counted under ``key``; return the new count (1: the first)."""
+    # add and incr are each atomic (Redis, local memory): every refusal gets its own count, so
+    # exactly one of them writes each milestone's event, however many processes race.
+    if cache.add(key, 1, timeout=2 * REFUSAL_WINDOW_SECONDS):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr: count this one as the first again
+        cache.add(key, 1, timeout=2 * REFUSAL_WINDOW_SECONDS)
+        return 1
+
+
+def _is_milestone(count: int) -> bool:
+    """1, 10, 100, 1000…: the counts at which a refusal is written to the trail."""
+    return count >= 1 and 10 ** (len(str(count)) - 1) == count
+
+
+def _now() -> float:
+    """The clock of the refusal windows (seconds since the epoch); tests replace it."""
+    return time.time()

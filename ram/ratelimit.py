@@ -1,4 +1,5 @@
-"""Rate limits of AccessKey creation: per acting principal and per client address.
+"""Rate limits: of AccessKey creation (per acting principal and per client address), and of
+failed API authentications (per client address).
 
 A quota bounds how many keys an owner *holds* (2 / 5, a database fact); this bounds how fast
 keys can be *issued*: a stolen session or AccessKey cannot mint and exfiltrate credentials in a
@@ -16,6 +17,17 @@ Limits are settings read from the environment, ``"COUNT/SECONDS"``:
 The operator's command line (``Principal.cli``: seeds, training sandboxes, scripts) is not
 limited. When the cache cannot be reached the request is refused (``ServiceUnavailable``)
 rather than let through unmetered, as the nonce store does.
+
+Failed authentications of the OpenAPI (a wrong signature, an unknown or inactive key, a bad
+timestamp, a reused nonce…) are counted per client address, ``RAM_API_AUTH_FAILURES_PER_ADDRESS``
+(default ``60/300``). An address that has had that many in the current window is refused
+``Throttling.User`` on every API request until the window ends, whatever it signs: checking
+costs one cache read, before any key is looked up or any secret opened. When the cache cannot be
+reached the check refuses (``ServiceUnavailable``): the API then answers nothing, so it writes
+nothing either, where letting requests through unmetered would also write an audit row for every
+refusal (``ram.audit.audit_refusal_bounded`` cannot bound without the cache). It loses little:
+the cache is Redis only when ``REDIS_URL`` is set, and then the nonce store is Redis too, without
+which no signed request can be verified anyway.
 """
 from __future__ import annotations
 
@@ -31,7 +43,9 @@ from .policy import Principal
 
 DEFAULT_PER_PRINCIPAL = "10/600"
 DEFAULT_PER_ADDRESS = "30/600"
+DEFAULT_AUTH_FAILURES_PER_ADDRESS = "60/300"
 KEY_PREFIX = "ram:ratelimit:CreateAccessKey"
+AUTH_FAILURES_KEY_PREFIX = "ram:ratelimit:APIAuthenticationFailed"
 
 
 def parse_rate(spec: str) -> tuple[int, int]:
@@ -67,11 +81,58 @@ def access_key_create_allow(*, actor: Principal, context: AuditContext) -> None:
             )
 
 
+def api_authentication_allow(*, context: AuditContext) -> None:
+    """Refuse an API request from an address that failed authentication too often in the current window.
+
+    Raises ``RamError('Throttling.User')`` (HTTP 429) once ``context``'s address has had
+    ``RAM_API_AUTH_FAILURES_PER_ADDRESS`` failures in the window, ``RamError('ServiceUnavailable')``
+    when the cache is unreachable. Reads one counter and counts nothing itself.
+    """
+    if not context.source_ip:
+        return  # no address to hold it against (not over a network)
+    limit, window = _auth_failure_rate()
+    now = int(_now())
+    try:
+        failures = cache.get(_counter_key(AUTH_FAILURES_KEY_PREFIX, "address", context.source_ip, window, now))
+    except Exception as error:  # noqa: BLE001 - any cache backend failure means "cannot meter": refuse
+        raise _unavailable() from error
+    if (failures or 0) >= limit:
+        raise RamError(
+            "Throttling.User", "Request was denied due to user flow control: too many failed authentication "
+            "attempts from this address.",
+            recommend=f"Wait {window - now % window} second(s), then send correctly signed requests only.",
+        )
+
+
+def api_authentication_failed(*, context: AuditContext) -> None:
+    """Count one failed API authentication from ``context``'s address (``api_authentication_allow``)."""
+    if not context.source_ip:
+        return
+    _limit, window = _auth_failure_rate()
+    try:
+        _hit_key(_counter_key(AUTH_FAILURES_KEY_PREFIX, "address", context.source_ip, window, int(_now())), window)
+    except RamError:
+        pass  # the request is being refused anyway; the next request's check refuses if the cache stays away
+
+
+def _auth_failure_rate() -> tuple[int, int]:
+    return parse_rate(getattr(settings, "RAM_API_AUTH_FAILURES_PER_ADDRESS", DEFAULT_AUTH_FAILURES_PER_ADDRESS))
+
+
 def _hit(scope: str, identity: str, window: int) -> int:
     """Add one to the counter of ``identity`` in the current window; return the new count."""
+    return _hit_key(_counter_key(KEY_PREFIX, scope, identity, window, int(_now())), window)
+
+
+def _counter_key(prefix: str, scope: str, identity: str, window: int, now: int) -> str:
+    """The cache key of ``identity``'s counter in the fixed window of ``window`` seconds holding ``now``."""
     # Hash the identity: a fixed-size cache key whatever an ARN or address looks like.
     digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32]
-    key = f"{KEY_PREFIX}:{scope}:{digest}:{int(time.time()) // window}"
+    return f"{prefix}:{scope}:{digest}:{now // window}"
+
+
+def _hit_key(key: str, window: int) -> int:
+    """Add one to the counter ``key`` of a window of ``window`` seconds; return the new count."""
     try:
         cache.add(key, 0, timeout=window + 1)
         try:
@@ -80,5 +141,14 @@ def _hit(scope: str, identity: str, window: int) -> int:
             cache.add(key, 1, timeout=window + 1)
             return 1
     except Exception as error:  # noqa: BLE001 - any cache backend failure means "cannot meter": refuse
-        raise RamError("ServiceUnavailable", "The request has failed due to a temporary failure of the server.",
-                       recommend="Retry in a moment.") from error
+        raise _unavailable() from error
+
+
+def _unavailable() -> RamError:
+    return RamError("ServiceUnavailable", "The request has failed due to a temporary failure of the server.",
+                    recommend="Retry in a moment.")
+
+
+def _now() -> float:
+    """The clock of the windows (seconds since the epoch); tests replace it."""
+    return time.time()

@@ -149,6 +149,7 @@ def test_api_calls_and_refused_signatures_are_audited(demo, client, cli):
     forged = v1_call("CreateUser", {"UserName": "mallory"}, key_id=key_id, secret="x" * 30)
     event, _ = record("get", f"/?{forged.query_string}", expect="APIAuthentication")
     assert (event.result, event.error_code, event.target) == ("Failure", "SignatureDoesNotMatch", key_id)
+    assert event.detail["count"] == 1
     assert not RamUser.objects.filter(user_name="mallory").exists()
 
 

@@ -4,7 +4,8 @@ Each request starts as a valid ``CreateUser mallory`` call signed by the SDK's o
 (``tests.api_helpers``) and is then spoiled one way. Every refusal must carry the right code
 and status as JSON with a request id, change nothing (no user, no key change, no nonce kept),
 and, when authentication refused it, leave one audited Failure with the claimed key id and the
-source address but never the secret.
+source address but never the secret: the first refusal of its kind from its address this minute,
+``count`` 1 (repeats are counted, not written, until the tenth: ``tests/test_api_refusal_flood.py``).
 """
 from __future__ import annotations
 
@@ -168,6 +169,7 @@ def test_attack_is_refused_with_its_code_and_changes_nothing(client, keys, build
     if audited:
         event = refusals.get()
         assert (event.error_code, event.source_ip, event.request_id) == (code, "127.0.0.1", body["RequestId"])
+        assert event.detail["count"] == 1 and event.detail["window"]
         claimed = call.query.get("AccessKeyId") or call.headers.get("authorization", "").partition("Credential=")[2] \
             .partition(",")[0]
         if claimed.startswith("LTAI") and claimed.isalnum():
@@ -195,10 +197,12 @@ def test_a_replayed_request_is_refused_and_acts_once(client, keys, make):
     first = send(client, call)
     assert first.status_code == 200 and first.json()["User"]["UserName"] == "mallory"
     before = state_snapshot()
-    replay = send(client, call)
-    assert (replay.status_code, replay.json()["Code"]) == (400, "SignatureNonceUsed")
+    replays = [send(client, call) for _ in range(3)]
+    assert [(r.status_code, r.json()["Code"]) for r in replays] == [(400, "SignatureNonceUsed")] * 3
     assert state_snapshot() == before and RamUser.objects.filter(user_name="mallory").count() == 1
-    assert AuditEvent.objects.filter(action="APIAuthentication", error_code="SignatureNonceUsed").count() == 1
+    # The first replay is written; the next ones of the same minute are counted (until the tenth).
+    event = AuditEvent.objects.get(action="APIAuthentication", error_code="SignatureNonceUsed")
+    assert (event.request_id, event.detail["count"]) == (replays[0]["x-acs-request-id"], 1)
 
 
 def test_a_nonce_is_per_key_and_free_again_once_its_window_is_over(db):

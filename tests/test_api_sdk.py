@@ -308,6 +308,7 @@ def test_authentication_refusals_surface_with_their_codes(connect, root_key, acc
     assert sorted(failures.values_list("error_code", flat=True)) == sorted(
         ["SignatureDoesNotMatch", "InvalidAccessKeyId.NotFound", "InvalidAccessKeyId.Inactive"])
     assert set(failures.values_list("source_ip", flat=True)) == {"127.0.0.1"}
+    assert set(failures.values_list("detail__count", flat=True)) == {1}  # each the first of its kind
 
 
 # --- Audit through the API --------------------------------------------------------------

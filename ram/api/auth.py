@@ -13,8 +13,12 @@ Checks, in order, each refusal with the code Alibaba Cloud returns:
 5. the nonce was not used before with this key (``SignatureNonceUsed``), in the shared store.
 
 Only then is the key's last use recorded and the caller's ``Principal`` returned. Every refusal
-is audited (``APIAuthentication``, result Failure, with the error code, the claimed key id and
-the source address) in its own transaction. The secret is opened only to verify and is never
+counts as a failed authentication of the client's address (``ram.ratelimit``) and is audited
+(``APIAuthentication``, result Failure, with the error code, the claimed key id and the source
+address) through ``ram.audit.audit_refusal_bounded``: one event per address, key id and code a
+minute, and one more at every tenfold count. An address with too many failures is refused
+``Throttling.User`` before its request is even parsed (``refuse_throttled_address``, which the
+middleware calls first), audited the same way. The secret is opened only to verify and is never
 logged, audited or returned.
 """
 from __future__ import annotations
@@ -24,15 +28,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
-from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from ram import services
-from ram.audit import AuditContext, audit_record
+from ram import ratelimit, services
+from ram.audit import AuditContext, audit_refusal_bounded
 from ram.credentials import ACCESS_KEY_ID_REGEX
 from ram.errors import RamError
-from ram.models import AccessKey, AuditEvent
+from ram.models import AccessKey
 from ram.policy import Principal
 from ram.selectors import access_key_for_signature, access_key_secret_open
 
@@ -72,6 +75,20 @@ class _Attempt:
     policy_documents: list[dict] | None = None  # of the key's owner, read with the key
 
 
+def refuse_throttled_address(*, context: AuditContext) -> None:
+    """Raise ``RamError('Throttling.User')`` for any request from an address over its limit of failed
+    authentications (``ServiceUnavailable`` when that cannot be known). Costs one cache read."""
+    try:
+        ratelimit.api_authentication_allow(context=context)
+    except RamError as error:
+        if error.code == "Throttling.User":
+            # No key id in the event (the request is not even parsed): whatever a flood claims,
+            # its refusals are one tuple per address for audit_refusal_bounded.
+            audit_refusal_bounded(context=context, actor=Principal.anonymous("access-key/none"), action=AUDIT_ACTION,
+                                  target_type="AccessKey", error_code=error.code)
+        raise
+
+
 def authenticate(api: ApiRequest, *, action: str, context: AuditContext) -> Caller:
     """Verify the request's signature and replay guard; return the caller or raise RamError."""
     attempt = _Attempt(signature_version="V3" if api.is_v3 else "V1", action=action)
@@ -81,6 +98,8 @@ def authenticate(api: ApiRequest, *, action: str, context: AuditContext) -> Call
         else:
             access_key = _authenticate_v1(api, attempt)
     except RamError as error:
+        if error.code != "ServiceUnavailable":  # the server's failure, not the client's
+            ratelimit.api_authentication_failed(context=context)
         _audit_refusal(attempt, error, context)
         raise
     if _last_use_is_stale(access_key):
@@ -244,16 +263,16 @@ def _incomplete(detail: str) -> RamError:
 
 
 def _audit_refusal(attempt: _Attempt, error: RamError, context: AuditContext) -> None:
-    """One Failure event per refused request: what was claimed, from where, and why. No secret."""
+    """A Failure event for a refused request, bounded per address, key id and code (``audit_refusal_bounded``):
+    what was claimed, from where, and why. No secret."""
     claimed = attempt.access_key_id if _PRINTABLE_KEY_ID.fullmatch(attempt.access_key_id) else ""
     detail = {"signature_version": attempt.signature_version, "action": attempt.action[:64]}
     if attempt.access_key_id and not claimed:
         detail["access_key_id"] = "malformed"
     if attempt.access_key is not None:
         detail["claimed_principal"] = _principal_of(attempt.access_key).arn
-    with transaction.atomic():
-        audit_record(
-            context=context, actor=Principal.anonymous(f"access-key/{claimed or 'none'}"),
-            action=AUDIT_ACTION, account_uid=attempt.access_key.account.uid if attempt.access_key else "",
-            target_type="AccessKey", target=claimed, result=AuditEvent.FAILURE, error_code=error.code, detail=detail,
-        )
+    audit_refusal_bounded(
+        context=context, actor=Principal.anonymous(f"access-key/{claimed or 'none'}"),
+        action=AUDIT_ACTION, account_uid=attempt.access_key.account.uid if attempt.access_key else "",
+        target_type="AccessKey", target=claimed, error_code=error.code, detail=detail,
+    )

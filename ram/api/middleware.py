@@ -5,6 +5,7 @@ session, CSRF, authentication or logon-throttling middleware (an SDK has no cook
 token; its signature is its authentication). Anything that is not an API call passes through.
 Every answer is JSON with a request id; bad input is a 4xx with a RAM error code, never an HTML
 page, and an unexpected failure is a JSON ``InternalError`` (logged with the request id only).
+An address with too many failed authentications is refused first (``Throttling.User``).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from ram.audit import AuditContext
 from ram.errors import RamError
 
 from .actions import ACTIONS, ActionCall
-from .auth import authenticate
+from .auth import authenticate, refuse_throttled_address
 from .parsing import ApiRequest, is_api_call, parse_api_request
 from .responses import api_error, api_success
 
@@ -47,6 +48,7 @@ def handle_api_call(request: HttpRequest) -> HttpResponse:
     host_id = ""
     try:
         host_id = _host(request)
+        refuse_throttled_address(context=context)  # before any work on the request
         if request.method not in ALLOWED_METHODS:
             raise RamError("UnsupportedHTTPMethod", "Specified HTTP method is not supported: use GET or POST.")
         api = parse_api_request(request)
