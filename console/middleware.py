@@ -123,8 +123,10 @@ class PrivateNoStoreMiddleware:
 
     A logged-on page shows one principal's users, keys, settings or audit trail: no shared proxy
     may keep it, and no browser may keep it on disk for the next person at that screen (the back
-    button, the cache folder). The two directives are added to whatever the view set, so a
-    stricter header stays (the reveal's ``no-store, no-cache, must-revalidate, private, max-age=0``).
+    button, the cache folder). The two directives are added to whatever the view set (its
+    ``max-age`` or ``no-cache`` stay). A view that already says ``no-store`` is left as it is: no
+    cache at all may store its answer, which is stricter than ``private`` (the reveal's
+    ``no-store, no-cache, must-revalidate, private, max-age=0``, the CSV downloads' ``no-store``).
 
     "Logged on" is the session's user when the request arrives or when its response leaves (a
     logon, a training sandbox's start). Anonymous pages keep their own headers: they show nothing
@@ -140,9 +142,13 @@ class PrivateNoStoreMiddleware:
     def __call__(self, request):
         logged_on = _logged_on(request)
         response = self.get_response(request)
-        if logged_on or _logged_on(request):
+        if (logged_on or _logged_on(request)) and "no-store" not in _cache_directives(response):
             patch_cache_control(response, private=True, no_store=True)
         return response
+
+
+def _cache_directives(response) -> set[str]:
+    return {part.split("=", 1)[0].strip().lower() for part in response.get("Cache-Control", "").split(",")}
 
 
 def _logged_on(request) -> bool:
