@@ -59,7 +59,7 @@ class LogonForm(AuthenticationForm):
             self.refusal_reason = "InvalidCredentials"  # a name no logon can have (e.g. with NUL): a failed logon
             raise forms.ValidationError(self.error_messages["invalid_login"], code="invalid_login")
         if self.request is not None and address_is_locked_out(self.request):
-            self.refusal_reason = "LockedOut"
+            self.refusal_reason = "LockedOut.Address"
             self.request.axes_locked_out = True  # django-axes' middleware answers with its lockout page
             raise forms.ValidationError(self.error_messages["locked_out"], code="locked_out")
         try:

@@ -18,13 +18,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from . import mfa, ratelimit, sealing
-from .audit import AuditContext, audit_record
+from .audit import AuditContext, audit_record, audit_refusal_bounded
 from .credentials import (
     CREDENTIAL_REDACTED, contains_access_key_credential, new_access_key_id, new_access_key_secret,
 )
@@ -69,18 +70,28 @@ def validate_user_name(user_name: str) -> None:
                        "The parameter - UserName contains invalid characters: use letters, digits, '.', '-' and '_'.")
 
 
+MOBILE_PHONE = re.compile(r"[0-9]{1,6}-[0-9]{4,20}")  # <country code>-<number>, e.g. 86-18600008888
+
+
 def _validate_user_attributes(*, display_name: str, comments: str, email: str = "", mobile_phone: str = "") -> None:
+    """A RAM user's details, for every entry point (the console's forms and the OpenAPI report the
+    RamError their own way): lengths, an e-mail address, ``<country code>-<number>``, no credential."""
     if not 1 <= len(display_name) <= 128:
         raise RamError("InvalidParameter.DisplayName.Length",
                        "The parameter - DisplayName must be 1 to 128 characters long.")
     if len(comments) > 128:
         raise RamError("InvalidParameter.Comments.Length",
                        "The parameter - Comments must be at most 128 characters long.")
-    if len(email) > 254 or (email and "@" not in email):
-        raise RamError("InvalidParameter.Email.Format", "The parameter - Email is not a valid email address.")
-    if len(mobile_phone) > 32:
+    if email:
+        try:
+            if len(email) > 254:
+                raise ValidationError("too long")
+            validate_email(email)
+        except ValidationError:
+            raise RamError("InvalidParameter.Email.Format", "The parameter - Email is not a valid address.") from None
+    if mobile_phone and not MOBILE_PHONE.fullmatch(mobile_phone):
         raise RamError("InvalidParameter.MobilePhone.Format",
-                       "The parameter - MobilePhone must be at most 32 characters long.")
+                       "The parameter - MobilePhone must be <country code>-<number>, e.g. 86-18600008888.")
     for parameter, value in (("Comments", comments), ("Email", email)):
         refuse_credential(parameter, value)
 
@@ -173,18 +184,20 @@ def console_logon_succeeded(*, principal: Principal, context: AuditContext, mfa:
                  target_type="Logon", target=principal.display_name, detail={"mfa": mfa} if mfa else None)
 
 
-@transaction.atomic
 def console_logon_failed(*, logon_name: str, reason: str, account_uid: str = "",
                          context: AuditContext, credential: bool = False) -> None:
     """Record a refused console logon (``ConsoleLoginFailed``) with why. Never the password, and
     never a logon name that holds an AccessKey credential (``credential``, or one found in it):
-    only the fact, the address and the time."""
+    only the fact, the address and the time. Bounded like every unauthenticated refusal
+    (``audit_refusal_bounded``); an address locked out as a whole (``LockedOut.Address``) is
+    recorded without the names it tries, so that spraying names cannot grow the trail either."""
     if credential or contains_access_key_credential(logon_name):
         logon_name = CREDENTIAL_REDACTED
+    if reason == "LockedOut.Address":
+        logon_name = ""
     logon_name = logon_name.replace("\x00", "\N{REPLACEMENT CHARACTER}")  # typed by anyone; PostgreSQL text holds no NUL
-    audit_record(context=context, actor=Principal.anonymous(logon_name), action="ConsoleLoginFailed",
-                 account_uid=account_uid, target_type="Logon", target=logon_name[:255],
-                 result="Failure", error_code=reason)
+    audit_refusal_bounded(context=context, actor=Principal.anonymous(logon_name), action="ConsoleLoginFailed",
+                          account_uid=account_uid, target_type="Logon", target=logon_name[:255], error_code=reason)
 
 
 @transaction.atomic
@@ -401,8 +414,9 @@ def mfa_code_check(*, logon, actor: Principal, code: str, purpose: str, context:
                 failures_since=Case(When(fresh_window, then=Value(now)), default=F("failures_since")))
     audit = {"context": context, "actor": actor, "action": MFA_AUDIT_ACTION, "target_type": "Logon",
              "target": logon.username, "result": "Failure"}
-    if not counted:
-        audit_record(**audit, error_code="Throttling.MFA", detail={"purpose": purpose, "locked": True})
+    if not counted:  # refused unchecked: counted, not listed one by one (a session could repeat it at will)
+        audit_refusal_bounded(context=context, actor=actor, action=MFA_AUDIT_ACTION, target_type="Logon",
+                              target=logon.username, error_code="Throttling.MFA", detail={"purpose": purpose})
         return RamError("Throttling.MFA", MFA_LOCKED, recommend="Wait, then enter the code your MFA app shows.")
     device.refresh_from_db(fields=["last_accepted_step", "failed_attempts"])
     step = mfa.matching_step(seed=mfa.device_seed(device), code=code)

@@ -30,6 +30,7 @@ from hypothesis import assume, event, given
 from hypothesis import strategies as st
 
 from ram.api import parsing, signature
+from ram.credentials import contains_access_key_credential
 from ram.errors import RamError
 from ram.models import RamUser
 from ram.policy import Principal
@@ -208,6 +209,8 @@ def expected_create_user(user_name: str, display_name: str, comments: str) -> st
         return "InvalidParameter.DisplayName.Length"
     if len(comments) > 128:
         return "InvalidParameter.Comments.Length"
+    if contains_access_key_credential(comments) or contains_access_key_credential(display_name):
+        return "InvalidParameter.AccessKeyCredential"  # a pasted key is never stored in a user's details
     if RamUser.objects.filter(user_name__iexact=user_name).exists():
         return "EntityAlreadyExists.User"
     return ""

@@ -111,7 +111,8 @@ def test_a_credential_pasted_into_a_users_details_is_refused_and_not_kept(site, 
     assert anywhere_in_any_case(secret) == []
 
 
-def test_password_spraying_from_one_address_locks_that_address_out(site, settings):
+def test_password_spraying_from_one_address_locks_that_address_out(site, settings, monkeypatch):
+    monkeypatch.setattr("ram.audit._now", lambda: 1_800_000_000.0)  # one minute of refusals, whatever the clock
     settings.LOGON_FAILURES_PER_ADDRESS = 6
     settings.RAM_TRUSTED_PROXY_COUNT = 1
     sprayer = Visitor(site, headers={"X-Forwarded-For": "198.51.100.7"})
@@ -120,6 +121,27 @@ def test_password_spraying_from_one_address_locks_that_address_out(site, setting
     locked = sprayer.log_on("owner@demo.example", "demo-owner")  # even the right password
     assert locked.status_code == 429 and "Too many failed logon attempts" in locked.text
     assert not sprayer.is_logged_on()
-    assert AuditEvent.objects.filter(action="ConsoleLoginFailed", error_code="LockedOut").exists()
+    locked_out = AuditEvent.objects.get(action="ConsoleLoginFailed", error_code="LockedOut.Address")
+    assert locked_out.target == "" and locked_out.source_ip == "198.51.100.7"  # the address, not the names it sprays
+    for n in range(20):  # spraying on while locked out adds no event: one per address and minute
+        assert sprayer.log_on(f"more{n}@demo.onaliyun.com", "Summer2026!").status_code == 429
+    assert AuditEvent.objects.filter(action="ConsoleLoginFailed", error_code="LockedOut.Address").count() == 2
     neighbour = Visitor(site, headers={"X-Forwarded-For": "198.51.100.8"})
     assert neighbour.log_on("owner@demo.example", "demo-owner").status_code == 302
+
+
+@pytest.mark.parametrize("version", ["V1", "V3"])
+def test_a_secret_sent_as_the_apis_accesskey_id_is_refused_and_not_kept(site, pair, version):
+    """An SDK configured with the secret in place of the key id: refused, and the audit of the
+    refusal keeps that it happened, not what was sent."""
+    from django.test import Client
+
+    from .api_helpers import send, v1_call, v3_call
+
+    _key_id, secret = pair
+    sign = v1_call if version == "V1" else v3_call
+    response = send(Client(), sign("ListUsers", {}, key_id=secret, secret=secret))
+    assert response.status_code == 404 and response.json()["Code"] == "InvalidAccessKeyId.NotFound"
+    assert anywhere_in_any_case(secret) == []
+    refusal = AuditEvent.objects.get(action="APIAuthentication")
+    assert refusal.target == "" and refusal.detail["access_key_id"] == "redacted"

@@ -226,3 +226,19 @@ def test_security_preference_defaults_off_and_can_be_set_by_root(account):
     assert account.allow_user_to_manage_access_keys is True
     event = AuditEvent.objects.get(action="SetSecurityPreference")
     assert event.detail == {"allow_user_to_manage_access_keys": True}
+
+
+@pytest.mark.parametrize("field, value, code", [
+    ("email", "not-an-address", "InvalidParameter.Email.Format"),
+    ("email", "a@b", "InvalidParameter.Email.Format"),
+    ("mobile_phone", "18600008888", "InvalidParameter.MobilePhone.Format"),
+    ("mobile_phone", "86-1860000888a", "InvalidParameter.MobilePhone.Format"),
+])
+def test_contact_details_are_checked_by_the_service_for_every_entry_point(account, cli, field, value, code):
+    """One rule (ram.services), not one per entry point: the API used to be stricter than the console."""
+    with pytest.raises(RamError) as error:
+        ram_user_create(actor=cli, account=account, user_name="contact", **{field: value})
+    assert error.value.code == code
+    ram_user = ram_user_create(actor=cli, account=account, user_name="contact", email="dev@example.com",
+                               mobile_phone="86-18600008888")
+    assert (ram_user.email, ram_user.mobile_phone) == ("dev@example.com", "86-18600008888")

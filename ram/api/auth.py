@@ -33,7 +33,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from ram import ratelimit, services
 from ram.audit import AuditContext, audit_refusal_bounded
-from ram.credentials import ACCESS_KEY_ID_REGEX
+from ram.credentials import ACCESS_KEY_ID_REGEX, ACCESS_KEY_SECRET_LENGTH, CREDENTIAL_REDACTED
 from ram.errors import RamError
 from ram.models import AccessKey
 from ram.policy import Principal
@@ -52,6 +52,7 @@ V3_REQUIRED_HEADERS = ("host", "x-acs-action", "x-acs-version", "x-acs-date", "x
                        "x-acs-content-sha256")
 _ACCESS_KEY_ID = re.compile(ACCESS_KEY_ID_REGEX)  # used with fullmatch: no trailing newline slips by
 _PRINTABLE_KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_SECRET_SHAPED = re.compile(f"[A-Za-z0-9]{{{ACCESS_KEY_SECRET_LENGTH}}}")
 _CREDENTIAL = re.compile(r"Credential=([^,;\s]{1,64})")
 
 
@@ -265,10 +266,12 @@ def _incomplete(detail: str) -> RamError:
 def _audit_refusal(attempt: _Attempt, error: RamError, context: AuditContext) -> None:
     """A Failure event for a refused request, bounded per address, key id and code (``audit_refusal_bounded``):
     what was claimed, from where, and why. No secret."""
-    claimed = attempt.access_key_id if _PRINTABLE_KEY_ID.fullmatch(attempt.access_key_id) else ""
+    claimed = _claimed_key_id(attempt.access_key_id)
     detail = {"signature_version": attempt.signature_version, "action": attempt.action[:64]}
     if attempt.access_key_id and not claimed:
         detail["access_key_id"] = "malformed"
+    elif claimed == CREDENTIAL_REDACTED:  # e.g. an SDK configured with the secret as its key id
+        claimed, detail["access_key_id"] = "", "redacted"
     if attempt.access_key is not None:
         detail["claimed_principal"] = _principal_of(attempt.access_key).arn
     audit_refusal_bounded(
@@ -276,3 +279,11 @@ def _audit_refusal(attempt: _Attempt, error: RamError, context: AuditContext) ->
         action=AUDIT_ACTION, account_uid=attempt.access_key.account.uid if attempt.access_key else "",
         target_type="AccessKey", target=claimed, error_code=error.code, detail=detail,
     )
+
+
+def _claimed_key_id(value: str) -> str:
+    """What the audit may keep of a claimed AccessKey ID: a printable id as it is (typos included),
+    unless it holds a secret's run of 30 letters and digits (redacted); "" for anything else."""
+    if _SECRET_SHAPED.search(value):  # no key id is that long a run: a secret, or an ID with its secret
+        return CREDENTIAL_REDACTED
+    return value if _PRINTABLE_KEY_ID.fullmatch(value) else ""
