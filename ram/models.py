@@ -5,13 +5,51 @@ statuses); rules across rows live in ``ram.services``.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .credentials import ACCESS_KEY_ID_REGEX
+
+NUMBER_WORDS = {1: _("one"), 2: _("two"), 3: _("three"), 4: _("four"), 5: _("five"), 6: _("six"), 7: _("seven"),
+                8: _("eight"), 9: _("nine"), 10: _("ten")}
+
+
+@dataclass(frozen=True)
+class AccessKeyQuota:
+    """How many AccessKey pairs one owner may hold, Inactive keys included (Alibaba's quota).
+
+    The one definition of the numbers: the check constraint of ``AccessKey``, the service that
+    issues keys, the credential report, the auditors' filters and every message read them here.
+    """
+
+    limit: int
+    owner: str  # "RAM user" / "Alibaba Cloud account", as the messages name it
+    article: str
+
+    @property
+    def rule(self) -> str:
+        """The console's sentence, as the document words it."""
+        return _("Each %(owner)s can have a maximum of %(limit)s AccessKey pairs.") % {
+            "owner": self.owner, "limit": NUMBER_WORDS.get(self.limit, self.limit)}
+
+    @property
+    def refusal(self) -> str:
+        """Why no more key can be created (LimitExceeded.User.AccessKey)."""
+        return _("%(article)s %(owner)s can have at most %(limit)d AccessKey pairs.") % {
+            "article": self.article, "owner": self.owner, "limit": self.limit}
+
+    def is_reached(self, held: int) -> bool:
+        return held >= self.limit
+
+
+RAM_USER_KEY_QUOTA = AccessKeyQuota(limit=2, owner="RAM user", article="A")
+ROOT_KEY_QUOTA = AccessKeyQuota(limit=5, owner="Alibaba Cloud account", article="An")
 
 USER_NAME_REGEX = r"^[A-Za-z0-9._-]{1,64}$"
 ACCOUNT_UID_REGEX = r"^[0-9]{16}$"
@@ -134,8 +172,8 @@ class AccessKey(models.Model):
     """An AccessKey pair of an account's root (``ram_user`` is null) or of one RAM user.
 
     The quota is a database fact: each key takes a numbered ``slot`` of its owner, unique per
-    owner, and the check constraint bounds the slot by the owner's limit (2 for a RAM user,
-    5 for the root), Inactive keys included. The secret is stored only sealed.
+    owner, and the check constraint bounds the slot by the owner's limit (``AccessKeyQuota``:
+    2 for a RAM user, 5 for the root), Inactive keys included. The secret is stored only sealed.
     """
 
     ACTIVE = "Active"
@@ -156,7 +194,7 @@ class AccessKey(models.Model):
         RamUser, on_delete=models.RESTRICT, null=True, blank=True, related_name="access_keys",
         help_text="Empty for a key of the account's root.",
     )
-    slot = models.PositiveSmallIntegerField(help_text="Quota slot of the owner: 1-2 (RAM user), 1-5 (root).")
+    slot = models.PositiveSmallIntegerField(help_text="Quota slot of the owner, 1 to its AccessKeyQuota's limit.")
     status = models.CharField(max_length=8, choices=STATUS_CHOICES, default=ACTIVE)
     secret_sealed = models.BinaryField(editable=False)
     seal_version = models.PositiveSmallIntegerField(editable=False)
@@ -178,8 +216,8 @@ class AccessKey(models.Model):
                 fields=["account", "slot"], condition=Q(ram_user__isnull=True), name="access_key_root_slot_unique",
             ),
             models.CheckConstraint(
-                condition=(Q(ram_user__isnull=False, slot__gte=1, slot__lte=2)
-                           | Q(ram_user__isnull=True, slot__gte=1, slot__lte=5)),
+                condition=(Q(ram_user__isnull=False, slot__gte=1, slot__lte=RAM_USER_KEY_QUOTA.limit)
+                           | Q(ram_user__isnull=True, slot__gte=1, slot__lte=ROOT_KEY_QUOTA.limit)),
                 name="access_key_slot_within_quota",
             ),
             models.CheckConstraint(condition=Q(status__in=["Active", "Inactive"]), name="access_key_status_valid"),
@@ -196,6 +234,11 @@ class AccessKey(models.Model):
 
     def __str__(self) -> str:
         return self.access_key_id
+
+    @staticmethod
+    def quota_of(owner: RamUser | Account) -> AccessKeyQuota:
+        """The quota of an owner: a RAM user, or (an ``Account``) the account's root."""
+        return ROOT_KEY_QUOTA if isinstance(owner, Account) else RAM_USER_KEY_QUOTA
 
     @property
     def is_root_key(self) -> bool:
@@ -275,10 +318,12 @@ class AuditEvent(models.Model):
     FAILURE = "Failure"
 
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
-    account_uid = models.CharField(max_length=16, blank=True, db_index=True)
+    # account_uid and action are searched through the (…, occurred_at) indexes of Meta, whose first
+    # column they are: no index of their own.
+    account_uid = models.CharField(max_length=16, blank=True)
     actor = models.CharField(max_length=255, db_index=True)
     actor_type = models.CharField(max_length=16)
-    action = models.CharField(max_length=64, db_index=True)
+    action = models.CharField(max_length=64)
     target_type = models.CharField(max_length=32, blank=True)
     target = models.CharField(max_length=255, blank=True, db_index=True)
     scenario = models.CharField(max_length=16, blank=True)

@@ -23,10 +23,13 @@ from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from .models import AccessKey, Account, MfaDevice, RamUser
+from .models import RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA, AccessKey, Account, MfaDevice, RamUser
 
 CREDENTIAL_REPORT_KEY_COLUMNS = ["exist", "active", "last_rotated", "last_used"]
-ROOT_ONLY_KEY_SLOTS = 3  # additional_access_key_1..3: the root may hold 5 keys, a RAM user 2
+# access_key_1..N for every row, as many as a RAM user may hold; additional_access_key_1..M for the
+# root's further keys.
+USER_KEY_SLOTS = RAM_USER_KEY_QUOTA.limit
+ROOT_ONLY_KEY_SLOTS = ROOT_KEY_QUOTA.limit - RAM_USER_KEY_QUOTA.limit
 
 
 def _key_headers(prefix: str) -> list[str]:
@@ -36,7 +39,7 @@ def _key_headers(prefix: str) -> list[str]:
 CREDENTIAL_REPORT_HEADER = [
     "user", "user_creation_time", "user_last_logon", "password_exist", "password_active", "password_last_changed",
     "password_next_rotation", "mfa_active",
-    *_key_headers("access_key_1"), *_key_headers("access_key_2"),
+    *[header for n in range(1, USER_KEY_SLOTS + 1) for header in _key_headers(f"access_key_{n}")],
     *[header for n in range(1, ROOT_ONLY_KEY_SLOTS + 1) for header in _key_headers(f"additional_access_key_{n}")],
 ]
 NOT_APPLICABLE = "N/A"
@@ -60,7 +63,7 @@ def _key_cells(key: AccessKey | None) -> list[str]:
 
 def _keys_cells(keys: list[AccessKey], *, root: bool) -> list[str]:
     """access_key_1..2 (+ additional_access_key_1..3 for the root; N/A for a RAM user)."""
-    slots = 2 + (ROOT_ONLY_KEY_SLOTS if root else 0)
+    slots = USER_KEY_SLOTS + (ROOT_ONLY_KEY_SLOTS if root else 0)
     cells = [cell for n in range(slots) for cell in _key_cells(keys[n] if n < len(keys) else None)]
     if not root:
         cells += [NOT_APPLICABLE] * (ROOT_ONLY_KEY_SLOTS * len(CREDENTIAL_REPORT_KEY_COLUMNS))

@@ -168,6 +168,11 @@ def access_keys_of(owner: RamUser | Account):
     return AccessKey.objects.filter(ram_user=owner)
 
 
+def access_key_quota_reached(*, owner: RamUser | Account) -> bool:
+    """Whether ``owner`` holds as many keys as its quota allows (``AccessKey.quota_of``)."""
+    return AccessKey.quota_of(owner).is_reached(access_keys_of(owner).count())
+
+
 # What the console's AccessKey tables read of a key: all but its sealed secret.
 ACCESS_KEY_LISTED_FIELDS = [field for field in AccessKey._meta.concrete_fields
                             if field.name not in ("secret_sealed", "seal_version")]

@@ -476,18 +476,6 @@ def _key_resource(access_key: AccessKey) -> str:
     return user_arn(access_key.account, access_key.ram_user.user_name)
 
 
-def access_key_limit(owner: RamUser | Account) -> int:
-    if isinstance(owner, RamUser):
-        return settings.RAM_USER_ACCESS_KEY_LIMIT
-    return settings.RAM_ROOT_ACCESS_KEY_LIMIT
-
-
-def access_key_limit_message(owner: RamUser | Account) -> str:
-    if isinstance(owner, RamUser):
-        return f"A RAM user can have at most {settings.RAM_USER_ACCESS_KEY_LIMIT} AccessKey pairs."
-    return f"An Alibaba Cloud account can have at most {settings.RAM_ROOT_ACCESS_KEY_LIMIT} AccessKey pairs."
-
-
 @transaction.atomic
 def access_key_create(
     *, actor: Principal, owner: RamUser | Account, scenario: str = "", context: AuditContext = CLI_CONTEXT,
@@ -495,8 +483,8 @@ def access_key_create(
 ) -> IssuedKey:
     """Issue an AccessKey to a RAM user or (``owner`` an Account) to the account's root.
 
-    The key takes a free quota slot of its owner: 2 for a RAM user, 5 for the root, Inactive
-    keys included. Raises LimitExceeded.User.AccessKey when none is free, NoPermission when the
+    The key takes a free quota slot of its owner (``AccessKey.quota_of``: 2 for a RAM user, 5 for
+    the root), Inactive keys included. Raises LimitExceeded.User.AccessKey when none is free, NoPermission when the
     actor may not. The plaintext secret exists only in the returned ``IssuedKey``.
     """
     if scenario and scenario not in AccessKey.Scenario.values:
@@ -517,7 +505,8 @@ def access_key_create(
     else:
         RamUser.objects.select_for_update().filter(pk=owner.pk).first()
         keys = AccessKey.objects.filter(ram_user=owner)
-    limit = access_key_limit(owner)
+    quota = AccessKey.quota_of(owner)
+    limit = quota.limit
     for _attempt in range(limit):
         taken = set(keys.values_list("slot", flat=True))
         free = [slot for slot in range(1, limit + 1) if slot not in taken]
@@ -539,7 +528,7 @@ def access_key_create(
                      target_type="AccessKey", target=access_key_id, scenario=scenario,
                      detail={"owner": "root" if is_root else owner.user_name, **(detail or {})})
         return IssuedKey(access_key=access_key, secret=secret)
-    raise RamError("LimitExceeded.User.AccessKey", access_key_limit_message(owner),
+    raise RamError("LimitExceeded.User.AccessKey", quota.refusal,
                    recommend="Delete an AccessKey pair that is no longer used, then try again.")
 
 

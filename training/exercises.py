@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ram.models import RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA
+
 
 @dataclass(frozen=True)
 class Step:
@@ -50,7 +52,7 @@ EXERCISES: dict[str, Exercise] = {e.key: e for e in (
                  "Left navigation: Identities › Users.", visit=("user_list",)),
             Step("user", "On the Users page, click the username of the RAM user.",
                  "Click app-server@… in the Username column.",
-                 "Each RAM user can have a maximum of two AccessKey pairs.", visit=("user_detail", "user_tab")),
+                 RAM_USER_KEY_QUOTA.rule, visit=("user_detail", "user_tab")),
             Step("create", "On the Authentication tab, go to the AccessKey section and click Create AccessKey.",
                  "Authentication tab › AccessKey section › Create AccessKey.", visit=("access_key_create",)),
             Step("scenario", "Review the credential options for your use case. If an AccessKey pair is required, "
@@ -80,8 +82,7 @@ EXERCISES: dict[str, Exercise] = {e.key: e for e in (
                  "A main account AccessKey has full permissions on all resources and cannot be restricted.",
                  event="AcknowledgeRootAccessKeyRisk"),
             Step("create", "On the AccessKey page, click Create AccessKey.", "AccessKey page › Create AccessKey.",
-                 "Each Alibaba Cloud account can have a maximum of five AccessKey pairs.",
-                 visit=("root_access_key_create",)),
+                 ROOT_KEY_QUOTA.rule, visit=("root_access_key_create",)),
             Step("confirm", "In the Create Main Account AccessKey dialog box, select I am aware of the security risks "
                             "of using a main account AccessKey, then click use Main Account AccessKey.",
                  "Confirm the risk a second time.", event="CreateAccessKey", event_owner="root"),

@@ -232,8 +232,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # The secret-sealing keyring: "VERSION:BASE64KEY[,VERSION:BASE64KEY…]" (32-byte AES keys).
 # The newest version seals; every listed version opens.
 RAM_SEALING_KEYS = os.environ.get("RAM_SEALING_KEYS", "")
-RAM_USER_ACCESS_KEY_LIMIT = 2
-RAM_ROOT_ACCESS_KEY_LIMIT = 5
+# The AccessKey quotas (2 per RAM user, 5 per account root) are no setting: the database's check
+# constraint holds them (ram.models.AccessKeyQuota).
 
 # --- Training ---------------------------------------------------------------------------
 TRAINING_SANDBOXES_PER_HOUR = int(os.environ.get("TRAINING_SANDBOXES_PER_HOUR", "5"))

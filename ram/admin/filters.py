@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from ..models import AccessKey, Account, AuditEvent
+from ..models import RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA, AccessKey, Account, AuditEvent
 
 STALE_DAYS = 90
 ACCOUNTS_LISTED = 100
@@ -74,7 +74,7 @@ def usage_condition(usage: str) -> Q:
 def user_at_quota_condition() -> Q:
     """Every quota slot taken: the slots are unique per owner, so this is "has the most keys it may"."""
     condition = Q()
-    for slot in range(1, settings.RAM_USER_ACCESS_KEY_LIMIT + 1):
+    for slot in range(1, RAM_USER_KEY_QUOTA.limit + 1):
         condition &= Q(Exists(AccessKey.objects.filter(ram_user=OuterRef("pk"), slot=slot)))
     return condition
 
@@ -83,7 +83,7 @@ def root_keys_condition(kind: str) -> Q:
     root_keys = AccessKey.objects.filter(account=OuterRef("pk"), ram_user__isnull=True)
     if kind == "at_quota":
         condition = Q()
-        for slot in range(1, settings.RAM_ROOT_ACCESS_KEY_LIMIT + 1):
+        for slot in range(1, ROOT_KEY_QUOTA.limit + 1):
             condition &= Q(Exists(root_keys.filter(slot=slot)))
         return condition
     return Q(Exists(root_keys)) if kind == "yes" else ~Q(Exists(root_keys))

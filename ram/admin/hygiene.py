@@ -16,7 +16,7 @@ from django.db.models import Count, Q
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from ..models import AccessKey, Account, RamUser
+from ..models import RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA, AccessKey, Account, RamUser
 from .filters import (
     AGE_BUCKETS, STALE_DAYS, age_condition, root_keys_condition, usage_condition, user_at_quota_condition,
 )
@@ -128,7 +128,7 @@ def render_dashboard(request, site):
     context = {
         **site.each_context(request), "title": "Key hygiene", "account": account,
         "accounts": Account.objects.order_by("alias").values_list("uid", "alias")[:100],
-        "opts": AccessKey._meta, "user_limit": settings.RAM_USER_ACCESS_KEY_LIMIT,
-        "root_limit": settings.RAM_ROOT_ACCESS_KEY_LIMIT, **hygiene_figures(account_uid=account.uid if account else ""),
+        "opts": AccessKey._meta, "user_limit": RAM_USER_KEY_QUOTA.limit,
+        "root_limit": ROOT_KEY_QUOTA.limit, **hygiene_figures(account_uid=account.uid if account else ""),
     }
     return TemplateResponse(request, "admin/ram/hygiene.html", context)

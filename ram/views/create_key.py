@@ -26,9 +26,9 @@ from ..models import AccessKey
 from ..policy import user_arn
 from ..scenarios import ALTERNATIVES, SAFER_NOTE
 from ..services import (
-    CREATION_RUN_COMPLETED, IssuedKey, access_key_create_once, access_key_limit, access_key_limit_message,
-    creation_run_open, mfa_device_of,
+    CREATION_RUN_COMPLETED, IssuedKey, access_key_create_once, creation_run_open, mfa_device_of,
 )
+from ..selectors import access_key_quota_reached
 from .common import principal_of, ram_user_in_account, require
 
 RUN = "run"
@@ -68,8 +68,8 @@ class AccessKeyCreateWizard(SessionWizardView):
         self.owner = ram_user_in_account(self.principal, user_name)
         require(self.principal, "ram:CreateAccessKey", user_arn(self.owner.account, self.owner.user_name))
         self.back_url = reverse("ram:user_tab", args=[self.owner.user_name, "authentication"])
-        if AccessKey.objects.filter(ram_user=self.owner).count() >= access_key_limit(self.owner):
-            return render_quota_refusal(request, access_key_limit_message(self.owner), self.back_url)
+        if access_key_quota_reached(owner=self.owner):
+            return render_quota_refusal(request, AccessKey.quota_of(self.owner).refusal, self.back_url)
         return super().dispatch(request, *args, **kwargs)
 
     def get_template_names(self):

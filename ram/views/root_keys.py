@@ -24,10 +24,9 @@ from ..errors import RamError
 from ..forms import RootRiskForm, SecretSavedForm, SecurityVerificationForm
 from ..models import AccessKey
 from ..policy import root_arn
-from ..selectors import access_keys_listed
+from ..selectors import access_key_quota_reached, access_keys_listed
 from ..services import (
-    CREATION_RUN_COMPLETED, access_key_create_once, access_key_limit, access_key_limit_message,
-    access_key_secret_saved_confirm, creation_run_is_open, creation_run_open, mfa_device_of,
+    CREATION_RUN_COMPLETED, access_key_create_once, access_key_secret_saved_confirm, creation_run_is_open, creation_run_open, mfa_device_of,
     root_access_key_risk_acknowledge,
 )
 from .common import principal_of, require
@@ -63,8 +62,8 @@ def root_access_keys(request: HttpRequest) -> HttpResponse:
         })
     keys = _root_keys(principal.account)
     return render(request, "ram/root_access_keys.html", {
-        "access_keys": keys, "at_quota": len(keys) >= access_key_limit(principal.account),
-        "limit_message": access_key_limit_message(principal.account),
+        "access_keys": keys, "quota": AccessKey.quota_of(principal.account),
+        "at_quota": AccessKey.quota_of(principal.account).is_reached(len(keys)),
         "can_update_key": True, "can_delete_key": True,
     })
 
@@ -97,8 +96,8 @@ def root_access_key_create(request: HttpRequest) -> HttpResponse:
     back_url = reverse("ram:root_access_keys")
     if not _acknowledged(request):
         return redirect(back_url)
-    if len(_root_keys(account)) >= access_key_limit(account):
-        return render_quota_refusal(request, access_key_limit_message(account), back_url)
+    if access_key_quota_reached(owner=account):
+        return render_quota_refusal(request, AccessKey.quota_of(account).refusal, back_url)
     form = RootRiskForm(request.POST or None)
     mfa_form = SecurityVerificationForm(request.POST or None) if mfa_device_of(request.user) else None
     run_token = request.POST.get("create_token", "") if request.method == "POST" else ""

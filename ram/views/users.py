@@ -19,10 +19,10 @@ from console.links import console_link
 from ..audit import AuditContext
 from ..errors import RamError
 from ..forms import PolicyForm, UserCreateForm
-from ..models import Account, Policy
+from ..models import AccessKey, Account, Policy
 from ..policy import account_arn, is_allowed, user_arn
 from ..selectors import RamUserListRow, ram_user_page
-from ..services import access_key_limit, access_key_limit_message, policy_attach, policy_detach, ram_user_create, \
+from ..services import policy_attach, policy_detach, ram_user_create, \
     ram_user_delete
 from .common import message_or_403, principal_of, ram_user_in_account, ram_user_with_keys_in_account, require
 
@@ -109,12 +109,12 @@ def user_detail(request: HttpRequest, user_name: str, tab: str = "authentication
     context = {"ram_user": ram_user, "tab": tab, "own": own}
     if tab == "authentication":
         require(principal, "ram:ListAccessKeys", arn)
-        limit = access_key_limit(ram_user)
+        quota = AccessKey.quota_of(ram_user)
         context.update({
             "mfa_bound": mfa_bound,
             "can_bind_mfa": ram_user.login_user_id is not None and is_allowed(principal, "ram:BindMFADevice", arn),
             "can_unbind_mfa": is_allowed(principal, "ram:UnbindMFADevice", arn),
-            "access_keys": keys, "at_quota": len(keys) >= limit, "limit_message": access_key_limit_message(ram_user),
+            "access_keys": keys, "quota": quota, "at_quota": quota.is_reached(len(keys)),
             "can_create_key": is_allowed(principal, "ram:CreateAccessKey", arn),
             "can_update_key": is_allowed(principal, "ram:UpdateAccessKey", arn),
             "can_delete_key": is_allowed(principal, "ram:DeleteAccessKey", arn),

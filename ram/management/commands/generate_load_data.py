@@ -41,7 +41,7 @@ from ram.credentials import (
     ACCESS_KEY_ID_PREFIX, ACCESS_KEY_ID_RANDOM_LENGTH, ACCESS_KEY_SECRET_LENGTH, ALPHABET,
 )
 from ram.forms import CONFIRM_NECESSARY
-from ram.models import ACCOUNT_ALIAS_REGEX, AccessKey, Account, AuditEvent, RamUser
+from ram.models import ACCOUNT_ALIAS_REGEX, RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA, AccessKey, Account, AuditEvent, RamUser
 from ram.policy import Principal
 from ram.services import account_create
 
@@ -61,11 +61,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--users", type=int, default=1000, help="RAM users to create.")
         parser.add_argument("--keys-per-user", type=int, default=2,
-                            help=f"AccessKeys per RAM user (0-{settings.RAM_USER_ACCESS_KEY_LIMIT}).")
+                            help=f"AccessKeys per RAM user (0-{RAM_USER_KEY_QUOTA.limit}).")
         parser.add_argument("--events", type=int, default=10000, help="Audit events to create.")
         parser.add_argument("--account", help="The account alias (created when missing); default: a new one.")
         parser.add_argument("--root-keys", type=int, default=1,
-                            help=f"AccessKeys of the account's root (0-{settings.RAM_ROOT_ACCESS_KEY_LIMIT}), "
+                            help=f"AccessKeys of the account's root (0-{ROOT_KEY_QUOTA.limit}), "
                                  "in its free quota slots.")
         parser.add_argument("--logon-ratio", type=float, default=0.1,
                             help="Share of the users given a console logon (with an unusable password).")
@@ -74,10 +74,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, users, keys_per_user, events, account, root_keys, logon_ratio, batch_size, seed,
                **options):
-        if not 0 <= keys_per_user <= settings.RAM_USER_ACCESS_KEY_LIMIT:
-            raise CommandError(f"--keys-per-user must be 0 to {settings.RAM_USER_ACCESS_KEY_LIMIT}.")
-        if not 0 <= root_keys <= settings.RAM_ROOT_ACCESS_KEY_LIMIT:
-            raise CommandError(f"--root-keys must be 0 to {settings.RAM_ROOT_ACCESS_KEY_LIMIT}.")
+        if not 0 <= keys_per_user <= RAM_USER_KEY_QUOTA.limit:
+            raise CommandError(f"--keys-per-user must be 0 to {RAM_USER_KEY_QUOTA.limit}.")
+        if not 0 <= root_keys <= ROOT_KEY_QUOTA.limit:
+            raise CommandError(f"--root-keys must be 0 to {ROOT_KEY_QUOTA.limit}.")
         if account and not re.fullmatch(ACCOUNT_ALIAS_REGEX, account):
             raise CommandError("--account must be an account alias: lowercase letters, digits and '-'.")
         if min(users, events) < 0 or batch_size < 1:
@@ -155,7 +155,7 @@ class Command(BaseCommand):
     def _root_keys(self, account: Account, count: int) -> list[str]:
         """Up to ``count`` root keys, in the root's free quota slots (an existing account may have some)."""
         taken = set(AccessKey.objects.filter(account=account, ram_user__isnull=True).values_list("slot", flat=True))
-        free = [slot for slot in range(1, settings.RAM_ROOT_ACCESS_KEY_LIMIT + 1) if slot not in taken][:count]
+        free = [slot for slot in range(1, ROOT_KEY_QUOTA.limit + 1) if slot not in taken][:count]
         credentials = Credentials(len(free))
         keys = [self._key(account, None, slot, account.created_at, credentials) for slot in free]
         AccessKey.objects.bulk_create(keys)
