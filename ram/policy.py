@@ -1,12 +1,18 @@
 """Who may do what: the one policy evaluator of the console and the OpenAPI.
 
-A ``Principal`` is the acting identity (an account's root, a RAM user, or the operator's CLI).
-``authorize`` raises ``RamError('NoPermission')`` unless the principal is allowed the action on
-the resource. Rules, in order:
+A ``Principal`` is the acting identity: an account's root, a RAM user, a trainer (staff running
+training), or the operator at the server's command line. ``authorize`` raises
+``RamError('NoPermission')`` unless the principal is allowed the action on the resource. Rules,
+in order:
 
-1. Nothing crosses accounts: a resource of another account is refused to everyone but the CLI.
-2. The account's root may do everything in its account; only the root manages root keys.
-3. A RAM user: an explicit ``Deny`` statement of an attached policy wins; then an ``Allow``
+1. The operator (``Principal.cli``: seeds, scripts, the training system itself) may do anything.
+2. Operator actions (``console:*``: creating and deleting accounts, seeding key history) are the
+   operator's alone.
+3. A trainer may do the trainer actions (``TRAINER_ACTIONS``) on training sandboxes
+   (``sandbox_arn``) and the demo (``DEMO_ARN``), and nothing else.
+4. Nothing crosses accounts: a resource of another account is refused to the rest.
+5. The account's root may do everything in its account; only the root manages root keys.
+6. A RAM user: an explicit ``Deny`` statement of an attached policy wins; then an ``Allow``
    statement grants; then the account preferences ``AllowUserToManageAccessKeys`` and
    ``AllowUserToManageMFADevices`` let a RAM user manage their own AccessKeys / MFA device.
    Anything else is refused.
@@ -24,6 +30,10 @@ from .errors import RamError
 
 if TYPE_CHECKING:
     from .models import Account, RamUser
+
+# Training: what trainers do (on sandboxes, and the demo account's reset).
+TRAINER_ACTIONS = frozenset({"training:ResetSandbox", "training:DeleteSandbox", "training:ResetDemo"})
+DEMO_ARN = "acs:training:::demo"
 
 # Actions a RAM user may take on their own keys when the account allows it.
 SELF_MANAGED_KEY_ACTIONS = frozenset({
@@ -60,11 +70,17 @@ def root_arn(account: Account) -> str:
     return f"acs:ram:*:{account.uid}:root"
 
 
+def sandbox_arn(account: Account) -> str:
+    """A training sandbox as a whole (reset, delete, its exercises): within its account, so its
+    root (the trainee) may act on it like on anything of the account."""
+    return f"acs:ram:*:{account.uid}:sandbox"
+
+
 @dataclass
 class Principal:
     """The identity a request acts as. Build one with ``root``, ``ram_user`` or ``cli``."""
 
-    kind: str  # "root" | "ram_user" | "cli" | "anonymous"
+    kind: str  # "root" | "ram_user" | "trainer" | "cli" | "anonymous"
     account: Account | None = None
     ram_user: RamUser | None = None
     label: str = ""
@@ -87,6 +103,11 @@ class Principal:
     def cli(cls, label: str = "manage.py") -> Principal:
         """The operator at the server's command line (seed, scripts): trusted, and audited as such."""
         return cls(kind="cli", label=label)
+
+    @classmethod
+    def trainer(cls, username: str) -> Principal:
+        """A staff member running training (the Trainers group): audited under their own name."""
+        return cls(kind="trainer", label=username)
 
     @classmethod
     def anonymous(cls, label: str) -> Principal:
@@ -113,6 +134,11 @@ class Principal:
     @property
     def is_root(self) -> bool:
         return self.kind == "root"
+
+    @property
+    def is_operator(self) -> bool:
+        """The server's command line: trusted, and not reachable from outside (no rate limit applies)."""
+        return self.kind == "cli"
 
     def statements(self) -> list[dict]:
         """The statements of the policies attached to a RAM user, loaded once per principal."""
@@ -152,6 +178,11 @@ def is_allowed(principal: Principal, action: str, resource: str) -> bool:
     """Whether ``principal`` may take ``action`` (``ram:…``) on ``resource`` (an ARN)."""
     if principal.kind == "cli":
         return True
+    if action.startswith("console:"):
+        return False  # the operator's own actions
+    if principal.kind == "trainer":
+        return action in TRAINER_ACTIONS and (
+            resource == DEMO_ARN or (resource.startswith("acs:ram:*:") and resource.endswith(":sandbox")))
     if principal.kind not in ("root", "ram_user") or principal.account is None:
         return False
     if not resource.startswith(f"acs:ram:*:{principal.account.uid}:"):

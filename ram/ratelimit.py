@@ -64,7 +64,7 @@ def access_key_create_allow(*, actor: Principal, context: AuditContext) -> None:
     created its limit within the current window, ``RamError('ServiceUnavailable')`` when the
     cache is unreachable.
     """
-    if actor.kind == "cli":
+    if actor.is_operator:
         return  # the operator at the server's command line: trusted, and not reachable from outside
     checks = [("principal", actor.arn,
                getattr(settings, "RAM_ACCESS_KEY_CREATE_RATE_PER_PRINCIPAL", DEFAULT_PER_PRINCIPAL))]

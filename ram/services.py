@@ -114,9 +114,9 @@ def account_create(
     *, actor: Principal, alias: str, root_email: str, root_password: str, uid: str | None = None,
     is_sandbox: bool = False, context: AuditContext = CLI_CONTEXT,
 ) -> Account:
-    """Create an account with its root logon. Only the operator's CLI (or sandbox signup) may."""
-    if actor.kind != "cli":
-        raise RamError("NoPermission", "Only the operator creates accounts.")
+    """Create an account with its root logon (``console:CreateAccount``: the operator's CLI, or
+    the training system creating a sandbox)."""
+    authorize(actor, "console:CreateAccount", "*")
     user_model = get_user_model()
     email = user_model.objects.normalize_email(root_email).lower()
     if Account.objects.filter(alias=alias).exists():
@@ -134,9 +134,9 @@ def account_create(
 
 @transaction.atomic
 def account_delete(*, actor: Principal, account: Account, context: AuditContext = CLI_CONTEXT) -> None:
-    """Delete an account and everything in it (keys, RAM users, logons). The audit trail stays."""
-    if actor.kind != "cli":
-        raise RamError("NoPermission", "Only the operator deletes accounts.")
+    """Delete an account and everything in it (keys, RAM users, logons; ``console:DeleteAccount``,
+    the operator's). The audit trail stays."""
+    authorize(actor, "console:DeleteAccount", account_arn(account))
     account = Account.objects.select_for_update().get(pk=account.pk)
     login_user_ids = list(account.ram_users.exclude(login_user=None).values_list("login_user_id", flat=True))
     root_user = account.root_user
@@ -451,9 +451,11 @@ def _account_of(owner: RamUser | Account) -> Account:
 
 @transaction.atomic
 def root_access_key_risk_acknowledge(*, actor: Principal, context: AuditContext) -> None:
-    """Record that the root read "Main Account AccessKey is not recommended" and went on."""
-    if not actor.is_root:
+    """Record that the root read "Main Account AccessKey is not recommended" and went on: the
+    first step of creating a root key, allowed to whom ``ram:CreateAccessKey`` on the root is."""
+    if actor.account is None:
         raise RamError("NoPermission", "Only the account's root uses a main account AccessKey.")
+    authorize(actor, "ram:CreateAccessKey", root_arn(actor.account))
     audit_record(context=context, actor=actor, action="AcknowledgeRootAccessKeyRisk",
                  target_type="Account", target=actor.account.alias,
                  detail={"confirmation": "I am aware of the security risks of using a main account AccessKey"})
@@ -624,9 +626,9 @@ def access_key_delete(*, actor: Principal, access_key: AccessKey, context: Audit
 @transaction.atomic
 def access_key_history_seed(*, actor: Principal, access_key: AccessKey, created_at, last_used_at=None,
                             last_used_service: str = "", context: AuditContext = CLI_CONTEXT) -> AccessKey:
-    """Give a demo key a history (its age and last use). The operator's CLI only: demos and seeding."""
-    if actor.kind != "cli":
-        raise RamError("NoPermission", "Only the operator seeds key history.")
+    """Give a demo key a history (its age and last use; ``console:SeedAccessKeyHistory``, the
+    operator's: demos and seeding)."""
+    authorize(actor, "console:SeedAccessKeyHistory", _key_resource(access_key))
     access_key = AccessKey.objects.select_for_update().get(pk=access_key.pk)
     access_key.created_at = access_key.updated_at = created_at
     access_key.last_used_at, access_key.last_used_service = last_used_at, last_used_service

@@ -3,7 +3,7 @@ import pytest
 
 from ram.errors import RamError
 from ram.models import AccessKey, AuditEvent
-from ram.policy import Principal, is_allowed, root_arn, user_arn
+from ram.policy import DEMO_ARN, Principal, is_allowed, root_arn, sandbox_arn, user_arn
 from ram.services import (
     access_key_create, access_key_delete, access_key_set_status, policy_attach, ram_user_create,
     ram_user_delete, security_preference_set,
@@ -120,3 +120,27 @@ def test_policy_granting_own_keys_works_without_the_preference(world):
     alice = Principal.for_ram_user(world["alice"])
     assert access_key_create(actor=alice, owner=world["alice"]).access_key
     assert refused(lambda: access_key_create(actor=alice, owner=world["bob"]))
+
+
+@pytest.mark.parametrize("principal_of, action, resource_of, allowed", [
+    # The operator's own actions: no one else, not even a root on its own account.
+    (lambda w: Principal.root(w["account"]), "console:CreateAccount", lambda w: "*", False),
+    (lambda w: Principal.root(w["account"]), "console:DeleteAccount", lambda w: f"acs:ram:*:{w['account'].uid}:*", False),
+    (lambda w: Principal.trainer("tina"), "console:CreateAccount", lambda w: "*", False),
+    (lambda w: Principal.cli("ops"), "console:DeleteAccount", lambda w: "*", True),
+    # A trainer: sandboxes and the demo's reset, never a RAM action.
+    (lambda w: Principal.trainer("tina"), "training:ResetSandbox", lambda w: sandbox_arn(w["account"]), True),
+    (lambda w: Principal.trainer("tina"), "training:DeleteSandbox", lambda w: sandbox_arn(w["other"]), True),
+    (lambda w: Principal.trainer("tina"), "training:ResetDemo", lambda w: DEMO_ARN, True),
+    (lambda w: Principal.trainer("tina"), "training:StartExercise", lambda w: sandbox_arn(w["account"]), False),
+    (lambda w: Principal.trainer("tina"), "ram:CreateAccessKey", lambda w: user_arn(w["account"], "alice"), False),
+    (lambda w: Principal.trainer("tina"), "ram:ListUsers", lambda w: user_arn(w["account"], "*"), False),
+    (lambda w: Principal.trainer("tina"), "training:ResetSandbox", lambda w: root_arn(w["account"]), False),
+    # A trainee (a sandbox's root) on its own sandbox; a RAM administrator is no trainee.
+    (lambda w: Principal.root(w["account"]), "training:ResetSandbox", lambda w: sandbox_arn(w["account"]), True),
+    (lambda w: Principal.root(w["account"]), "training:ResetSandbox", lambda w: sandbox_arn(w["other"]), False),
+    (lambda w: Principal.for_ram_user(w["admin"]), "training:ResetSandbox", lambda w: sandbox_arn(w["account"]), False),
+    (lambda w: Principal.root(w["account"]), "training:ResetDemo", lambda w: DEMO_ARN, False),
+])
+def test_operator_and_trainer_rights_are_the_policy_modules(world, principal_of, action, resource_of, allowed):
+    assert is_allowed(principal_of(world), action, resource_of(world)) is allowed

@@ -153,9 +153,14 @@ def test_trainer_sees_every_sandbox_with_progress_and_mistakes(trainer_client):
 def test_trainer_resets_and_deletes_a_sandbox(trainer_client):
     account, _ = start_training(Client())
     trainer_client.post("/training/trainer", {"account": account.pk, "action": "reset"})
-    assert AuditEvent.objects.filter(action="ResetSandbox", account_uid=account.uid).count() == 1
+    reset = AuditEvent.objects.get(action="ResetSandbox", account_uid=account.uid)
+    assert (reset.actor, reset.actor_type) == ("trainer:trainer", "trainer")  # under the trainer's own name
     trainer_client.post("/training/trainer", {"account": account.pk, "action": "delete"})
     assert not Account.objects.filter(pk=account.pk).exists()
+    deleted = AuditEvent.objects.get(action="DeleteSandbox", account_uid=account.uid)
+    assert (deleted.actor, deleted.actor_type) == ("trainer:trainer", "trainer")
+    trainer_client.post("/training/demo/reset")
+    assert AuditEvent.objects.get(action="ResetDemo").actor == "trainer:trainer"
 
 
 def test_trainer_view_and_demo_reset_are_for_trainers_only(client_as, db):

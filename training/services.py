@@ -6,17 +6,19 @@ appended to the audit trail in the same transaction.
 """
 from __future__ import annotations
 
+import io
 import secrets
 import string
 from datetime import timedelta
 
+from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
 from ram.audit import AuditContext, audit_record
 from ram.errors import RamError
 from ram.models import AccessKey, Account, AuditEvent, MfaDevice
-from ram.policy import Principal
+from ram.policy import DEMO_ARN, Principal, authorize, sandbox_arn
 from ram.services import (
     access_key_create, access_key_delete, access_key_set_status, account_create, account_delete,
     mfa_device_unbind, ram_user_create, ram_user_delete, security_preference_set,
@@ -64,12 +66,12 @@ def sandbox_create(*, context: AuditContext) -> tuple[Account, str]:
 def sandbox_reset(*, actor: Principal, account: Account, context: AuditContext) -> None:
     """Put a sandbox back to its starting state: the sample users, no other key, preferences default.
 
-    The trainee (the sandbox's root) or a trainer (the operator) may; the root logon stays.
+    ``training:ResetSandbox``: the trainee (the sandbox's root) or a trainer may; the root logon
+    stays. The steps run as the training system; the reset is recorded under ``actor``.
     """
     if not account.is_sandbox:
         raise RamError("NoPermission", "Only a training sandbox can be reset.")
-    if not (actor.kind == "cli" or (actor.is_root and actor.account.pk == account.pk)):
-        raise RamError("NoPermission", "Only the trainee or a trainer resets a sandbox.")
+    authorize(actor, "training:ResetSandbox", sandbox_arn(account))
     account = Account.objects.select_for_update().get(pk=account.pk)
     for key in AccessKey.objects.filter(account=account).select_related("account", "ram_user"):
         if key.is_active:
@@ -87,11 +89,17 @@ def sandbox_reset(*, actor: Principal, account: Account, context: AuditContext) 
                  target_type="Account", target=account.alias)
 
 
-def sandbox_delete(*, account: Account, context: AuditContext) -> None:
-    """Delete a sandbox and everything in it. The audit trail, append-only, keeps its history."""
+@transaction.atomic
+def sandbox_delete(*, actor: Principal, account: Account, context: AuditContext) -> None:
+    """Delete a sandbox and everything in it (``training:DeleteSandbox``: a trainer, or the training
+    system's purge). The audit trail, append-only, keeps its history."""
     if not account.is_sandbox:
         raise RamError("NoPermission", "Only a training sandbox can be deleted here.")
+    authorize(actor, "training:DeleteSandbox", sandbox_arn(account))
+    uid, alias = account.uid, account.alias
     account_delete(actor=OPERATOR, account=account, context=context)
+    audit_record(context=context, actor=actor, action="DeleteSandbox", account_uid=uid,
+                 target_type="Account", target=alias)
 
 
 def sandbox_purge(*, older_than: timedelta, context: AuditContext) -> int:
@@ -99,7 +107,7 @@ def sandbox_purge(*, older_than: timedelta, context: AuditContext) -> int:
     cutoff = timezone.now() - older_than
     count = 0
     for account in Account.objects.filter(is_sandbox=True, created_at__lt=cutoff).select_related("root_user"):
-        sandbox_delete(account=account, context=context)
+        sandbox_delete(actor=OPERATOR, account=account, context=context)
         count += 1
     return count
 
@@ -109,7 +117,16 @@ def exercise_start(*, actor: Principal, exercise_key: str, context: AuditContext
     """Start (or restart) an exercise: the guide's progress counts from this event."""
     if exercise_key not in EXERCISES:
         raise RamError("InvalidParameter", "Unknown exercise.")
-    if not actor.is_root or not actor.account.is_sandbox:
+    if actor.account is None or not actor.account.is_sandbox:
         raise RamError("NoPermission", "Exercises run in a training sandbox.")
+    authorize(actor, "training:StartExercise", sandbox_arn(actor.account))
     return audit_record(context=context, actor=actor, action="StartExercise", target_type="Exercise",
                  target=exercise_key, detail={"exercise": exercise_key})
+
+
+def demo_account_reset(*, actor: Principal, context: AuditContext) -> None:
+    """Put the demo account back exactly as ``seed_demo`` makes it (``training:ResetDemo``: a
+    trainer, or the operator). Recorded under ``actor``; the seed's own steps run as the operator."""
+    authorize(actor, "training:ResetDemo", DEMO_ARN)
+    call_command("seed_demo", "--reset", stdout=io.StringIO())
+    audit_record(context=context, actor=actor, action="ResetDemo", target_type="Account", target="demo")

@@ -1,14 +1,12 @@
 """Training pages: Start training, the guide's controls, sandbox reset, certificates, the trainer view."""
 from __future__ import annotations
 
-import io
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required, user_passes_test
 from django.core.cache import cache
-from django.core.management import call_command
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -28,7 +26,7 @@ from .exercises import EXERCISES
 from .forms import SandboxActionForm
 from .progress import is_complete, runs_of, step_states, training_events
 from .report import mistakes_of, safety_choices
-from .services import exercise_start, sandbox_create, sandbox_delete, sandbox_reset
+from .services import demo_account_reset, exercise_start, sandbox_create, sandbox_delete, sandbox_reset
 
 TRAINERS_GROUP = "Trainers"
 
@@ -151,10 +149,10 @@ def trainer(request: HttpRequest) -> HttpResponse:
         account = get_object_or_404(Account, pk=form.cleaned_data["account"], is_sandbox=True)
         context = AuditContext.from_request(request)
         if form.cleaned_data["action"] == "reset":
-            sandbox_reset(actor=Principal.cli(f"trainer:{request.user.username}"), account=account, context=context)
+            sandbox_reset(actor=Principal.trainer(request.user.username), account=account, context=context)
             messages.success(request, f"The sandbox {account.alias} is reset.")
         else:
-            sandbox_delete(account=account, context=context)
+            sandbox_delete(actor=Principal.trainer(request.user.username), account=account, context=context)
             messages.success(request, f"The sandbox {account.alias} is deleted.")
         return redirect("training:trainer")
     page = Paginator(Account.objects.filter(is_sandbox=True).order_by("-created_at", "-id"), 50).get_page(
@@ -185,7 +183,7 @@ def trainer(request: HttpRequest) -> HttpResponse:
 @require_POST
 def demo_reset(request: HttpRequest) -> HttpResponse:
     """Trainers: put the demo account back exactly (``seed_demo --reset``). Auditors may not."""
-    call_command("seed_demo", "--reset", stdout=io.StringIO())
+    demo_account_reset(actor=Principal.trainer(request.user.username), context=AuditContext.from_request(request))
     messages.success(request, "The demo account is reset.")
     return redirect("training:trainer")
 

@@ -27,9 +27,8 @@ SEED_MAX_AGE = 10 * 60
 def _owner(request: HttpRequest, user_name: str | None):
     """The RAM user named in the URL, or the account (the root's own device) when none is."""
     principal = principal_of(request)
-    if user_name is None:
-        if not principal.is_root:
-            message_or_403(request, RamError("NoPermission", "Only the account's root binds its own MFA device."))
+    if user_name is None:  # the root's own device: the policy allows it to the root alone
+        require(principal, "ram:BindMFADevice", root_arn(principal.account))
         return principal, principal.account, root_arn(principal.account), reverse("ram:security_settings"), \
             principal.account.root_user.username
     ram_user = ram_user_in_account(principal, user_name)

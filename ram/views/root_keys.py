@@ -38,9 +38,7 @@ ACK_VALID_SECONDS = 15 * 60
 
 def _root_principal(request: HttpRequest):
     principal = principal_of(request)
-    require(principal, "ram:ListAccessKeys", root_arn(principal.account))
-    if not principal.is_root:
-        raise Http404("Only the account's root has main account AccessKeys.")
+    require(principal, "ram:ListAccessKeys", root_arn(principal.account))  # the root's alone (ram.policy)
     return principal
 
 
