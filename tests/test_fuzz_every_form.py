@@ -30,7 +30,7 @@ from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from ram.audit import AuditContext
-from ram.models import ROOT_KEY_QUOTA, RAM_USER_KEY_QUOTA, AccessKey, Account, AuditEvent, RamUser
+from ram.models import RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA, AccessKey, Account, AuditEvent, RamUser
 from ram.policy import Principal
 from ram.services import access_key_create, mfa_device_bind
 from training.services import sandbox_create
