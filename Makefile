@@ -35,11 +35,12 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 demo: migrate
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --site http://127.0.0.1:$(PORT)
 	@echo "Serving the RAM console at http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install-dev chromium
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -m "not postgres"
 	DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest
 

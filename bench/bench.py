@@ -43,7 +43,7 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench_http import Client, Request, log_on, v1_request, v3_request, write_pool
@@ -184,7 +184,7 @@ def ensure_dataset(env: dict, args) -> dict:
     with connection:
         connection.execute("VACUUM ANALYZE")
     vacuum_seconds = time.monotonic() - started
-    record = {"built_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    record = {"built_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
               "generate_seconds": round(generate_seconds, 1), "vacuum_seconds": round(vacuum_seconds, 1)}
     STATE.mkdir(parents=True, exist_ok=True)
     record_path.write_text(json.dumps(record))
@@ -560,7 +560,7 @@ def main(argv=None) -> int:
         stop(app)
         stop(moto)
     summary = summarise(rounds, targets)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     report = {
         "date": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "machine": machine(),
         "config": {"duration_s": args.duration, "warmup_s": args.warmup, "rounds": args.rounds,

@@ -14,7 +14,7 @@ import re
 import sys
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -125,7 +125,7 @@ def log_on(client: Client, *, login_path: str, username: str, password: str, nex
 # --- Signed RAM OpenAPI requests ---------------------------------------------------------------
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def v3_request(host: str, action: str, params: dict[str, str], *, key_id: str, secret: str,

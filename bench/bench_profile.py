@@ -20,8 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import bench
 from bench_http import write_pool
+
+import bench
 
 
 def summarise(raw_files: list[Path], top: int) -> str:

@@ -41,10 +41,22 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from load import api_client, console_client  # noqa: E402 - the paths above first
-from load_support import (  # noqa: E402
-    Browser, Tally, api_call, audit_accounting, http_status, manage, production_env, quota_peaks, seed,
-    setup_django, start_server, stop_server, wait_until, write_result,
+from load import api_client, console_client
+from load_support import (
+    Browser,
+    Tally,
+    api_call,
+    audit_accounting,
+    http_status,
+    manage,
+    production_env,
+    quota_peaks,
+    seed,
+    setup_django,
+    start_server,
+    stop_server,
+    wait_until,
+    write_result,
 )
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))

@@ -30,15 +30,27 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import timezone as dt_timezone
+from datetime import UTC
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from load_support import (  # noqa: E402 - the paths above first
-    Browser, Tally, api_call, audit_accounting, flush_redis, manage, production_env, quota_peaks, recreate_database,
-    seed, send_raw, servers, setup_django, write_result,
+from load_support import (
+    Browser,
+    Tally,
+    api_call,
+    audit_accounting,
+    flush_redis,
+    manage,
+    production_env,
+    quota_peaks,
+    recreate_database,
+    seed,
+    send_raw,
+    servers,
+    setup_django,
+    write_result,
 )
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/sechelper"
@@ -233,7 +245,7 @@ def main() -> int:
     }
     result = {
         "config": {"clients": args.clients, "duration_s": args.duration, "instances": args.instances,
-                   "workers_per_instance": args.workers, "tenants": args.tenants, "since": since.astimezone(dt_timezone.utc)},
+                   "workers_per_instance": args.workers, "tenants": args.tenants, "since": since.astimezone(UTC)},
         "requests": tally.requests, "elapsed_s": round(elapsed, 1), "requests_per_s": round(tally.requests / elapsed, 1),
         "latency_s": {"p50": round(tally.percentile(0.5), 3), "p95": round(tally.percentile(0.95), 3),
                       "p99": round(tally.percentile(0.99), 3), "max": round(max(tally.latencies, default=0), 3)},

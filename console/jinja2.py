@@ -24,10 +24,10 @@ from django.template.backends.utils import csrf_input
 from django.templatetags.static import static
 from django.utils.functional import SimpleLazyObject
 from django.utils.timezone import template_localtime
-from jinja2 import ChainableUndefined, Environment
 
 from console.formats import console_datetime
 from console.links import console_link
+from jinja2 import ChainableUndefined, Environment
 
 
 def url(url_name: str, *args) -> str:

@@ -8,8 +8,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
@@ -128,7 +127,7 @@ def audit_refusal_bounded(
     pass a secret in ``detail``.
     """
     window = int(_now()) // REFUSAL_WINDOW_SECONDS
-    started = datetime.fromtimestamp(window * REFUSAL_WINDOW_SECONDS, tz=dt_timezone.utc)
+    started = datetime.fromtimestamp(window * REFUSAL_WINDOW_SECONDS, tz=UTC)
     tally = {"count": 1, "window": started.strftime("%Y-%m-%dT%H:%M:%SZ")}
     identity = json.dumps([context.source_ip or "", action, target, error_code])
     # Hashed: a fixed-size cache key whatever a target looks like.

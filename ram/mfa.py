@@ -4,7 +4,7 @@ from __future__ import annotations
 import hmac
 import io
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyotp
 import segno
@@ -44,7 +44,7 @@ def matching_step(*, seed: str, code: str, at: float | None = None) -> int | Non
         return None
     totp = pyotp.TOTP(seed)
     now = time.time() if at is None else at
-    current = totp.timecode(datetime.fromtimestamp(now, tz=timezone.utc))
+    current = totp.timecode(datetime.fromtimestamp(now, tz=UTC))
     for step in (current, current - 1, current + 1):
         if hmac.compare_digest(totp.generate_otp(step), code):
             return step

@@ -94,7 +94,7 @@ def api_authentication_allow(*, context: AuditContext) -> None:
     now = int(_now())
     try:
         failures = cache.get(_counter_key(AUTH_FAILURES_KEY_PREFIX, "address", context.source_ip, window, now))
-    except Exception as error:  # noqa: BLE001 - any cache backend failure means "cannot meter": refuse
+    except Exception as error:
         raise _unavailable() from error
     if (failures or 0) >= limit:
         raise RamError(
@@ -140,7 +140,7 @@ def _hit_key(key: str, window: int) -> int:
         except ValueError:  # expired between add and incr: this hit opens the next window
             cache.add(key, 1, timeout=window + 1)
             return 1
-    except Exception as error:  # noqa: BLE001 - any cache backend failure means "cannot meter": refuse
+    except Exception as error:
         raise _unavailable() from error
 
 

@@ -1,7 +1,7 @@
 """Sealing of AccessKey secrets at rest: AES-256-GCM under a versioned keyring.
 
-The only module that touches sealing keys (it also seals MFA devices' TOTP seeds). A secret is sealed with the newest key version and
-the AccessKey ID as associated data, so a ciphertext copied onto another key's row fails to
+The only module that touches sealing keys (it also seals MFA devices' TOTP seeds). A secret is
+sealed with the newest key version and the AccessKey ID as associated data, so a ciphertext copied onto another key's row fails to
 open. Every version in the keyring opens; ``rotate_secret_keys`` re-seals old rows.
 
 Keyring format (setting ``RAM_SEALING_KEYS``, from the environment):

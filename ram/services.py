@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -26,9 +25,7 @@ from django.utils import timezone
 
 from . import mfa, ratelimit, sealing
 from .audit import AuditContext, audit_record, audit_refusal_bounded
-from .credentials import (
-    CREDENTIAL_REDACTED, contains_access_key_credential, new_access_key_id, new_access_key_secret,
-)
+from .credentials import CREDENTIAL_REDACTED, contains_access_key_credential, new_access_key_id, new_access_key_secret
 from .errors import RamError
 from .models import AccessKey, Account, CreationRun, MfaDevice, Policy, PolicyAttachment, RamUser
 from .policy import Principal, account_arn, authorize, root_arn, user_arn

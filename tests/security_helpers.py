@@ -107,16 +107,20 @@ class World:
 
 def build_world() -> World:
     """Create the world with the services, as the operator's command line (no rate limit applies)."""
+    import pyotp
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
-
-    import pyotp
 
     from ram.bootstrap import ensure_auditors_group, ensure_system_policies
     from ram.models import AccessKey
     from ram.policy import Principal
     from ram.services import (
-        access_key_create, access_key_set_status, account_create, mfa_device_bind, policy_attach, ram_user_create,
+        access_key_create,
+        access_key_set_status,
+        account_create,
+        mfa_device_bind,
+        policy_attach,
+        ram_user_create,
     )
     from training.services import sandbox_create
 

@@ -8,7 +8,6 @@ import re
 import pyotp
 import pytest
 from django.contrib.auth import get_user_model
-
 from django.db import DatabaseError, models, transaction
 from django.urls import reverse
 

@@ -72,11 +72,11 @@ def test_every_ram_model_the_auditors_need_is_in_the_admin():
 def test_auditor_can_view_every_list_and_every_record(auditor):
     for model in RAM_ADMINS:
         info = model._meta.app_label, model._meta.model_name
-        assert auditor.get(reverse("admin:%s_%s_changelist" % info)).status_code == 200, model
-        change = auditor.get(reverse("admin:%s_%s_change" % info, args=[sample_pk(model)]))
+        assert auditor.get(reverse("admin:{}_{}_changelist".format(*info))).status_code == 200, model
+        change = auditor.get(reverse("admin:{}_{}_change".format(*info), args=[sample_pk(model)]))
         assert change.status_code == 200, model
         assert 'name="_save"' not in change.content.decode(), model  # a view, not a form
-        export = auditor.get(reverse("admin:%s_%s_export" % info))
+        export = auditor.get(reverse("admin:{}_{}_export".format(*info)))
         assert export.status_code == 200 and export["Content-Type"].startswith("text/csv"), model
         assert len(b"".join(export.streaming_content).splitlines()) > 1, model  # a header and rows
     assert auditor.get(reverse("admin:index")).status_code == 200

@@ -34,9 +34,7 @@ from ram.models import AccessKey, AuditEvent, RamUser, SignatureNonce
 from ram.policy import Principal
 from ram.services import access_key_create, access_key_record_use, access_key_set_status, account_create
 
-from .api_helpers import (
-    RawCall, nonce_count, send, state_snapshot, success_events, utc_timestamp, v1_call, v3_call,
-)
+from .api_helpers import RawCall, nonce_count, send, state_snapshot, success_events, utc_timestamp, v1_call, v3_call
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 MALLORY = {"UserName": "mallory"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
+from datetime import UTC
 
 import pytest
 import requests
@@ -43,9 +44,9 @@ def clock(monkeypatch):
 
 
 def _iso(instant: float) -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(instant - instant % 60, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(instant - instant % 60, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _milestones(n: int) -> list[int]:

@@ -35,7 +35,7 @@ def is_private_no_store(response) -> bool:
 
 @pytest.fixture
 def site(live_server, transactional_db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115 - discarded output
+    call_command("seed_demo", stdout=open("/dev/null", "w"))
     return live_server.url
 
 

@@ -119,3 +119,12 @@ def test_create_auditor_gives_view_only_staff(db, capsys):
     user = get_user_model().objects.get(username="carl")
     assert user.is_staff and not user.is_superuser and user.check_password("an-auditor-pass")
     assert user.has_perm("ram.view_auditevent") and not user.has_perm("ram.delete_auditevent")
+
+
+def test_seed_demo_prints_where_the_console_is_served(db, capsys, monkeypatch):
+    monkeypatch.setenv("PORT", "8123")
+    call_command("seed_demo")
+    assert "Demo logins (http://127.0.0.1:8123):" in capsys.readouterr().out
+    call_command("seed_demo", "--site", "https://ram.example.com/")
+    out = capsys.readouterr().out
+    assert "https://ram.example.com/admin/" in out and "8000" not in out

@@ -1,5 +1,6 @@
 """Console pages: logon, the shell, Users, user detail, AccessKey lifecycle, security settings."""
 import re
+from datetime import UTC
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -266,13 +267,13 @@ def test_a_deep_page_of_a_long_list_is_read_again_from_where_it_starts(client_as
 
 
 def test_users_rows_link_and_print_dates_as_the_url_and_date_tags_would(client_as, demo, cli):
-    from datetime import datetime, timezone as tz
+    from datetime import datetime
 
     from django.urls import reverse
     from django.utils.dateformat import format as date_format
 
     user = ram_user_create(actor=cli, account=demo, user_name="a.b_c-9", display_name="Dotted")
-    logged_on = datetime(2026, 3, 7, 4, 5, 59, tzinfo=tz.utc)
+    logged_on = datetime(2026, 3, 7, 4, 5, 59, tzinfo=UTC)
     RamUser.objects.filter(pk=user.pk).update(last_login_at=logged_on)
     user.refresh_from_db()
     page = client_as("root").get("/users/", {"q": "a.b_c"}).content.decode()
@@ -284,17 +285,16 @@ def test_users_rows_link_and_print_dates_as_the_url_and_date_tags_would(client_a
 
 
 def test_console_datetime_prints_what_the_date_filter_prints():
-    from datetime import datetime, timedelta, timezone as tz
+    from datetime import datetime, timedelta
 
+    from django.template import engines
     from django.utils.dateformat import format as date_format
 
     from console.formats import console_datetime
 
-    from django.template import engines
-
     filtered = engines["jinja2"].from_string('{{ v|console_datetime }}|{{ v|console_datetime("seconds") }}')
     dated = engines["jinja2"].from_string('{{ v|date("M j, Y, H:i") }}|{{ v|date("M j, Y, H:i:s") }}')
-    moment = datetime(2025, 12, 31, 23, 59, 7, tzinfo=tz.utc)
+    moment = datetime(2025, 12, 31, 23, 59, 7, tzinfo=UTC)
     for _ in range(400):  # every month, single- and double-digit days, hours and seconds, a year boundary
         assert console_datetime(moment) == date_format(moment, "M j, Y, H:i")
         assert console_datetime(moment, seconds=True) == date_format(moment, "M j, Y, H:i:s")
@@ -538,3 +538,10 @@ def test_the_console_backend_reads_permissions_as_django_does_in_one_query(demo,
     assert ConsoleBackend().get_all_permissions(both) == {"ram.view_accesskey", "ram.view_auditevent",
                                                           "ram.change_ramuser"}
     assert ConsoleBackend().get_all_permissions(both, obj=cases[0]) == set()
+
+
+@pytest.mark.parametrize("path", ["/users/alice/accesskeys/create", "/users/carol/mfa/bind"])
+def test_the_users_nav_item_is_current_on_a_users_dialog_pages(client_as, path):
+    page = client_as("root").get(path).content.decode()
+    users_link = re.search(r'<a href="/users/" class="([^"]*)"', page)
+    assert users_link and "active" in users_link.group(1)

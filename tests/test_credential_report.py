@@ -13,18 +13,17 @@ from ram.models import AccessKey, RamUser
 from ram.reports import credential_report_csv
 from ram.services import access_key_record_use, access_key_set_status, policy_attach, ram_user_create
 
-ALIBABA_COLUMNS = (
-    "user,user_creation_time,user_last_logon,password_exist,password_active,password_last_changed,"
-    "password_next_rotation,mfa_active,"
-    "access_key_1_exist,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used,"
-    "access_key_2_exist,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used,"
-    "additional_access_key_1_exist,additional_access_key_1_active,additional_access_key_1_last_rotated,"
-    "additional_access_key_1_last_used,"
-    "additional_access_key_2_exist,additional_access_key_2_active,additional_access_key_2_last_rotated,"
-    "additional_access_key_2_last_used,"
-    "additional_access_key_3_exist,additional_access_key_3_active,additional_access_key_3_last_rotated,"
+ALIBABA_COLUMNS = [
+    "user", "user_creation_time", "user_last_logon", "password_exist", "password_active",
+    "password_last_changed", "password_next_rotation", "mfa_active", "access_key_1_exist",
+    "access_key_1_active", "access_key_1_last_rotated", "access_key_1_last_used", "access_key_2_exist",
+    "access_key_2_active", "access_key_2_last_rotated", "access_key_2_last_used",
+    "additional_access_key_1_exist", "additional_access_key_1_active", "additional_access_key_1_last_rotated",
+    "additional_access_key_1_last_used", "additional_access_key_2_exist", "additional_access_key_2_active",
+    "additional_access_key_2_last_rotated", "additional_access_key_2_last_used",
+    "additional_access_key_3_exist", "additional_access_key_3_active", "additional_access_key_3_last_rotated",
     "additional_access_key_3_last_used"
-).split(",")
+]
 NO_KEY = ["FALSE", "N/A", "N/A", "N/A"]
 NOT_FOR_RAM_USERS = ["N/A"] * 12
 

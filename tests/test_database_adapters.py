@@ -1,5 +1,5 @@
 """The console's own database adapters (console/db.py) read what Django's would."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -28,8 +28,8 @@ def test_timestamps_read_as_djangos_own_loader_reads_them(db):
         cursor.execute("SELECT " + ", ".join(["(%s::timestamptz)::text"] * len(values)), values)
         texts = cursor.fetchone()
     assert list(read) == [reference.load(text.encode()) for text in texts]
-    assert all(value.tzinfo is timezone.utc for value in read)  # as Django's: UTC, not the session's zone object
-    assert read[2] == datetime(2026, 3, 1, 18, 29, 59, 500000, tzinfo=timezone.utc)
+    assert all(value.tzinfo is UTC for value in read)  # as Django's: UTC, not the session's zone object
+    assert read[2] == datetime(2026, 3, 1, 18, 29, 59, 500000, tzinfo=UTC)
     assert read[3] - read[1] < timedelta(0)
 
 

@@ -24,7 +24,6 @@ from urllib.parse import quote, unquote, urlencode
 
 import pytest
 from alibabacloud_tea_openapi.utils import Utils as TeaUtils
-from django.db import transaction
 from django.test import RequestFactory
 from hypothesis import assume, event, given
 from hypothesis import strategies as st

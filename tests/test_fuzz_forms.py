@@ -19,11 +19,9 @@ from urllib.parse import urljoin, urlsplit
 import pyotp
 import pytest
 from django.contrib.auth.password_validation import validate_password
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.test import Client
-from hypothesis import assume, event, given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from ram.models import AccessKey, AuditEvent, MfaDevice, PolicyAttachment, RamUser

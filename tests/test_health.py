@@ -1,9 +1,8 @@
 """Liveness and readiness probes."""
 from unittest import mock
 
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
-from django.db import connection
 
 
 def test_healthz_answers_ok_without_touching_the_database_or_session(client, db):

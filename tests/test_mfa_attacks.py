@@ -27,7 +27,7 @@ WIZARD_STEP = "access_key_create_wizard-current_step"
 
 @pytest.fixture
 def site(live_server, transactional_db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115 - discarded output
+    call_command("seed_demo", stdout=open("/dev/null", "w"))
     return live_server.url
 
 

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def site(live_server, transactional_db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115 - discarded output
+    call_command("seed_demo", stdout=open("/dev/null", "w"))
     return live_server.url
 
 

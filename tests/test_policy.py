@@ -5,8 +5,13 @@ from ram.errors import RamError
 from ram.models import AccessKey, AuditEvent
 from ram.policy import DEMO_ARN, Principal, is_allowed, root_arn, sandbox_arn, user_arn
 from ram.services import (
-    access_key_create, access_key_delete, access_key_set_status, policy_attach, ram_user_create,
-    ram_user_delete, security_preference_set,
+    access_key_create,
+    access_key_delete,
+    access_key_set_status,
+    policy_attach,
+    ram_user_create,
+    ram_user_delete,
+    security_preference_set,
 )
 
 

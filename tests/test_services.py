@@ -6,8 +6,14 @@ from ram.models import AccessKey, AuditEvent, PolicyAttachment, RamUser
 from ram.policy import Principal
 from ram.selectors import access_key_secret_open
 from ram.services import (
-    access_key_create, access_key_delete, access_key_set_status, policy_attach, policy_detach,
-    ram_user_create, ram_user_delete, security_preference_set,
+    access_key_create,
+    access_key_delete,
+    access_key_set_status,
+    policy_attach,
+    policy_detach,
+    ram_user_create,
+    ram_user_delete,
+    security_preference_set,
 )
 
 

@@ -20,8 +20,15 @@ from ram.errors import RamError
 from ram.models import AccessKey, Account, AuditEvent, MfaDevice
 from ram.policy import DEMO_ARN, Principal, authorize, sandbox_arn
 from ram.services import (
-    access_key_create, access_key_delete, access_key_set_status, account_create, account_delete,
-    mfa_device_unbind, ram_user_create, ram_user_delete, security_preference_set,
+    access_key_create,
+    access_key_delete,
+    access_key_set_status,
+    account_create,
+    account_delete,
+    mfa_device_unbind,
+    ram_user_create,
+    ram_user_delete,
+    security_preference_set,
 )
 
 from .exercises import EXERCISES

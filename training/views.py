@@ -1,7 +1,6 @@
 """Training pages: Start training, the guide's controls, sandbox reset, certificates, the trainer view."""
 from __future__ import annotations
 
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login

@@ -113,8 +113,8 @@ elif env_bool("DB_SERVER_SIDE_BINDING", True):
     # has run 5 times and PostgreSQL stops planning it on every call. Planning was most of the
     # database's CPU per signed API call (1.5 → 0.4 ms measured, docs/PERFORMANCE.md). Behind a
     # pooler that cannot carry prepared statements (PgBouncer < 1.21 in transaction mode), set
-    # DB_SERVER_SIDE_BINDING=0.
-    # (Django leaves prepared statements off unless asked: prepare_threshold.)
+    # DB_SERVER_SIDE_BINDING=0. Django leaves prepared statements off unless prepare_threshold
+    # asks for them.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 
 # --- Cache and sessions -----------------------------------------------------------------

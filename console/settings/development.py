@@ -6,7 +6,7 @@ import json
 import os
 import secrets
 
-from .base import *  # noqa: F401,F403
+from .base import *  # noqa: F403
 from .base import VAR_DIR, env_bool
 
 

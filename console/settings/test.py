@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import base64
 
-from .base import *  # noqa: F401,F403
+from .base import *  # noqa: F403
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production"

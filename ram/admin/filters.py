@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import admin
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q

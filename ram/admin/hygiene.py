@@ -10,16 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from ..models import RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA, AccessKey, Account, RamUser
-from .filters import (
-    AGE_BUCKETS, STALE_DAYS, age_condition, root_keys_condition, usage_condition, user_at_quota_condition,
-)
+from .filters import AGE_BUCKETS, STALE_DAYS, age_condition, root_keys_condition, usage_condition, user_at_quota_condition
 
 CHART_AGE_BUCKETS = ["lt30", "30to90", "90to180", "180to365", "gt365"]
 BAR_HEIGHT, BAR_GAP, LABEL_WIDTH, BAR_AREA = 22, 8, 170, 320

@@ -170,7 +170,7 @@ class ReadOnlyModelAdmin(admin.ModelAdmin):
         info = self.opts.app_label, self.opts.model_name
         return [
             path("export.csv", self.admin_site.admin_view(require_safe(self.export_csv_view)),
-                 name="%s_%s_export" % info),
+                 name="{}_{}_export".format(*info)),
             *self.extra_urls(),
             *super().get_urls(),
         ]

@@ -25,8 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -189,7 +188,7 @@ def _authenticate_v3(api: ApiRequest, attempt: _Attempt) -> AccessKey:
 
 def _timestamp_in_window(value: str) -> datetime:
     try:
-        timestamp = datetime.strptime(value, TIMESTAMP_FORMAT).replace(tzinfo=dt_timezone.utc)
+        timestamp = datetime.strptime(value, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         raise RamError("InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.",
                        recommend="Use UTC in the form YYYY-MM-DDThh:mm:ssZ.") from None

@@ -64,7 +64,7 @@ def handle_api_call(request: HttpRequest) -> HttpResponse:
         error = RamError("ServiceUnavailable", "The request has failed due to a temporary failure of the server.",
                          recommend="Retry in a moment.")
         return api_error(error, request_id=request.request_id, host_id=host_id)
-    except Exception:  # noqa: BLE001 - the SDKs must get JSON whatever breaks; the traceback goes to the log
+    except Exception:
         logger.exception("OpenAPI request %s failed", request.request_id)
         error = RamError("InternalError", "The request processing has failed due to some unknown error.",
                          recommend=f"Report the request id {request.request_id} to the operator.")

@@ -40,7 +40,7 @@ def nonce_claim(*, access_key_id: str, nonce: str, expires_at: datetime) -> bool
 
 def _digest(access_key_id: str, nonce: str) -> str:
     # A fixed-size key whatever the nonce's length; the key id scopes nonces to their key.
-    return hashlib.sha256(f"{access_key_id}\n{nonce}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{access_key_id}\n{nonce}".encode()).hexdigest()
 
 
 def _database_claim(digest: str, expires_at: datetime) -> bool:

@@ -7,8 +7,7 @@ holds a new AccessKey secret.
 """
 from __future__ import annotations
 
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.http import JsonResponse
 
@@ -21,7 +20,7 @@ def api_date(value: datetime | None) -> str:
     """``YYYY-MM-DDThh:mm:ssZ`` in UTC, or "" for a date that never happened (never used, never logged on)."""
     if value is None:
         return ""
-    return value.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def api_success(body: dict, *, request_id: str) -> JsonResponse:

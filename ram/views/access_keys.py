@@ -14,12 +14,8 @@ from ..errors import RamError
 from ..forms import AccessKeyDeleteForm, SecuritySettingsForm, SecurityVerificationForm
 from ..models import AccessKey
 from ..policy import account_arn, is_allowed, root_arn, user_arn
-from ..services import (
-    access_key_delete, access_key_set_status, mfa_device_of, mfa_protected, security_preference_set,
-)
-from .common import (
-    MFA_REFUSALS, access_key_in_account, message_or_403, principal_of, require, verification_dialog,
-)
+from ..services import access_key_delete, access_key_set_status, mfa_device_of, mfa_protected, security_preference_set
+from .common import MFA_REFUSALS, access_key_in_account, message_or_403, principal_of, require, verification_dialog
 
 
 def _key_resource(access_key: AccessKey) -> str:

@@ -25,10 +25,8 @@ from ..forms import ScenarioForm, SecurityVerificationForm
 from ..models import AccessKey
 from ..policy import user_arn
 from ..scenarios import ALTERNATIVES, SAFER_NOTE
-from ..services import (
-    CREATION_RUN_COMPLETED, IssuedKey, access_key_create_once, creation_run_open, mfa_device_of,
-)
 from ..selectors import access_key_quota_reached
+from ..services import CREATION_RUN_COMPLETED, IssuedKey, access_key_create_once, creation_run_open, mfa_device_of
 from .common import principal_of, ram_user_in_account, require
 
 RUN = "run"

@@ -58,7 +58,8 @@ def mfa_bind(request: HttpRequest, user_name: str | None = None) -> HttpResponse
                     message_or_403(request, error)
                 form.add_error("code", error.message)
             else:
-                messages.success(request, "The MFA device is bound. Sensitive operations, such as creating an AccessKey, now ask for its code.")
+                messages.success(request, "The MFA device is bound. Sensitive operations, such as creating an "
+                                          "AccessKey, now ask for its code.")
                 return redirect(back_url)
     if seed is None:
         seed = mfa.new_seed()

@@ -26,7 +26,12 @@ from ..models import AccessKey
 from ..policy import root_arn
 from ..selectors import access_key_quota_reached, access_keys_listed
 from ..services import (
-    CREATION_RUN_COMPLETED, access_key_create_once, access_key_secret_saved_confirm, creation_run_is_open, creation_run_open, mfa_device_of,
+    CREATION_RUN_COMPLETED,
+    access_key_create_once,
+    access_key_secret_saved_confirm,
+    creation_run_is_open,
+    creation_run_open,
+    mfa_device_of,
     root_access_key_risk_acknowledge,
 )
 from .common import principal_of, require

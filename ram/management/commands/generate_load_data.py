@@ -29,7 +29,6 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
@@ -37,9 +36,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ram import sealing
-from ram.credentials import (
-    ACCESS_KEY_ID_PREFIX, ACCESS_KEY_ID_RANDOM_LENGTH, ACCESS_KEY_SECRET_LENGTH, ALPHABET,
-)
+from ram.credentials import ACCESS_KEY_ID_PREFIX, ACCESS_KEY_ID_RANDOM_LENGTH, ACCESS_KEY_SECRET_LENGTH, ALPHABET
 from ram.forms import CONFIRM_NECESSARY
 from ram.models import ACCOUNT_ALIAS_REGEX, RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA, AccessKey, Account, AuditEvent, RamUser
 from ram.policy import Principal

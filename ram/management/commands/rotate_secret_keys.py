@@ -21,7 +21,8 @@ class Command(BaseCommand):
                 resealed += batch
                 self.stdout.write(f"  re-sealed {resealed} so far")
         except sealing.SealingError as error:
-            raise CommandError(f"Rotation stopped: {error}. Is every old key version still in RAM_SEALING_KEYS?")
+            raise CommandError(
+                f"Rotation stopped: {error}. Is every old key version still in RAM_SEALING_KEYS?") from None
         self.stdout.write(self.style.SUCCESS(
             f"Re-sealed {resealed} of {total} AccessKey secrets under key version {newest}; "
             f"{total - resealed} were already current."

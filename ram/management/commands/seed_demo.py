@@ -1,4 +1,5 @@
 """The demo account for staff demos and training: idempotent, and --reset puts it back exactly."""
+import os
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
@@ -11,7 +12,12 @@ from ram.bootstrap import ensure_auditors_group, ensure_system_policies
 from ram.models import Account
 from ram.policy import Principal
 from ram.services import (
-    access_key_create, access_key_history_seed, access_key_set_status, account_create, account_delete, policy_attach,
+    access_key_create,
+    access_key_history_seed,
+    access_key_set_status,
+    account_create,
+    account_delete,
+    policy_attach,
     ram_user_create,
 )
 
@@ -35,21 +41,23 @@ DEMO_USERS = [
      [("on-cloud", "Inactive", 420, 130, "rds")]),
 ]
 
-LOGINS = """Demo logins (http://127.0.0.1:8000):
+LOGINS = """Demo logins ({site}):
   Account root     owner@demo.example / demo-owner
   RAM admin        admin@demo.onaliyun.com / demo-admin   (AliyunRAMFullAccess)
   RAM user         alice@demo.onaliyun.com / demo-alice   (no keys)
   RAM user         bob (no console logon, 2 AccessKeys: at his quota)
   Read-only user   carol@demo.onaliyun.com / demo-carol-1  (AliyunRAMReadOnlyAccess)
-  Auditor (admin)  auditor / demo-auditor                 (http://127.0.0.1:8000/admin/)
-  Trainer          trainer / demo-trainer                 (http://127.0.0.1:8000/training/trainer)
-  Trainees start a sandbox at http://127.0.0.1:8000/training/start"""
+  Auditor (admin)  auditor / demo-auditor                 ({site}/admin/)
+  Trainer          trainer / demo-trainer                 ({site}/training/trainer)
+  Trainees start a sandbox at {site}/training/start"""
 
 
 class Command(BaseCommand):
     help = "Create the demo account (alias 'demo') if missing; --reset rebuilds it exactly."
 
     def add_arguments(self, parser):
+        parser.add_argument("--site", default=f"http://127.0.0.1:{os.environ.get('PORT') or 8000}",
+                            help="Where the console is served, for the logins it prints (default: PORT, else 8000).")
         parser.add_argument("--reset", action="store_true", help="Delete the demo account and rebuild it.")
 
     @transaction.atomic
@@ -68,7 +76,7 @@ class Command(BaseCommand):
             self.stdout.write("Demo account 'demo' already exists (use --reset to rebuild it).")
         self._staff(DEMO_AUDITOR, auditors)
         self._staff(DEMO_TRAINER, Group.objects.get_or_create(name="Trainers")[0])
-        self.stdout.write(LOGINS)
+        self.stdout.write(LOGINS.format(site=options["site"].rstrip("/")))
 
     def _build(self, actor: Principal) -> None:
         account = account_create(actor=actor, alias=DEMO_ALIAS, uid=DEMO_UID,
