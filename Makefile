@@ -71,7 +71,7 @@ load: install-dev
 faults: install-dev
 	$(PY) bench/faults.py $(FAULTS_ARGS)
 
-# --- Benchmarks (issue 9; docs/PERFORMANCE.md) --------------------------------------------------------
+# --- Benchmarks (docs/PERFORMANCE.md) -----------------------------------------------------------------
 # bench: the console, the admin and the OpenAPI beside Django's floor (/healthz) and moto_server, on
 # 100,000 users / 200,000 AccessKeys / 1,000,000 events in PostgreSQL (database benchdb, built once),
 # gunicorn with 2 sync workers, Redis DB 7. Writes bench/results/<date>.json and .png, prints a table.

@@ -13,8 +13,6 @@ from django.db import connections, router
 
 from ram.selectors import logon_get
 
-CONSOLE_BACKEND = "console.backends.ConsoleBackend"
-
 
 class ConsoleBackend(ModelBackend):
     """``get_user`` (every console request with a session) reads the logon with the account it is

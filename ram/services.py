@@ -670,7 +670,6 @@ def access_key_record_use(*, access_key: AccessKey, service: str) -> bool:
     concurrent calls race on the row and at most one of them writes. Not an audited RAM action
     (nothing changes but the usage record). Returns whether this call wrote.
     """
-    from datetime import timedelta  # local: this section is appended, the module's imports stay as they are
 
     now = timezone.now()
     recent = now - timedelta(seconds=LAST_USED_RESOLUTION_SECONDS)

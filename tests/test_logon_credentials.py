@@ -1,4 +1,4 @@
-"""A secret typed into the logon form is never kept, and logons are throttled per address (issue 15).
+"""A secret typed into the logon form is never kept, and logons are throttled per address.
 
 The attack: paste an AccessKey pair, in the shapes people paste it, as the logon name; then search
 every table, the cache and the log for the secret in any letter case (a lowercased copy is enough

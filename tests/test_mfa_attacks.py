@@ -1,4 +1,4 @@
-"""MFA that really protects, attacked over real HTTP against a live server (issue 15).
+"""MFA that really protects, attacked over real HTTP against a live server.
 
 An attacker who knows a password but not the MFA app's codes: the logon stops at Security
 Verification with no session; unbinding the device, creating a key and changing the security

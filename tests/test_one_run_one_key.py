@@ -1,5 +1,5 @@
 """One Create AccessKey dialog run creates one key, however many copies of its final request arrive
-together (issue 15): parallel replays over real HTTP, threads behind a barrier, on PostgreSQL.
+together: parallel replays over real HTTP, threads behind a barrier, on PostgreSQL.
 
 Every copy carries the same session cookie and form, as a replaying attacker (or a double click)
 sends them; exactly one gets the reveal and every other the "already completed" answer.

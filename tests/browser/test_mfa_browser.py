@@ -1,5 +1,5 @@
 """MFA in Chromium: the logon's Security Verification step, its lockout after wrong codes, and
-unbinding the device with its current code (issue 15)."""
+unbinding the device with its current code."""
 from __future__ import annotations
 
 from datetime import timedelta
