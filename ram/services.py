@@ -670,7 +670,6 @@ def access_key_record_use(*, access_key: AccessKey, service: str) -> bool:
     concurrent calls race on the row and at most one of them writes. Not an audited RAM action
     (nothing changes but the usage record). Returns whether this call wrote.
     """
-
     now = timezone.now()
     recent = now - timedelta(seconds=LAST_USED_RESOLUTION_SECONDS)
     updated = (AccessKey.objects.filter(pk=access_key.pk).exclude(last_used_at__gte=recent)
