@@ -161,7 +161,7 @@ def account_get(*, alias: str) -> Account:
         raise RamError("EntityNotExist.Account", f"The account {alias} does not exist.") from None
 
 
-def access_keys_of(owner: RamUser | Account):
+def access_key_query(*, owner: RamUser | Account):
     """The keys of a RAM user, or of the account's root when ``owner`` is an Account."""
     if isinstance(owner, Account):
         return AccessKey.objects.filter(account=owner, ram_user__isnull=True)
@@ -170,7 +170,7 @@ def access_keys_of(owner: RamUser | Account):
 
 def access_key_quota_reached(*, owner: RamUser | Account) -> bool:
     """Whether ``owner`` holds as many keys as its quota allows (``AccessKey.quota_of``)."""
-    return AccessKey.quota_of(owner).is_reached(access_keys_of(owner).count())
+    return AccessKey.quota_of(owner).is_reached(access_key_query(owner=owner).count())
 
 
 # What the console's AccessKey tables read of a key: all but its sealed secret.
@@ -184,7 +184,7 @@ def _access_keys_listed_read(connection, *, root: bool) -> _HotRead:
                     f"FROM {{accesskey}} k WHERE {owner} ORDER BY k.created_at, k.id")
 
 
-def access_keys_listed(*, owner: RamUser | Account) -> list[AccessKey]:
+def access_key_list(*, owner: RamUser | Account) -> list[AccessKey]:
     """The keys of a RAM user, or of the account's root (``owner`` an Account), oldest first, as
     the console's AccessKey tables list them: their sealed secrets are not read (deferred fields;
     nothing on those pages opens one). A hot read (``_HotRead``)."""
@@ -208,9 +208,9 @@ def _user_with_keys_read(connection) -> _HotRead:
         extra=("EXISTS (SELECT 1 FROM {mfadevice} m WHERE m.user_id = u.login_user_id)",))
 
 
-def ram_user_with_keys(*, account: Account, user_name: str) -> tuple[RamUser, list[AccessKey], bool]:
+def ram_user_get_with_keys(*, account: Account, user_name: str) -> tuple[RamUser, list[AccessKey], bool]:
     """A RAM user of ``account`` by name (as ``ram_user_get``), its keys as the console lists them
-    (``access_keys_listed``) and whether its console logon has an MFA device: what a user's
+    (``access_key_list``) and whether its console logon has an MFA device: what a user's
     Authentication tab shows, in one query. Raises EntityNotExist.User."""
     read, connection = _hot_read("user-with-keys", _user_with_keys_read)
     rows = read.rows(connection, [account.pk, user_name.lower()])
@@ -457,7 +457,7 @@ def _keys_by_owner_name_read(connection) -> _HotRead:
         " WHERE u.account_id = %s AND LOWER(u.user_name) = %s ORDER BY k.created_at, k.id")
 
 
-def access_key_list_of_user_named(*, account: Account, user_name: str) -> list[tuple[str, str, object]]:
+def access_key_list_by_user_name(*, account: Account, user_name: str) -> list[tuple[str, str, object]]:
     """``(AccessKey ID, status, created)`` of the keys of ``account``'s RAM user ``user_name`` (any
     letter case, as ``ram_user_get``), oldest first, by a join on the owner's name: one query
     where looking the user up first takes two. A hot read (``_HotRead``)."""

@@ -171,7 +171,7 @@ def test_user_detail_queries_do_not_grow_with_keys_or_policies(client_as, demo, 
 
 
 def test_key_tables_list_keys_in_order_without_reading_sealed_secrets(client_as, demo, cli):
-    from ram.selectors import access_keys_listed
+    from ram.selectors import access_key_list
 
     alice = RamUser.objects.get(user_name="alice")
     first, second = access_key_create(actor=cli, owner=alice), access_key_create(actor=cli, owner=alice)
@@ -180,7 +180,7 @@ def test_key_tables_list_keys_in_order_without_reading_sealed_secrets(client_as,
     client = client_as("root")
     with CaptureQueriesContext(connection) as queries:
         page = client.get("/users/alice/authentication").content.decode()
-        root_keys = access_keys_listed(owner=demo)
+        root_keys = access_key_list(owner=demo)
     assert not [query["sql"] for query in queries if "secret_sealed" in query["sql"]]
     rows = re.findall(r'<tr data-access-key="(\w+)">.*?badge-(active|inactive)', page, re.S)
     assert rows == [(first.access_key.access_key_id, "inactive"), (second.access_key.access_key_id, "active")]

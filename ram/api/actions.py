@@ -25,7 +25,7 @@ from ram.errors import RamError
 from ram.models import AccessKey, Account, RamUser
 from ram.policy import Principal, account_arn, authorize, root_arn, user_arn
 from ram.reports import credential_report_csv
-from ram.selectors import access_key_list_of_user_named, access_keys_of, ram_user_get
+from ram.selectors import access_key_list_by_user_name, access_key_query, ram_user_get
 
 from .responses import api_date
 
@@ -71,7 +71,7 @@ def list_access_keys(call: ActionCall) -> dict:
         services.validate_user_name(user_name)
     if not user_name and principal.is_root:
         owner = _key_owner(call, "ram:ListAccessKeys")
-        keys = list(access_keys_of(owner).order_by("created_at", "id")
+        keys = list(access_key_query(owner=owner).order_by("created_at", "id")
                     .values_list("access_key_id", "status", "created_at"))
     else:
         own = principal.ram_user
@@ -80,7 +80,7 @@ def list_access_keys(call: ActionCall) -> dict:
             authorize(principal, "ram:ListAccessKeys", user_arn(principal.account, stored_name))
         else:
             stored_name = _user_named(call, "ram:ListAccessKeys", user_name).user_name
-        keys = access_key_list_of_user_named(account=principal.account, user_name=stored_name)
+        keys = access_key_list_by_user_name(account=principal.account, user_name=stored_name)
     return {"AccessKeys": {"AccessKey": [
         {"AccessKeyId": key_id, "Status": status, "CreateDate": api_date(created_at)}
         for key_id, status, created_at in keys
@@ -274,7 +274,7 @@ def _user_named(call: ActionCall, action: str, user_name: str) -> RamUser:
 def _key_of(call: ActionCall, action: str) -> AccessKey:
     key_id = _required(call, "UserAccessKeyId")
     owner = _key_owner(call, action)
-    access_key = access_keys_of(owner).select_related("account", "ram_user").filter(access_key_id=key_id).first()
+    access_key = access_key_query(owner=owner).select_related("account", "ram_user").filter(access_key_id=key_id).first()
     if access_key is None:
         raise RamError("EntityNotExist.User.AccessKey", f"The AccessKey {key_id[:64]} does not exist.")
     return access_key

@@ -9,7 +9,7 @@ from django.shortcuts import render
 from ..errors import RamError
 from ..models import AccessKey, RamUser
 from ..policy import Principal, is_allowed
-from ..selectors import ram_user_get, ram_user_with_keys
+from ..selectors import ram_user_get, ram_user_get_with_keys
 
 
 def principal_of(request: HttpRequest) -> Principal:
@@ -32,10 +32,10 @@ def ram_user_in_account(principal: Principal, user_name: str) -> RamUser:
     return _user_or_404(ram_user_get, principal, user_name)
 
 
-def ram_user_with_keys_in_account(principal: Principal, user_name: str) -> tuple[RamUser, list[AccessKey], bool]:
+def ram_user_get_with_keys_in_account(principal: Principal, user_name: str) -> tuple[RamUser, list[AccessKey], bool]:
     """``ram_user_in_account`` with the user's keys and whether it has an MFA device
-    (``selectors.ram_user_with_keys``: the Authentication tab in one query)."""
-    return _user_or_404(ram_user_with_keys, principal, user_name)
+    (``selectors.ram_user_get_with_keys``: the Authentication tab in one query)."""
+    return _user_or_404(ram_user_get_with_keys, principal, user_name)
 
 
 def _user_or_404(read, principal: Principal, user_name: str):

@@ -24,7 +24,7 @@ from ..errors import RamError
 from ..forms import RootRiskForm, SecretSavedForm, SecurityVerificationForm
 from ..models import AccessKey
 from ..policy import root_arn
-from ..selectors import access_key_quota_reached, access_keys_listed
+from ..selectors import access_key_list, access_key_quota_reached
 from ..services import (
     CREATION_RUN_COMPLETED,
     access_key_create_once,
@@ -52,7 +52,7 @@ def _acknowledged(request: HttpRequest) -> bool:
 
 
 def _root_keys(account):
-    return access_keys_listed(owner=account)
+    return access_key_list(owner=account)
 
 
 @login_required

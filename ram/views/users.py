@@ -23,7 +23,7 @@ from ..models import AccessKey, Account, Policy
 from ..policy import account_arn, is_allowed, user_arn
 from ..selectors import RamUserListRow, ram_user_page
 from ..services import policy_attach, policy_detach, ram_user_create, ram_user_delete
-from .common import message_or_403, principal_of, ram_user_in_account, ram_user_with_keys_in_account, require
+from .common import message_or_403, principal_of, ram_user_get_with_keys_in_account, ram_user_in_account, require
 
 USERS_PER_PAGE = 20
 USER_TABS = ("authentication", "permissions")
@@ -98,7 +98,7 @@ def user_detail(request: HttpRequest, user_name: str, tab: str = "authentication
         raise Http404("No such tab.")
     principal = principal_of(request)
     if tab == "authentication":
-        ram_user, keys, mfa_bound = ram_user_with_keys_in_account(principal, user_name)
+        ram_user, keys, mfa_bound = ram_user_get_with_keys_in_account(principal, user_name)
     else:
         ram_user = ram_user_in_account(principal, user_name)
     arn = user_arn(ram_user.account, ram_user.user_name)
