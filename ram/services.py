@@ -558,11 +558,6 @@ def _open_runs(*, logon, token: str):
                                       created_at__gte=timezone.now() - CREATION_RUN_LIFETIME)
 
 
-def creation_run_is_open(*, logon, token: str) -> bool:
-    """Whether ``token`` names an open run of ``logon`` (a read: the guard is the spend)."""
-    return bool(token) and _open_runs(logon=logon, token=token).exists()
-
-
 def access_key_create_once(
     *, actor: Principal, logon, run_token: str, owner: RamUser | Account, mfa_code: str = "", scenario: str = "",
     context: AuditContext, detail: dict | None = None,

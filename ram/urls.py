@@ -36,7 +36,7 @@ urlpatterns = [
     path("mfa/unbind", mfa.mfa_unbind, name="root_mfa_unbind"),
     path("accesskey", root_keys.root_access_keys, name="root_access_keys"),
     path("accesskey/acknowledge", root_keys.root_access_keys_acknowledge, name="root_access_keys_acknowledge"),
-    path("accesskey/create", root_keys.root_access_key_create, name="root_access_key_create"),
+    path("accesskey/create", root_keys.RootAccessKeyCreateWizard.as_view(), name="root_access_key_create"),
     path("accesskey/<name:access_key_id>/saved", root_keys.root_access_key_saved, name="root_access_key_saved"),
     path("reports/credential-report.csv", reports.credential_report, name="credential_report"),
 ]

@@ -15,6 +15,7 @@ from ram.models import AccessKey, AuditEvent, RamUser
 from ram.services import access_key_create
 
 from .api_helpers import v1_call
+from .flows import root_confirm, wizard_run
 
 ROOT_ARN = "acs:ram::5812345678901234:root"
 ADMIN_ARN = "acs:ram::5812345678901234:user/admin"
@@ -115,8 +116,7 @@ def test_root_key_flow_records_the_risk_acknowledgement_and_the_saved_secret(rec
     event, _ = record("post", "/accesskey/acknowledge", {"aware": "on"}, expect="AcknowledgeRootAccessKeyRisk")
     assert event.detail == {"confirmation": aware}
     page = record.client.get("/accesskey/create").content.decode()
-    token = re.search(r'name="create_token" value="([^"]+)"', page).group(1)
-    event, _ = record("post", "/accesskey/create", {"aware": "on", "create_token": token}, expect="CreateAccessKey")
+    event, _ = record("post", "/accesskey/create", root_confirm(wizard_run(page)), expect="CreateAccessKey")
     assert event.detail["owner"] == "root" and event.detail["confirmations"] == [aware]
     event, _ = record("post", f"/accesskey/{event.target}/saved", {"saved": "on"},
                       expect="ConfirmAccessKeySecretSaved")

@@ -60,6 +60,7 @@ from ram.policy import Principal
 from ram.services import access_key_create, access_key_set_status, mfa_device_bind, security_preference_set
 
 from .api_helpers import send, v3_call
+from .flows import root_confirm, wizard_run
 from .security_helpers import build_world, world_state
 
 ROLES = ("anon", "root", "admin", "reader", "self+", "self-", "foreign", "auditor", "trainer", "trainee")
@@ -288,8 +289,7 @@ def _console_request(client: Client, row: Row, values: dict):
         if acknowledged.status_code != 302 or "login" in acknowledged.url:
             return acknowledged, 1
         page = client.get(path)
-        token = re.search(r'name="create_token" value="([^"]+)"', page.content.decode()).group(1)
-        return client.post(path, {"aware": "on", "create_token": token}), 3
+        return client.post(path, root_confirm(wizard_run(page.content.decode()))), 3
     if row.method == "MFABIND":
         page = client.get(path)
         if page.status_code != 200:

@@ -10,6 +10,8 @@ from ram.policy import Principal
 from ram.selectors import access_key_secret_open
 from ram.services import access_key_create, mfa_device_bind
 
+from .flows import root_code, root_confirm, wizard_run
+
 WIZARD = "/users/alice/accesskeys/create"
 STEP = "access_key_create_wizard-current_step"
 
@@ -189,17 +191,17 @@ def root_create(client):
     client.post("/accesskey/acknowledge", {"aware": "on"})
     html = client.get("/accesskey/create").content.decode()
     assert "Create Main Account AccessKey" in html
-    token = re.search(r'name="create_token" value="([^"]+)"', html).group(1)
-    return token
+    return wizard_run(html)
 
 
 def test_root_key_creation_needs_the_second_confirmation_and_reveals_once(client_as, demo):
     client = client_as("root")
-    token = root_create(client)
-    refused = client.post("/accesskey/create", {"create_token": token})
-    assert refused.status_code == 400 and not AccessKey.objects.filter(ram_user=None).exists()
-    token = re.search(r'name="create_token" value="([^"]+)"', refused.content.decode()).group(1)
-    response = client.post("/accesskey/create", {"create_token": token, "aware": "on"})
+    run = root_create(client)
+    refused = client.post("/accesskey/create", root_confirm(run, aware=False))
+    assert refused.status_code == 200 and not AccessKey.objects.filter(ram_user=None).exists()
+    assert "I am aware of the security risks of using a main account AccessKey" in refused.content.decode()
+    assert wizard_run(refused.content.decode()) == run  # the same run goes on
+    response = client.post("/accesskey/create", root_confirm(run))
     assert "no-store" in response["Cache-Control"]
     key_id, secret = revealed(response)
     key = AccessKey.objects.get(access_key_id=key_id)
@@ -208,7 +210,7 @@ def test_root_key_creation_needs_the_second_confirmation_and_reveals_once(client
     event = AuditEvent.objects.get(action="CreateAccessKey", target=key_id)
     assert event.detail["confirmations"] == ["I am aware of the security risks of using a main account AccessKey"]
 
-    replay = client.post("/accesskey/create", {"create_token": token, "aware": "on"})
+    replay = client.post("/accesskey/create", root_confirm(run))
     assert replay.status_code == 302 and AccessKey.objects.filter(ram_user=None).count() == 1
 
     not_saved = client.post(f"/accesskey/{key_id}/saved", {})
@@ -237,7 +239,7 @@ def test_sixth_root_key_is_refused_in_the_flow(client_as, demo, cli):
 def test_ram_users_have_no_root_accesskey_page(client_as):
     for who in ("admin", "alice"):
         assert client_as(who).get("/accesskey").status_code in (403, 404)
-        assert client_as(who).post("/accesskey/create", {"aware": "on"}).status_code in (403, 404)
+        assert client_as(who).post("/accesskey/create", root_confirm("x")).status_code in (403, 404)
     assert not AccessKey.objects.filter(ram_user=None).exists()
 
 
@@ -268,14 +270,12 @@ def test_a_tampered_mfa_seed_token_is_refused(client_as):
 
 def test_root_key_creation_asks_the_mfa_code_when_the_root_has_a_device(root_with_mfa):
     client, seed = root_with_mfa
-    token = root_create(client)
-    page = client.get("/accesskey/create").content.decode()
-    assert "Security code (MFA)" in page
-    token = re.search(r'name="create_token" value="([^"]+)"', page).group(1)
-    wrong = client.post("/accesskey/create", {"create_token": token, "aware": "on", "code": "000000"})
+    run = root_create(client)
+    asked = client.post("/accesskey/create", root_confirm(run)).content.decode()
+    assert "Security Verification" in asked and "Security code" in asked
+    wrong = client.post("/accesskey/create", root_code(run, "000000" if pyotp.TOTP(seed).now() != "000000" else "111111"))
     assert wrong.status_code == 400 and "security code is incorrect" in wrong.content.decode()
     assert not AccessKey.objects.filter(ram_user=None).exists()
-    token = re.search(r'name="create_token" value="([^"]+)"', wrong.content.decode()).group(1)
-    right = client.post("/accesskey/create", {"create_token": token, "aware": "on", "code": pyotp.TOTP(seed).now()})
+    right = client.post("/accesskey/create", root_code(run, pyotp.TOTP(seed).now()))
     key_id, _secret = revealed(right)
     assert AuditEvent.objects.get(action="CreateAccessKey", target=key_id).detail["mfa_verified"] is True

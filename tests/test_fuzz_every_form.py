@@ -188,11 +188,6 @@ def _unbind_alice(client: Client, stage: Stage) -> dict:
     return {}
 
 
-def _root_create(client: Client, stage: Stage) -> dict:
-    client.post(reverse("ram:root_access_keys_acknowledge"), {"aware": "on"})
-    return {"create_token": hidden(client.get(reverse("ram:root_access_key_create")), "create_token")}
-
-
 def _sandbox(client: Client, stage: Stage) -> dict:
     return {"account": str(stage.sandbox.pk)}
 
@@ -260,8 +255,6 @@ FORMS = [
     Form("ram:root_mfa_unbind", "alice", {"code": CODE}, mfa=None, good={"code": REAL},
          label="ram:root_mfa_unbind (RAM user)", examples=3),
     Form("ram:root_access_keys_acknowledge", "root", {"aware": BOOLEAN}, good={"aware": "on"}),
-    Form("ram:root_access_key_create", "root", {"aware": BOOLEAN, "create_token": crafted(REAL), "code": CODE},
-         prepare=_root_create, mfa=None, good={"aware": "on", "create_token": REAL, "code": REAL}, examples=15),
     Form("ram:root_access_key_saved", "root", {"saved": BOOLEAN}, args=lambda stage: (stage.root_key,),
          good={"saved": "on"}),
     # Pages that answer any method: a POST is read as a GET, whatever it carries.
@@ -277,7 +270,7 @@ FORMS = [
 ]
 
 # Routes fuzzed by the dedicated tests below (their flows need more than one request).
-DEDICATED = {"ram:access_key_create", "console:logon_verify"}
+DEDICATED = {"ram:access_key_create", "ram:root_access_key_create", "console:logon_verify"}
 
 
 def require_route(route: str) -> None:
@@ -306,13 +299,39 @@ def test_every_form_answers_crafted_input_with_a_page_and_half_creates_nothing(f
     fuzz_settings(form.examples)(test)()
 
 
-# --- Create AccessKey of a RAM user: the formtools wizard ------------------------------------------------
+# --- The Create AccessKey dialogs: formtools wizards -------------------------------------------------------
 
 SCENARIOS = [value for value, _label in AccessKey.Scenario.choices]
-WIZARD_STEP = crafted("scenario", "verification", "", "x" * 1000, "\x00", "done", "0", "Scenario")
+WIZARD_STEP = crafted("scenario", "confirm", "verification", "", "x" * 1000, "\x00", "done", "0", "Scenario")
 
 
-@fuzz_settings(40)
+@dataclass
+class Wizard:
+    """A Create AccessKey dialog: its route and its first step's fields (then ``verification``)."""
+
+    route: str
+    args: tuple
+    first: str
+    first_fields: Callable[[object, object], dict]  # (scenario, confirm) -> the first step's fields
+
+    @property
+    def step_field(self) -> str:
+        return f"{self.route.partition(':')[2]}_wizard-current_step"
+
+    def open(self, client: Client) -> None:
+        if self.first == "confirm":  # the root's: the first risk dialog, acknowledged
+            client.post(reverse("ram:root_access_keys_acknowledge"), {"aware": "on"})
+
+
+WIZARDS = [
+    Wizard("ram:access_key_create", ("alice",), "scenario",
+           lambda scenario, confirm: {"scenario-scenario": scenario, "scenario-confirm_necessary": confirm}),
+    Wizard("ram:root_access_key_create", (), "confirm", lambda scenario, confirm: {"confirm-aware": confirm}),
+]
+
+
+@pytest.mark.parametrize("wizard", WIZARDS, ids=lambda wizard: wizard.route)
+@fuzz_settings(30)
 @example(operator_mfa=False, advance=False, step="verification", run=REAL, scenario="cli", confirm="on", code="123456")
 @example(operator_mfa=False, advance=True, step="verification", run=REAL, scenario="cli", confirm="on", code=REAL)
 @example(operator_mfa=True, advance=False, step="verification", run=REAL, scenario=ABSENT, confirm=ABSENT, code=REAL)
@@ -320,23 +339,23 @@ WIZARD_STEP = crafted("scenario", "verification", "", "x" * 1000, "\x00", "done"
 @example(operator_mfa=True, advance=True, step="scenario", run=REAL, scenario="\x00", confirm="\x00", code="\x00")
 @given(operator_mfa=st.booleans(), advance=st.booleans(), step=WIZARD_STEP, run=crafted(REAL),
        scenario=crafted(*SCENARIOS), confirm=BOOLEAN, code=CODE)
-def test_the_create_accesskey_wizard_answers_any_step_and_field_with_a_page(stage, operator_mfa, advance, step, run,
-                                                                           scenario, confirm, code):
+def test_the_create_accesskey_wizards_answer_any_step_and_field_with_a_page(stage, wizard, operator_mfa, advance, step,
+                                                                            run, scenario, confirm, code):
     """Every field of both steps and formtools' ``current_step``, for an operator with and without MFA,
-    at the first step or the second."""
-    url = reverse("ram:access_key_create", args=["alice"])
+    at the first step or the second, in both dialogs (a RAM user's and the root's)."""
+    url = reverse(wizard.route, args=wizard.args)
 
     def run_wizard():
         client = log_on("root")
         totp = bind_mfa("root", stage) if operator_mfa else None
+        wizard.open(client)
         token = hidden(client.get(url), "wizard_run")
-        if advance:  # the scenario step done right: the run is at its verification step (or done, without MFA)
-            post_and_check(client, url, {STEP: "scenario", "wizard_run": token, "scenario-scenario": "cli",
-                                         "scenario-confirm_necessary": "on"})
+        if advance:  # the first step done right: the run is at its verification step (or done, without MFA)
+            post_and_check(client, url, {wizard.step_field: wizard.first, "wizard_run": token,
+                                         **wizard.first_fields("cli", "on")})
         real = {"wizard_run": token, "verification-code": totp.now() if totp else ""}
-        post_and_check(client, url, post_data({STEP: step, "wizard_run": run, "scenario-scenario": scenario,
-                                               "scenario-confirm_necessary": confirm, "verification-code": code},
-                                              real))
+        post_and_check(client, url, post_data({wizard.step_field: step, "wizard_run": run, "verification-code": code,
+                                               **wizard.first_fields(scenario, confirm)}, real))
     rolled_back(run_wizard)
 
 

@@ -18,6 +18,7 @@ from ram.models import AccessKey, Account, AuditEvent, MfaDevice, RamUser
 from ram.policy import Principal
 from ram.services import MFA_FAILURE_LIMIT, mfa_device_bind
 
+from .flows import root_code, root_confirm, wizard_run
 from .live_http import Visitor, in_parallel
 
 ROOT = ("owner@demo.example", "demo-owner")
@@ -257,13 +258,17 @@ def test_the_roots_create_accesskey_asks_its_code(site):
     totp = bind(demo())
     visitor = logged_on_with_mfa(site, totp)
     assert visitor.post("/accesskey/acknowledge", {"aware": "on"}).status_code == 302
-    token = re.search(r'name="create_token" value="([^"]+)"', visitor.get("/accesskey/create").text).group(1)
+    run = wizard_run(visitor.get("/accesskey/create").text)
     roots = AccessKey.objects.filter(ram_user=None, account=demo()).count()
-    for data in ({"aware": "on", "create_token": token}, {"aware": "on", "create_token": token, "code": wrong(totp.now())}):
-        assert visitor.post("/accesskey/create", data).status_code == 400
+    asked = visitor.post("/accesskey/create", root_confirm(run))
+    assert asked.status_code == 200 and "Security Verification" in asked.text
+    for data in (root_code(run, ""), root_code(run, wrong(totp.now())), {**root_code(run, totp.now()), "wizard_run": "x"},
+                 {**root_confirm(run), "root_access_key_create_wizard-current_step": "done"}):
+        response = visitor.post("/accesskey/create", data)
+        assert response.status_code < 500 and "AccessKey Secret" not in response.text
     assert AccessKey.objects.filter(ram_user=None, account=demo()).count() == roots
     spend_the_current_step(device_of(ROOT[0]))
-    reveal = visitor.post("/accesskey/create", {"aware": "on", "create_token": token, "code": totp.now()})
+    reveal = visitor.post("/accesskey/create", root_code(run, totp.now()))
     assert reveal.status_code == 200 and "AccessKey Secret" in reveal.text
     assert AccessKey.objects.filter(ram_user=None, account=demo()).count() == roots + 1
 

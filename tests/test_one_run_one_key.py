@@ -16,6 +16,7 @@ from ram.models import AccessKey, Account, AuditEvent, MfaDevice
 from ram.policy import Principal
 from ram.services import mfa_device_bind
 
+from .flows import root_confirm, wizard_run
 from .live_http import Visitor, in_parallel
 
 COPIES = 10
@@ -94,10 +95,10 @@ def test_parallel_copies_of_the_roots_create_post_create_one_key(site):
     account = Account.objects.get(alias="demo")
     visitor = logged_on(site, "owner@demo.example", "demo-owner")
     assert visitor.post("/accesskey/acknowledge", {"aware": "on"}).status_code == 302
-    token = re.search(r'name="create_token" value="([^"]+)"', visitor.get("/accesskey/create").text).group(1)
+    run = wizard_run(visitor.get("/accesskey/create").text)
     keys = AccessKey.objects.filter(account=account, ram_user=None)
     before = keys.count()
-    responses = replay(visitor, "/accesskey/create", {"aware": "on", "create_token": token})
+    responses = replay(visitor, "/accesskey/create", root_confirm(run))
     assert_one_key(responses, before, keys)
 
 
@@ -105,9 +106,10 @@ def test_a_run_token_is_bound_to_the_logon_that_opened_it(site, make_account):
     other = make_account(alias="other", root_password="other-pass-123")
     root = logged_on(site, "owner@demo.example", "demo-owner")
     root.post("/accesskey/acknowledge", {"aware": "on"})
-    token = re.search(r'name="create_token" value="([^"]+)"', root.get("/accesskey/create").text).group(1)
+    run = wizard_run(root.get("/accesskey/create").text)
     intruder = logged_on(site, "owner@other.example", "other-pass-123")
     intruder.post("/accesskey/acknowledge", {"aware": "on"})
-    refused = intruder.post("/accesskey/create", {"aware": "on", "create_token": token})
+    intruder.get("/accesskey/create")  # a run of its own in its session
+    refused = intruder.post("/accesskey/create", root_confirm(run))
     assert refused.status_code == 302 and not AccessKey.objects.filter(account=other).exists()
-    assert root.post("/accesskey/create", {"aware": "on", "create_token": token}).status_code == 200  # still open
+    assert root.post("/accesskey/create", root_confirm(run)).status_code == 200  # still open for its own logon

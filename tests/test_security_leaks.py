@@ -40,6 +40,7 @@ from ram.models import AccessKey
 from ram.views.mfa import SEED_SALT
 
 from .api_helpers import send, v1_call, v3_call
+from .flows import root_confirm, wizard_run
 from .security_helpers import find_needles
 
 REDIS_URL = os.environ.get("RAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
@@ -130,8 +131,8 @@ def walk(recorder: Recorder) -> dict[str, str]:
     root = _log_on(recorder, "owner@demo.example", "demo-owner")
     assert root.get("/accesskey").status_code == 200
     assert root.post("/accesskey/acknowledge", {"aware": "on"}).status_code == 302
-    token = re.search(r'name="create_token" value="([^"]+)"', root.get("/accesskey/create").content.decode()).group(1)
-    key_id, issued["root by console"] = _revealed(root.post("/accesskey/create", {"aware": "on", "create_token": token}))
+    run = wizard_run(root.get("/accesskey/create").content.decode())
+    key_id, issued["root by console"] = _revealed(root.post("/accesskey/create", root_confirm(run)))
     assert root.post(f"/accesskey/{key_id}/saved", {"saved": "on"}).status_code == 302
     root_key = {"key_id": key_id, "secret": issued["root by console"]}
 

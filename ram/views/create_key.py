@@ -1,8 +1,9 @@
-"""Create AccessKey for a RAM user: scenario → security verification (with MFA) → the one-time reveal.
+"""The Create AccessKey dialogs: a RAM user's (scenario → security verification when the operator
+has MFA → the one-time reveal) and, on the same machinery, the account root's (ram.views.root_keys).
 
-A django-formtools wizard: steps only validate; ``done()`` makes the one service call,
+django-formtools wizards: steps only validate; ``done()`` makes the one service call,
 ``access_key_create_once``, which checks the operator's MFA code and spends the wizard's run in
-the key's own transaction. Each run of the wizard is opened on GET (``creation_run_open``) and its
+the key's own transaction. Each run of a wizard is opened on GET (``creation_run_open``) and its
 token kept in the wizard's storage and form: a reload, a back-and-resubmit or any number of
 replayed copies of the final POST, even in parallel, create one key and show its secret once.
 """
@@ -16,6 +17,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.crypto import constant_time_compare
 from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from formtools.wizard.views import SessionWizardView
 
@@ -27,7 +29,7 @@ from ..policy import user_arn
 from ..scenarios import ALTERNATIVES, SAFER_NOTE
 from ..selectors import access_key_quota_reached
 from ..services import CREATION_RUN_COMPLETED, IssuedKey, access_key_create_once, creation_run_open, mfa_device_of
-from .common import principal_of, ram_user_in_account, require
+from .common import MFA_REFUSALS, principal_of, ram_user_in_account, require
 
 RUN = "run"
 
@@ -52,26 +54,37 @@ def render_quota_refusal(request, message: str, back_url: str):
     return render(request, "ram/dialogs/quota_reached.html", {"message": message, "cancel_url": back_url}, status=409)
 
 
-@method_decorator([login_required, sensitive_post_parameters("verification-code")], name="dispatch")
-class AccessKeyCreateWizard(SessionWizardView):
-    form_list = [("scenario", ScenarioForm), ("verification", SecurityVerificationForm)]
-    condition_dict = {"verification": operator_has_mfa}
-    templates = {
-        "scenario": "ram/dialogs/create_access_key_scenario.html",
-        "verification": "ram/dialogs/security_verification.html",
-    }
+@method_decorator([login_required, never_cache, sensitive_post_parameters("verification-code")], name="dispatch")
+class CreateAccessKeyWizard(SessionWizardView):
+    """What both Create AccessKey flows share (a RAM user's and the account root's): their steps run
+    by formtools, a last step for the operator's security code when the operator has MFA, one run
+    opened per dialog and spent with the key's creation (``access_key_create_once``), the refusals,
+    and the reveal.
 
-    def dispatch(self, request, *args, user_name: str, **kwargs):
-        self.principal = principal_of(request)
-        self.owner = ram_user_in_account(self.principal, user_name)
-        require(self.principal, "ram:CreateAccessKey", user_arn(self.owner.account, self.owner.user_name))
-        self.back_url = reverse("ram:user_tab", args=[self.owner.user_name, "authentication"])
+    A flow sets ``form_list`` (its confirmation step, then ``verification``) and ``templates``, and
+    its ``open_flow`` sets ``principal``, ``owner`` and ``back_url`` from the request.
+    """
+
+    condition_dict = {"verification": operator_has_mfa}
+    verification_template = "ram/dialogs/security_verification.html"
+    principal = owner = None
+    back_url = ""
+
+    def dispatch(self, request, *args, **kwargs):
+        refusal = self.open_flow(request, **kwargs)
+        if refusal is not None:
+            return refusal
         if access_key_quota_reached(owner=self.owner):
             return render_quota_refusal(request, AccessKey.quota_of(self.owner).refusal, self.back_url)
-        return super().dispatch(request, *args, **kwargs)
+        return super().dispatch(request, *args)
+
+    def open_flow(self, request, **kwargs):
+        """Set ``principal``, ``owner`` and ``back_url`` (403 or 404 as the policy says); return a
+        response instead when the flow cannot start yet."""
+        raise NotImplementedError
 
     def get_template_names(self):
-        return [self.templates[self.steps.current]]
+        return [self.templates.get(self.steps.current, self.verification_template)]
 
     def get(self, request, *args, **kwargs):
         """A new run: fresh storage and a fresh run token."""
@@ -95,46 +108,71 @@ class AccessKeyCreateWizard(SessionWizardView):
 
     def get_context_data(self, form, **kwargs):
         context = super().get_context_data(form=form, **kwargs)
-        context.update({
-            "ram_user": self.owner, "wizard_run": self.storage.extra_data.get(RUN, ""),
-            "alternatives": ALTERNATIVES, "safer_note": SAFER_NOTE, "cancel_url": self.back_url,
-        })
+        context.update({"wizard_run": self.storage.extra_data.get(RUN, ""), "cancel_url": self.back_url})
         return context
 
     def render_done(self, form, **kwargs):
         """formtools resets the storage after ``done()``; a refused security code keeps the run
-        going at its verification step instead, with the scenario already chosen."""
+        going at its verification step instead, with the confirmation step already given."""
         self.code_refused = None
-        kept = (self.storage.get_step_data("scenario"), dict(self.storage.extra_data))
+        first = self.steps.first
+        kept = (self.storage.get_step_data(first), dict(self.storage.extra_data))
         response = super().render_done(form, **kwargs)
         if self.code_refused is not None:
-            self.storage.set_step_data("scenario", kept[0])
+            self.storage.set_step_data(first, kept[0])
             self.storage.extra_data = kept[1]
             self.storage.current_step = "verification"
         return response
 
+    def creation_kwargs(self, form_dict) -> dict:
+        """What the flow's confirmation step gives the key: ``scenario`` and ``detail``."""
+        raise NotImplementedError
+
+    def reveal(self, issued: IssuedKey):
+        return render_reveal(self.request, issued, done_url=self.back_url)
+
     @sensitive_variables("issued")
     def done(self, form_list, form_dict, **kwargs):
-        scenario = form_dict["scenario"].cleaned_data["scenario"]
         verification = form_dict.get("verification")
         try:
             issued = access_key_create_once(
                 actor=self.principal, logon=self.request.user, run_token=self.storage.extra_data.get(RUN, ""),
-                owner=self.owner, scenario=scenario, context=AuditContext.from_request(self.request),
-                mfa_code=verification.cleaned_data["code"] if verification else "",
-                detail={"confirmations": [ScenarioForm.base_fields["confirm_necessary"].label]},
+                owner=self.owner, context=AuditContext.from_request(self.request),
+                mfa_code=verification.cleaned_data["code"] if verification else "", **self.creation_kwargs(form_dict),
             )
         except RamError as error:
             if error.code == "CreationRun.Completed":
                 return self.completed()
             if error.code == "LimitExceeded.User.AccessKey":
                 return render_quota_refusal(self.request, error.message, self.back_url)
-            if error.code in ("InvalidParameter.AuthenticationCode", "Throttling.MFA"):
-                self.code_refused = error
-                form = verification or SecurityVerificationForm(data={}, prefix=self.get_form_prefix("verification"))
-                form.add_error(None if error.code == "Throttling.MFA" else "code", error.message)
-                response = self.render(form)
-                response.status_code = error.http_status
-                return response
-            raise
-        return render_reveal(self.request, issued, done_url=self.back_url)
+            if error.code not in MFA_REFUSALS:
+                raise
+            self.code_refused = error
+            form = verification or SecurityVerificationForm(data={}, prefix=self.get_form_prefix("verification"))
+            form.add_error(None if error.code == "Throttling.MFA" else "code", error.message)
+            response = self.render(form)
+            response.status_code = error.http_status
+            return response
+        return self.reveal(issued)
+
+
+class AccessKeyCreateWizard(CreateAccessKeyWizard):
+    """A RAM user's: Identities > Users > user > Authentication > Create AccessKey (the scenario)."""
+
+    form_list = [("scenario", ScenarioForm), ("verification", SecurityVerificationForm)]
+    templates = {"scenario": "ram/dialogs/create_access_key_scenario.html"}
+
+    def open_flow(self, request, *, user_name: str):
+        self.principal = principal_of(request)
+        self.owner = ram_user_in_account(self.principal, user_name)
+        require(self.principal, "ram:CreateAccessKey", user_arn(self.owner.account, self.owner.user_name))
+        self.back_url = reverse("ram:user_tab", args=[self.owner.user_name, "authentication"])
+
+    def get_context_data(self, form, **kwargs):
+        context = super().get_context_data(form=form, **kwargs)
+        context.update({"ram_user": self.owner, "alternatives": ALTERNATIVES, "safer_note": SAFER_NOTE})
+        return context
+
+    def creation_kwargs(self, form_dict) -> dict:
+        return {"scenario": form_dict["scenario"].cleaned_data["scenario"],
+                "detail": {"confirmations": [ScenarioForm.base_fields["confirm_necessary"].label]}}
