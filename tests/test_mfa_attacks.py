@@ -254,7 +254,6 @@ def test_a_wrong_code_keeps_the_run_going_and_the_right_one_finishes_it(site):
 
 
 def test_the_roots_create_accesskey_asks_its_code(site):
-    import re
     totp = bind(demo())
     visitor = logged_on_with_mfa(site, totp)
     assert visitor.post("/accesskey/acknowledge", {"aware": "on"}).status_code == 302
