@@ -5,6 +5,7 @@ import re
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.signals import user_login_failed
 
 from ram.credentials import contains_access_key_credential
 
@@ -16,6 +17,7 @@ ACCESS_KEY_REFUSAL = (
     "Log on with your logon name and password."
 )
 LOCKED_OUT = "Too many failed logon attempts. Try again in 15 minutes."
+INVALID_LOGON_NAME = "(an invalid logon name)"  # what is kept of a name no logon can have
 
 
 class LogonForm(AuthenticationForm):
@@ -36,6 +38,7 @@ class LogonForm(AuthenticationForm):
         "locked_out": LOCKED_OUT,
     }
     refusal_reason = ""
+    invalid_name = False
 
     def full_clean(self):
         holds = False
@@ -55,13 +58,17 @@ class LogonForm(AuthenticationForm):
         if self.holds_credential:
             self.refusal_reason = "AccessKeyNotAllowed"
             raise forms.ValidationError(self.error_messages["access_key"], code="access_key")
-        if "username" in self.errors and self.cleaned_data.get("password"):
-            self.refusal_reason = "InvalidCredentials"  # a name no logon can have (e.g. with NUL): a failed logon
-            raise forms.ValidationError(self.error_messages["invalid_login"], code="invalid_login")
         if self.request is not None and address_is_locked_out(self.request):
             self.refusal_reason = "LockedOut.Address"
             self.request.axes_locked_out = True  # django-axes' middleware answers with its lockout page
             raise forms.ValidationError(self.error_messages["locked_out"], code="locked_out")
+        if "username" in self.errors and self.cleaned_data.get("password"):
+            # A name no logon can have (NUL, too long): a failed logon all the same, counted against
+            # the address by django-axes under one fixed name, never the name typed.
+            self.refusal_reason = "InvalidCredentials"
+            self.invalid_name = True
+            user_login_failed.send(sender=__name__, credentials={"username": INVALID_LOGON_NAME}, request=self.request)
+            raise forms.ValidationError(self.error_messages["invalid_login"], code="invalid_login")
         try:
             return super().clean()
         except forms.ValidationError:

@@ -14,6 +14,9 @@ console_patterns = [
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # The auditors' admin logs on through the console's logon (its throttles, credential refusal and
+    # Security Verification), not through a second form of its own.
+    path("admin/login/", views.admin_logon, name="admin_logon"),
     path("admin/", admin.site.urls),
     path("", include((console_patterns, "console"))),
     path("training/", include("training.urls")),

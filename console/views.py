@@ -11,7 +11,9 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
@@ -24,7 +26,7 @@ from ram.policy import Principal
 from ram.selectors import principal_for_user
 from ram.services import console_logon_failed, console_logon_succeeded, mfa_device_of, mfa_protected
 
-from .forms import LogonForm
+from .forms import INVALID_LOGON_NAME, LogonForm
 
 # The logon waiting for its security code: who, with which backend, since when, and where to go.
 # No session is logged on before the code is right; this is all the anonymous session holds.
@@ -60,7 +62,8 @@ class LogonView(auth_views.LoginView):
             # A refused AccessKey is no logon name: it is never looked up (nor logged by SQL
             # logging), and the audit keeps only the fact (console_logon_failed redacts it).
             is_credential = form.refusal_reason == "AccessKeyNotAllowed"
-            logon_name = "" if is_credential else (self.request.POST.get("username") or "").strip().lower()
+            logon_name = (INVALID_LOGON_NAME if form.invalid_name else "" if is_credential
+                          else (self.request.POST.get("username") or "").strip().lower())
             console_logon_failed(logon_name=logon_name, reason=form.refusal_reason,
                                  account_uid="" if is_credential else _account_uid_of_logon(logon_name),
                                  context=AuditContext.from_request(self.request), credential=is_credential)
@@ -103,6 +106,16 @@ def logon_verify(request: HttpRequest) -> HttpResponse:
             login(request, user, backend=pending["backend"])
             return redirect(pending["next"])
     return render(request, "console/logon_verify.html", {"form": form, "logon_name": user.username}, status=status)
+
+
+@require_http_methods(["GET", "POST", "HEAD"])
+def admin_logon(request: HttpRequest) -> HttpResponse:
+    """``/admin/login/``: the console's logon, then back to the admin page asked for."""
+    target = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()) or not target.startswith("/"):
+        target = reverse("admin:index")
+    return redirect(f"{reverse('console:login')}?{urlencode({'next': target})}")
 
 
 def _pending_logon(pending):

@@ -9,7 +9,30 @@ from .policy import SYSTEM_POLICIES
 from .services import refuse_credential, validate_user_name
 
 
-class UserCreateForm(forms.Form):
+class NoCredentialEchoMixin:
+    """Fields a person might paste an AccessKey into (``credential_fields``: field -> the API's
+    parameter name): a value that holds a credential is refused with ``refuse_credential``'s
+    message, whatever else is wrong with it (too long…), and is never rendered back into the page."""
+
+    credential_fields: dict[str, str] = {}
+
+    def full_clean(self):
+        super().full_clean()
+        if not self.is_bound:
+            return
+        for field, parameter in self.credential_fields.items():
+            try:
+                refuse_credential(parameter, str(self.data.get(self.add_prefix(field), "")))
+            except RamError as error:
+                self.data = self.data.copy()
+                self.data[self.add_prefix(field)] = ""
+                self._errors[field] = self.error_class([error.message])
+                self.cleaned_data.pop(field, None)
+
+
+class UserCreateForm(NoCredentialEchoMixin, forms.Form):
+    credential_fields = {"user_name": "UserName", "display_name": "DisplayName", "comments": "Comments"}
+
     user_name = forms.CharField(
         label="Logon Name", max_length=64,
         help_text="1 to 64 characters: letters, digits, periods (.), hyphens (-) and underscores (_).",
@@ -30,29 +53,11 @@ class UserCreateForm(forms.Form):
             raise forms.ValidationError(error.message, code=error.code) from None
         return user_name
 
-    def clean_display_name(self) -> str:
-        return _without_credential(self, "display_name", "DisplayName")
-
-    def clean_comments(self) -> str:
-        return _without_credential(self, "comments", "Comments")
-
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("console_access") and not cleaned.get("password"):
             self.add_error("password", "Enter a password to allow console access.")
         return cleaned
-
-
-def _without_credential(form: forms.Form, field: str, parameter: str) -> str:
-    """The field's value, refused (and never echoed back) when it holds an AccessKey credential."""
-    value = form.cleaned_data[field]
-    try:
-        refuse_credential(parameter, value)
-    except RamError as error:
-        form.data = form.data.copy()
-        form.data[form.add_prefix(field)] = ""
-        raise forms.ValidationError(error.message, code=error.code) from None
-    return value
 
 
 class AccessKeyDeleteForm(forms.Form):

@@ -31,11 +31,6 @@ def qr_svg(uri: str) -> str:
     return buffer.getvalue().decode()
 
 
-def code_is_valid(*, seed: str, code: str) -> bool:
-    """A 6-digit code of this 30-second step or the one before/after (clock drift)."""
-    return matching_step(seed=seed, code=code) is not None
-
-
 def matching_step(*, seed: str, code: str, at: float | None = None) -> int | None:
     """The TOTP time step (``unix time // 30``) whose code is ``code``: this step or the one
     before/after it (clock drift). None for a wrong or malformed code."""

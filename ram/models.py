@@ -259,13 +259,13 @@ class MfaDevice(models.Model):
     secret_sealed = models.BinaryField(editable=False)
     seal_version = models.PositiveSmallIntegerField(editable=False)
     bound_at = models.DateTimeField(default=timezone.now)
-    # Replay guard: the TOTP time step of the last code accepted; a code of that step or an
-    # earlier one is refused (ram.services.MfaGuard).
+    # Replay guard: the TOTP time step of the last code accepted (or bound with); a code of that
+    # step or an earlier one is refused (ram.services.mfa_code_check).
     last_accepted_step = models.BigIntegerField(default=0, editable=False)
-    # Guessing guard: codes checked and not (yet) accepted since ``failures_since``; at the limit
-    # every code is refused until the window has passed (ram.services.MfaGuard).
-    failed_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
-    failures_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # Guessing guard: when the latest codes that were not accepted were checked (Unix times, the
+    # newest last, at most the limit kept); with the limit reached within the window, every code is
+    # refused until the oldest of them leaves it (ram.services.mfa_code_check).
+    recent_failures = models.JSONField(default=list, editable=False)
 
     class Meta:
         verbose_name = "MFA device"

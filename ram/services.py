@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,8 +20,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, Value, When
-from django.db.models.functions import Greatest
+from django.db.models import F
 from django.utils import timezone
 
 from . import mfa, ratelimit, sealing
@@ -58,13 +58,15 @@ def refuse_credential(parameter: str, value: str) -> None:
 
 
 def validate_user_name(user_name: str) -> None:
-    """The RAM API's rule: 1-64 characters of letters, digits, '.', '-', '_'."""
+    """The RAM API's rule: 1-64 characters of letters, digits, '.', '-', '_'; and nothing shaped like
+    an AccessKey credential (it becomes part of a logon name, which may hold none: ``LogonForm``)."""
     if not user_name or len(user_name) > 64:
         raise RamError("InvalidParameter.UserName.Length",
                        "The parameter - UserName must be 1 to 64 characters long.")
     if not USER_NAME_CHARS.fullmatch(user_name):
         raise RamError("InvalidParameter.UserName.InvalidChars",
                        "The parameter - UserName contains invalid characters: use letters, digits, '.', '-' and '_'.")
+    refuse_credential("UserName", user_name)
 
 
 MOBILE_PHONE = re.compile(r"[0-9]{1,6}-[0-9]{4,20}")  # <country code>-<number>, e.g. 86-18600008888
@@ -337,13 +339,16 @@ def mfa_device_bind(*, actor: Principal, owner: RamUser | Account, seed: str, co
     """
     user, resource = _logon_of(owner)
     authorize(actor, "ram:BindMFADevice", resource)
-    if not mfa.code_is_valid(seed=seed, code=code):
+    step = mfa.matching_step(seed=seed, code=code)
+    if step is None:
         raise RamError("InvalidParameter.AuthenticationCode",
                        "The security code is incorrect. Enter the 6-digit code your MFA app shows now.")
     if MfaDevice.objects.filter(user=user).exists():
         raise RamError("EntityAlreadyExists.User.MFADevice", "An MFA device is already bound.")
     sealed = sealing.seal_mfa_secret(user_id=user.pk, secret=seed)
-    device = MfaDevice.objects.create(user=user, secret_sealed=sealed.blob, seal_version=sealed.version)
+    # The binding code counts as accepted: it cannot pass a prompt afterwards.
+    device = MfaDevice.objects.create(user=user, secret_sealed=sealed.blob, seal_version=sealed.version,
+                                      last_accepted_step=step)
     audit_record(context=context, actor=actor, action="BindMFADevice", account_uid=_account_of(owner).uid,
                  target_type="Logon", target=user.username)
     return device
@@ -365,16 +370,16 @@ def mfa_device_unbind(*, actor: Principal, owner: RamUser | Account, context: Au
 # Every console prompt for the operator's MFA code (the logon's Security Verification, Create
 # AccessKey, unbinding a device, the security preference) is checked here, against one device row:
 #
-# - guessing: at most MFA_FAILURE_LIMIT codes that were not accepted per logon within
-#   MFA_FAILURE_WINDOW, across every prompt; at the limit every code is refused, the right one
-#   too, until the window has passed (``Throttling.MFA``);
-# - replay: a code is accepted once: its time step must be later than the last accepted one.
+# - guessing: at most MFA_FAILURE_LIMIT codes that were not accepted per logon within any
+#   MFA_FAILURE_WINDOW (a sliding window), across every prompt; at the limit every code is refused,
+#   the right one too, until the oldest of those failures leaves the window (``Throttling.MFA``);
+# - replay: a code is accepted once: its time step must be later than the last accepted one (a
+#   device's binding code included).
 #
-# The check runs inside the caller's transaction and starts with a conditional UPDATE of the
-# device row that counts the attempt: the row lock it takes makes concurrent checks of one device
-# queue, so no burst of parallel guesses gets past the limit. An accepted code takes its count
-# back and records its step; a refused one stays counted and is audited. The check returns its
-# refusal rather than raising it, so that the caller commits the count (see ``mfa_protected``).
+# The check runs inside the caller's transaction and starts with an UPDATE of the device row that
+# changes nothing but takes its lock: concurrent checks of one device queue there, so no burst of
+# parallel guesses gets more tries than sequential ones. The check returns its refusal rather than
+# raising it, so that the caller commits the failure it recorded (see ``mfa_protected``).
 
 MFA_FAILURE_LIMIT = 5
 MFA_FAILURE_WINDOW = timedelta(minutes=15)
@@ -396,35 +401,35 @@ def mfa_code_check(*, logon, actor: Principal, code: str, purpose: str, context:
     """Check ``code`` against the MFA device of ``logon`` for ``purpose`` (an action name).
 
     Returns None when the code is accepted or the logon has no device, else the refusal
-    (``InvalidParameter.AuthenticationCode`` or ``Throttling.MFA``), already counted and audited.
+    (``InvalidParameter.AuthenticationCode`` or ``Throttling.MFA``), already recorded and audited.
     Must run in a transaction that the caller commits whatever the outcome.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("mfa_code_check runs inside the caller's transaction (see mfa_protected).")
-    device = mfa_device_of(logon)
-    if device is None:
+    if logon is None or not logon.pk:
         return None
-    now = timezone.now()
-    fresh_window = Q(failures_since__isnull=True) | Q(failures_since__lt=now - MFA_FAILURE_WINDOW)
-    counted = MfaDevice.objects.filter(Q(pk=device.pk) & (fresh_window | Q(failed_attempts__lt=MFA_FAILURE_LIMIT))) \
-        .update(failed_attempts=Case(When(fresh_window, then=Value(1)), default=F("failed_attempts") + 1),
-                failures_since=Case(When(fresh_window, then=Value(now)), default=F("failures_since")))
+    # The row lock first (PostgreSQL's row lock, SQLite's write lock): the read below is this
+    # check's alone until the transaction ends.
+    if not MfaDevice.objects.filter(user=logon).update(last_accepted_step=F("last_accepted_step")):
+        return None
+    device = MfaDevice.objects.get(user=logon)
+    now = time.time()
+    failures = [at for at in device.recent_failures if at > now - MFA_FAILURE_WINDOW.total_seconds()]
     audit = {"context": context, "actor": actor, "action": MFA_AUDIT_ACTION, "target_type": "Logon",
-             "target": logon.username, "result": "Failure"}
-    if not counted:  # refused unchecked: counted, not listed one by one (a session could repeat it at will)
-        audit_refusal_bounded(context=context, actor=actor, action=MFA_AUDIT_ACTION, target_type="Logon",
-                              target=logon.username, error_code="Throttling.MFA", detail={"purpose": purpose})
+             "target": logon.username}
+    if len(failures) >= MFA_FAILURE_LIMIT:  # refused unchecked: counted, not listed one by one
+        audit_refusal_bounded(**audit, error_code="Throttling.MFA", detail={"purpose": purpose})
         return RamError("Throttling.MFA", MFA_LOCKED, recommend="Wait, then enter the code your MFA app shows.")
-    device.refresh_from_db(fields=["last_accepted_step", "failed_attempts"])
     step = mfa.matching_step(seed=mfa.device_seed(device), code=code)
     if step is not None and step > device.last_accepted_step:
-        MfaDevice.objects.filter(pk=device.pk).update(
-            last_accepted_step=step, failed_attempts=Greatest(F("failed_attempts") - 1, Value(0)))
+        MfaDevice.objects.filter(pk=device.pk).update(last_accepted_step=step, recent_failures=failures)
         return None
+    failures = [*failures, now][-MFA_FAILURE_LIMIT:]
+    MfaDevice.objects.filter(pk=device.pk).update(recent_failures=failures)
     reused = step is not None
-    audit_record(**audit, error_code="InvalidParameter.AuthenticationCode",
-                 detail={"purpose": purpose, "reused": reused, "failed_attempts": device.failed_attempts,
-                         "locked": device.failed_attempts >= MFA_FAILURE_LIMIT})
+    audit_record(**audit, result="Failure", error_code="InvalidParameter.AuthenticationCode",
+                 detail={"purpose": purpose, "reused": reused, "recent_failures": len(failures),
+                         "locked": len(failures) >= MFA_FAILURE_LIMIT})
     return RamError("InvalidParameter.AuthenticationCode", MFA_REUSED_CODE if reused else MFA_WRONG_CODE)
 
 

@@ -45,6 +45,7 @@ tenant's principal may name another tenant's keys or logons.
 from __future__ import annotations
 
 import re
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -254,7 +255,8 @@ def _setup(world, row: Row, role: str) -> dict:
         elif setup == "rootmfa":
             seed = pyotp.random_base32()  # one seed for both roots: {rootcode} is the code of either
             for account in (world.tenants["A"], world.tenants["S"]):
-                mfa_device_bind(actor=cli, owner=account, seed=seed, code=pyotp.TOTP(seed).now())
+                # Bound with the code of a step ago: the current one is still there to use.
+                mfa_device_bind(actor=cli, owner=account, seed=seed, code=pyotp.TOTP(seed).at(time.time() - 30))
             extra["rootcode"] = pyotp.TOTP(seed).now()
         elif setup == "exercise":
             from training.services import exercise_start

@@ -66,7 +66,7 @@ def test_logged_on_console_pages_are_private_and_not_stored_over_http(site):
 
 
 def test_the_auditors_admin_is_private_and_not_stored_over_http(site):
-    auditor = log_on_over_http(site, "/admin/login/", "auditor", "demo-auditor")
+    auditor = log_on_over_http(site, "/login?next=/admin/", "auditor", "demo-auditor")
     for path in ("/admin/", "/admin/ram/ramuser/", "/admin/ram/accesskey/", "/admin/ram/auditevent/"):
         response = auditor.get(f"{site}{path}", timeout=30, allow_redirects=False)
         assert response.status_code == 200, path

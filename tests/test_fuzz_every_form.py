@@ -17,6 +17,7 @@ back afterwards, with a fresh logon and the rate-limit counters cleared.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -117,7 +118,8 @@ def bind_mfa(who: str, stage: Stage) -> pyotp.TOTP:
     """Bind an MFA device to the logon ``who`` (the demo root or a demo RAM user); its TOTP."""
     owner = stage.demo if who == "root" else RamUser.objects.get(account=stage.demo, user_name=who)
     seed = pyotp.random_base32()
-    mfa_device_bind(actor=Principal.cli("fuzz"), owner=owner, seed=seed, code=pyotp.TOTP(seed).now())
+    # Bound with the code of a step ago: the current one is still there to use.
+    mfa_device_bind(actor=Principal.cli("fuzz"), owner=owner, seed=seed, code=pyotp.TOTP(seed).at(time.time() - 30))
     return pyotp.TOTP(seed)
 
 

@@ -7,12 +7,12 @@ code is accepted once.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+import time
 
 import pyotp
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 
 from ram.models import AccessKey, Account, AuditEvent, MfaDevice, RamUser
 from ram.policy import Principal
@@ -34,7 +34,8 @@ def site(live_server, transactional_db):
 
 def bind(owner) -> pyotp.TOTP:
     seed = pyotp.random_base32()
-    mfa_device_bind(actor=Principal.cli("tests"), owner=owner, seed=seed, code=pyotp.TOTP(seed).now())
+    # Bound with the code of a step ago: the current one is still there to use.
+    mfa_device_bind(actor=Principal.cli("tests"), owner=owner, seed=seed, code=pyotp.TOTP(seed).at(time.time() - 30))
     return pyotp.TOTP(seed)
 
 
@@ -125,7 +126,8 @@ def test_five_wrong_codes_lock_every_prompt_even_the_right_code_until_the_window
     assert AuditEvent.objects.filter(action="VerifyMFA", error_code="Throttling.MFA").exists()
 
     device = device_of(ROOT[0])
-    MfaDevice.objects.filter(pk=device.pk).update(failures_since=timezone.now() - timedelta(minutes=16))
+    assert len(device.recent_failures) == MFA_FAILURE_LIMIT
+    MfaDevice.objects.filter(pk=device.pk).update(recent_failures=[time.time() - 16 * 60] * MFA_FAILURE_LIMIT)
     assert visitor.post("/login/verify", {"code": totp.now()}).status_code == 302  # the window has passed
     assert visitor.is_logged_on()
 
@@ -157,7 +159,7 @@ def test_parallel_guesses_get_no_more_tries_than_sequential_ones(site):
                              for v, g in zip(visitors, guesses, strict=False)])
     statuses = sorted(response.status_code for response in responses)
     assert statuses.count(400) == MFA_FAILURE_LIMIT and statuses.count(429) == len(responses) - MFA_FAILURE_LIMIT
-    assert device_of(ROOT[0]).failed_attempts == MFA_FAILURE_LIMIT
+    assert len(device_of(ROOT[0]).recent_failures) == MFA_FAILURE_LIMIT
     assert visitors[0].post("/login/verify", {"code": totp.now()}).status_code == 429
 
 
@@ -295,3 +297,32 @@ def test_a_crafted_wizard_step_for_an_operator_without_mfa_is_a_clean_refusal(si
                                 {WIZARD_STEP: step, "wizard_run": run, "verification-code": "123456"})
         assert response.status_code == 400, step
     assert not AccessKey.objects.filter(ram_user__user_name="alice").exists()
+
+
+def test_no_more_than_five_wrong_codes_in_any_fifteen_minutes(site):
+    """A sliding window: four wrong codes long ago and one just now leave room for none; four that
+    leave the window free four places, no more."""
+    totp = bind(demo())
+    device = device_of(ROOT[0])
+    now = time.time()
+    MfaDevice.objects.filter(pk=device.pk).update(recent_failures=[now - 14 * 60] * 4 + [now - 1])
+    visitor = Visitor(site)
+    visitor.log_on(*ROOT)
+    assert visitor.post("/login/verify", {"code": totp.now()}).status_code == 429
+    MfaDevice.objects.filter(pk=device.pk).update(recent_failures=[now - 16 * 60] * 4 + [now - 1])
+    statuses = [visitor.post("/login/verify", {"code": wrong(totp.now())}).status_code for _ in range(6)]
+    assert statuses == [400, 400, 400, 400, 429, 429]
+
+
+def test_the_code_that_bound_a_device_is_not_accepted_again(site):
+    root = Visitor(site)
+    root.log_on(*ROOT)
+    page = root.get("/users/alice/mfa/bind").text
+    seed = re.search(r"data-mfa-seed>([^<]+)<", page).group(1)
+    token = re.search(r'name="seed_token" value="([^"]+)"', page).group(1)
+    code = pyotp.TOTP(seed).now()
+    assert root.post("/users/alice/mfa/bind", {"seed_token": token, "code": code}).status_code == 302
+    alice = Visitor(site)
+    assert alice.log_on("alice@demo.onaliyun.com", "demo-alice").headers["Location"] == "/login/verify"
+    replay = alice.post("/login/verify", {"code": code})
+    assert replay.status_code == 400 and "already used" in replay.text and not alice.is_logged_on()

@@ -74,11 +74,12 @@ def test_the_mfa_qr_code_and_the_root_dialogs_run_under_the_strict_policy(page, 
 def test_the_auditors_admin_runs_under_the_strict_policy(page, site, violations):
     user = get_user_model().objects.get(username="auditor")
     assert user.is_staff
-    page.goto(f"{site}/admin/login/")
-    page.fill("#id_username", "auditor")
-    page.fill("#id_password", "demo-auditor")
-    page.click("input[type=submit]")
+    page.goto(f"{site}/admin/login/")  # the console's logon, then back to the admin
+    page.get_by_label("Logon name").fill("auditor")
+    page.get_by_label("Password").fill("demo-auditor")
+    page.get_by_role("button", name="Log on").click()
     page.wait_for_load_state("load")
+    assert page.url.endswith("/admin/")
     for url in ["/admin/", "/admin/ram/accesskey/", "/admin/ram/auditevent/", "/admin/ram/ramuser/"]:
         response = page.goto(f"{site}{url}")
         assert response.status == 200, url

@@ -47,8 +47,17 @@ def test_bad_user_names_are_refused_and_nothing_changes(account, cli, user_name,
 def test_valid_names_of_every_allowed_character_and_length_are_accepted(account, cli):
     assert ram_user_create(actor=cli, account=account, user_name="a").display_name == "a"
     ram_user_create(actor=cli, account=account, user_name="Dev.ops-team_1")
-    ram_user_create(actor=cli, account=account, user_name="x" * 64)
+    ram_user_create(actor=cli, account=account, user_name="x" * 29 + "." + "x" * 29 + "-" + "x" * 4)  # 64 characters
     assert RamUser.objects.filter(account=account).count() == 3
+
+
+@pytest.mark.parametrize("user_name", ["x" * 30, "LTAI" + "a1" * 10, "svc-" + "A1" * 15 + "-prod"])
+def test_a_user_name_shaped_like_an_accesskey_credential_is_refused(account, cli, user_name):
+    """A user name is part of a logon name, which may hold no credential: such a name could never log on."""
+    with pytest.raises(RamError) as error:
+        ram_user_create(actor=cli, account=account, user_name=user_name)
+    assert error.value.code == "InvalidParameter.AccessKeyCredential" and user_name not in error.value.message
+    assert not RamUser.objects.filter(account=account).exists()
 
 
 @pytest.mark.parametrize("field, value, code", [

@@ -30,7 +30,7 @@ ASGI_APPLICATION = "console.asgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "console.apps.AuditAdminConfig",  # django.contrib.admin, with the auditors' site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

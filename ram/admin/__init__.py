@@ -10,10 +10,4 @@ AccessKey secret, its ciphertext or an MFA seed.
 Modules: ``readonly`` (the base), ``filters``, ``identities`` (accounts, RAM users, MFA devices,
 policies), ``access_keys``, ``events`` (the audit trail), ``hygiene`` (the dashboard).
 """
-from django.contrib import admin
-
 from . import access_keys, events, identities  # noqa: F401 (they register the model admins)
-
-admin.site.site_header = "RAM Console Lab · Audit"
-admin.site.site_title = "RAM Console Lab audit"
-admin.site.index_title = "Accounts, identities, AccessKeys and the audit trail (read-only)"
