@@ -657,6 +657,23 @@ def access_key_reseal_batch(*, batch_size: int = 500) -> int:
     return len(keys)
 
 
+def mfa_device_reseal_batch(*, batch_size: int = 500) -> int:
+    """Re-seal up to ``batch_size`` MFA devices' seeds not yet under the newest sealing key, as
+    ``access_key_reseal_batch`` does for secrets: after a rotation, dropping the old key version must
+    lock no one out. Returns the count."""
+    newest = sealing.newest_version()
+    with transaction.atomic():
+        devices = list(MfaDevice.objects.select_for_update(skip_locked=True)
+                       .filter(seal_version__lt=newest).order_by("pk")[:batch_size])
+        for device in devices:
+            seed = sealing.unseal_mfa_secret(user_id=device.user_id,
+                                             sealed=sealing.Sealed(device.seal_version, bytes(device.secret_sealed)))
+            resealed = sealing.seal_mfa_secret(user_id=device.user_id, secret=seed)
+            device.secret_sealed, device.seal_version = resealed.blob, resealed.version
+        MfaDevice.objects.bulk_update(devices, ["secret_sealed", "seal_version"])
+    return len(devices)
+
+
 # --- AccessKey use ----------------------------------------------------------------------
 
 LAST_USED_RESOLUTION_SECONDS = 60
