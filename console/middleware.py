@@ -18,6 +18,7 @@ from django.urls import get_script_prefix, reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.functional import SimpleLazyObject
 
+from ram.audit import user_agent
 from ram.errors import RamError
 from ram.selectors import principal_for_user
 
@@ -34,6 +35,8 @@ class RequestContextMiddleware:
 
     def __call__(self, request):
         request.request_id = str(uuid.uuid4()).upper()
+        if "HTTP_USER_AGENT" in request.META:  # what django-axes stores as well: no credential in it
+            request.META["HTTP_USER_AGENT"] = user_agent(request)
         if request.path_info.startswith(_admin_prefix()):
             # The auditors' admin never acts as a RAM principal: no lookup (two queries for an
             # auditor, who has none) on every admin page, where the console's context processors ask.

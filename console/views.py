@@ -110,7 +110,13 @@ def logon_verify(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST", "HEAD"])
 def admin_logon(request: HttpRequest) -> HttpResponse:
-    """``/admin/login/``: the console's logon, then back to the admin page asked for."""
+    """``/admin/login/``: the console's logon, then back to the admin page asked for. A logon that
+    is not staff is told so (the logon form would send it straight back here)."""
+    if request.user.is_authenticated and not request.user.is_staff:
+        return render(request, "refused.html", {
+            "title": "You are not authorized",
+            "message": "The auditors' admin is for auditors: this logon has no access to it.",
+        }, status=403)
     target = request.GET.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                            require_https=request.is_secure()) or not target.startswith("/"):

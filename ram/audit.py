@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
 
+from .credentials import CREDENTIAL_REDACTED, contains_access_key_credential
 from .models import AuditEvent
 from .policy import Principal
 
@@ -34,13 +35,20 @@ class AuditContext:
     def from_request(cls, request: HttpRequest) -> AuditContext:
         return cls(
             source_ip=client_address(request),
-            user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
+            user_agent=user_agent(request),
             request_id=getattr(request, "request_id", "") or str(uuid.uuid4()).upper(),
         )
 
     @classmethod
     def cli(cls) -> AuditContext:
         return cls(request_id=str(uuid.uuid4()).upper(), user_agent="manage.py")
+
+
+def user_agent(request: HttpRequest) -> str:
+    """The client's User-Agent as the audit trail keeps it: at most 512 characters, and never an
+    AccessKey credential (a client can send anything there; the trail is append-only)."""
+    agent = request.META.get("HTTP_USER_AGENT", "")[:512]
+    return CREDENTIAL_REDACTED if contains_access_key_credential(agent) else agent
 
 
 def client_address(request: HttpRequest) -> str | None:

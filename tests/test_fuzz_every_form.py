@@ -201,6 +201,8 @@ BOOLEAN = crafted("on", "true", "false", "0", "1")
 
 FORMS = [
     # console/urls.py
+    Form("admin_logon", "anonymous", {"next": URL_LIKE, "username": crafted("auditor"),
+                                        "password": crafted("demo-auditor")}, examples=6),
     Form("console:login", "anonymous", {
         "username": crafted("owner@demo.example", "alice@demo.onaliyun.com", "OWNER@DEMO.EXAMPLE ", "LTAI" + "x" * 20),
         "password": crafted("demo-owner", "demo-alice", "LTAI" + "y" * 20), "next": URL_LIKE},

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ram.audit import AuditContext, client_address
@@ -19,6 +20,7 @@ from ram.errors import RamError
 from ram.models import AccessKey, Account
 from ram.policy import Principal
 from ram.services import console_logon_succeeded
+from ram.views.common import with_operator_code
 
 from . import guide as guide_module
 from .exercises import EXERCISES
@@ -98,9 +100,17 @@ def guide_toggle(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@sensitive_post_parameters("code")
 def reset_own_sandbox(request: HttpRequest) -> HttpResponse:
+    """Reset my sandbox: it removes the sandbox's users, keys and MFA device, so it asks the root's
+    security code first when the root has one."""
     principal = _sandbox_principal_or_404(request)
-    sandbox_reset(actor=principal, account=principal.account, context=AuditContext.from_request(request))
+    dialog = with_operator_code(
+        request, actor=principal, purpose="ResetSandbox", cancel_url=reverse("console:home"),
+        text="Resetting your sandbox removes its users, AccessKeys and MFA device.",
+        change=lambda context: sandbox_reset(actor=principal, account=principal.account, context=context))
+    if dialog is not None:
+        return dialog
     for key in (guide_module.RUN_KEY, guide_module.VISITS_KEY):
         request.session.pop(key, None)
     messages.success(request, "Your sandbox is back to its starting state.")

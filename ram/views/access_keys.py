@@ -11,11 +11,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ..audit import AuditContext
 from ..errors import RamError
-from ..forms import AccessKeyDeleteForm, SecuritySettingsForm, SecurityVerificationForm
+from ..forms import AccessKeyDeleteForm, SecuritySettingsForm
 from ..models import AccessKey
 from ..policy import account_arn, is_allowed, root_arn, user_arn
-from ..services import access_key_delete, access_key_set_status, mfa_device_of, mfa_protected, security_preference_set
-from .common import MFA_REFUSALS, access_key_in_account, message_or_403, principal_of, require, verification_dialog
+from ..services import access_key_delete, access_key_set_status, mfa_device_of, security_preference_set
+from .common import access_key_in_account, message_or_403, principal_of, require, with_operator_code
 
 
 def _key_resource(access_key: AccessKey) -> str:
@@ -83,32 +83,19 @@ def security_settings(request: HttpRequest) -> HttpResponse:
     initial = {"allow_user_to_manage_access_keys": "true" if account.allow_user_to_manage_access_keys else "false"}
     form = SecuritySettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        context = AuditContext.from_request(request)
-        verification = SecurityVerificationForm(request.POST if "code" in request.POST else None)
-
-        def ask_for_code(status: int | None = None) -> HttpResponse:
-            chosen = [("allow_user_to_manage_access_keys", request.POST.get("allow_user_to_manage_access_keys", ""))]
-            return verification_dialog(request, verification, purpose=SETTINGS_PURPOSE, hidden=chosen,
-                                       action=reverse("ram:security_settings"),
-                                       cancel_url=reverse("ram:security_settings"), status=status)
-
-        if mfa_device_of(request.user) is not None and not verification.is_valid():
-            return ask_for_code()
+        chosen = form.cleaned_data["allow_user_to_manage_access_keys"]
         try:
-            mfa_protected(
-                logon=request.user, actor=principal,
-                code=verification.cleaned_data["code"] if verification.is_valid() else "",
-                purpose="SetSecurityPreference", context=context,
-                change=lambda: security_preference_set(
-                    actor=principal, account=account, context=context,
-                    allow_user_to_manage_access_keys=form.cleaned_data["allow_user_to_manage_access_keys"]),
-            )
+            dialog = with_operator_code(
+                request, actor=principal, purpose="SetSecurityPreference", text=SETTINGS_PURPOSE,
+                cancel_url=reverse("ram:security_settings"),
+                hidden=[("allow_user_to_manage_access_keys", "true" if chosen else "false")],
+                change=lambda context: security_preference_set(
+                    actor=principal, account=account, allow_user_to_manage_access_keys=chosen, context=context))
         except RamError as error:
-            if error.code in MFA_REFUSALS:
-                verification.add_error(None if error.code == "Throttling.MFA" else "code", error.message)
-                return ask_for_code(error.http_status)
             message_or_403(request, error)
         else:
+            if dialog is not None:
+                return dialog
             messages.success(request, "The security settings are saved.")
         return redirect("ram:security_settings")
     return render(request, "ram/security_settings.html", {

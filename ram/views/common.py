@@ -1,15 +1,20 @@
 """What every RAM console view needs: the acting principal, scoped lookups, permission checks."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from ..audit import AuditContext
 from ..errors import RamError
+from ..forms import SecurityVerificationForm
 from ..models import AccessKey, RamUser
 from ..policy import Principal, is_allowed
 from ..selectors import ram_user_get, ram_user_get_with_keys
+from ..services import mfa_device_of, mfa_protected
 
 
 def principal_of(request: HttpRequest) -> Principal:
@@ -72,3 +77,33 @@ def verification_dialog(request: HttpRequest, form, *, purpose: str, action: str
     return render(request, "ram/dialogs/security_verification.html", {
         "form": form, "purpose": purpose, "action": action, "hidden": hidden or [], "cancel_url": cancel_url,
     }, status=status or (400 if form.errors else 200))
+
+
+def with_operator_code(request: HttpRequest, *, actor: Principal, purpose: str, text: str, cancel_url: str,
+                       change: Callable[[AuditContext], object], hidden: list | None = None) -> HttpResponse | None:
+    """Make ``change`` (a service call, given the request's ``AuditContext``) only with the operator's
+    security code when the operator has an MFA device (``mfa_protected``: checked, counted, spent).
+
+    Returns the Security Verification dialog instead while the code is missing or refused (it posts
+    back to this URL with ``hidden``, the fields of the change), or None once the change is made.
+    Any other refusal of the change is raised.
+    """
+    verification = SecurityVerificationForm(request.POST if "code" in request.POST else None)
+
+    def dialog(status: int | None = None) -> HttpResponse:
+        return verification_dialog(request, verification, purpose=text, action=request.path, hidden=hidden,
+                                   cancel_url=cancel_url, status=status)
+
+    if mfa_device_of(request.user) is not None and not verification.is_valid():
+        return dialog()
+    context = AuditContext.from_request(request)
+    try:
+        mfa_protected(logon=request.user, actor=actor, purpose=purpose, context=context,
+                      code=verification.cleaned_data["code"] if verification.is_valid() else "",
+                      change=lambda: change(context))
+    except RamError as error:
+        if error.code not in MFA_REFUSALS:
+            raise
+        verification.add_error(None if error.code == "Throttling.MFA" else "code", error.message)
+        return dialog(error.http_status)
+    return None

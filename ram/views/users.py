@@ -17,13 +17,22 @@ from console.formats import console_datetime
 from console.links import console_link
 
 from ..audit import AuditContext
+from ..credentials import contains_access_key_credential
 from ..errors import RamError
-from ..forms import PolicyForm, UserCreateForm
+from ..forms import PolicyForm, SecurityVerificationForm, UserCreateForm
 from ..models import AccessKey, Account, Policy
 from ..policy import account_arn, is_allowed, user_arn
 from ..selectors import RamUserListRow, ram_user_page
-from ..services import policy_attach, policy_detach, ram_user_create, ram_user_delete
-from .common import message_or_403, principal_of, ram_user_get_with_keys_in_account, ram_user_in_account, require
+from ..services import mfa_device_of, mfa_protected, policy_attach, policy_detach, ram_user_create, ram_user_delete
+from .common import (
+    MFA_REFUSALS,
+    message_or_403,
+    principal_of,
+    ram_user_get_with_keys_in_account,
+    ram_user_in_account,
+    require,
+    with_operator_code,
+)
 
 USERS_PER_PAGE = 20
 USER_TABS = ("authentication", "permissions")
@@ -35,6 +44,10 @@ def user_list(request: HttpRequest) -> HttpResponse:
     account = principal.account
     require(principal, "ram:ListUsers", account_arn(account))
     query = request.GET.get("q", "").replace("\x00", "").strip()[:64]  # no name holds NUL (nor can PostgreSQL)
+    if contains_access_key_credential(query):  # no name holds one either: neither searched nor echoed
+        messages.error(request, "An AccessKey ID or secret is no user name: it was not searched for. "
+                                "If a secret was pasted by mistake, treat it as exposed.")
+        query = ""
     page = ram_user_page(account=account, query=query, number=request.GET.get("page"), per_page=USERS_PER_PAGE)
     return render(request, "ram/user_list.html", {
         "page": page, "rows": user_rows(page.object_list, account), "query": query,
@@ -69,27 +82,34 @@ def user_rows(ram_users: list[RamUserListRow], account: Account) -> SafeString:
 
 
 @login_required
-@sensitive_post_parameters("password")
+@sensitive_post_parameters("password", "code")
 @require_http_methods(["GET", "POST"])
 def user_create(request: HttpRequest) -> HttpResponse:
     principal = principal_of(request)
     require(principal, "ram:CreateUser", user_arn(principal.account, "*"))
     form = UserCreateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    # A new user can be given console access and then any policy: with MFA, it asks the operator's code.
+    verification = SecurityVerificationForm(request.POST or None) if mfa_device_of(request.user) else None
+    if request.method == "POST" and form.is_valid() and (verification is None or verification.is_valid()):
         data = form.cleaned_data
+        context = AuditContext.from_request(request)
         try:
-            ram_user = ram_user_create(
-                actor=principal, account=principal.account, user_name=data["user_name"],
-                display_name=data["display_name"], comments=data["comments"],
-                console_password=data["password"] if data["console_access"] else None,
-                context=AuditContext.from_request(request),
-            )
+            ram_user = mfa_protected(
+                logon=request.user, actor=principal, purpose="CreateUser", context=context,
+                code=verification.cleaned_data["code"] if verification else "",
+                change=lambda: ram_user_create(
+                    actor=principal, account=principal.account, user_name=data["user_name"],
+                    display_name=data["display_name"], comments=data["comments"],
+                    console_password=data["password"] if data["console_access"] else None, context=context))
         except RamError as error:
-            form.add_error("password" if error.code == "InvalidParameter.Password" else "user_name", error.message)
+            if error.code in MFA_REFUSALS:
+                verification.add_error("code", error.message)
+            else:
+                form.add_error("password" if error.code == "InvalidParameter.Password" else "user_name", error.message)
         else:
             messages.success(request, f"The user {ram_user.user_name} is created.")
             return redirect("ram:user_detail", user_name=ram_user.user_name)
-    return render(request, "ram/dialogs/user_create.html", {"form": form})
+    return render(request, "ram/dialogs/user_create.html", {"form": form, "verification": verification})
 
 
 @login_required
@@ -153,31 +173,44 @@ def user_delete(request: HttpRequest, user_name: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@sensitive_post_parameters("code")
 def user_policy_attach(request: HttpRequest, user_name: str) -> HttpResponse:
-    return _policy_change(request, user_name, policy_attach, done="{policy} is attached to {user}.",
+    return _policy_change(request, user_name, policy_attach, purpose="AttachPolicyToUser",
+                          done="{policy} is attached to {user}.",
                           invalid="Select a policy to attach.")
 
 
 @login_required
 @require_POST
+@sensitive_post_parameters("code")
 def user_policy_detach(request: HttpRequest, user_name: str) -> HttpResponse:
-    return _policy_change(request, user_name, policy_detach, done="{policy} is detached from {user}.",
+    return _policy_change(request, user_name, policy_detach, purpose="DetachPolicyFromUser",
+                          done="{policy} is detached from {user}.",
                           invalid="Select a policy to revoke.")
 
 
-def _policy_change(request: HttpRequest, user_name: str, change, *, done: str, invalid: str) -> HttpResponse:
+def _policy_change(request: HttpRequest, user_name: str, change, *, purpose: str, done: str,
+                   invalid: str) -> HttpResponse:
     """Attach or detach (``change``: the service) the policy the form names, then back to the
     user's Permissions tab with what happened."""
     principal = principal_of(request)
     ram_user = ram_user_in_account(principal, user_name)
     form = PolicyForm(request.POST)
+    back_url = reverse("ram:user_tab", args=[ram_user.user_name, "permissions"])
     if form.is_valid():
         policy_name = form.cleaned_data["policy_name"]
         try:
-            change(actor=principal, ram_user=ram_user, policy_name=policy_name, context=AuditContext.from_request(request))
-            messages.success(request, done.format(policy=policy_name, user=ram_user.user_name))
+            dialog = with_operator_code(
+                request, actor=principal, purpose=purpose, cancel_url=back_url,
+                text="Changing what a user may do is a sensitive operation.", hidden=[("policy_name", policy_name)],
+                change=lambda context: change(actor=principal, ram_user=ram_user, policy_name=policy_name,
+                                              context=context))
         except RamError as error:
             message_or_403(request, error)
+        else:
+            if dialog is not None:
+                return dialog
+            messages.success(request, done.format(policy=policy_name, user=ram_user.user_name))
     else:
         messages.error(request, invalid)
-    return redirect(reverse("ram:user_tab", args=[ram_user.user_name, "permissions"]))
+    return redirect(back_url)
