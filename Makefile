@@ -39,10 +39,12 @@ demo: migrate
 	@echo "Serving the RAM console at http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
+# The second pass also puts the cache, the sessions and the API nonces in Redis, as production does,
+# and runs the tests marked `redis`; database 9 is the tests' own (every test empties it).
 test: install-dev chromium
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -m "not postgres"
-	DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest
+	$(PY) -m pytest -m "not postgres and not redis"
+	DATABASE_URL=$(PG_TEST_URL) REDIS_URL=redis://127.0.0.1:6379/9 $(PY) -m pytest
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache tests/artifacts

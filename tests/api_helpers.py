@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from urllib.parse import quote, urlencode
 
 from alibabacloud_tea_openapi.utils import Utils as TeaUtils
+from django.conf import settings
 
 from ram.models import AccessKey, Account, AuditEvent, RamUser, SignatureNonce
 
@@ -108,5 +109,26 @@ def success_events() -> int:
     return AuditEvent.objects.filter(result=AuditEvent.SUCCESS).count()
 
 
+NONCE_KEY_PREFIX = "ram:api:nonce:"  # how ram.api.nonces names a used nonce in Redis
+
+
 def nonce_count() -> int:
-    return SignatureNonce.objects.count()
+    """Nonces held by the store in use (``ram.api.nonces``): Redis when ``REDIS_URL`` is set, else
+    the database (counted in both: a nonce in the wrong one counts too)."""
+    return SignatureNonce.objects.count() + len(_redis_nonce_keys())
+
+
+def nonce_is_held(access_key_id: str, nonce: str) -> bool:
+    """Whether the store in use holds ``nonce`` as used with ``access_key_id``."""
+    digest = hashlib.sha256(f"{access_key_id}\n{nonce}".encode()).hexdigest()
+    if settings.REDIS_URL:
+        return f"{NONCE_KEY_PREFIX}{digest}".encode() in _redis_nonce_keys()
+    return SignatureNonce.objects.filter(digest=digest).exists()
+
+
+def _redis_nonce_keys() -> set[bytes]:
+    if not settings.REDIS_URL:
+        return set()
+    import redis
+
+    return set(redis.Redis.from_url(settings.REDIS_URL).scan_iter(match=f"{NONCE_KEY_PREFIX}*", count=500))

@@ -20,16 +20,45 @@ CHROMIUM_ARGS = [
 _counter = itertools.count(1)
 
 
+def missing_service(message: str) -> None:
+    """A service a test needs is not there: the test fails in CI (``CI=true``), which starts every
+    service the suite needs (``.ci/run``), and is skipped elsewhere."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def redis_reachable(url: str) -> bool:
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except Exception:  # noqa: BLE001 - any failure to reach it means the same here
+        return False
+    return True
+
+
 @pytest.fixture(autouse=True)
 def _require_postgres(request):
     """A `postgres` test runs only on PostgreSQL; in CI it fails instead of skipping."""
     if request.node.get_closest_marker("postgres") is None:
         return
     if connection.vendor != "postgresql":
-        message = "needs PostgreSQL: run with DATABASE_URL=postgres://… (make test does)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_service("needs PostgreSQL: run with DATABASE_URL=postgres://… (make test does)")
+
+
+@pytest.fixture(autouse=True)
+def _require_redis(request):
+    """A `redis` test runs only with ``REDIS_URL`` set (the cache, the sessions and the nonce store
+    in Redis, as in production) and Redis answering there; in CI it fails instead of skipping."""
+    if request.node.get_closest_marker("redis") is None:
+        return
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        missing_service("needs Redis: run with REDIS_URL=redis://…/<a database of its own> (make test does)")
+    elif not redis_reachable(settings.REDIS_URL):
+        missing_service(f"no Redis answers at {settings.REDIS_URL} (.ci/run starts one)")
 
 
 @pytest.fixture
@@ -103,7 +132,9 @@ def client_as(demo, client):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Rate limits and other cached counters start empty in every test (in every cache)."""
+    """Rate limits and other cached counters start empty in every test (in every cache). With
+    ``REDIS_URL`` set this empties its whole Redis database, sessions and nonces included: give the
+    tests a database of their own (``make test`` does)."""
     from django.core.cache import caches
 
     for cache in caches.all():

@@ -251,10 +251,22 @@ if __name__ == "__main__":
     json.dump(production_probe(), sys.stdout)
 
 
+def cache_clear_but_sessions() -> None:
+    """Empty the cache of its counters (rate limits, bounded refusals…) but keep the sessions it
+    holds when it backs them (``REDIS_URL``): a client logged on before stays logged on."""
+    from django.conf import settings
+    from django.contrib.sessions.backends.cache import KEY_PREFIX
+    from django.core.cache import cache
+
+    if settings.SESSION_ENGINE != "django.contrib.sessions.backends.cache":
+        cache.clear()
+        return
+    cache.delete_many([key for key in cache.iter_keys("*") if not key.startswith(KEY_PREFIX)])  # django-redis
+
+
 def rolled_back(run):
     """``run()`` in a savepoint rolled back afterwards, with fresh rate-limit counters: each
     hypothesis example starts from the same state. Returns what ``run()`` returned."""
-    from django.core.cache import cache
     from django.db import transaction
 
     outcome = {}
@@ -262,7 +274,7 @@ def rolled_back(run):
     class _Undo(Exception):
         pass
 
-    cache.clear()
+    cache_clear_but_sessions()
     try:
         with transaction.atomic():
             outcome["value"] = run()

@@ -11,21 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -34,9 +27,19 @@ from ram.models import AccessKey, AuditEvent, RamUser, SignatureNonce
 from ram.policy import Principal
 from ram.services import access_key_create, access_key_record_use, access_key_set_status, account_create
 
-from .api_helpers import RawCall, nonce_count, send, state_snapshot, success_events, utc_timestamp, v1_call, v3_call
+from .api_helpers import (
+    RawCall,
+    nonce_count,
+    nonce_is_held,
+    send,
+    state_snapshot,
+    success_events,
+    utc_timestamp,
+    v1_call,
+    v3_call,
+)
+from .servers import env_with_test_settings, servers
 
-BASE_DIR = Path(__file__).resolve().parent.parent
 MALLORY = {"UserName": "mallory"}
 FORM = "application/x-www-form-urlencoded"
 
@@ -203,13 +206,27 @@ def test_a_replayed_request_is_refused_and_acts_once(client, keys, make):
     assert (event.request_id, event.detail["count"]) == (replays[0]["x-acs-request-id"], 1)
 
 
-def test_a_nonce_is_per_key_and_free_again_once_its_window_is_over(db):
-    later = timezone.now() + timedelta(minutes=15)
-    assert nonce_claim(access_key_id="LTAI" + "a" * 20, nonce="n-1", expires_at=later)
-    assert not nonce_claim(access_key_id="LTAI" + "a" * 20, nonce="n-1", expires_at=later)
-    assert nonce_claim(access_key_id="LTAI" + "b" * 20, nonce="n-1", expires_at=later)
-    SignatureNonce.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert nonce_claim(access_key_id="LTAI" + "a" * 20, nonce="n-1", expires_at=later)
+@pytest.fixture(params=["database", pytest.param("redis", marks=pytest.mark.redis)])
+def nonce_store(request, settings) -> str:
+    """The nonce store under test: the database (as without ``REDIS_URL``) or the Redis of the
+    suite's ``REDIS_URL`` (``make test``'s PostgreSQL pass)."""
+    if request.param == "database":
+        settings.REDIS_URL = ""
+    return request.param
+
+
+def test_a_nonce_is_per_key_and_free_again_once_its_window_is_over(db, nonce_store):
+    a_key, b_key = "LTAI" + "a" * 20, "LTAI" + "b" * 20
+    later, soon = timezone.now() + timedelta(minutes=15), timezone.now() + timedelta(milliseconds=500)
+    assert nonce_claim(access_key_id=a_key, nonce="n-1", expires_at=later)
+    assert not nonce_claim(access_key_id=a_key, nonce="n-1", expires_at=later)
+    assert nonce_claim(access_key_id=b_key, nonce="n-1", expires_at=later)
+    assert nonce_is_held(a_key, "n-1") and nonce_is_held(b_key, "n-1") and nonce_count() == 2
+    assert nonce_claim(access_key_id=a_key, nonce="n-2", expires_at=soon)
+    assert not nonce_claim(access_key_id=a_key, nonce="n-2", expires_at=later)
+    time.sleep(1.5)  # the window of n-2 is over (Redis counts whole seconds, one more for safety)
+    assert nonce_claim(access_key_id=a_key, nonce="n-2", expires_at=later)
+    assert not nonce_claim(access_key_id=a_key, nonce="n-1", expires_at=later)  # still in its window
 
 
 def test_last_use_is_written_at_most_once_a_minute(keys):
@@ -276,85 +293,19 @@ def test_an_unexpected_failure_is_a_json_internal_error_without_details(client, 
     assert body["RequestId"] in body["Recommend"] and "internal detail" not in response.content.decode()
 
 
-def _redis_url() -> str | None:
-    url = "redis://127.0.0.1:6379/15"
-    try:
-        import redis
-
-        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
-    except Exception:  # noqa: BLE001 - no Redis here: the test does not apply
-        return None
-    return url
-
-
+@pytest.mark.redis
 def test_with_redis_configured_a_nonce_is_claimed_once_with_an_expiry(db, settings):
-    url = _redis_url()
-    if url is None:
-        pytest.skip("no Redis on 127.0.0.1:6379 (.ci/run starts one)")
-    settings.REDIS_URL = url
+    import redis
+
     nonce, later = f"redis-{time.time_ns()}", timezone.now() + timedelta(minutes=15)
     assert nonce_claim(access_key_id="LTAI" + "r" * 20, nonce=nonce, expires_at=later)
     assert not nonce_claim(access_key_id="LTAI" + "r" * 20, nonce=nonce, expires_at=later)
     assert not SignatureNonce.objects.exists()  # Redis held it, not the database
-    import redis
-
     digest = hashlib.sha256(f"{'LTAI' + 'r' * 20}\n{nonce}".encode()).hexdigest()
-    assert 0 < redis.Redis.from_url(url).ttl(f"ram:api:nonce:{digest}") <= 15 * 60 + 1
+    assert 0 < redis.Redis.from_url(settings.REDIS_URL).ttl(f"ram:api:nonce:{digest}") <= 15 * 60 + 1
 
 
 # --- Replay across server processes sharing the database ---------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def _servers(count: int):
-    """``count`` gunicorn processes on the test database; always stopped on the way out."""
-    settings = connection.settings_dict
-    database_url = (f"postgres://{quote(settings['USER'] or '')}:{quote(settings['PASSWORD'] or '')}"
-                    f"@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "console.settings.test", "DATABASE_URL": database_url}
-    env.pop("REDIS_URL", None)  # this test is about the database store
-    processes, urls = [], []
-    try:
-        for _ in range(count):
-            port = _free_port()
-            processes.append(subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "console.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                 "--workers", "1", "--log-level", "warning"],
-                cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            ))
-            urls.append(f"http://127.0.0.1:{port}")
-        for url, process in zip(urls, processes):
-            _wait_until_ready(url, process)
-        yield urls
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-
-
-def _wait_until_ready(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server for {url} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"server for {url} did not start")
-
 
 def _http(url: str, call: RawCall) -> tuple[int, dict]:
     request = urllib.request.Request(f"{url}/?{call.query_string}", data=call.body or None, method=call.method,
@@ -370,12 +321,15 @@ def _http(url: str, call: RawCall) -> tuple[int, dict]:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_nonce_used_on_one_server_process_is_refused_by_another():
+def test_a_nonce_used_on_one_server_process_is_refused_by_another(nonce_store, settings, tmp_path):
     cli = Principal.cli("tests")
     account = account_create(actor=cli, alias="replay", root_email="owner@replay.example", root_password="root-pass-1")
     issued = access_key_create(actor=cli, owner=account)
     key = {"id": issued.access_key.access_key_id, "secret": issued.secret}
-    with _servers(2) as (first, second):
+    # Two processes of the test settings on the test database, their nonce store the one under test.
+    with servers(env_with_test_settings(redis_url=settings.REDIS_URL), count=2, workers=1, log_dir=tmp_path) \
+            as (first, second):
+        first, second = first.url, second.url
         # V1 first on one process, then the very same request on the other.
         call = v1_call("ListUsers", {}, key_id=key["id"], secret=key["secret"])
         assert _http(first, call)[0] == 200
@@ -387,5 +341,4 @@ def test_a_nonce_used_on_one_server_process_is_refused_by_another():
         status, body = _http(first, call)
         assert (status, body["Code"]) == (400, "SignatureNonceUsed")
     assert RamUser.objects.filter(user_name="mallory").count() == 1
-    digest = hashlib.sha256(f"{key['id']}\n{call.headers['x-acs-signature-nonce']}".encode()).hexdigest()
-    assert SignatureNonce.objects.filter(digest=digest).exists()
+    assert nonce_is_held(key["id"], call.headers["x-acs-signature-nonce"])  # in the store under test

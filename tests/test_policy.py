@@ -2,7 +2,7 @@
 import pytest
 
 from ram.errors import RamError
-from ram.models import AccessKey, AuditEvent
+from ram.models import AccessKey, AuditEvent, RamUser
 from ram.policy import DEMO_ARN, Principal, is_allowed, root_arn, sandbox_arn, user_arn
 from ram.services import (
     access_key_create,
@@ -30,6 +30,25 @@ def world(make_account, make_ram_user, cli, system_policies):
     }
 
 
+def created_by(issued, *, actor: Principal, owner) -> bool:
+    """The key ``issued`` is stored, Active, for ``owner`` (a RAM user, or an account's root), and its
+    creation is audited under ``actor``."""
+    key = AccessKey.objects.get(access_key_id=issued.access_key.access_key_id)
+    owned = (key.ram_user_id, key.account_id) == ((owner.pk, owner.account_id) if isinstance(owner, RamUser)
+                                                   else (None, owner.pk))
+    audited = AuditEvent.objects.filter(action="CreateAccessKey", target=key.access_key_id, actor=actor.arn).count()
+    return owned and key.status == "Active" and audited == 1
+
+
+def managed(key, *, actor: Principal) -> bool:
+    """``actor`` disables ``key`` and then deletes it: both done and both audited under ``actor``."""
+    access_key_set_status(actor=actor, access_key=key, status="Inactive")
+    disabled = AccessKey.objects.get(pk=key.pk).status == "Inactive"
+    access_key_delete(actor=actor, access_key=key)
+    actions = set(AuditEvent.objects.filter(target=key.access_key_id, actor=actor.arn).values_list("action", flat=True))
+    return disabled and not AccessKey.objects.filter(pk=key.pk).exists() and {"UpdateAccessKey", "DeleteAccessKey"} <= actions
+
+
 def refused(call) -> bool:
     before = (AccessKey.objects.count(), AuditEvent.objects.count())
     try:
@@ -43,17 +62,18 @@ def refused(call) -> bool:
 
 def test_root_manages_every_user_key_and_its_own(world):
     root = Principal.root(world["account"])
-    key = access_key_create(actor=root, owner=world["bob"]).access_key
-    access_key_set_status(actor=root, access_key=key, status="Inactive")
-    access_key_delete(actor=root, access_key=key)
-    assert access_key_create(actor=root, owner=world["account"]).access_key.is_root_key
+    issued = access_key_create(actor=root, owner=world["bob"])
+    assert created_by(issued, actor=root, owner=world["bob"])
+    assert managed(issued.access_key, actor=root)
+    issued = access_key_create(actor=root, owner=world["account"])
+    assert created_by(issued, actor=root, owner=world["account"]) and issued.access_key.is_root_key
 
 
 def test_ram_administrator_manages_other_users_keys_but_not_the_roots(world):
     admin = Principal.for_ram_user(world["admin"])
-    key = access_key_create(actor=admin, owner=world["bob"]).access_key
-    access_key_set_status(actor=admin, access_key=key, status="Inactive")
-    access_key_delete(actor=admin, access_key=key)
+    issued = access_key_create(actor=admin, owner=world["bob"])
+    assert created_by(issued, actor=admin, owner=world["bob"])
+    assert managed(issued.access_key, actor=admin)
     assert refused(lambda: access_key_create(actor=admin, owner=world["account"]))
 
 
@@ -65,9 +85,9 @@ def test_ram_user_own_keys_need_the_account_preference(world):
                             allow_user_to_manage_access_keys=True)
     world["alice"].account.refresh_from_db()
     alice = Principal.for_ram_user(world["alice"])
-    key = access_key_create(actor=alice, owner=world["alice"]).access_key
-    access_key_set_status(actor=alice, access_key=key, status="Inactive")
-    access_key_delete(actor=alice, access_key=key)
+    issued = access_key_create(actor=alice, owner=world["alice"])
+    assert created_by(issued, actor=alice, owner=world["alice"])
+    assert managed(issued.access_key, actor=alice)
     # the preference covers one's own keys only
     assert refused(lambda: access_key_create(actor=alice, owner=world["bob"]))
     assert refused(lambda: access_key_create(actor=alice, owner=world["account"]))
@@ -111,7 +131,7 @@ def test_explicit_deny_wins_over_allow(world):
     PolicyAttachment.objects.create(ram_user=world["admin"], policy=deny)
     admin = Principal.for_ram_user(world["admin"])
     assert refused(lambda: access_key_create(actor=admin, owner=world["bob"]))
-    assert access_key_create(actor=admin, owner=world["alice"]).access_key
+    assert created_by(access_key_create(actor=admin, owner=world["alice"]), actor=admin, owner=world["alice"])
 
 
 def test_policy_granting_own_keys_works_without_the_preference(world):
@@ -123,7 +143,7 @@ def test_policy_granting_own_keys_works_without_the_preference(world):
     })
     PolicyAttachment.objects.create(ram_user=world["alice"], policy=grant)
     alice = Principal.for_ram_user(world["alice"])
-    assert access_key_create(actor=alice, owner=world["alice"]).access_key
+    assert created_by(access_key_create(actor=alice, owner=world["alice"]), actor=alice, owner=world["alice"])
     assert refused(lambda: access_key_create(actor=alice, owner=world["bob"]))
 
 

@@ -31,7 +31,6 @@ from urllib.parse import urljoin, urlsplit
 import pyotp
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.sessions.models import Session
 from django.core import mail, signing
 from django.db import connection
 from django.test import Client
@@ -40,7 +39,9 @@ from ram.models import AccessKey
 from ram.views.mfa import SEED_SALT
 
 from .api_helpers import send, v1_call, v3_call
+from .conftest import missing_service, redis_reachable
 from .flows import root_confirm, wizard_run
+from .leaks import every_session
 from .security_helpers import find_needles
 
 REDIS_URL = os.environ.get("RAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
@@ -239,7 +240,7 @@ def database_dump() -> str:
                         parts += [bytes(value).hex(), bytes(value).decode("latin-1")]
                     else:
                         parts.append(str(value))
-    parts += [str(session.get_decoded()) for session in Session.objects.all()]
+    parts += [str(session) for session in every_session()]
     return "\n".join(parts)
 
 
@@ -303,22 +304,9 @@ def debug_logs():
     connection.force_debug_cursor = saved[2]
 
 
-def redis_available() -> bool:
-    try:
-        import redis
-
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping()
-    except Exception:  # noqa: BLE001 - no Redis: the Redis variants do not apply
-        return False
-    return True
-
-
 def require_redis() -> None:
-    if not redis_available():
-        message = f"no Redis at {REDIS_URL} (.ci/run starts one)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    if not redis_reachable(REDIS_URL):
+        missing_service(f"no Redis at {REDIS_URL} (.ci/run starts one)")
 
 
 @pytest.fixture
@@ -383,15 +371,19 @@ def check_walk(issued: dict[str, str], recorder: Recorder) -> None:
     assert len(recorder.responses) > 150
 
 
-def test_no_secret_is_found_anywhere_the_system_wrote(demo, debug_logs):
+def test_no_secret_is_found_anywhere_the_system_wrote(demo, debug_logs, settings):
+    """With the suite's own settings: the local-memory cache and database sessions, or Redis when
+    ``REDIS_URL`` is set (then the whole Redis database is searched)."""
     recorder = Recorder()
     issued = walk(recorder)
     check_walk(issued, recorder)
-    sinks = {"database": database_dump(), "cache": locmem_cache_dump(), "logs": debug_logs.getvalue(),
+    cache = redis_dump(settings.REDIS_URL) if settings.REDIS_URL else locmem_cache_dump()
+    sinks = {"database": database_dump(), "cache": cache, "logs": debug_logs.getvalue(),
              "mail": "\n".join(str(message.message()) for message in mail.outbox)}
     assert "INSERT INTO" in sinks["logs"]  # the SQL log is really captured
     assert all(key_id in sinks["database"] for key_id in AccessKey.objects.values_list("access_key_id", flat=True))
-    report("SQLite, local-memory cache", issued, recorder, sinks)
+    assert "_auth_user_id" in sinks["database"] + sinks["cache"]  # the sessions are really searched
+    report(f"{connection.vendor}, {'Redis' if settings.REDIS_URL else 'local-memory'} cache", issued, recorder, sinks)
     assert_no_leaks(sweep(issued, recorder, sinks))
 
 

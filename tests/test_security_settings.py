@@ -28,6 +28,7 @@ from ram.policy import Principal
 from ram.services import access_key_create, security_preference_set
 
 from .api_helpers import send, v1_call, v3_call
+from .conftest import missing_service, redis_reachable
 from .security_helpers import PROBE_REDIS_URL
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -77,15 +78,8 @@ def test_production_says_why_it_needs_redis():
 
 
 def require_probe_redis() -> None:
-    try:
-        import redis
-
-        redis.Redis.from_url(PROBE_REDIS_URL, socket_connect_timeout=0.5).ping()
-    except Exception:  # noqa: BLE001 - no Redis: the production settings cannot serve
-        message = f"no Redis at {PROBE_REDIS_URL} (.ci/run starts one)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    if not redis_reachable(PROBE_REDIS_URL):  # the production settings cannot serve without it
+        missing_service(f"no Redis at {PROBE_REDIS_URL} (.ci/run starts one)")
 
 
 @pytest.fixture(scope="module")

@@ -53,9 +53,8 @@ def test_root_finds_bob_disables_and_deletes_a_key_and_can_create_again(page, de
     assert not AccessKey.objects.filter(access_key_id=key_id).exists()
 
 
-def test_delete_works_without_javascript_as_a_dialog_page(browser, demo_site, shot):
-    context = browser.new_context(java_script_enabled=False)
-    page = context.new_page()
+def test_delete_works_without_javascript_as_a_dialog_page(new_context, demo_site, shot):
+    page = new_context(java_script_enabled=False).new_page()  # closed after the test, pass or fail
     log_on(page, demo_site, "owner@demo.example", "demo-owner")
     page.goto(f"{demo_site}/users/bob/")
     key_id = page.locator("tr[data-access-key]").first.get_attribute("data-access-key")
@@ -68,7 +67,6 @@ def test_delete_works_without_javascript_as_a_dialog_page(browser, demo_site, sh
     page.get_by_label("Enter the AccessKey ID to confirm").fill(key_id)
     page.get_by_role("button", name="Delete").click()
     expect(page.get_by_text(f"The AccessKey {key_id} is deleted.")).to_be_visible()
-    context.close()
 
 
 def test_an_access_key_is_refused_on_the_logon_page(page, demo_site, shot):

@@ -94,9 +94,10 @@ def test_a_trainee_completes_both_creation_exercises_by_following_the_guide(page
     shot("ex2-summary")
 
 
-def test_two_trainees_in_parallel_see_only_their_own_sandbox_and_the_trainer_sees_both(browser, site, shot):
-    first, second = browser.new_context(), browser.new_context()
-    page_one, page_two = first.new_page(), second.new_page()
+def test_two_trainees_in_their_own_browsers_see_only_their_own_sandbox_and_the_trainer_sees_both(new_context, site,
+                                                                                                shot):
+    # Browser contexts of their own (closed after the test, pass or fail): no cookie is shared.
+    page_one, page_two = new_context().new_page(), new_context().new_page()
     logon_one = start_sandbox(page_one, site)
     logon_two = start_sandbox(page_two, site)
     alias_one = logon_one.split("@")[1].split(".")[0]
@@ -129,7 +130,7 @@ def test_two_trainees_in_parallel_see_only_their_own_sandbox_and_the_trainer_see
     page_two.get_by_role("button", name="Reset my sandbox").click()
     expect(page_two.get_by_text("Your sandbox is back to its starting state.")).to_be_visible()
 
-    trainer = browser.new_context().new_page()
+    trainer = new_context().new_page()
     log_on(trainer, site, "trainer", "demo-trainer")
     trainer.goto(f"{site}/training/trainer")
     row_one = trainer.locator(f'tr[data-sandbox="{alias_one}"]')
@@ -142,6 +143,4 @@ def test_two_trainees_in_parallel_see_only_their_own_sandbox_and_the_trainer_see
     expect(trainer.get_by_text(f"The sandbox {alias_two} is deleted.")).to_be_visible()
     assert not Account.objects.filter(alias=alias_two).exists()
     assert get_user_model().objects.filter(username=logon_one).exists()
-    for context in (first, second):
-        context.close()
 
