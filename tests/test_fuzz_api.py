@@ -205,6 +205,8 @@ def expected_create_user(user_name: str, display_name: str, comments: str) -> st
         return "InvalidParameter.UserName.Length"
     if not re.fullmatch(r"[A-Za-z0-9._-]+", user_name):
         return "InvalidParameter.UserName.InvalidChars"
+    if contains_access_key_credential(user_name):
+        return "InvalidParameter.AccessKeyCredential"
     if len(display_name or user_name) > 128:
         return "InvalidParameter.DisplayName.Length"
     if len(comments) > 128:
