@@ -104,3 +104,20 @@ def test_rotation_without_the_old_key_version_stops_with_an_error(settings, make
     with pytest.raises(CommandError, match="version 1 is not in the keyring"):
         call_command("rotate_secret_keys")
     assert AccessKey.objects.get().seal_version == 1
+
+
+def test_a_key_sealed_under_a_version_this_server_lacks_is_a_clean_503(settings, make_ram_user, account, cli, client):
+    """A keyring rolled out to some servers only: a key sealed under the new version reaches a server
+    still on the old keyring. That server cannot verify the call: ServiceUnavailable, not a 500."""
+    from ram.services import access_key_create
+
+    from .api_helpers import send, v3_call
+
+    settings.RAM_SEALING_KEYS = f"{KEY_V1},{KEY_V2}"
+    issued = access_key_create(actor=cli, owner=account)
+    settings.RAM_SEALING_KEYS = KEY_V1  # this server has not been given version 2 yet
+    response = send(client, v3_call("ListUsers", {}, key_id=issued.access_key.access_key_id, secret=issued.secret))
+    assert (response.status_code, response.json()["Code"]) == (503, "ServiceUnavailable")
+    settings.RAM_SEALING_KEYS = f"{KEY_V1},{KEY_V2}"
+    response = send(client, v3_call("ListUsers", {}, key_id=issued.access_key.access_key_id, secret=issued.secret))
+    assert response.status_code == 200

@@ -23,6 +23,7 @@ logged, audited or returned.
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from ram import ratelimit, services
+from ram import ratelimit, sealing, services
 from ram.audit import AuditContext, audit_refusal_bounded
 from ram.credentials import ACCESS_KEY_ID_REGEX, ACCESS_KEY_SECRET_LENGTH, CREDENTIAL_REDACTED
 from ram.errors import RamError
@@ -42,6 +43,7 @@ from . import signature
 from .nonces import NonceStoreUnavailable, nonce_claim
 from .parsing import ApiRequest
 
+logger = logging.getLogger("ram.api")
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 MAX_CLOCK_SKEW = timedelta(minutes=15)
 SERVICE_NAME = "ram"
@@ -129,7 +131,7 @@ def _authenticate_v1(api: ApiRequest, attempt: _Attempt) -> AccessKey:
     timestamp = _timestamp_in_window(params["Timestamp"])
     access_key = _active_key(attempt)
     _refuse_security_token(params.get("SecurityToken"))
-    secret = access_key_secret_open(access_key=access_key)
+    secret = _secret_of(access_key)
     string_to_sign = signature.v1_string_to_sign(api.method, params)
     if not signature.v1_verify(secret, string_to_sign, params["Signature"]):
         raise _mismatch(string_to_sign, "Check the AccessKey secret and how the request is signed.")
@@ -177,7 +179,7 @@ def _authenticate_v3(api: ApiRequest, attempt: _Attempt) -> AccessKey:
         signed_headers=authorization.signed_headers, hashed_payload=declared_payload_hash,
     )
     string_to_sign = signature.v3_string_to_sign(canonical_request)
-    secret = access_key_secret_open(access_key=access_key)
+    secret = _secret_of(access_key)
     if not signature.v3_verify(secret, string_to_sign, authorization.signature):
         raise _mismatch(string_to_sign, "Check the AccessKey secret and the canonical request (headers, query, body).")
     _claim_nonce(access_key, headers["x-acs-signature-nonce"], timestamp)
@@ -212,6 +214,19 @@ def _active_key(attempt: _Attempt) -> AccessKey:
         raise RamError("InvalidAccessKeyId.Inactive", "Specified access key is disabled.",
                        recommend="Enable the AccessKey in the console, or use another one.")
     return access_key
+
+
+@sensitive_variables("secret")
+def _secret_of(access_key: AccessKey) -> str:
+    """The key's secret, opened to verify a signature. A key sealed under a key version this server
+    does not hold yet (a keyring rolled out to some servers only) is a temporary failure of this
+    server, not of the request: ``ServiceUnavailable``, and the operator is told in the log."""
+    try:
+        return access_key_secret_open(access_key=access_key)
+    except sealing.SealingError as error:
+        logger.error("AccessKey %s cannot be opened here: %s", access_key.access_key_id, error)
+        raise RamError("ServiceUnavailable", "The request has failed due to a temporary failure of the server.",
+                       recommend="Retry in a moment.") from None
 
 
 def _claim_nonce(access_key: AccessKey, nonce: str, timestamp: datetime) -> None:
