@@ -2,11 +2,15 @@
 attacker with a plain HTTP client sees, cookies and CSRF token included, no test client shortcuts."""
 from __future__ import annotations
 
+import io
 import re
 import threading
+import time
 from collections.abc import Callable
 
+import pyotp
 import requests
+from django.core.management import call_command
 
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -65,3 +69,51 @@ def in_parallel(calls: list[Callable[[], requests.Response]]) -> list[requests.R
     assert not errors, errors
     assert all(result is not None for result in results)
     return results
+
+
+# --- The world the live-server tests attack ----------------------------------------------------------------
+
+def demo_site(live_server) -> str:
+    """The demo account (``seed_demo``) served by the live server: its base URL."""
+    call_command("seed_demo", stdout=io.StringIO())
+    return live_server.url
+
+
+def alice_key() -> tuple[str, str]:
+    """A fresh AccessKey pair of the demo's alice: (ID, secret), to paste where it must not go."""
+    from ram.models import RamUser
+    from ram.policy import Principal
+    from ram.services import access_key_create
+
+    alice = RamUser.objects.get(user_name="alice", account__alias="demo")
+    issued = access_key_create(actor=Principal.cli("tests"), owner=alice)
+    return issued.access_key.access_key_id, issued.secret
+
+
+def anywhere_in_any_case(needle: str) -> list[str]:
+    """The tables and cache entries that hold ``needle`` as it is, lower-cased or upper-cased."""
+    from .leaks import cache_entries_containing, database_tables_containing
+
+    places = [table for variant in (needle, needle.lower(), needle.upper())
+              for table in database_tables_containing(variant)]
+    places += cache_entries_containing(needle) + cache_entries_containing(needle.lower())
+    return sorted(set(places))
+
+
+def bind_mfa(owner) -> pyotp.TOTP:
+    """Bind an MFA device to ``owner`` (a RAM user, or an Account for its root), with the code of a
+    step ago: the current code is still there to use."""
+    from ram.policy import Principal
+    from ram.services import mfa_device_bind
+
+    totp = pyotp.TOTP(pyotp.random_base32())
+    mfa_device_bind(actor=Principal.cli("tests"), owner=owner, seed=totp.secret, code=totp.at(time.time() - 30))
+    return totp
+
+
+def logged_on_with_mfa(site: str, totp: pyotp.TOTP, who: tuple[str, str]) -> Visitor:
+    """A visitor logged on as ``who`` (logon, password) through the password and its security code."""
+    visitor = Visitor(site)
+    assert visitor.log_on(*who).headers["Location"] == "/login/verify"
+    assert visitor.post("/login/verify", {"code": totp.now()}).status_code == 302
+    return visitor

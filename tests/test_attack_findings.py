@@ -6,19 +6,17 @@ the User-Agent, and a redirect loop at the admin's door. Each test failed on the
 from __future__ import annotations
 
 import re
-import time
 
 import pyotp
 import pytest
-from django.core.management import call_command
 
 from ram.models import AccessKey, Account, AuditEvent, MfaDevice, RamUser
 from ram.policy import Principal
-from ram.services import access_key_create, mfa_device_bind
+from ram.services import access_key_create
 
 from .flows import USER_WIZARD_STEP, root_confirm, wizard_run
 from .leaks import database_tables_containing
-from .live_http import Visitor
+from .live_http import Visitor, bind_mfa, demo_site, logged_on_with_mfa
 
 ROOT = ("owner@demo.example", "demo-owner")
 ALICE = ("alice@demo.onaliyun.com", "demo-alice")
@@ -28,21 +26,7 @@ _SEED_TOKEN = re.compile(r'name="seed_token" value="([^"]+)"')
 
 @pytest.fixture
 def site(live_server, transactional_db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
-    return live_server.url
-
-
-def bind(owner) -> pyotp.TOTP:
-    seed = pyotp.random_base32()
-    mfa_device_bind(actor=Principal.cli("tests"), owner=owner, seed=seed, code=pyotp.TOTP(seed).at(time.time() - 30))
-    return pyotp.TOTP(seed)
-
-
-def logged_on_with_mfa(site: str, totp: pyotp.TOTP, who=ROOT) -> Visitor:
-    visitor = Visitor(site)
-    assert visitor.log_on(*who).headers["Location"] == "/login/verify"
-    assert visitor.post("/login/verify", {"code": totp.now()}).status_code == 302
-    return visitor
+    return demo_site(live_server)
 
 
 # --- A trainee's sandbox reset unbinds the root's MFA device without its code --------------------------
@@ -76,8 +60,8 @@ def test_a_logon_with_mfa_cannot_mint_an_access_key_without_its_code_through_a_u
     """The root has MFA; its (hijacked) session never gives a code again, yet: Create User with console
     access (no code) + attach AliyunRAMFullAccess (no code) -> that user logs on (no MFA) and creates
     an AccessKey for any RAM user, with no Security Verification anywhere."""
-    totp = bind(Account.objects.get(alias="demo"))
-    session = logged_on_with_mfa(site, totp)
+    totp = bind_mfa(Account.objects.get(alias="demo"))
+    session = logged_on_with_mfa(site, totp, ROOT)
     # From here on: the session, without the code.
     session.post("/users/create", {"user_name": "shadow", "display_name": "shadow", "console_access": "on",
                                    "password": "Shadow-pass-1234"})

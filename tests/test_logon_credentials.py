@@ -10,15 +10,11 @@ import logging
 
 import pytest
 from axes.models import AccessAttempt
-from django.core.management import call_command
 
 from ram.credentials import CREDENTIAL_REDACTED
 from ram.models import AccessKey, Account, AuditEvent, RamUser
-from ram.policy import Principal
-from ram.services import access_key_create
 
-from .leaks import cache_entries_containing, database_tables_containing
-from .live_http import Visitor
+from .live_http import Visitor, alice_key, anywhere_in_any_case, demo_site
 
 REFUSAL = "An AccessKey pair cannot be used to log on to the console."
 SHAPES = [
@@ -36,22 +32,12 @@ SHAPES = [
 
 @pytest.fixture
 def site(live_server, transactional_db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
-    return live_server.url
+    return demo_site(live_server)
 
 
 @pytest.fixture
 def pair(site):
-    alice = RamUser.objects.get(user_name="alice", account__alias="demo")
-    issued = access_key_create(actor=Principal.cli("tests"), owner=alice)
-    return issued.access_key.access_key_id, issued.secret
-
-
-def anywhere_in_any_case(needle: str) -> list[str]:
-    places = database_tables_containing(needle) + database_tables_containing(needle.lower()) \
-        + database_tables_containing(needle.upper())
-    places += cache_entries_containing(needle) + cache_entries_containing(needle.lower())
-    return sorted(set(places))
+    return alice_key()
 
 
 def key_id_in_events_other_than_its_creation(key_id: str) -> bool:

@@ -12,7 +12,6 @@ import pytest
 import requests
 from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 
 from ram import sealing
 from ram.models import Account, AuditEvent, MfaDevice, RamUser
@@ -20,8 +19,7 @@ from ram.policy import Principal
 from ram.services import access_key_create
 
 from .api_helpers import v1_call
-from .leaks import cache_entries_containing, database_tables_containing
-from .live_http import Visitor
+from .live_http import Visitor, alice_key, anywhere_in_any_case, demo_site
 
 ROOT = ("owner@demo.example", "demo-owner")
 REFUSAL = "An AccessKey pair cannot be used to log on to the console."
@@ -29,22 +27,12 @@ REFUSAL = "An AccessKey pair cannot be used to log on to the console."
 
 @pytest.fixture
 def site(live_server, transactional_db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
-    return live_server.url
+    return demo_site(live_server)
 
 
 @pytest.fixture
 def pair(site):
-    alice = RamUser.objects.get(user_name="alice", account__alias="demo")
-    issued = access_key_create(actor=Principal.cli("tests"), owner=alice)
-    return issued.access_key.access_key_id, issued.secret
-
-
-def anywhere_in_any_case(needle: str) -> list[str]:
-    places = database_tables_containing(needle) + database_tables_containing(needle.lower()) \
-        + database_tables_containing(needle.upper())
-    places += cache_entries_containing(needle) + cache_entries_containing(needle.lower())
-    return sorted(set(places))
+    return alice_key()
 
 
 def admin_log_on(visitor: Visitor, username: str, password: str) -> requests.Response:

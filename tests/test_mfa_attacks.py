@@ -12,14 +12,13 @@ import time
 
 import pyotp
 import pytest
-from django.core.management import call_command
 
 from ram.models import AccessKey, Account, AuditEvent, MfaDevice, RamUser
-from ram.policy import Principal
-from ram.services import MFA_FAILURE_LIMIT, mfa_device_bind
+from ram.services import MFA_FAILURE_LIMIT
 
+from . import live_http
 from .flows import root_code, root_confirm, wizard_run
-from .live_http import Visitor, in_parallel
+from .live_http import Visitor, bind_mfa, demo_site, in_parallel
 
 ROOT = ("owner@demo.example", "demo-owner")
 ADMIN = ("admin@demo.onaliyun.com", "demo-admin")
@@ -28,15 +27,11 @@ WIZARD_STEP = "access_key_create_wizard-current_step"
 
 @pytest.fixture
 def site(live_server, transactional_db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
-    return live_server.url
+    return demo_site(live_server)
 
 
 def bind(owner) -> pyotp.TOTP:
-    seed = pyotp.random_base32()
-    # Bound with the code of a step ago: the current one is still there to use.
-    mfa_device_bind(actor=Principal.cli("tests"), owner=owner, seed=seed, code=pyotp.TOTP(seed).at(time.time() - 30))
-    return pyotp.TOTP(seed)
+    return bind_mfa(owner)
 
 
 def demo() -> Account:
@@ -52,10 +47,7 @@ def wrong(code: str) -> str:
 
 
 def logged_on_with_mfa(site: str, totp: pyotp.TOTP, who=ROOT) -> Visitor:
-    visitor = Visitor(site)
-    assert visitor.log_on(*who).headers["Location"] == "/login/verify"
-    assert visitor.post("/login/verify", {"code": totp.now()}).status_code == 302
-    return visitor
+    return live_http.logged_on_with_mfa(site, totp, who)
 
 
 def spend_the_current_step(device: MfaDevice) -> None:

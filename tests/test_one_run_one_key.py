@@ -11,14 +11,13 @@ import time
 
 import pyotp
 import pytest
-from django.core.management import call_command
 
 from ram.models import AccessKey, Account, AuditEvent, MfaDevice
 from ram.policy import Principal
 from ram.services import mfa_device_bind
 
 from .flows import root_confirm, wizard_run
-from .live_http import Visitor, in_parallel
+from .live_http import Visitor, demo_site, in_parallel
 
 COPIES = 10
 WIZARD_STEP = "access_key_create_wizard-current_step"
@@ -29,8 +28,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def site(live_server, transactional_db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
-    return live_server.url
+    return demo_site(live_server)
 
 
 def logged_on(site: str, logon: str, password: str, totp: pyotp.TOTP | None = None) -> Visitor:
