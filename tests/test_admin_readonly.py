@@ -82,6 +82,7 @@ def test_auditor_can_view_every_list_and_every_record(auditor):
     assert auditor.get(reverse("admin:index")).status_code == 200
 
 
+@pytest.mark.django_db  # said here, not only through getfixturevalue: pytest-django then orders and closes it
 @pytest.mark.parametrize("who", ["auditor", "superuser"])
 def test_no_admin_url_adds_changes_or_deletes_anything(request, who):
     client = request.getfixturevalue(who)
