@@ -6,6 +6,7 @@ import re
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_login_failed
+from django.utils.translation import gettext_lazy
 
 from ram.credentials import contains_access_key_credential
 
@@ -16,7 +17,7 @@ ACCESS_KEY_REFUSAL = (
     "An AccessKey pair cannot be used to log on to the console. "
     "Log on with your logon name and password."
 )
-LOCKED_OUT = "Too many failed logon attempts. Try again in 15 minutes."
+LOCKED_OUT = gettext_lazy("Too many failed logon attempts. Try again in 15 minutes.")
 INVALID_LOGON_NAME = "(an invalid logon name)"  # what is kept of a name no logon can have
 
 

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
@@ -82,7 +83,7 @@ def logon_verify(request: HttpRequest) -> HttpResponse:
     user = _pending_logon(pending)
     if user is None:
         request.session.pop(MFA_PENDING_KEY, None)
-        messages.info(request, "Log on with your logon name and password.")
+        messages.info(request, _("Log on with your logon name and password."))
         return redirect("console:login")
     form = SecurityVerificationForm(request.POST or None)
     status = 400 if form.errors else 200
@@ -114,8 +115,8 @@ def admin_logon(request: HttpRequest) -> HttpResponse:
     is not staff is told so (the logon form would send it straight back here)."""
     if request.user.is_authenticated and not request.user.is_staff:
         return render(request, "refused.html", {
-            "title": "You are not authorized",
-            "message": "The auditors' admin is for auditors: this logon has no access to it.",
+            "title": _("You are not authorized"),
+            "message": _("The auditors' admin is for auditors: this logon has no access to it."),
         }, status=403)
     target = request.GET.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},

@@ -22,6 +22,8 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from . import mfa, ratelimit, sealing
 from .audit import AuditContext, audit_record, audit_refusal_bounded
@@ -384,10 +386,12 @@ def mfa_device_unbind(*, actor: Principal, owner: RamUser | Account, context: Au
 MFA_FAILURE_LIMIT = 5
 MFA_FAILURE_WINDOW = timedelta(minutes=15)
 MFA_AUDIT_ACTION = "VerifyMFA"
-MFA_WRONG_CODE = "The security code is incorrect. Enter the 6-digit code your MFA app shows now."
-MFA_REUSED_CODE = "This security code was already used. Wait for the next code in your MFA app, then enter it."
-MFA_LOCKED = ("Too many incorrect security codes. For your security, MFA verification is locked for "
-              f"{MFA_FAILURE_WINDOW.seconds // 60} minutes. Try again later.")
+MFA_WRONG_CODE = gettext_lazy("The security code is incorrect. Enter the 6-digit code your MFA app shows now.")
+MFA_REUSED_CODE = gettext_lazy(
+    "This security code was already used. Wait for the next code in your MFA app, then enter it.")
+MFA_LOCKED = format_lazy(gettext_lazy("Too many incorrect security codes. For your security, MFA verification is "
+                                      "locked for {minutes} minutes. Try again later."),
+                         minutes=MFA_FAILURE_WINDOW.seconds // 60)
 
 T = TypeVar("T")
 
@@ -419,7 +423,7 @@ def mfa_code_check(*, logon, actor: Principal, code: str, purpose: str, context:
              "target": logon.username}
     if len(failures) >= MFA_FAILURE_LIMIT:  # refused unchecked: counted, not listed one by one
         audit_refusal_bounded(**audit, error_code="Throttling.MFA", detail={"purpose": purpose})
-        return RamError("Throttling.MFA", MFA_LOCKED, recommend="Wait, then enter the code your MFA app shows.")
+        return RamError("Throttling.MFA", str(MFA_LOCKED), recommend="Wait, then enter the code your MFA app shows.")
     step = mfa.matching_step(seed=mfa.device_seed(device), code=code)
     if step is not None and step > device.last_accepted_step:
         MfaDevice.objects.filter(pk=device.pk).update(last_accepted_step=step, recent_failures=failures)
@@ -430,7 +434,7 @@ def mfa_code_check(*, logon, actor: Principal, code: str, purpose: str, context:
     audit_record(**audit, result="Failure", error_code="InvalidParameter.AuthenticationCode",
                  detail={"purpose": purpose, "reused": reused, "recent_failures": len(failures),
                          "locked": len(failures) >= MFA_FAILURE_LIMIT})
-    return RamError("InvalidParameter.AuthenticationCode", MFA_REUSED_CODE if reused else MFA_WRONG_CODE)
+    return RamError("InvalidParameter.AuthenticationCode", str(MFA_REUSED_CODE if reused else MFA_WRONG_CODE))
 
 
 def mfa_protected(*, logon, actor: Principal, code: str, purpose: str, context: AuditContext,
@@ -539,8 +543,8 @@ def access_key_create(
 # --- One key per Create AccessKey dialog -------------------------------------------------
 
 CREATION_RUN_LIFETIME = timedelta(minutes=30)
-CREATION_RUN_COMPLETED = ("This Create AccessKey dialog was already completed or has expired. "
-                          "The AccessKey secret is shown only once; start again if you need a new key.")
+CREATION_RUN_COMPLETED = gettext_lazy("This Create AccessKey dialog was already completed or has expired. "
+                                      "The AccessKey secret is shown only once; start again if you need a new key.")
 
 
 def _run_digest(token: str) -> str:
@@ -577,7 +581,7 @@ def access_key_create_once(
     """
     with transaction.atomic():
         if not _open_runs(logon=logon, token=run_token).update(spent_at=timezone.now()):
-            raise RamError("CreationRun.Completed", CREATION_RUN_COMPLETED)
+            raise RamError("CreationRun.Completed", str(CREATION_RUN_COMPLETED))
         refusal = mfa_code_check(logon=logon, actor=actor, code=mfa_code, purpose="CreateAccessKey",
                                  context=context)
         if refusal is None:

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -107,7 +108,7 @@ def reset_own_sandbox(request: HttpRequest) -> HttpResponse:
     principal = _sandbox_principal_or_404(request)
     dialog = with_operator_code(
         request, actor=principal, purpose="ResetSandbox", cancel_url=reverse("console:home"),
-        text="Resetting your sandbox removes its users, AccessKeys and MFA device.",
+        text=_("Resetting your sandbox removes its users, AccessKeys and MFA device."),
         change=lambda context: sandbox_reset(actor=principal, account=principal.account, context=context))
     if dialog is not None:
         return dialog

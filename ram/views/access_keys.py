@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -104,7 +105,7 @@ def security_settings(request: HttpRequest) -> HttpResponse:
     })
 
 
-SETTINGS_PURPOSE = "Changing the security settings of the account is a sensitive operation."
+SETTINGS_PURPOSE = gettext_lazy("Changing the security settings of the account is a sensitive operation.")
 
 
 @login_required

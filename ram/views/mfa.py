@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
@@ -94,7 +95,7 @@ def mfa_unbind(request: HttpRequest, user_name: str | None = None) -> HttpRespon
                 return redirect(back_url)
             form.add_error(None if error.code == "Throttling.MFA" else "code", error.message)
         else:
-            messages.success(request, "The MFA device is unbound.")
+            messages.success(request, _("The MFA device is unbound."))
             return redirect(back_url)
     return render(request, "ram/dialogs/mfa_unbind.html", {
         "form": form, "logon_name": logon_name, "own_device": logon_name == request.user.username,

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -45,8 +46,8 @@ def user_list(request: HttpRequest) -> HttpResponse:
     require(principal, "ram:ListUsers", account_arn(account))
     query = request.GET.get("q", "").replace("\x00", "").strip()[:64]  # no name holds NUL (nor can PostgreSQL)
     if contains_access_key_credential(query):  # no name holds one either: neither searched nor echoed
-        messages.error(request, "An AccessKey ID or secret is no user name: it was not searched for. "
-                                "If a secret was pasted by mistake, treat it as exposed.")
+        messages.error(request, _("An AccessKey ID or secret is no user name: it was not searched for. "
+                                  "If a secret was pasted by mistake, treat it as exposed."))
         query = ""
     page = ram_user_page(account=account, query=query, number=request.GET.get("page"), per_page=USERS_PER_PAGE)
     return render(request, "ram/user_list.html", {
@@ -202,7 +203,7 @@ def _policy_change(request: HttpRequest, user_name: str, change, *, purpose: str
         try:
             dialog = with_operator_code(
                 request, actor=principal, purpose=purpose, cancel_url=back_url,
-                text="Changing what a user may do is a sensitive operation.", hidden=[("policy_name", policy_name)],
+                text=_("Changing what a user may do is a sensitive operation."), hidden=[("policy_name", policy_name)],
                 change=lambda context: change(actor=principal, ram_user=ram_user, policy_name=policy_name,
                                               context=context))
         except RamError as error:
