@@ -7,6 +7,7 @@ a control character or a megabyte of input.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote_plus
 
@@ -117,8 +118,11 @@ def _decode_pairs(encoded: str) -> list[tuple[str, str]]:
     return pairs
 
 
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")  # C0 controls and DEL
+
+
 def _has_control_character(text: str) -> bool:
-    return any(ord(char) < 0x20 or ord(char) == 0x7F for char in text)
+    return _CONTROL_CHARACTER.search(text) is not None
 
 
 def _names_in(encoded: str) -> set[str]:
