@@ -11,6 +11,8 @@ to ``bench.py``, never a file), what the load driver needs:
   caller of the signed API calls (its secret is in the JSON, and only there);
 - ``bench-api``, a RAM user with exactly 2 AccessKeys: what ListAccessKeys and GetUser ask about,
   the same shape as moto's IAM user;
+- 2 fresh AccessKeys of the account's root: one signs ListAccessKeys of the root's own keys, as a
+  user of an official SDK with a root key calls it (the root's keys are replaced every run);
 - ``bench-cycle-NN`` and ``bench-wizard-NN``, RAM users without keys: each client of the
   CreateAccessKey+DeleteAccessKey cycle and of the console wizard works on its own user, so the
   2-key quota never refuses a client because of another;
@@ -77,8 +79,10 @@ def _user(account: Account, name: str) -> RamUser:
                                                 display_name=name, comments="bench", context=CONTEXT)
 
 
-def _clear_keys(ram_user: RamUser) -> None:
-    for key in AccessKey.objects.filter(ram_user=ram_user).select_related("account", "ram_user"):
+def _clear_keys(owner: RamUser | Account) -> None:
+    keys = AccessKey.objects.filter(account=owner, ram_user__isnull=True) if isinstance(owner, Account) \
+        else AccessKey.objects.filter(ram_user=owner)
+    for key in keys.select_related("account", "ram_user"):
         if key.is_active:
             services.access_key_set_status(actor=ACTOR, access_key=key, status=AccessKey.INACTIVE, context=CONTEXT)
         services.access_key_delete(actor=ACTOR, access_key=key, context=CONTEXT)
@@ -107,6 +111,10 @@ def setup() -> dict:
     _clear_keys(admin)
     issued = services.access_key_create(actor=ACTOR, owner=admin, scenario="other", context=CONTEXT)
 
+    _clear_keys(account)
+    root_issued = [services.access_key_create(actor=ACTOR, owner=account, scenario="other", context=CONTEXT)
+                   for _ in range(2)][0]
+
     api_user = _user(account, API_USER)
     while AccessKey.objects.filter(ram_user=api_user).count() < 2:
         services.access_key_create(actor=ACTOR, owner=api_user, scenario="other", context=CONTEXT)
@@ -123,6 +131,7 @@ def setup() -> dict:
         "root_password": root_password, "auditor": AUDITOR, "auditor_password": auditor_password,
         "superuser": SUPERUSER, "superuser_password": superuser_password,
         "api_key_id": issued.access_key.access_key_id, "api_secret": issued.secret,
+        "root_key_id": root_issued.access_key.access_key_id, "root_secret": root_issued.secret,
         "api_user": API_USER, "client_users": CLIENT_USERS, "users": total + 2 * CLIENT_USERS + 2,
         "middle_user": middle,
         # The 7-digit number of a generated user: a search the Users page and the admin answer

@@ -25,6 +25,9 @@ def table(report: dict) -> str:
         goal_text = f"≥ {goal:.2f}" if goal is not None else ""
         if entry.get("goal_x_moto"):
             goal_text += f", ≥ {entry['goal_x_moto']:.0f}× moto"
+        if entry.get("goal_x_stock_admin"):
+            goal_text = (f"≥ {entry['goal_x_stock_admin']:.1f}× stock admin "
+                         f"(here {entry['x_stock_admin']:.2f}×)")
         rate = f"{entry['requests_per_s']:,.0f}"
         if "sequences_per_s" in entry:
             rate += f" ({entry['sequences_per_s']:,.0f} seq/s)"
