@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -110,16 +110,23 @@ def csrf_token(html: bytes) -> str:
 
 
 def log_on(client: Client, *, login_path: str, username: str, password: str, next_path: str = "") -> None:
-    """Log on through the form (console ``/login`` or ``/admin/login/``), as a browser would."""
-    status, _headers, html = client.request("GET", login_path)
+    """Log on through the form (console ``/login`` or ``/admin/login/``), as a browser would: the
+    admin's door sends to the console's logon form (``/login?next=/admin/``), which is followed."""
+    status, headers, html = client.request("GET", login_path)
+    if status == 302:
+        login_path = urlsplit(headers.get("location", ""))._replace(
+            scheme="", netloc="").geturl()
+        status, _headers, html = client.request("GET", login_path)
     if status != 200:
         raise RuntimeError(f"GET {login_path}: HTTP {status}")
     form = {"csrfmiddlewaretoken": csrf_token(html), "username": username, "password": password}
     if next_path:
         form["next"] = next_path
-    status, _headers, _body = client.request("POST", login_path, form=form)
+    status, _headers, body = client.request("POST", login_path, form=form)
     if status != 302 or not any("session" in name for name in client.cookies):
-        raise RuntimeError(f"logon as {username} at {login_path} failed (HTTP {status})")
+        said = re.findall(r'class="[^"]*(?:alert|errorlist|invalid-feedback)[^"]*"[^>]*>\s*([^<]+)',
+                          body.decode("utf-8", "replace"))
+        raise RuntimeError(f"logon as {username} at {login_path} failed (HTTP {status}): {said[:3]}")
 
 
 # --- Signed RAM OpenAPI requests ---------------------------------------------------------------
