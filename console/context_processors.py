@@ -1,13 +1,7 @@
 """Template context of the console shell."""
 from __future__ import annotations
 
-import functools
-
-from django.core.signals import setting_changed
-from django.dispatch import receiver
-from django.templatetags.static import static
-from django.urls import get_script_prefix, reverse
-
+from console.links import console_links, static_link
 from ram.policy import account_arn, is_allowed
 
 # The shell's links and assets (base.html), and the console's other fixed links (a page's buttons),
@@ -30,7 +24,7 @@ SHELL_STATIC_FILES = {
 
 def shell(request):
     principal = getattr(request, "principal", None)
-    links = shell_links(get_script_prefix())
+    links = shell_links()
     if not principal:
         return {"principal": None, "shell": links}
     can_manage_users = is_allowed(principal, "ram:ListUsers", account_arn(principal.account))
@@ -43,21 +37,8 @@ def shell(request):
     }
 
 
-@functools.cache
-def shell_links(script_prefix: str) -> dict[str, str]:
-    """The shell's URLs, reversed once per deployment prefix rather than on every page.
-
-    They never change while the process runs (the hashed static names come from the manifest
-    read at start-up); as ``{% url %}`` and ``{% static %}`` tags they cost every page ~0.8 ms
-    of CPU, more than the rest of the shell (docs/PERFORMANCE.md).
-    """
-    links = {name: reverse(url_name) for name, url_name in SHELL_URL_NAMES.items()}
-    links.update({name: static(path) for name, path in SHELL_STATIC_FILES.items()})
+def shell_links() -> dict[str, str]:
+    """The shell's URLs by the name the templates use, from the one cache of URLs (``console.links``)."""
+    links = console_links(SHELL_URL_NAMES)
+    links.update({name: static_link(path) for name, path in SHELL_STATIC_FILES.items()})
     return links
-
-
-@receiver(setting_changed)
-def _forget_shell_links(*, setting, **kwargs):
-    """Tests that change the URLconf or the static files' settings get fresh links."""
-    if setting in {"ROOT_URLCONF", "STATIC_URL", "STORAGES", "STATICFILES_STORAGE"}:
-        shell_links.cache_clear()

@@ -3,7 +3,6 @@ timeouts, no caching of logged-on pages, and clean failures (503 when a dependen
 refusals as pages)."""
 from __future__ import annotations
 
-import functools
 import sys
 import time
 import uuid
@@ -14,10 +13,11 @@ from django.contrib.auth import logout
 from django.core.signals import got_request_exception
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.urls import get_script_prefix, reverse
+from django.urls import get_script_prefix
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.functional import SimpleLazyObject
 
+from console.links import console_link
 from ram.audit import user_agent
 from ram.errors import RamError
 from ram.selectors import principal_for_user
@@ -59,10 +59,9 @@ def _principal_or_none(request):
     return principal_for_user(request.user) or _NoPrincipal()
 
 
-@functools.cache
 def _admin_prefix() -> str:
     """The admin's path as ``path_info`` shows it (without the deployment's script prefix)."""
-    return "/" + reverse("admin:index")[len(get_script_prefix()):]
+    return "/" + console_link("admin:index")[len(get_script_prefix()):]
 
 
 # --- Session timeouts -------------------------------------------------------------------------

@@ -4,15 +4,15 @@ An account's page offers its user credential report (``ram.reports``) as a CSV d
 """
 from __future__ import annotations
 
-import functools
-
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
-from django.urls import get_script_prefix, path, reverse
+from django.urls import path
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_safe
+
+from console.links import console_link
 
 from ..models import AccessKey, Account, MfaDevice, Policy, RamUser
 from ..reports import credential_report_response
@@ -25,15 +25,8 @@ def changelist_link(model_name: str, query: str, text: str) -> str:
 
 
 def credential_report_url(account_pk: int) -> str:
-    """An account's credential report: its URL reversed once per script prefix, not once per row."""
-    head, tail = _credential_report_url_parts(get_script_prefix())
-    return f"{head}{int(account_pk)}{tail}"
-
-
-@functools.cache
-def _credential_report_url_parts(script_prefix: str) -> tuple[str, str]:
-    head, _, tail = reverse("admin:ram_account_credential_report", args=[0]).rpartition("/0/")
-    return f"{head}/", f"/{tail}"
+    """An account's credential report (a link on every row), from the one cache of URLs."""
+    return console_link("admin:ram_account_credential_report", int(account_pk))
 
 
 @admin.register(Account)

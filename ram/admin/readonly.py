@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Callable
@@ -26,10 +25,12 @@ from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import connections
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponseBadRequest, StreamingHttpResponse
-from django.urls import get_script_prefix, path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_safe
+
+from console.links import console_link
 
 from ..credentials import ACCESS_KEY_ID_REGEX
 from ..reports import csv_lines
@@ -48,13 +49,8 @@ UNREAD_FIELDS = frozenset({"secret_sealed"})
 
 
 def changelist_url(model_name: str) -> str:
-    """The changelist of a RAM model, reversed once per script prefix (rows link to other lists)."""
-    return _changelist_url(get_script_prefix(), model_name)
-
-
-@functools.cache
-def _changelist_url(script_prefix: str, model_name: str) -> str:
-    return reverse(f"admin:ram_{model_name}_changelist")
+    """The changelist of a RAM model (rows link to other lists), from the one cache of URLs."""
+    return console_link(f"admin:ram_{model_name}_changelist")
 
 
 class EstimatedCountPaginator(Paginator):
