@@ -195,6 +195,12 @@ def keys_listed_read(connection, *, root: bool) -> HotRead:
                    _keys_of_owner_sql(connection, root=root))
 
 
+def key_summaries_read(connection, *, root: bool) -> HotRead:
+    """``ACCESS_KEY_SUMMARY_FIELDS`` of an owner's keys (``selectors.access_key_list_by_owner``)."""
+    return HotRead(connection, [("k", field) for field in ACCESS_KEY_SUMMARY_FIELDS],
+                   _keys_of_owner_sql(connection, root=root))
+
+
 def key_summaries_by_owner_name_read(connection) -> HotRead:
     """``ACCESS_KEY_SUMMARY_FIELDS`` of the keys of an account's RAM user by its name in lower
     case (``selectors.access_key_list_by_user_name``)."""

@@ -198,6 +198,17 @@ def access_key_list(*, owner: RamUser | Account) -> list[AccessKey]:
     return [hot_reads.listed_key(values, account, ram_user) for values in read.rows(connection, [owner.pk])]
 
 
+def access_key_list_by_owner(*, owner: RamUser | Account) -> list[tuple[str, str, datetime]]:
+    """``(AccessKey ID, status, created)`` of the keys of a RAM user, or of the account's root
+    (``owner`` an Account), oldest first: what ListAccessKeys answers about them.
+
+    What ``access_key_query(owner=…).order_by("created_at", "id").values_list("access_key_id",
+    "status", "created_at")`` reads, as a hot read (``hot_reads.key_summaries_read``)."""
+    root = isinstance(owner, Account)
+    read, connection = hot_read(f"key-summaries:{root}", functools.partial(hot_reads.key_summaries_read, root=root))
+    return [tuple(row) for row in read.rows(connection, [owner.pk])]
+
+
 def ram_user_get_with_keys(*, account: Account, user_name: str) -> tuple[RamUser, list[AccessKey], bool]:
     """A RAM user of ``account`` by name (as ``ram_user_get``), its keys as the console lists them
     (``access_key_list``) and whether its console logon has an MFA device: what a user's

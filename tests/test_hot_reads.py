@@ -26,6 +26,7 @@ from ram.selectors import (
     RamUserListRow,
     access_key_for_signature,
     access_key_list,
+    access_key_list_by_owner,
     access_key_list_by_user_name,
     access_key_query,
     logon_get,
@@ -224,6 +225,34 @@ def test_the_console_key_lists_are_what_the_orm_reads_without_the_sealed_secret(
             assert all(key.account is (owner if root else owner.account) for key in keys)
             assert all(key.ram_user is (None if root else owner) for key in keys)
     assert len(access_key_list(owner=data["account"])) == 2 and len(access_key_list(owner=data["alice"])) == 2
+
+
+def test_listaccesskeys_rows_by_owner_are_what_values_list_reads(data, django_assert_num_queries):
+    for owner in _owners(data):
+        with django_assert_num_queries(1):
+            found = access_key_list_by_owner(owner=owner)
+        expected = access_key_query(owner=owner).order_by("created_at", "id").values_list(
+            "access_key_id", "status", "created_at")
+        assert typed_rows(found) == typed_rows(expected)
+    root_rows = access_key_list_by_owner(owner=data["account"])
+    assert [status for _, status, _ in root_rows] == ["Inactive", "Active"]  # the root's, oldest first
+
+
+def test_listaccesskeys_of_a_roots_own_keys_answers_them_in_one_query(data, django_assert_num_queries):
+    from ram.api.actions import ActionCall, list_access_keys
+    from ram.api.responses import api_date
+    from ram.audit import AuditContext
+    from ram.policy import Principal
+
+    account = data["account"]
+    call = ActionCall(principal=Principal.root(account), params={}, context=AuditContext())
+    with django_assert_num_queries(1):
+        answer = list_access_keys(call)
+    expected = access_key_query(owner=account).order_by("created_at", "id")
+    assert answer == {"AccessKeys": {"AccessKey": [
+        {"AccessKeyId": key.access_key_id, "Status": key.status, "CreateDate": api_date(key.created_at)}
+        for key in expected]}}
+    assert len(answer["AccessKeys"]["AccessKey"]) == 2
 
 
 def test_listaccesskeys_rows_by_user_name_are_what_values_list_reads(data, django_assert_num_queries):

@@ -25,7 +25,7 @@ from ram.errors import RamError
 from ram.models import AccessKey, Account, RamUser
 from ram.policy import Principal, account_arn, authorize, root_arn, user_arn
 from ram.reports import credential_report_csv
-from ram.selectors import access_key_list_by_user_name, access_key_query, ram_user_get
+from ram.selectors import access_key_list_by_owner, access_key_list_by_user_name, access_key_query, ram_user_get
 
 from .responses import api_date
 
@@ -62,17 +62,16 @@ def create_access_key(call: ActionCall) -> dict:
 def list_access_keys(call: ActionCall) -> dict:
     """ListAccessKeys: the keys of ``UserName`` (omitted: the caller's own), never their secrets.
 
-    The caller's own keys are read by its stored name in one query. Another user is looked up
-    first (``_user_named``: its stored name is what is authorized), then its keys are read.
+    The caller's own keys are read in one query: a root's by its account, a RAM user's by its
+    stored name. Another user is looked up first (``_user_named``: its stored name is what is
+    authorized), then its keys are read.
     """
     principal = call.principal
     user_name = call.params.get("UserName", "")
     if user_name:
         services.validate_user_name(user_name)
     if not user_name and principal.is_root:
-        owner = _key_owner(call, "ram:ListAccessKeys")
-        keys = list(access_key_query(owner=owner).order_by("created_at", "id")
-                    .values_list("access_key_id", "status", "created_at"))
+        keys = access_key_list_by_owner(owner=_key_owner(call, "ram:ListAccessKeys"))
     else:
         own = principal.ram_user
         if own is not None and (not user_name or user_name.lower() == own.user_name.lower()):
