@@ -8,9 +8,9 @@ What a page may use besides Jinja2's own:
 - ``url("ram:user_tab", name, "permissions")``: what ``{% url %}`` prints (``console.links``);
 - ``static(path)``; ``csrf_input`` (the hidden CSRF field, one token per page: ``csrf``); ``request``, ``user``,
   ``messages`` and what ``console.context_processors`` and ``training.context_processors`` give;
-- filters ``console_datetime`` (``console.formats``), ``date(format)`` (Django's ``date``),
-  ``pluralize``, ``urlencode`` (Django's) and ``as_crispy_field`` (crispy forms' field, rendered by
-  its own Django templates).
+- filters ``console_datetime`` (``console.formats``, in the page's time zone: ``time_zone``),
+  ``date(format)`` (Django's ``date``), ``pluralize``, ``urlencode`` (Django's) and
+  ``as_crispy_field`` (crispy forms' field, rendered by its own Django templates).
 
 Undefined names and attributes print nothing and are false, as in Django's templates
 (``ChainableUndefined``); autoescaping is on (the backend's default), and Django's safe strings,
@@ -23,11 +23,11 @@ from django.template import defaultfilters
 from django.template.backends.utils import csrf_input
 from django.templatetags.static import static
 from django.utils.functional import SimpleLazyObject
-from django.utils.timezone import template_localtime
+from django.utils.timezone import get_current_timezone, template_localtime
 
 from console.formats import console_datetime
 from console.links import console_link
-from jinja2 import ChainableUndefined, Environment
+from jinja2 import ChainableUndefined, Environment, pass_context
 
 
 def url(url_name: str, *args) -> str:
@@ -40,15 +40,25 @@ def date(value, format_string: str | None = None) -> str:
     return defaultfilters.date(template_localtime(value), format_string)
 
 
-def datetime_filter(value, arg: str = "") -> str:
-    """``console_datetime``; ``console_datetime("seconds")`` with seconds; "" for None."""
-    return console_datetime(value, seconds=arg == "seconds", empty="") if value else ""
+@pass_context
+def datetime_filter(context, value, arg: str = "") -> str:
+    """``console_datetime``; ``console_datetime("seconds")`` with seconds; "" for None. In the page's
+    time zone (``time_zone``), read once a page: the current time zone is a context-local lookup,
+    which a table of dates would repeat for every cell (docs/PERFORMANCE.md, "Fast paths: measured")."""
+    if not value:
+        return ""
+    return console_datetime(value, seconds=arg == "seconds", empty="", zone=context.get("console_time_zone"))
+
+
+def time_zone(request) -> dict:
+    """Context processor of the Jinja2 engine: the current time zone, the ``console_datetime`` filter's."""
+    return {"console_time_zone": get_current_timezone()}
 
 
 def csrf(request) -> dict:
     """Context processor of the Jinja2 engine: one masked CSRF token per page, as Django's templates
     have it. The backend's own ``csrf_input`` masks a new one wherever it is printed (a ``get_token``
-    per form: ~60 µs each, and an Authentication tab has a form per key besides Log out)."""
+    per form, and an Authentication tab has a form per key besides Log out; docs/PERFORMANCE.md)."""
     return {"csrf_input": SimpleLazyObject(lambda: csrf_input(request))}
 
 

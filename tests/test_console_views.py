@@ -287,6 +287,29 @@ def test_users_rows_link_and_print_dates_as_the_url_and_date_tags_would(client_a
     assert "<td>0</td>" in row and "<td>-</td>" in row  # no keys, no comments
 
 
+def test_users_rows_escape_what_users_typed_and_print_dates_in_the_current_time_zone(client_as, demo, cli):
+    """The rows are drawn by ram/user_list.html: autoescaped, dates in the page's time zone
+    (``console.jinja2.time_zone``) as the ``date`` filter prints them there."""
+    from datetime import datetime
+
+    from django.utils import timezone
+    from django.utils.dateformat import format as date_format
+
+    user = ram_user_create(actor=cli, account=demo, user_name="xss", display_name="<script>alert(1)</script>",
+                           comments="\"quoted\" & 'single' <b>")
+    logged_on = datetime(2026, 12, 31, 20, 30, tzinfo=UTC)  # another day, month and year in Shanghai
+    RamUser.objects.filter(pk=user.pk).update(last_login_at=logged_on)
+    client = client_as("root")
+    with timezone.override("Asia/Shanghai"):
+        page = client.get("/users/", {"q": "xss"}).content.decode()
+        shanghai = date_format(timezone.localtime(logged_on), "M j, Y, H:i")
+    row = re.search(r"<tr>\s*<td class=\"nowrap\">.*?</tr>", page, re.S).group(0)
+    assert "<script>" not in page and "<b>" not in row
+    assert "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>" in row
+    assert "<td>&#34;quoted&#34; &amp; &#39;single&#39; &lt;b&gt;</td>" in row
+    assert shanghai == "Jan 1, 2027, 04:30" and f'<td class="date">{shanghai}</td>' in row
+
+
 def test_console_datetime_prints_what_the_date_filter_prints():
     from datetime import datetime, timedelta
 

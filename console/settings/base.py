@@ -93,7 +93,7 @@ TEMPLATES = [
         # other way round): no view passes a name they set. The backend itself gives `request`.
         "OPTIONS": {"environment": "console.jinja2.environment",
                     "context_processors": [*(name for name in CONTEXT_PROCESSORS if not name.endswith(".request")),
-                                           "console.jinja2.csrf"]},
+                                           "console.jinja2.csrf", "console.jinja2.time_zone"]},
     },
 ]
 

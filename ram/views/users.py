@@ -1,29 +1,22 @@
 """Identities > Users: the list, Create User, a user's Authentication and Permissions tabs."""
 from __future__ import annotations
 
-from html import escape  # Django's escape() without its lazy-string wrapper: the same output
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
-
-from console.formats import console_datetime
-from console.links import console_link
 
 from ..audit import AuditContext
 from ..credentials import contains_access_key_credential
 from ..errors import RamError
 from ..forms import PolicyForm, SecurityVerificationForm, UserCreateForm
-from ..models import AccessKey, Account, Policy
+from ..models import AccessKey, Policy
 from ..policy import account_arn, is_allowed, user_arn
-from ..selectors import RamUserListRow, ram_user_page
+from ..selectors import ram_user_page
 from ..services import mfa_device_of, mfa_protected, policy_attach, policy_detach, ram_user_create, ram_user_delete
 from .common import (
     MFA_REFUSALS,
@@ -51,35 +44,10 @@ def user_list(request: HttpRequest) -> HttpResponse:
         query = ""
     page = ram_user_page(account=account, query=query, number=request.GET.get("page"), per_page=USERS_PER_PAGE)
     return render(request, "ram/user_list.html", {
-        "page": page, "rows": user_rows(page.object_list, account), "query": query,
+        "page": page, "logon_suffix": account.logon_suffix, "query": query,
         "can_create": is_allowed(principal, "ram:CreateUser", user_arn(account, "*")),
         "can_download_report": is_allowed(principal, "ram:GenerateCredentialReport", account_arn(account)),
     })
-
-
-# One row of the Users table (ram/user_list.html draws the rest of it). The rows are printed here,
-# as the admin prints its result rows (ram/admin/results.py): through the template, 20 rows of
-# seven cells cost the page more CPU than all its queries together (docs/PERFORMANCE.md).
-_USER_ROW = (
-    '<tr><td class="nowrap"><a href="{url}">{logon_name}</a></td><td>{display_name}</td><td>{comments}</td>'
-    '<td>{access_keys}</td><td class="date">{last_logon}</td><td class="date">{created}</td></tr>\n'
-)
-
-
-def user_rows(ram_users: list[RamUserListRow], account: Account) -> SafeString:
-    """The Users list's rows (``<tr>`` elements), every text escaped as the template escapes it,
-    links as ``reverse`` writes them (``console.links``), dates as the ``date`` filter prints them
-    (``console.formats``)."""
-    suffix, zone = account.logon_suffix, timezone.get_current_timezone()
-    return mark_safe("".join(  # noqa: S308 - every value escaped, one by one, below
-        _USER_ROW.format(
-            url=escape(console_link("ram:user_detail", user.user_name)),
-            logon_name=escape(f"{user.user_name}{suffix}"), display_name=escape(user.display_name),
-            comments=escape(user.comments or "-"), access_keys=user.access_key_count,
-            last_logon=console_datetime(user.last_login_at, zone=zone),
-            created=console_datetime(user.created_at, zone=zone))
-        for user in ram_users
-    ))
 
 
 @login_required
