@@ -1,7 +1,7 @@
 """Pins of the fast paths that lean on Django's private APIs.
 
 A fast path (a module named for what it replaces: ``ram/hot_reads.py``, ``ram/admin/results.py``,
-``console/links.py``, ``console/db.py``) may use what Django does not promise to keep. Each such
+``console/links.py``) may use what Django does not promise to keep. Each such
 use is pinned by a test that calls ``pinned(...)``: on a Django other than the one the fast path
 was written and proven against, the test fails and says which module to check against the new
 Django's source (then the pin moves to the new version). Their proofs (tests comparing each fast

@@ -1,50 +1,7 @@
-"""The console's own database adapters (console/db.py) read what Django's would."""
-from datetime import UTC, datetime, timedelta
-
+"""How the console sets up its PostgreSQL connections (console/db.py): a LIKE pattern is planned
+for its value on every call; everything else is Django's own."""
 import pytest
 from django.db import connection
-
-
-@pytest.mark.postgres
-def test_timestamps_read_as_djangos_own_loader_reads_them(db):
-    from django.db.backends.postgresql.psycopg_any import BaseTzLoader
-
-    from console.db import timestamptz_loader
-
-    connection.ensure_connection()
-    loader = connection.connection.adapters.get_loader(1184, 0)  # timestamptz, in text
-    assert issubclass(loader, BaseTzLoader) and loader.load is not BaseTzLoader.load
-    assert loader.__qualname__ == timestamptz_loader(None).__qualname__
-    values = ["2026-11-28 09:05:07.123456+00", "2026-11-28 09:05:07+00", "2026-03-01 23:59:59.5+05:30",
-              "1999-12-31 20:00:00-04", "0099-01-01 00:00:00+00"]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(["%s::timestamptz"] * len(values)), values)
-        read = cursor.fetchone()
-    class DjangosLoader(BaseTzLoader):
-        timezone = connection.timezone
-
-    reference = DjangosLoader(1184, connection.connection)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(["(%s::timestamptz)::text"] * len(values)), values)
-        texts = cursor.fetchone()
-    assert list(read) == [reference.load(text.encode()) for text in texts]
-    assert all(value.tzinfo is UTC for value in read)  # as Django's: UTC, not the session's zone object
-    assert read[2] == datetime(2026, 3, 1, 18, 29, 59, 500000, tzinfo=UTC)
-    assert read[3] - read[1] < timedelta(0)
-
-
-@pytest.mark.postgres
-def test_timestamps_iso_cannot_read_fail_as_djangos_loader_fails(db):
-    from django.db import DataError
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT '0010-01-01 00:00:00+00 BC'::timestamptz")
-        with pytest.raises(DataError):
-            cursor.fetchone()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 'infinity'::timestamptz")
-        with pytest.raises(DataError, match="after year 10K"):
-            cursor.fetchone()
 
 
 @pytest.mark.postgres
@@ -62,3 +19,19 @@ def test_a_pattern_search_is_never_prepared_other_statements_are(db):
     assert any("user_name = $1" in statement for statement in prepared)
     assert not any("LIKE" in statement for statement in prepared)
     assert connection.connection.prepare_threshold == 5  # set back after each search
+
+
+@pytest.mark.postgres
+def test_the_pattern_guard_is_set_up_once_outermost_and_rows_are_read_by_djangos_own_loader(db):
+    from django.db.backends.postgresql.psycopg_any import BaseTzLoader
+    from psycopg.pq import Format
+
+    from console.db import plan_patterns_per_call, set_up_postgresql_connection
+
+    connection.ensure_connection()
+    set_up_postgresql_connection(sender=type(connection), connection=connection)  # as on a reconnect
+    assert connection.execute_wrappers.count(plan_patterns_per_call) == 1
+    with connection.execute_wrapper(lambda execute, *args: execute(*args)):
+        assert connection.execute_wrappers[0] is plan_patterns_per_call
+    loader = connection.connection.adapters.get_loader(1184, Format.TEXT)  # timestamptz
+    assert issubclass(loader, BaseTzLoader) and loader.load is BaseTzLoader.load  # Django's, not replaced
