@@ -22,7 +22,8 @@ Failed authentications of the OpenAPI (a wrong signature, an unknown or inactive
 timestamp, a reused nonce…) are counted per client address, ``RAM_API_AUTH_FAILURES_PER_ADDRESS``
 (default ``60/300``). An address that has had that many in the current window is refused
 ``Throttling.User`` on every API request until the window ends, whatever it signs: checking
-costs one cache read, before any key is looked up or any secret opened. When the cache cannot be
+costs one cache read, before any key is looked up or any secret opened; with Redis, that read
+rides on the round trip that claims the request's nonce (``api_authentication_counter``). When the cache cannot be
 reached the check refuses (``ServiceUnavailable``): the API then answers nothing, so it writes
 nothing either, where letting requests through unmetered would also write an audit row for every
 refusal (``ram.audit.audit_refusal_bounded`` cannot bound without the cache). It loses little:
@@ -81,27 +82,46 @@ def access_key_create_allow(*, actor: Principal, context: AuditContext) -> None:
             )
 
 
-def api_authentication_allow(*, context: AuditContext) -> None:
+def api_authentication_allow(*, context: AuditContext, failures: int | None = None) -> None:
     """Refuse an API request from an address that failed authentication too often in the current window.
 
     Raises ``RamError('Throttling.User')`` (HTTP 429) once ``context``'s address has had
     ``RAM_API_AUTH_FAILURES_PER_ADDRESS`` failures in the window, ``RamError('ServiceUnavailable')``
-    when the cache is unreachable. Reads one counter and counts nothing itself.
+    when the cache is unreachable. Reads one counter (unless ``failures`` is the counter as already
+    read, see ``api_authentication_counter``) and counts nothing itself.
     """
     if not context.source_ip:
         return  # no address to hold it against (not over a network)
     limit, window = _auth_failure_rate()
     now = int(_now())
-    try:
-        failures = cache.get(_counter_key(AUTH_FAILURES_KEY_PREFIX, "address", context.source_ip, window, now))
-    except Exception as error:
-        raise _unavailable() from error
+    if failures is None:
+        try:
+            failures = cache.get(_counter_key(AUTH_FAILURES_KEY_PREFIX, "address", context.source_ip, window, now))
+        except Exception as error:
+            raise _unavailable() from error
     if (failures or 0) >= limit:
         raise RamError(
             "Throttling.User", "Request was denied due to user flow control: too many failed authentication "
             "attempts from this address.",
             recommend=f"Wait {window - now % window} second(s), then send correctly signed requests only.",
         )
+
+
+def api_authentication_counter(*, context: AuditContext) -> tuple[str, int] | None:
+    """The address's failure counter of the current window as the cache stores it in Redis (its
+    key, with the cache's prefix and version; an integer value) and the limit, or None without an
+    address: for reading it in a round trip to Redis made anyway (``ram.api.nonces.nonce_claim``),
+    then deciding with ``api_authentication_allow(failures=…)``. Raises ServiceUnavailable when
+    the cache is unreachable."""
+    if not context.source_ip:
+        return None
+    limit, window = _auth_failure_rate()
+    try:
+        key = cache.make_and_validate_key(
+            _counter_key(AUTH_FAILURES_KEY_PREFIX, "address", context.source_ip, window, int(_now())))
+    except Exception as error:
+        raise _unavailable() from error
+    return key, limit
 
 
 def api_authentication_failed(*, context: AuditContext) -> None:

@@ -22,7 +22,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from ram.api.nonces import nonce_claim
+from ram.api.nonces import NonceStoreUnavailable, nonce_claim, nonce_release
 from ram.models import AccessKey, AuditEvent, RamUser, SignatureNonce
 from ram.policy import Principal
 from ram.services import access_key_create, access_key_record_use, access_key_set_status, account_create
@@ -218,15 +218,49 @@ def nonce_store(request, settings) -> str:
 def test_a_nonce_is_per_key_and_free_again_once_its_window_is_over(db, nonce_store):
     a_key, b_key = "LTAI" + "a" * 20, "LTAI" + "b" * 20
     later, soon = timezone.now() + timedelta(minutes=15), timezone.now() + timedelta(milliseconds=500)
-    assert nonce_claim(access_key_id=a_key, nonce="n-1", expires_at=later)
-    assert not nonce_claim(access_key_id=a_key, nonce="n-1", expires_at=later)
-    assert nonce_claim(access_key_id=b_key, nonce="n-1", expires_at=later)
+    assert nonce_claim(access_key_id=a_key, nonce="n-1", expires_at=later).fresh
+    assert not nonce_claim(access_key_id=a_key, nonce="n-1", expires_at=later).fresh
+    assert nonce_claim(access_key_id=b_key, nonce="n-1", expires_at=later).fresh
     assert nonce_is_held(a_key, "n-1") and nonce_is_held(b_key, "n-1") and nonce_count() == 2
-    assert nonce_claim(access_key_id=a_key, nonce="n-2", expires_at=soon)
-    assert not nonce_claim(access_key_id=a_key, nonce="n-2", expires_at=later)
+    assert nonce_claim(access_key_id=a_key, nonce="n-2", expires_at=soon).fresh
+    assert not nonce_claim(access_key_id=a_key, nonce="n-2", expires_at=later).fresh
     time.sleep(1.5)  # the window of n-2 is over (Redis counts whole seconds, one more for safety)
-    assert nonce_claim(access_key_id=a_key, nonce="n-2", expires_at=later)
-    assert not nonce_claim(access_key_id=a_key, nonce="n-1", expires_at=later)  # still in its window
+    assert nonce_claim(access_key_id=a_key, nonce="n-2", expires_at=later).fresh
+    assert not nonce_claim(access_key_id=a_key, nonce="n-1", expires_at=later).fresh  # still in its window
+
+
+def test_a_released_nonce_is_free_again(db, nonce_store):
+    key = "LTAI" + "c" * 20
+    later = timezone.now() + timedelta(minutes=15)
+    assert nonce_claim(access_key_id=key, nonce="n-3", expires_at=later).fresh
+    nonce_release(access_key_id=key, nonce="n-3")
+    assert not nonce_is_held(key, "n-3") and nonce_count() == 0
+    assert nonce_claim(access_key_id=key, nonce="n-3", expires_at=later).fresh
+
+
+@pytest.mark.redis
+def test_the_claim_reads_the_counter_and_records_nothing_once_it_is_at_its_limit(db):
+    from django.core.cache import cache
+
+    key, later = "LTAI" + "d" * 20, timezone.now() + timedelta(minutes=15)
+    counter = cache.make_and_validate_key("tests:claim-counter")
+    cache.set("tests:claim-counter", 2, 60)  # an integer, as ram.ratelimit counts
+    claim = nonce_claim(access_key_id=key, nonce="n-4", expires_at=later, counter=(counter, 3))
+    assert (claim.fresh, claim.counter) == (True, 2) and nonce_is_held(key, "n-4")
+    cache.incr("tests:claim-counter")
+    claim = nonce_claim(access_key_id=key, nonce="n-5", expires_at=later, counter=(counter, 3))
+    assert (claim.fresh, claim.counter) == (False, 3) and not nonce_is_held(key, "n-5")
+    cache.set("tests:claim-counter", "not a number", 60)
+    with pytest.raises(NonceStoreUnavailable):
+        nonce_claim(access_key_id=key, nonce="n-6", expires_at=later, counter=(counter, 3))
+
+
+def test_a_wrong_signature_is_reported_as_such_whatever_its_nonce(client, keys):
+    call = v1_call("ListUsers", {}, key_id=keys["id"], secret=keys["secret"])
+    assert send(client, call).status_code == 200
+    forged = call.with_query(UserName="eve")  # the same nonce, the signature no longer matches
+    assert send(client, forged).json()["Code"] == "SignatureDoesNotMatch"
+    assert send(client, call).json()["Code"] == "SignatureNonceUsed"
 
 
 def test_last_use_is_written_at_most_once_a_minute(keys):
@@ -298,8 +332,8 @@ def test_with_redis_configured_a_nonce_is_claimed_once_with_an_expiry(db, settin
     import redis
 
     nonce, later = f"redis-{time.time_ns()}", timezone.now() + timedelta(minutes=15)
-    assert nonce_claim(access_key_id="LTAI" + "r" * 20, nonce=nonce, expires_at=later)
-    assert not nonce_claim(access_key_id="LTAI" + "r" * 20, nonce=nonce, expires_at=later)
+    assert nonce_claim(access_key_id="LTAI" + "r" * 20, nonce=nonce, expires_at=later).fresh
+    assert not nonce_claim(access_key_id="LTAI" + "r" * 20, nonce=nonce, expires_at=later).fresh
     assert not SignatureNonce.objects.exists()  # Redis held it, not the database
     digest = hashlib.sha256(f"{'LTAI' + 'r' * 20}\n{nonce}".encode()).hexdigest()
     assert 0 < redis.Redis.from_url(settings.REDIS_URL).ttl(f"ram:api:nonce:{digest}") <= 15 * 60 + 1

@@ -6,25 +6,32 @@ Checks, in order, each refusal with the code Alibaba Cloud returns:
    supported kind (``InvalidSignatureMethod`` / ``InvalidSignatureVersion``);
 2. the timestamp is well formed (``InvalidTimeStamp.Format``) and within 15 minutes either way
    of the server's clock (``InvalidTimeStamp.Expired``);
-3. the AccessKey exists (``InvalidAccessKeyId.NotFound``, 404) and is Active
+3. the client's address is not throttled (``Throttling.User``, below), and the nonce is claimed
+   for the claimed key id in the shared store, in the same round trip as that check when the store
+   is Redis: nothing is looked up for a throttled address;
+4. the AccessKey exists (``InvalidAccessKeyId.NotFound``, 404) and is Active
    (``InvalidAccessKeyId.Inactive``);
-4. the signature matches, compared in constant time (``SignatureDoesNotMatch``; for V3 the body
+5. the signature matches, compared in constant time (``SignatureDoesNotMatch``; for V3 the body
    must also match ``x-acs-content-sha256``);
-5. the nonce was not used before with this key (``SignatureNonceUsed``), in the shared store.
+6. the nonce was not used before with this key (``SignatureNonceUsed``): claimed at 3, refused only
+   here, so a wrong signature is reported as such whatever its nonce.
 
 Only then is the key's last use recorded and the caller's ``Principal`` returned. Every refusal
 counts as a failed authentication of the client's address (``ram.ratelimit``) and is audited
 (``APIAuthentication``, result Failure, with the error code, the claimed key id and the source
 address) through ``ram.audit.audit_refusal_bounded``: one event per address, key id and code a
 minute, and one more at every tenfold count. An address with too many failures is refused
-``Throttling.User`` before its request is even parsed (``refuse_throttled_address``, which the
-middleware calls first), audited the same way. The secret is opened only to verify and is never
-logged, audited or returned.
+``Throttling.User`` at step 3, before any key is looked up or secret opened, audited once per
+address whatever key it claims. A temporary failure of the server (``ServiceUnavailable``: the
+nonce store or the cache unreachable, a key sealed under a key version this server lacks) is
+neither counted nor audited: it is the server's, logged for the operator. The secret is opened
+only to verify and is never logged, audited or returned.
 """
 from __future__ import annotations
 
 import logging
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -40,7 +47,7 @@ from ram.policy import Principal
 from ram.selectors import access_key_for_signature, access_key_secret_open
 
 from . import signature
-from .nonces import NonceStoreUnavailable, nonce_claim
+from .nonces import NonceStoreUnavailable, counter_readable_with_claim, nonce_claim, nonce_release
 from .parsing import ApiRequest
 
 logger = logging.getLogger("ram.api")
@@ -48,6 +55,7 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 MAX_CLOCK_SKEW = timedelta(minutes=15)
 SERVICE_NAME = "ram"
 AUDIT_ACTION = "APIAuthentication"
+THROTTLED = "Throttling.User"  # ram.ratelimit.api_authentication_allow
 V1_REQUIRED = ("AccessKeyId", "Signature", "SignatureMethod", "SignatureVersion", "SignatureNonce", "Timestamp")
 V3_REQUIRED_HEADERS = ("host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce",
                        "x-acs-content-sha256")
@@ -72,37 +80,31 @@ class _Attempt:
 
     signature_version: str
     action: str
+    context: AuditContext
     access_key_id: str = ""
     access_key: AccessKey | None = None
     policy_documents: list[dict] | None = None  # of the key's owner, read with the key
 
 
-def refuse_throttled_address(*, context: AuditContext) -> None:
-    """Raise ``RamError('Throttling.User')`` for any request from an address over its limit of failed
-    authentications (``ServiceUnavailable`` when that cannot be known). Costs one cache read."""
-    try:
-        ratelimit.api_authentication_allow(context=context)
-    except RamError as error:
-        if error.code == "Throttling.User":
-            # No key id in the event (the request is not even parsed): whatever a flood claims,
-            # its refusals are one tuple per address for audit_refusal_bounded.
-            audit_refusal_bounded(context=context, actor=Principal.anonymous("access-key/none"), action=AUDIT_ACTION,
-                                  target_type="AccessKey", error_code=error.code)
-        raise
-
-
 def authenticate(api: ApiRequest, *, action: str, context: AuditContext) -> Caller:
     """Verify the request's signature and replay guard; return the caller or raise RamError."""
-    attempt = _Attempt(signature_version="V3" if api.is_v3 else "V1", action=action)
+    attempt = _Attempt(signature_version="V3" if api.is_v3 else "V1", action=action, context=context)
     try:
         if api.is_v3:
             access_key = _authenticate_v3(api, attempt)
         else:
             access_key = _authenticate_v1(api, attempt)
     except RamError as error:
-        if error.code != "ServiceUnavailable":  # the server's failure, not the client's
+        if error.code == "ServiceUnavailable":  # the server's failure, not the client's
+            logger.warning("OpenAPI request %s: %s", context.request_id, error.message)
+        elif error.code == THROTTLED:
+            # No key id in the event: whatever a flood claims, its refusals are one tuple per
+            # address for audit_refusal_bounded.
+            audit_refusal_bounded(context=context, actor=Principal.anonymous("access-key/none"), action=AUDIT_ACTION,
+                                  target_type="AccessKey", error_code=error.code)
+        else:
             ratelimit.api_authentication_failed(context=context)
-        _audit_refusal(attempt, error, context)
+            _audit_refusal(attempt, error, context)
         raise
     if _last_use_is_stale(access_key):
         services.access_key_record_use(access_key=access_key, service=SERVICE_NAME)
@@ -129,13 +131,13 @@ def _authenticate_v1(api: ApiRequest, attempt: _Attempt) -> AccessKey:
         raise RamError("IncompleteSignature", "The request signature does not conform to Aliyun standards. "
                        "Only AccessKey signatures are accepted (SignatureType must be empty).")
     timestamp = _timestamp_in_window(params["Timestamp"])
-    access_key = _active_key(attempt)
-    _refuse_security_token(params.get("SecurityToken"))
-    secret = _secret_of(access_key)
-    string_to_sign = signature.v1_string_to_sign(api.method, params)
-    if not signature.v1_verify(secret, string_to_sign, params["Signature"]):
-        raise _mismatch(string_to_sign, "Check the AccessKey secret and how the request is signed.")
-    _claim_nonce(access_key, params["SignatureNonce"], timestamp)
+    with _claimed_nonce(attempt, params["SignatureNonce"], timestamp):
+        access_key = _active_key(attempt)
+        _refuse_security_token(params.get("SecurityToken"))
+        secret = _secret_of(access_key)
+        string_to_sign = signature.v1_string_to_sign(api.method, params)
+        if not signature.v1_verify(secret, string_to_sign, params["Signature"]):
+            raise _mismatch(string_to_sign, "Check the AccessKey secret and how the request is signed.")
     return access_key
 
 
@@ -168,21 +170,22 @@ def _authenticate_v3(api: ApiRequest, attempt: _Attempt) -> AccessKey:
     if absent:
         raise _incomplete(f"Signed headers are missing from the request: {', '.join(absent)}.")
     timestamp = _timestamp_in_window(headers["x-acs-date"])
-    access_key = _active_key(attempt)
-    _refuse_security_token(headers.get("x-acs-security-token"))
-    declared_payload_hash = headers["x-acs-content-sha256"].strip()
-    if not signature.constant_time_equal(signature.payload_sha256(api.body), declared_payload_hash.lower()):
-        raise RamError("SignatureDoesNotMatch", "The x-acs-content-sha256 header does not match the request body.",
-                       recommend="Hash the exact bytes of the body you send.")
-    canonical_request = signature.v3_canonical_request(
-        method=api.method, path="/", query=api.query, headers=headers,
-        signed_headers=authorization.signed_headers, hashed_payload=declared_payload_hash,
-    )
-    string_to_sign = signature.v3_string_to_sign(canonical_request)
-    secret = _secret_of(access_key)
-    if not signature.v3_verify(secret, string_to_sign, authorization.signature):
-        raise _mismatch(string_to_sign, "Check the AccessKey secret and the canonical request (headers, query, body).")
-    _claim_nonce(access_key, headers["x-acs-signature-nonce"], timestamp)
+    with _claimed_nonce(attempt, headers["x-acs-signature-nonce"], timestamp):
+        access_key = _active_key(attempt)
+        _refuse_security_token(headers.get("x-acs-security-token"))
+        declared_payload_hash = headers["x-acs-content-sha256"].strip()
+        if not signature.constant_time_equal(signature.payload_sha256(api.body), declared_payload_hash.lower()):
+            raise RamError("SignatureDoesNotMatch", "The x-acs-content-sha256 header does not match the request body.",
+                           recommend="Hash the exact bytes of the body you send.")
+        canonical_request = signature.v3_canonical_request(
+            method=api.method, path="/", query=api.query, headers=headers,
+            signed_headers=authorization.signed_headers, hashed_payload=declared_payload_hash,
+        )
+        string_to_sign = signature.v3_string_to_sign(canonical_request)
+        secret = _secret_of(access_key)
+        if not signature.v3_verify(secret, string_to_sign, authorization.signature):
+            raise _mismatch(string_to_sign,
+                            "Check the AccessKey secret and the canonical request (headers, query, body).")
     return access_key
 
 
@@ -229,13 +232,51 @@ def _secret_of(access_key: AccessKey) -> str:
                        recommend="Retry in a moment.") from None
 
 
-def _claim_nonce(access_key: AccessKey, nonce: str, timestamp: datetime) -> None:
+@contextmanager
+def _claimed_nonce(attempt: _Attempt, nonce: str, timestamp: datetime):
+    """Around the checks of the key and the signature: first refuse a throttled address
+    (``ram.ratelimit.api_authentication_allow``); once the signature is verified, refuse a nonce
+    used already (``SignatureNonceUsed``), so a wrong signature is reported as such whatever its
+    nonce, and a refused request leaves no nonce behind.
+
+    With Redis, the throttle's counter is read in the round trip that claims the nonce, before the
+    key is looked up (``nonce_claim``'s counter: one round trip where two were made); a request
+    refused inside gives its nonce back. Without Redis the nonce store is the database, whose rows
+    only verified requests write: the cache is read first, the nonce claimed after the checks.
+    """
+    expires_at = timestamp + MAX_CLOCK_SKEW
+    context = attempt.context
+    if not counter_readable_with_claim():
+        ratelimit.api_authentication_allow(context=context)
+        yield
+        _refuse_used_nonce(_store(lambda: nonce_claim(access_key_id=attempt.access_key_id, nonce=nonce,
+                                                      expires_at=expires_at)).fresh)
+        return
+    claim = _store(lambda: nonce_claim(access_key_id=attempt.access_key_id, nonce=nonce, expires_at=expires_at,
+                                       counter=ratelimit.api_authentication_counter(context=context)))
+    ratelimit.api_authentication_allow(context=context, failures=claim.counter)
     try:
-        fresh = nonce_claim(access_key_id=access_key.access_key_id, nonce=nonce,
-                            expires_at=timestamp + MAX_CLOCK_SKEW)
+        yield
+    except RamError:
+        if claim.fresh:
+            try:
+                nonce_release(access_key_id=attempt.access_key_id, nonce=nonce)
+            except NonceStoreUnavailable:
+                logger.warning("OpenAPI request %s: its nonce could not be given back (store unreachable)",
+                               context.request_id)
+        raise
+    _refuse_used_nonce(claim.fresh)
+
+
+def _store(claim):
+    try:
+        return claim()
     except NonceStoreUnavailable:
         raise RamError("ServiceUnavailable", "The request has failed due to a temporary failure of the server.",
                        recommend="Retry in a moment.") from None
+
+
+def _refuse_used_nonce(fresh: bool) -> None:
     if not fresh:
         raise RamError("SignatureNonceUsed", "Specified signature nonce was used already.",
                        recommend="Use a new random SignatureNonce for every request.")

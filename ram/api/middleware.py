@@ -20,7 +20,7 @@ from ram.audit import AuditContext
 from ram.errors import RamError
 
 from .actions import ACTIONS, ActionCall
-from .auth import authenticate, refuse_throttled_address
+from .auth import authenticate
 from .parsing import ApiRequest, is_api_call, parse_api_request
 from .responses import api_error, api_success
 
@@ -48,7 +48,6 @@ def handle_api_call(request: HttpRequest) -> HttpResponse:
     host_id = ""
     try:
         host_id = _host(request)
-        refuse_throttled_address(context=context)  # before any work on the request
         if request.method not in ALLOWED_METHODS:
             raise RamError("UnsupportedHTTPMethod", "Specified HTTP method is not supported: use GET or POST.")
         api = parse_api_request(request)

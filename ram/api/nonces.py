@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
@@ -30,12 +31,52 @@ class NonceStoreUnavailable(Exception):
     """The shared store cannot be reached: refuse the request rather than risk a replay."""
 
 
-def nonce_claim(*, access_key_id: str, nonce: str, expires_at: datetime) -> bool:
-    """Record ``nonce`` for ``access_key_id`` until ``expires_at``. False if it was seen already."""
+@dataclass(frozen=True)
+class NonceClaim:
+    """What a claim found: whether the nonce was fresh (now recorded), and the counter read with it."""
+
+    fresh: bool
+    counter: int | None = None  # the value of the claim's ``counter`` (None when not read)
+
+
+def counter_readable_with_claim() -> bool:
+    """Whether a counter of the default cache can be read in the claim's round trip: the cache is
+    the Redis of the nonces (``REDIS_URL``, console/settings/base.py)."""
+    cache = settings.CACHES.get("default", {})
+    return bool(settings.REDIS_URL) and "redis" in cache.get("BACKEND", "").lower() \
+        and cache.get("LOCATION") == settings.REDIS_URL
+
+
+def nonce_claim(*, access_key_id: str, nonce: str, expires_at: datetime,
+                counter: tuple[str, int] | None = None) -> NonceClaim:
+    """Record ``nonce`` for ``access_key_id`` until ``expires_at``; not fresh if it was seen already.
+
+    ``counter``: ``(Redis key, limit)`` of an integer counter in the same Redis
+    (``counter_readable_with_claim``), read in the same round trip, as one script: when it has
+    reached ``limit`` the nonce is not recorded (the caller refuses the request: a refused flood
+    stores nothing) and the claim is not fresh. Raises ``NonceStoreUnavailable``.
+    """
     digest = _digest(access_key_id, nonce)
     if settings.REDIS_URL:
-        return _redis_claim(digest, expires_at)
-    return _database_claim(digest, expires_at)
+        return _redis_claim(digest, expires_at, counter)
+    if counter is not None:
+        raise ValueError("a counter is read with the claim only from Redis")
+    return NonceClaim(_database_claim(digest, expires_at))
+
+
+def nonce_release(*, access_key_id: str, nonce: str) -> None:
+    """Forget a nonce this request claimed (``nonce_claim`` found it fresh) for a request then
+    refused: a refused request leaves nothing behind. Raises ``NonceStoreUnavailable``."""
+    digest = _digest(access_key_id, nonce)
+    if not settings.REDIS_URL:
+        SignatureNonce.objects.filter(digest=digest).delete()
+        return
+    import redis
+
+    try:
+        _redis_client(settings.REDIS_URL).delete(f"ram:api:nonce:{digest}")
+    except redis.RedisError as error:
+        raise NonceStoreUnavailable(str(error)) from None
 
 
 def _digest(access_key_id: str, nonce: str) -> str:
@@ -67,14 +108,36 @@ def _purge_expired_now_and_then() -> None:
     SignatureNonce.objects.filter(expires_at__lt=timezone.now()).delete()
 
 
-def _redis_claim(digest: str, expires_at: datetime) -> bool:
+# KEYS: the nonce, the counter; ARGV: the nonce's time to live, the counter's limit. Returns
+# {counter, 1 if the nonce was recorded else 0}; an error if the counter is not an integer.
+_CLAIM_UNLESS_COUNTED = """
+local counter = tonumber(redis.call('GET', KEYS[2]) or '0')
+if counter == nil then return redis.error_reply('the counter is not an integer') end
+if counter >= tonumber(ARGV[2]) then return {counter, 0} end
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {counter, 1} end
+return {counter, 0}
+"""
+
+
+def _redis_claim(digest: str, expires_at: datetime, counter: tuple[str, int] | None) -> NonceClaim:
     import redis  # only needed when REDIS_URL is set
 
     ttl = max(1, int((expires_at - timezone.now()).total_seconds()) + 1)
+    key = f"ram:api:nonce:{digest}"
+    client = _redis_client(settings.REDIS_URL)
     try:
-        return bool(_redis_client(settings.REDIS_URL).set(f"ram:api:nonce:{digest}", b"1", nx=True, ex=ttl))
+        if counter is None:
+            return NonceClaim(bool(client.set(key, b"1", nx=True, ex=ttl)))
+        counter_key, limit = counter
+        value, recorded = _claim_script(client)(keys=[key, counter_key], args=[ttl, limit])
+        return NonceClaim(bool(recorded), int(value))
     except redis.RedisError as error:
         raise NonceStoreUnavailable(str(error)) from None
+
+
+@lru_cache(maxsize=4)
+def _claim_script(client):
+    return client.register_script(_CLAIM_UNLESS_COUNTED)  # EVALSHA, loaded into Redis on first use
 
 
 @lru_cache(maxsize=4)
