@@ -399,7 +399,7 @@ def measure(args, target: Target, requests: Requests, driver_task: dict, rate_gu
         if seconds <= 0:
             continue
         # Signed requests: enough distinct ones for the phase at the best rate seen, with margin.
-        count = min(int(rate_guess * seconds * 1.6) + 200, 400_000)
+        count = min(int(rate_guess * seconds * 2.5) + 500, 400_000)
         pool_path = workdir / f"{target.name}-{phase}.pool"
         write_pool(pool_path, requests.pool(target, count))
         results[phase] = run_wrk(args, port, pool_path, seconds)
