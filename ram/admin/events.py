@@ -7,18 +7,17 @@ by trigger (migration 0002).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
 
 from django.contrib import admin
-from django.db.models import Func, Max, Min, Q, TextField
+from django.db.models import Func, Q, TextField
 from django.db.models.lookups import StartsWith
-from django.utils import timezone
 from django.utils.html import format_html
 
-from ..models import AppendOnlyQuerySet, AuditEvent
+from ..models import AuditEvent
 from .access_keys import scenario_abbreviation, scenario_label
 from .filters import ActionFilter, EventAccountFilter, ResultFilter
-from .readonly import ACCESS_KEY_ID, ACCOUNT_UID, ReadOnlyModelAdmin
+from .readonly import ACCESS_KEY_ID, ACCOUNT_UID, ReadOnlyChangeList, ReadOnlyModelAdmin
+from .results import DateSpanQuerySet
 
 
 class ActorName(Func):
@@ -40,59 +39,15 @@ class ActorName(Func):
             "REPLACE(REPLACE(%(expressions)s, ':', ''), '/', ''))) + 1))"), **extra_context)
 
 
-class DateSpanQuerySet(AppendOnlyQuerySet):
-    """The admin's date drill-down without a scan of every event.
+class EventChangeList(ReadOnlyChangeList):
+    """No date drill-down beside a search: its MIN/MAX would walk the time index looking for rows
+    of a rare (or absent) term, the whole trail through (seconds on a million events). Date
+    parameters already in the URL still filter, as plain lookups."""
 
-    The ``date_hierarchy`` tag lists the years / months / days that have rows with
-    ``datetimes(field, kind)``: a ``SELECT DISTINCT date_trunc(…)`` over every matching row (a
-    million here). This lists every period from the first to the last matching event instead, from
-    one ``MIN``/``MAX`` the index answers; a period without events opens an empty list. The tag
-    asks for that same ``MIN``/``MAX`` first (to pick the level): the queryset answers both from
-    one query.
-    """
-
-    def date_bounds(self, field_name: str) -> dict:
-        """``{"first": MIN(field), "last": MAX(field)}`` of these rows, queried once per queryset."""
-        cache = self.__dict__.setdefault("_date_bounds", {})
-        if field_name not in cache:
-            cache[field_name] = super().aggregate(first=Min(field_name), last=Max(field_name))
-        return dict(cache[field_name])
-
-    def aggregate(self, *args, **kwargs):
-        first, last = kwargs.get("first"), kwargs.get("last")
-        if (not args and kwargs.keys() == {"first", "last"} and isinstance(first, Min) and isinstance(last, Max)
-                and first.source_expressions == last.source_expressions and not first.filter and not last.filter
-                and hasattr(first.source_expressions[0], "name")):
-            return self.date_bounds(first.source_expressions[0].name)
-        return super().aggregate(*args, **kwargs)
-
-    def datetimes(self, field_name, kind, order="ASC", tzinfo=None):
-        bounds = self.date_bounds(field_name)
-        if bounds["first"] is None:
-            return []
-        first, last = (timezone.localtime(bounds[name], tzinfo) for name in ("first", "last"))
-        periods, current = [], _truncate(first, kind)
-        while current <= last:
-            periods.append(current)
-            current = _next_period(current, kind)
-        return periods if order == "ASC" else periods[::-1]
-
-
-def _truncate(moment: datetime, kind: str) -> datetime:
-    moment = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    if kind in ("month", "year"):
-        moment = moment.replace(day=1)
-    if kind == "year":
-        moment = moment.replace(month=1)
-    return moment
-
-
-def _next_period(moment: datetime, kind: str) -> datetime:
-    if kind == "day":
-        return moment + timedelta(days=1)  # aware arithmetic keeps the wall clock: still midnight
-    if kind == "month":
-        return moment.replace(year=moment.year + moment.month // 12, month=moment.month % 12 + 1)
-    return moment.replace(year=moment.year + 1)
+    def get_results(self, request):
+        super().get_results(request)
+        if self.query:
+            self.date_hierarchy = None
 
 
 @admin.register(AuditEvent)
@@ -101,6 +56,7 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
                     "result", "error_code", "source_ip"]
     list_filter = [ActionFilter, ResultFilter, EventAccountFilter]
     date_hierarchy = "occurred_at"
+    changelist_class = EventChangeList
     sortable_by = ["occurred_at"]
     search_fields = ["actor", "target"]
     search_help_text = ("An AccessKey ID (the key's trail), a 16-digit account UID, the beginning of an actor's "
@@ -117,20 +73,6 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         return DateSpanQuerySet(model=self.model, query=queryset.query, using=queryset.db)
-
-    def get_changelist(self, request, **kwargs):
-        """No date drill-down beside a search: its MIN/MAX would walk the time index looking for
-        rows of a rare (or absent) term, the whole trail through (seconds on a million events).
-        Date parameters already in the URL still filter, as plain lookups."""
-        base = super().get_changelist(request, **kwargs)
-
-        class EventChangeList(base):
-            def get_results(self, request):
-                super().get_results(request)
-                if self.query:
-                    self.date_hierarchy = None
-
-        return EventChangeList
 
     def search_q(self, term: str) -> Q:
         if ACCESS_KEY_ID.match(term):

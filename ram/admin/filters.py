@@ -5,6 +5,10 @@ table; on a million audit events that is a full scan per page, so every filter h
 choices itself, or finds them with an index (the actions); the accounts filter lists at most
 ``ACCOUNTS_LISTED`` accounts, and any UID still works as ``?account=<uid>``.
 
+The choices found by a query (the accounts, the actions) are kept for ``CHOICES_SECONDS`` in the
+process's memory (``CACHES["process"]``): they are on every page of their lists, and a new account
+or a new kind of event may take that long to be offered (a URL with its value filters at once).
+
 The hygiene dashboard links to these same filters, so a figure and the list it opens cannot
 disagree: both call the ``*_condition`` helpers below.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import admin
+from django.core.cache import caches
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -21,6 +26,7 @@ from ..models import RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA, AccessKey, Account, Aud
 
 STALE_DAYS = 90
 ACCOUNTS_LISTED = 100
+CHOICES_SECONDS = 60
 AGE_BUCKETS = {  # parameter value: (label, older than days, younger than days)
     "lt30": ("Under 30 days", None, 30),
     "30to90": ("30-90 days", 30, 90),
@@ -61,11 +67,13 @@ def age_condition(bucket: str) -> Q:
 
 
 def usage_condition(usage: str) -> Q:
-    """``unused90``: not used for 90 days, counting a key never used since it was created 90+ days ago."""
+    """``unused90``: created 90+ days ago and not used since (never, or last 90+ days ago). The
+    creation date comes first: a key is used after it is created, and the list, newest first,
+    then starts where keys become old enough instead of passing over every younger one."""
     cutoff = days_ago(STALE_DAYS)
     return {
         "never": Q(last_used_at__isnull=True),
-        "unused90": Q(last_used_at__lt=cutoff) | Q(last_used_at__isnull=True, created_at__lt=cutoff),
+        "unused90": Q(created_at__lt=cutoff) & (Q(last_used_at__isnull=True) | Q(last_used_at__lt=cutoff)),
         "used90": Q(last_used_at__gte=cutoff),
     }[usage]
 
@@ -183,20 +191,30 @@ class RootKeysFilter(FixedChoicesFilter):
         return root_keys_condition(value)
 
 
+def kept_choices(name: str, read):
+    """``read()``, kept in the process's memory for ``CHOICES_SECONDS``."""
+    cache, key = caches["process"], f"ram:admin-choices:{name}"
+    choices = cache.get(key)
+    if choices is None:
+        choices = read()
+        cache.set(key, choices, CHOICES_SECONDS)
+    return choices
+
+
 def accounts_listed() -> list[tuple[str, str]]:
-    """(UID, alias) of the first ``ACCOUNTS_LISTED`` accounts by alias. Plain SQL: on every page
-    of three lists, and the ORM took longer to write this query than PostgreSQL to answer it."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT uid, alias FROM {connection.ops.quote_name(Account._meta.db_table)} "
-                       "ORDER BY alias LIMIT %s", [ACCOUNTS_LISTED])
-        return cursor.fetchall()
+    """(UID, alias) of the first ``ACCOUNTS_LISTED`` accounts by alias."""
+    return kept_choices("accounts", lambda: list(
+        Account.objects.order_by("alias").values_list("uid", "alias")[:ACCOUNTS_LISTED]))
 
 
 def audit_actions() -> list[str]:
-    """Every action name recorded so far, in one indexed query whatever the size of the trail."""
-    with connection.cursor() as cursor:
-        cursor.execute(DISTINCT_ACTIONS_SQL.format(table=connection.ops.quote_name(AuditEvent._meta.db_table)))
-        return [row[0] for row in cursor.fetchall()]
+    """Every action name recorded so far, in one indexed query whatever the size of the trail (SQL:
+    the ORM writes no loose index scan; its ``distinct()`` reads the whole index)."""
+    def read():
+        with connection.cursor() as cursor:
+            cursor.execute(DISTINCT_ACTIONS_SQL.format(table=connection.ops.quote_name(AuditEvent._meta.db_table)))
+            return [row[0] for row in cursor.fetchall()]
+    return kept_choices("actions", read)
 
 
 class ActionFilter(admin.SimpleListFilter):

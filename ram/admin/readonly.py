@@ -2,9 +2,9 @@
 
 - No writes at all, for everyone (superusers included): no add, change or delete permission, no
   actions. Writes happen only through ``ram.services`` (console, API, CLI), which audit them.
-- No full-table ``COUNT(*)`` per page: ``show_full_result_count = False``, no facet counts, and a
-  paginator that asks PostgreSQL's planner for an estimate when the list is large.
-- Rows drawn a column at a time (``results``): no URL reversed, no date localized per cell.
+- No full-table ``COUNT(*)`` per page: ``show_full_result_count = False``, no facet counts; the
+  results counted, paged and drawn by the admin's fast paths (``results``: a list held by its first
+  page is not counted, a large one is estimated, rows are drawn a column at a time).
 - "Export CSV" on every changelist (``<changelist>/export.csv``): the rows of the list as it is
   filtered, searched and ordered, streamed. A view, not an admin action, because actions are
   hidden from users without change permission, and auditors have only view permission.
@@ -20,21 +20,19 @@ from itertools import chain
 from django.contrib import admin
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db import connections
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponseBadRequest, StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.views.decorators.http import require_safe
 
 from console.links import console_link
 
 from ..credentials import ACCESS_KEY_ID_REGEX
 from ..reports import csv_lines
-from .results import changelist_rows
+from .results import ResultsChangeList, ResultsModelAdmin
 
 ACCESS_KEY_ID = re.compile(ACCESS_KEY_ID_REGEX)
 ACCOUNT_UID = re.compile(r"^[0-9]{16}$")
@@ -53,78 +51,25 @@ def changelist_url(model_name: str) -> str:
     return console_link(f"admin:ram_{model_name}_changelist")
 
 
-class EstimatedCountPaginator(Paginator):
-    """Counts exactly what is small, estimates what is large (PostgreSQL).
+class ReadOnlyChangeList(ResultsChangeList, ChangeList):
+    """Django sorts by any column named in ``?o=``; here only by ``sortable_by``, the indexed
+    ones: a sort on another column of a large table would sort every row for one page."""
 
-    On PostgreSQL an unfiltered list takes ``pg_class.reltuples`` (kept by ANALYZE / autovacuum),
-    a filtered one the planner's row estimate (``EXPLAIN``); only when that says fewer than
-    ``exact_below`` rows does it run the exact ``COUNT(*)``, which is then cheap. Either way a
-    page costs the same number of queries. An estimated count is shown as "about N" and pages past
-    the real end are empty instead of an error. Other databases count exactly (demo sizes).
-    """
-
-    exact_below = 10_000
-    estimated = False
-
-    @cached_property
-    def count(self) -> int:
-        queryset = self.object_list
-        connection = connections[queryset.db]
-        if connection.vendor == "postgresql":
-            estimate = self._estimate(queryset, connection)
-            if estimate is not None and estimate >= self.exact_below:
-                self.estimated = True
-                return estimate
-        return super().count
-
-    @staticmethod
-    def _estimate(queryset, connection) -> int | None:
-        with connection.cursor() as cursor:
-            if not queryset.query.where and not queryset.query.distinct:
-                cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                               [queryset.model._meta.db_table])
-                row = cursor.fetchone()
-                if row and row[0] >= 0:  # -1: never analyzed
-                    return int(row[0])
-            # Only the keys, unordered: the same rows, without the joins of select_related (the
-            # planner's work and Django's compiling of the query are half that of the page's).
-            sql, params = queryset.order_by().values("pk").query.sql_with_params()
-            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-            plan = cursor.fetchone()[0]
-        plan = json.loads(plan) if isinstance(plan, str) else plan
-        return int(plan[0]["Plan"]["Plan Rows"])
-
-    def validate_number(self, number):
-        """Past the estimated last page is allowed (the estimate may be short): it is just empty."""
-        if not self.estimated:
-            return super().validate_number(number)
-        try:
-            number = int(number)
-        except (TypeError, ValueError):
-            raise PageNotAnInteger("That page number is not an integer.") from None
-        if number < 1:
-            raise EmptyPage("That page number is less than 1.")
-        return number
-
-    def page(self, number):
-        if not self.estimated:
-            return super().page(number)
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        return self._get_page(self.object_list[bottom:bottom + self.per_page], number, self)
+    def get_ordering_field(self, field_name):
+        return super().get_ordering_field(field_name) if field_name in self.sortable_by else None
 
 
-class ReadOnlyModelAdmin(admin.ModelAdmin):
+class ReadOnlyModelAdmin(ResultsModelAdmin, admin.ModelAdmin):
     """Read-only, estimate-paginated, CSV-exportable. Subclasses name ``export_columns``:
     ``(header, attribute name or callable(obj))`` — an explicit list, so that a new model field
     (a secret, a ciphertext) never reaches an export by default."""
 
     actions = None
+    changelist_class = ReadOnlyChangeList
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    paginator = EstimatedCountPaginator
-    # 20 rows, as the console's lists: a page of 20 AccessKeys costs ~20 % less CPU than one of 50
-    # (three models read per row); auditors narrow a million events with filters and search.
+    # 20 rows, as the console's lists (an AccessKey row reads three models); auditors narrow a
+    # million events with filters and search.
     list_per_page = 20
     export_columns: list[tuple[str, str | Callable]] = []
 
@@ -143,19 +88,17 @@ class ReadOnlyModelAdmin(admin.ModelAdmin):
         return False
 
     def get_changelist(self, request, **kwargs):
-        """Django sorts by any column named in ``?o=``; here only by ``sortable_by``, the indexed
-        ones: a sort on another column of a large table would sort every row for one page."""
-        base, sortable = super().get_changelist(request, **kwargs), set(self.get_sortable_by(request))
+        return self.changelist_class
 
-        class SortableOnlyChangeList(base):
-            def get_ordering_field(self, field_name):
-                return super().get_ordering_field(field_name) if field_name in sortable else None
+    def changelist_view(self, request, extra_context=None):
+        """The list, with the links of its object tools (``admin/ram/change_list.html``)."""
+        info = self.opts.app_label, self.opts.model_name
+        return super().changelist_view(request, {
+            "export_url": console_link("admin:{}_{}_export".format(*info)), **self.object_tools(), **(extra_context or {})})
 
-            def result_table(self):
-                """The rows rendered a column at a time (``results``); ``None``: Django's tag draws them."""
-                return changelist_rows(self)
-
-        return SortableOnlyChangeList
+    def object_tools(self) -> dict:
+        """Further links above a list (by name in the template's context)."""
+        return {}
 
     def lookup_allowed(self, lookup, value, request=None):
         if UNFILTERABLE_FIELDS.intersection(lookup.split("__")):
@@ -213,7 +156,8 @@ class ReadOnlyModelAdmin(admin.ModelAdmin):
     def _filtered_queryset(self, request: HttpRequest):
         """The changelist's own queryset (filters, search, date drill-down, ordering), built
         by the ChangeList itself so that it cannot drift from the page, but without its count
-        and page queries: the export streams every row."""
+        and page queries: the export streams every row. Its arguments are those
+        ``get_changelist_instance`` passes, by name."""
         base = self.get_changelist(request)
 
         class ExportChangeList(base):
@@ -222,10 +166,13 @@ class ReadOnlyModelAdmin(admin.ModelAdmin):
 
         list_display = self.get_list_display(request)
         changelist = ExportChangeList(
-            request, self.model, list_display, self.get_list_display_links(request, list_display),
-            self.get_list_filter(request), self.date_hierarchy, self.get_search_fields(request),
-            self.get_list_select_related(request), self.list_per_page, self.list_max_show_all, self.list_editable,
-            self, self.get_sortable_by(request), self.search_help_text,
+            request=request, model=self.model, list_display=list_display,
+            list_display_links=self.get_list_display_links(request, list_display),
+            list_filter=self.get_list_filter(request), date_hierarchy=self.date_hierarchy,
+            search_fields=self.get_search_fields(request), list_select_related=self.get_list_select_related(request),
+            list_per_page=self.list_per_page, list_max_show_all=self.list_max_show_all,
+            list_editable=self.list_editable, model_admin=self, sortable_by=self.get_sortable_by(request),
+            search_help_text=self.search_help_text,
         )
         return changelist.queryset
 

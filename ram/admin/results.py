@@ -1,34 +1,298 @@
-"""The rows of a changelist, rendered column by column: what to do with a column is decided once
-per page, not once per cell.
+"""The admin's fast paths: where an auditors' changelist counts, pages, dates, reads and draws its
+results its own way instead of Django's admin's, because Django's would scan a large table or spend
+most of a page's time. Every one is here, none elsewhere in ``ram/admin``; what each saves is
+measured in docs/PERFORMANCE.md ("Where the time goes": the auditors' admin), and each is proven
+against the plain Django way on the same data in tests/test_admin_results.py.
 
-Django's ``result_list`` tag resolves every cell anew (``lookup_field``, ``display_for_field``, a
-localized date format, ``format_html``) and, for the link of every row, reverses its change URL and
-resolves it again to add the preserved filters: about 0.1 ms per cell, ~60 % of the CPU time of a
-page of 50 AccessKeys. Here each column gets a small function ``row -> HTML`` built once per page,
-and the rows' links share one reversed URL and one query string. The markup is Django's (the same
-``th``/``td`` and ``field-<name>`` classes; the headers of ``admin/change_list_results.html``, in
-``admin/ram/change_list_rows.html``), with one deliberate difference: date-times read
-``2026-11-28 10:20:24 UTC``, to the second, as in the AccessKey detail page's trail (an auditor
-orders events within a minute), instead of Django's localized ``Nov. 28, 2026, 10:20 a.m.``.
+**Counting and paging** (``EstimatedCountPaginator``; replaces Django's ``Paginator`` and its
+``COUNT(*)``, which reads every matching row: a million events, on every page).
 
-Anything this does not handle (a popup, an editable list, a callable or relation column) is left
-to Django's own rendering: ``changelist_rows`` then returns ``None``.
+- The first page is read before the count, one row more than it shows. When that row is not there,
+  the page holds the whole list and the count is its length, with no count query at all: a search
+  that finds a handful of keys or events, the most common look-up, is one query instead of three.
+  Otherwise the rows read are the first page, and the count follows.
+- On PostgreSQL a large list is not counted: an unfiltered one takes ``pg_class.reltuples`` (kept by
+  ANALYZE / autovacuum), a filtered one the planner's row estimate (``EXPLAIN``); only when that
+  says fewer than ``exact_below`` rows does it run the exact ``COUNT(*)``, which is then cheap. A
+  list's estimate is kept for ``ESTIMATE_SECONDS`` in the process's memory (``CACHES["process"]``,
+  keyed by the list and its query string): it is an estimate already. It reads "about N".
+- Pages go as far as ``last_page`` (the first 10,000 rows of a list, as many as it counts exactly):
+  a page is an ``OFFSET``, and a page deep in a million events reads every event before it. Past
+  that the paginator says to narrow the list (a filter, a search, a date, the other order) or
+  export it; a page past the last listed, or past an estimate's end, is empty, not an error.
+
+**Reading a page's rows** (``ResultsModelAdmin.get_list_rows``; replaces reading them from the
+ChangeList's queryset as Django does): a model admin may read a page's rows with only what its
+list shows, e.g. the AccessKeys with their owner's name and account's alias instead of an owner
+and an account instance each (``list_select_related``, which the export still uses). Counting
+reads the ChangeList's queryset itself, without those joins.
+
+**The date drill-down** (``DateSpanQuerySet``; replaces ``QuerySet.datetimes``, which the
+``date_hierarchy`` tag calls for the years / months / days that have rows: a ``SELECT DISTINCT
+date_trunc(…)`` over every matching row, a million here). It lists every period from the first
+to the last matching row instead, from their ``MIN`` and ``MAX``, which an index answers, kept a
+minute; a period without rows opens an empty list. (The tag asks for the same ``MIN``/``MAX``
+first, to pick its level, and that query is its own: nothing here recognises the tag's call.)
+
+**Drawing the rows** (``changelist_rows``; replaces the ``result_list`` tag's rows). The tag
+resolves every cell anew (``lookup_field``, ``display_for_field``, a localized date format,
+``format_html``) and, for the link of every row, reverses its change URL and resolves it again to
+add the preserved filters: most of a page's time. Here each column gets a small function
+``row -> HTML`` built once per page, and the rows' links share one reversed URL and one query
+string. The markup is Django's (the same ``th``/``td`` and ``field-<name>`` classes; the headers of
+``admin/change_list_results.html``, in ``admin/ram/change_list_rows.html``), with one deliberate
+difference: date-times read ``2026-11-28 10:20:24 UTC``, to the second, as in the AccessKey detail
+page's trail (an auditor orders events within a minute), instead of Django's localized
+``Nov. 28, 2026, 10:20 a.m.``. Anything it does not handle (a popup, an editable list, a relation
+column) is left to Django's own rendering: ``changelist_rows`` then returns ``None``.
+
+The template layer has one more, the filters' sidebar kept a minute (Django's ``{% cache %}`` in
+``admin/ram/change_list.html``, which says why); the filters' choices found by a query are kept a
+minute too (``filters.py``). Neither replaces anything of Django's.
+
+Django APIs used that Django does not promise to keep (pinned by ``tests.django_pins``):
+``Paginator._get_page``; ``ChangeList.get_results`` setting ``result_list`` to the whole queryset
+when the list fits on one page or all is shown (``ResultsChangeList`` puts the rows already read,
+or read through ``get_list_rows``, there instead); the ``date_hierarchy`` tag calling
+``datetimes`` for its periods; ``admin_list.result_headers``, ``admin_urls.add_preserved_filters``,
+``ChangeList.preserved_filters`` and ``lookup_opts``.
 """
 from __future__ import annotations
 
 import datetime
+import hashlib
 import html
+import json
+import math
 from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.admin.templatetags.admin_list import result_headers
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import display_for_value, quote
+from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR
+from django.core.cache import caches
 from django.core.exceptions import FieldDoesNotExist
-from django.db import models
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db import connections, models
+from django.db.models import Max, Min
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.safestring import SafeString, mark_safe
+
+from ..models import AppendOnlyQuerySet
+
+ESTIMATE_SECONDS = 60
+
+# --- Counting and paging ------------------------------------------------------------------------
+
+
+class EstimatedCountPaginator(Paginator):
+    """Counts what the first page does not hold, estimates what is large (PostgreSQL), and pages
+    through the first ``last_page`` pages (the module's docstring says why)."""
+
+    exact_below = 10_000
+    last_page = 500  # x 20 rows: the first 10,000 rows, as many as a list is counted exactly
+    estimated = False
+    requested_page: int | None = None  # set by ResultsModelAdmin.get_paginator for a changelist
+    estimate_key = ""  # the list and its query string: where its estimate is kept ("": not kept)
+    whole_list: list | None = None  # the rows, when the first page held them all
+    _first_page: list | None = None
+
+    @staticmethod
+    def read_rows(queryset):
+        """The queryset a page's rows are read from (set by ResultsModelAdmin.get_paginator)."""
+        return queryset
+
+    @cached_property
+    def count(self) -> int:
+        if self.requested_page == 1:
+            rows = list(self.read_rows(self.object_list)[:self.per_page + 1])
+            if len(rows) <= self.per_page:
+                self.whole_list = rows
+                return len(rows)
+            self._first_page = rows[:self.per_page]
+        queryset = self.object_list
+        connection = connections[queryset.db]
+        if connection.vendor == "postgresql":
+            estimate = self._kept_estimate(queryset, connection)
+            if estimate is not None and estimate >= self.exact_below:
+                self.estimated = True
+                return estimate
+        return super().count
+
+    def _kept_estimate(self, queryset, connection) -> int | None:
+        cache = caches["process"]
+        if self.estimate_key:
+            estimate = cache.get(self.estimate_key)
+            if estimate is not None:
+                return estimate
+        estimate = self._estimate(queryset, connection)
+        if self.estimate_key and estimate is not None:
+            cache.set(self.estimate_key, estimate, ESTIMATE_SECONDS)
+        return estimate
+
+    @staticmethod
+    def _estimate(queryset, connection) -> int | None:
+        with connection.cursor() as cursor:
+            if not queryset.query.where and not queryset.query.distinct:
+                cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                               [queryset.model._meta.db_table])
+                row = cursor.fetchone()
+                if row and row[0] >= 0:  # -1: never analyzed
+                    return int(row[0])
+            # Only the keys, unordered: the same rows, without the joins of select_related (the
+            # planner's work and Django's compiling of the query are half that of the page's).
+            sql, params = queryset.order_by().values("pk").query.sql_with_params()
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        return int(plan[0]["Plan"]["Plan Rows"])
+
+    @cached_property
+    def num_pages(self) -> int:
+        """Django's number of pages (``Paginator.num_pages``), at most ``last_page``."""
+        if self.count == 0 and not self.allow_empty_first_page:
+            return 0
+        return min(math.ceil(max(1, self.count - self.orphans) / self.per_page), self.last_page)
+
+    @property
+    def more_than_listed(self) -> bool:
+        """The list goes on past the last page listed."""
+        return self.count > self.num_pages * self.per_page
+
+    def validate_number(self, number):
+        """Past the last page is allowed when the count is an estimate (it may be short) or the list
+        goes on past the pages listed: such a page is empty."""
+        if not (self.estimated or self.more_than_listed):
+            return super().validate_number(number)
+        try:
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger("That page number is not an integer.") from None
+        if number < 1:
+            raise EmptyPage("That page number is less than 1.")
+        return number
+
+    def page(self, number):
+        number = self.validate_number(number)
+        if number == 1 and self._first_page is not None:
+            return self._get_page(self._first_page, 1, self)
+        if number > self.num_pages:
+            return self._get_page([], number, self)
+        bottom = (number - 1) * self.per_page
+        return self._get_page(self.read_rows(self.object_list)[bottom:bottom + self.per_page], number, self)
+
+    def get_elided_page_range(self, number=1, *, on_each_side=3, on_ends=2):
+        """Django's, around the last page listed when ``number`` is past it."""
+        number = min(self.validate_number(number), self.num_pages)
+        return super().get_elided_page_range(number, on_each_side=on_each_side, on_ends=on_ends)
+
+
+def requested_page(request) -> int:
+    """The page a changelist request asks for, read as ``ChangeList`` reads it."""
+    try:
+        return int(request.GET.get(PAGE_VAR, 1))
+    except ValueError:
+        return 1
+
+
+def estimate_key(opts, request) -> str:
+    """Where a list's estimate is kept: the model and the query string, but for its page and order."""
+    query = sorted((name, value) for name, value in request.GET.lists() if name not in (PAGE_VAR, ORDER_VAR))
+    digest = hashlib.sha256(repr(query).encode()).hexdigest()[:24]
+    return f"ram:admin-estimate:{opts.label_lower}:{digest}"
+
+
+class ResultsModelAdmin:
+    """A ModelAdmin mixin: the paginator knows the page asked for, where its estimate is kept, and
+    how the rows of a page are read (``get_list_rows``)."""
+
+    paginator = EstimatedCountPaginator
+
+    def get_list_rows(self, queryset):
+        """The queryset the rows of a list's page are read from: ``queryset`` (filtered, searched,
+        ordered, with ``list_select_related``), or what the list shows of it. Counting, the export
+        and Django's own views read ``queryset`` itself."""
+        return queryset
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        paginator = super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
+        if isinstance(paginator, EstimatedCountPaginator) and queryset.model is self.model:  # not the history
+            paginator.requested_page = requested_page(request)
+            paginator.estimate_key = estimate_key(self.opts, request)
+            paginator.read_rows = self.get_list_rows
+        return paginator
+
+
+class ResultsChangeList:
+    """A ChangeList mixin: the rows the paginator read stand for the list when they are all of it,
+    rows are read through ``get_list_rows``, and the result table is drawn by ``changelist_rows``."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        if not self.multi_page or (self.show_all and self.can_show_all):  # Django: the whole queryset, again
+            whole_list = getattr(self.paginator, "whole_list", None)
+            self.result_list = whole_list if whole_list is not None else self.model_admin.get_list_rows(
+                self.result_list)
+
+    def result_table(self):
+        """The rows rendered a column at a time; ``None``: Django's tag draws them."""
+        return changelist_rows(self)
+
+
+# --- The date drill-down -------------------------------------------------------------------------
+
+
+class DateSpanQuerySet(AppendOnlyQuerySet):
+    """The date drill-down without a scan of every row (the module's docstring says why): the
+    periods from the first to the last of these rows, from their ``MIN`` and ``MAX``, kept for
+    ``ESTIMATE_SECONDS`` in the process's memory like a list's estimate (a new period may take
+    that long to be offered; its rows are listed at once)."""
+
+    def date_bounds(self, field_name: str) -> dict:
+        """``{"first": MIN(field), "last": MAX(field)}`` of these rows."""
+        sql, params = self.order_by().values(field_name).query.sql_with_params()
+        key = f"ram:admin-date-span:{hashlib.sha256(repr((sql, params)).encode()).hexdigest()[:24]}"
+        cache = caches["process"]
+        bounds = cache.get(key)
+        if bounds is None:
+            bounds = self.aggregate(first=Min(field_name), last=Max(field_name))
+            cache.set(key, bounds, ESTIMATE_SECONDS)
+        return bounds
+
+    def datetimes(self, field_name, kind, order="ASC", tzinfo=None):
+        bounds = self.date_bounds(field_name)
+        if bounds["first"] is None:
+            return []
+        first, last = (timezone.localtime(bounds[name], tzinfo) for name in ("first", "last"))
+        periods, current = [], _truncate(first, kind)
+        while current <= last:
+            periods.append(current)
+            current = _next_period(current, kind)
+        return periods if order == "ASC" else periods[::-1]
+
+
+def _truncate(moment: datetime.datetime, kind: str) -> datetime.datetime:
+    moment = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if kind in ("month", "year"):
+        moment = moment.replace(day=1)
+    if kind == "year":
+        moment = moment.replace(month=1)
+    return moment
+
+
+def _next_period(moment: datetime.datetime, kind: str) -> datetime.datetime:
+    if kind == "day":
+        return moment + datetime.timedelta(days=1)  # aware arithmetic keeps the wall clock: still midnight
+    if kind == "month":
+        return moment.replace(year=moment.year + moment.month // 12, month=moment.month % 12 + 1)
+    return moment.replace(year=moment.year + 1)
+
+
+# --- The rows ----------------------------------------------------------------------------------
 
 Cell = Callable[[models.Model], str]  # a row -> the escaped HTML of its cell
 TEXT_FIELDS = (models.CharField, models.TextField, models.GenericIPAddressField, models.UUIDField)

@@ -1,0 +1,314 @@
+"""The proofs of the admin's fast paths (``ram/admin/results.py``): each one compared with the
+plain Django way on the same data, and the private Django APIs they use pinned to the Django
+version they were proven on (``tests/django_pins.py``).
+
+- the rows ``changelist_rows`` draws against the rows of Django's ``result_list`` tag, cell by
+  cell, for every model, sorted and searched: the same HTML but for the date-times, which must
+  be the same instant (Django's localized to the minute, ours in UTC to the second);
+- ``EstimatedCountPaginator`` against Django's ``Paginator`` in the same ChangeList: the same
+  count, pages and rows wherever it counts exactly, no count query when the first page holds the
+  list, and no page past ``last_page``;
+- ``DateSpanQuerySet`` against a plain queryset in Django's ``date_hierarchy`` tag: every period
+  Django lists, and only periods between the first and the last row;
+- the filters' sidebar kept a minute (``admin/ram/change_list.html``) against the one Django's own
+  ``admin/change_list.html`` draws for the same URL.
+"""
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime
+
+import pyotp
+import pytest
+from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.templatetags.admin_list import date_hierarchy, result_list
+from django.contrib.auth import get_user_model
+from django.core.cache import caches
+from django.core.management import call_command
+from django.core.paginator import Paginator
+from django.db import connection
+from django.template.loader import get_template
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import formats, timezone
+
+from ram.admin.results import DateSpanQuerySet, EstimatedCountPaginator, changelist_rows
+from ram.models import AccessKey, AppendOnlyQuerySet, AuditEvent, Policy, RamUser
+from ram.services import access_key_create, mfa_device_bind
+from tests.django_pins import pinned
+
+RAM_ADMINS = {model: model_admin for model, model_admin in admin.site._registry.items()
+              if model._meta.app_label == "ram"}
+OUR_DATE = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC")
+CELL = re.compile(r"<(t[hd]) class=\"([^\"]*)\">(.*?)</\1>", re.DOTALL)
+
+
+def test_the_private_django_apis_of_the_admins_fast_paths_are_those_proven_here():
+    pinned("ram/admin/results.py", "Paginator._get_page",
+           "ChangeList.get_results (result_list is the whole queryset when the list fits on one page)",
+           "the date_hierarchy tag calling QuerySet.datetimes() for its periods",
+           "admin_list.result_headers", "admin_urls.add_preserved_filters",
+           "ChangeList.preserved_filters and lookup_opts")
+
+
+@pytest.fixture
+def every_model(demo, cli, make_account):
+    """30+ AccessKeys (and their users and events) in a second account, a third account, and MFA
+    devices bound to three of the demo's logons: at least two rows of every model an auditor lists."""
+    with open(os.devnull, "w") as devnull:
+        call_command("generate_load_data", users=15, keys_per_user=2, events=40, account="arrows", root_keys=1,
+                     seed=15, stdout=devnull, stderr=devnull)
+    make_account("acme")
+    for owner in (demo, RamUser.objects.get(user_name="alice"), RamUser.objects.get(user_name="admin")):
+        seed = pyotp.random_base32()
+        mfa_device_bind(actor=cli, owner=owner, seed=seed, code=pyotp.TOTP(seed).now())
+    access_key_create(actor=cli, owner=RamUser.objects.get(user_name="alice"), scenario="cli")
+    assert {model: model.objects.count() >= 2 for model in RAM_ADMINS} == dict.fromkeys(RAM_ADMINS, True)
+
+
+def changelist(model, query: str = "", **admin_attributes):
+    """The admin's ChangeList of ``model`` for the demo auditor, as a page request builds it."""
+    model_admin = RAM_ADMINS[model]
+    request = RequestFactory().get(f"{reverse(f'admin:ram_{model._meta.model_name}_changelist')}{query}")
+    request.user = get_user_model().objects.get(username="auditor")
+    saved = {name: getattr(model_admin, name) for name in admin_attributes}
+    for name, value in admin_attributes.items():
+        setattr(model_admin, name, value)
+    try:
+        cl = model_admin.get_changelist_instance(request)
+    finally:
+        for name, value in saved.items():
+            setattr(model_admin, name, value)
+    cl.formset = None  # as changelist_view sets it for a list that is not editable
+    return cl
+
+
+# --- The rows ------------------------------------------------------------------------------------
+
+def djangos_table(cl) -> str:
+    """The result table as Django's ``result_list`` tag draws it."""
+    return get_template("admin/change_list_results.html").render(result_list(cl))
+
+
+def head_and_cells(table: str) -> tuple[str, list[list[tuple[str, str, str]]]]:
+    """The table's ``<thead>`` (whitespace folded) and its rows' cells: (tag, classes, content)."""
+    head = " ".join(table.split("<thead>")[1].split("</thead>")[0].split())
+    body = table.split("<tbody>")[1].split("</tbody>")[0]
+    return head, [CELL.findall(row) for row in re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)]
+
+
+def as_django_shows_it(content: str) -> str:
+    """Our UTC date-time (to the second) as Django's list shows the same instant: localized, in
+    the current time zone, as ``display_for_field`` formats a DateTimeField."""
+    def localized(match):
+        moment = datetime.fromisoformat(match.group(1)).replace(tzinfo=UTC)
+        return formats.localize(timezone.template_localtime(moment))
+    return OUR_DATE.sub(localized, content)
+
+
+@pytest.mark.parametrize("model", list(RAM_ADMINS), ids=lambda model: model._meta.model_name)
+def test_rows_are_djangos_cell_by_cell_but_for_the_date_format(every_model, model):
+    for query in ("", "?o=-1", "?q=a&o=0"):
+        cl = changelist(model, query)
+        assert len(cl.result_list) >= 2, (model, query)  # rows to compare, not two empty lists
+        our_head, ours = head_and_cells(str(changelist_rows(cl)))
+        django_head, djangos = head_and_cells(djangos_table(cl))
+        assert our_head == django_head, (model, query)
+        assert len(ours) == len(djangos) == len(cl.result_list), (model, query)
+        dated = 0
+        for our_row, django_row in zip(ours, djangos):
+            assert len(our_row) == len(django_row) == len(cl.list_display)
+            for (tag, classes, content), (django_tag, django_classes, django_content) in zip(our_row, django_row):
+                assert (tag, classes) == (django_tag, django_classes), (model, query)
+                dated += bool(OUR_DATE.search(content))
+                assert as_django_shows_it(content) == django_content, (model, query, classes)
+        assert dated or model is Policy, model  # the one difference allowed was met, and passed
+
+
+@pytest.mark.parametrize("model", list(RAM_ADMINS), ids=lambda model: model._meta.model_name)
+def test_the_rows_read_for_a_page_show_what_the_changelists_queryset_shows(every_model, model):
+    """A page's rows come through ``get_list_rows`` (the AccessKeys: their owner's name and account's
+    alias, not the two related rows): Django draws them as it draws the ChangeList's own queryset."""
+    for query in ("", "?q=a", "?o=-1"):
+        cl = changelist(model, query)
+        assert len(cl.result_list) >= 2, (model, query)
+        listed = head_and_cells(djangos_table(cl))
+        cl.result_list = list(cl.queryset[:cl.list_per_page])  # list_select_related and all
+        assert head_and_cells(djangos_table(cl)) == listed, (model, query)
+
+
+@pytest.mark.parametrize("model", list(RAM_ADMINS), ids=lambda model: model._meta.model_name)
+def test_a_page_of_many_rows_costs_the_queries_of_a_page_of_one(every_model, client, model, monkeypatch):
+    client.force_login(get_user_model().objects.get(username="auditor"))
+    url = reverse(f"admin:ram_{model._meta.model_name}_changelist")
+    queries = {}
+    for rows in (1, 20):
+        monkeypatch.setattr(RAM_ADMINS[model], "list_per_page", rows)
+        caches["process"].clear()
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(f"{url}?p=2")  # a page after the first: counted, then read
+        assert response.status_code == 200 and len(response.context["cl"].result_list) >= 1
+        queries[rows] = len(captured)
+    assert queries[1] == queries[20], model
+
+
+# --- Counting and paging -------------------------------------------------------------------------
+
+QUERIES = {  # model: changelist queries with one page or several, found or not
+    AccessKey: ["", "?status__exact=Active", "?owner=root", "?q=alice", "?q=nothing-like-it", "?p=2",
+                "?o=-4&p=2", "?usage=never"],
+    AuditEvent: ["", "?action=CreateAccessKey", "?result=Failure", "?q=alice", "?p=3", "?occurred_at__year=2026"],
+    RamUser: ["", "?keys=none", "?q=user-", "?q=alice", "?p=2"],
+}
+
+
+def paged(model, query: str, **admin_attributes):
+    """What a ChangeList shows of its results: (count, several pages?, the rows' keys, the page
+    links), or the error it raises (a page past the end)."""
+    try:
+        cl = changelist(model, query, **admin_attributes)
+    except IncorrectLookupParameters as error:
+        return type(error)
+    return (cl.result_count, cl.multi_page, [obj.pk for obj in cl.result_list],
+            list(cl.paginator.get_elided_page_range(cl.page_num)) if cl.multi_page else [])
+
+
+@pytest.mark.parametrize("model", list(QUERIES), ids=lambda model: model._meta.model_name)
+def test_the_paginator_counts_pages_and_rows_as_djangos_where_it_counts_exactly(every_model, model):
+    for query in QUERIES[model]:
+        caches["process"].clear()
+        ours = paged(model, query)
+        assert ours == paged(model, query, paginator=Paginator), (model, query)
+        assert ours != IncorrectLookupParameters or "p=" in query, (model, query)
+
+
+def test_a_list_its_first_page_holds_is_not_counted(every_model):
+    key = AccessKey.objects.filter(ram_user__user_name="alice").first()
+    for url in (f"{reverse('admin:ram_accesskey_changelist')}?q={key.access_key_id}",
+                f"{reverse('admin:ram_auditevent_changelist')}?q=nothing-like-it"):
+        with CaptureQueriesContext(connection) as captured:
+            cl = changelist(AccessKey if "accesskey" in url else AuditEvent, "?" + url.split("?")[1])
+            rows = list(cl.result_list)
+        assert cl.result_count == len(rows) <= 1
+        assert not [q["sql"] for q in captured if "COUNT(" in q["sql"] or "EXPLAIN" in q["sql"]], url
+        pages = [q for q in captured if q["sql"].startswith(('SELECT "ram_accesskey"."id", ',
+                                                             'SELECT "ram_auditevent"."id", '))]
+        assert len(pages) == 1, url  # the page, read once
+
+
+def test_a_full_first_page_is_read_once_with_its_count(every_model):
+    with CaptureQueriesContext(connection) as captured:
+        cl = changelist(AccessKey)
+        rows = list(cl.result_list)
+    assert len(rows) == 20 and cl.result_count == AccessKey.objects.count()
+    pages = [q["sql"] for q in captured if q["sql"].startswith('SELECT "ram_accesskey"."id", ')]
+    assert len(pages) == 1 and "LIMIT 21" in pages[0]
+
+
+def test_pages_stop_at_the_last_page_listed_and_say_how_to_reach_the_rest(every_model, client, monkeypatch):
+    monkeypatch.setattr(EstimatedCountPaginator, "last_page", 2)
+    monkeypatch.setattr(RAM_ADMINS[AccessKey], "list_per_page", 10)
+    client.force_login(get_user_model().objects.get(username="auditor"))
+    keys = reverse("admin:ram_accesskey_changelist")
+    page = client.get(keys).content.decode()
+    assert AccessKey.objects.count() > 20
+    assert "?p=2" in page and "?p=3" not in page
+    assert "Pages after 2 are not listed" in page
+    past = client.get(f"{keys}?p=3")
+    assert past.status_code == 200 and list(past.context["cl"].result_list) == []
+    assert "?p=2" in past.content.decode() and "?p=4" not in past.content.decode()
+    small = client.get(f"{keys}?owner=root").content.decode()
+    assert "not listed" not in small
+
+
+@pytest.mark.postgres
+def test_the_estimate_of_a_list_is_kept_for_a_minute(every_model):
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE ram_accesskey")
+    for attempt in range(2):
+        with CaptureQueriesContext(connection) as captured:
+            cl = changelist(AccessKey, "?status__exact=Active", paginator=type(
+                "Estimating", (EstimatedCountPaginator,), {"exact_below": 5}))
+        estimates = [q for q in captured if q["sql"].startswith("EXPLAIN")]
+        assert cl.paginator.estimated and len(estimates) == (1 - attempt)
+
+
+# --- The date drill-down -------------------------------------------------------------------------
+
+def drill_down(queryset_class, query: str = ""):
+    model_admin = RAM_ADMINS[AuditEvent]
+    original = model_admin.get_queryset
+
+    def get_queryset(request):
+        queryset = original(request)
+        return queryset_class(model=AuditEvent, query=queryset.query, using=queryset.db)
+
+    model_admin.get_queryset = get_queryset
+    try:
+        cl = changelist(AuditEvent, query)
+    finally:
+        del model_admin.get_queryset
+    with CaptureQueriesContext(connection) as captured:
+        shown = date_hierarchy(cl)
+    return shown, len(captured)
+
+
+@pytest.mark.parametrize("query", ["", "?occurred_at__year=2025", "?occurred_at__year=2025&occurred_at__month=11",
+                                   "?action=Probe"])
+def test_the_drill_down_lists_every_period_django_lists_and_those_between(demo, query):
+    for moment in (datetime(2025, 11, 3, 23, 30, tzinfo=UTC), datetime(2025, 11, 20, 8, tzinfo=UTC),
+                   datetime(2026, 2, 10, 8, tzinfo=UTC), datetime(2027, 5, 1, tzinfo=UTC)):
+        AuditEvent.objects.create(occurred_at=moment, account_uid="1234567890123456", actor="cli:t", actor_type="cli",
+                                  action="Probe")
+    ours, our_queries = drill_down(DateSpanQuerySet, query)
+    djangos, _queries = drill_down(AppendOnlyQuerySet, query)
+    assert ours["back"] == djangos["back"]
+    our_links = [choice["link"] for choice in ours["choices"]]
+    django_links = [choice["link"] for choice in djangos["choices"]]
+    assert set(django_links) <= set(our_links)
+    assert our_links[0] == django_links[0] and our_links[-1] == django_links[-1]  # from the first to the last
+    assert our_queries == (2 if "occurred_at__" not in query else 1)  # MIN/MAX: the tag's level, the periods
+
+
+def test_the_drill_down_keeps_the_trails_span_for_a_minute(demo):
+    AuditEvent.objects.create(occurred_at=datetime(2025, 11, 3, tzinfo=UTC), account_uid="1234567890123456",
+                              actor="cli:t", actor_type="cli", action="Probe")
+    assert drill_down(DateSpanQuerySet)[1] == 2  # the tag's MIN/MAX, and the periods'
+    assert drill_down(DateSpanQuerySet)[1] == 1  # the tag's own only: the span is kept
+    caches["process"].clear()
+    assert drill_down(DateSpanQuerySet)[1] == 2
+
+
+# --- The filters' sidebar ------------------------------------------------------------------------
+
+def sidebar(response) -> str:
+    page = response.content.decode()
+    return page.split('<nav id="changelist-filter"')[1].split("</nav>")[0]
+
+
+@pytest.mark.parametrize("model_name, query", [
+    ("accesskey", "?status__exact=Inactive&o=-4"), ("accesskey", "?q=alice&usage=never"), ("accesskey", ""),
+    ("auditevent", "?action=CreateAccessKey"), ("ramuser", "?keys=some"), ("account", "?root_keys=yes"),
+])
+def test_the_filters_sidebar_kept_a_minute_is_the_one_django_draws(every_model, client, monkeypatch,
+                                                                  model_name, query):
+    client.force_login(get_user_model().objects.get(username="auditor"))
+    url = f"{reverse(f'admin:ram_{model_name}_changelist')}{query}"
+    drawn, kept = sidebar(client.get(url)), sidebar(client.get(url))
+    model_admin = next(model_admin for model, model_admin in RAM_ADMINS.items() if model._meta.model_name == model_name)
+    monkeypatch.setattr(model_admin, "change_list_template", "admin/change_list.html")  # Django's own page
+    assert drawn == kept == sidebar(client.get(url))
+    assert 'class="selected"' in drawn
+
+
+def test_the_filters_sidebar_kept_is_the_lists_own(every_model, client):
+    client.force_login(get_user_model().objects.get(username="auditor"))
+    keys = reverse("admin:ram_accesskey_changelist")
+    active, inactive = sidebar(client.get(f"{keys}?status__exact=Active")), sidebar(client.get(f"{keys}?status__exact=Inactive"))
+    assert active != inactive
+    assert '<li class="selected">\n    <a href="?status__exact=Active">' in active
+    assert sidebar(client.get(f"{keys}?status__exact=Active&p=2")) == active  # the page is no part of it
+    assert sidebar(client.get(reverse("admin:ram_ramuser_changelist"))) != sidebar(client.get(keys))  # nor the model's
