@@ -236,6 +236,21 @@ def test_the_estimate_of_a_list_is_kept_for_a_minute(every_model):
         assert cl.paginator.estimated and len(estimates) == (1 - attempt)
 
 
+@pytest.mark.postgres
+def test_a_pages_rows_are_planned_for_the_values_asked_for(every_model, client):
+    """Never a prepared statement's one plan for any action: it read the whole trail for a rare one."""
+    client.force_login(get_user_model().objects.get(username="auditor"))
+    events = reverse("admin:ram_auditevent_changelist")
+    for action in ["CreateAccessKey", "CreateUser"] * 5:  # more calls than psycopg's prepare_threshold
+        assert client.get(f"{events}?action={action}").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s",
+                       ['%FROM "ram_auditevent" WHERE "ram_auditevent"."action" = $1 ORDER BY%'])
+        assert cursor.fetchall() == []
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone()[0] > 0  # statements are prepared on this connection, but for the page's
+
+
 # --- The date drill-down -------------------------------------------------------------------------
 
 def drill_down(queryset_class, query: str = ""):

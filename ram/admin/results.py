@@ -16,6 +16,8 @@ against the plain Django way on the same data in tests/test_admin_results.py.
   says fewer than ``exact_below`` rows does it run the exact ``COUNT(*)``, which is then cheap. A
   list's estimate is kept for ``ESTIMATE_SECONDS`` in the process's memory (``CACHES["process"]``,
   keyed by the list and its query string): it is an estimate already. It reads "about N".
+- A page's rows are read unprepared, planned for the filter's values (``planned_per_call``): a
+  prepared statement's one plan for every value read the whole trail for a rare action.
 - Pages go as far as ``last_page`` (the first 10,000 rows of a list, as many as it counts exactly):
   a page is an ``OFFSET``, and a page deep in a million events reads every event before it. Past
   that the paginator says to narrow the list (a filter, a search, a date, the other order) or
@@ -106,10 +108,16 @@ class EstimatedCountPaginator(Paginator):
         """The queryset a page's rows are read from (set by ResultsModelAdmin.get_paginator)."""
         return queryset
 
+    def _rows(self, bottom: int, top: int) -> list:
+        """Rows ``bottom`` to ``top`` of the list, read through ``read_rows``, planned for this call."""
+        queryset = self.read_rows(self.object_list)[bottom:top]
+        with connections[queryset.db].execute_wrapper(planned_per_call):
+            return list(queryset)
+
     @cached_property
     def count(self) -> int:
         if self.requested_page == 1:
-            rows = list(self.read_rows(self.object_list)[:self.per_page + 1])
+            rows = self._rows(0, self.per_page + 1)
             if len(rows) <= self.per_page:
                 self.whole_list = rows
                 return len(rows)
@@ -183,12 +191,34 @@ class EstimatedCountPaginator(Paginator):
         if number > self.num_pages:
             return self._get_page([], number, self)
         bottom = (number - 1) * self.per_page
-        return self._get_page(self.read_rows(self.object_list)[bottom:bottom + self.per_page], number, self)
+        return self._get_page(self._rows(bottom, bottom + self.per_page), number, self)
 
     def get_elided_page_range(self, number=1, *, on_each_side=3, on_ends=2):
         """Django's, around the last page listed when ``number`` is past it."""
         number = min(self.validate_number(number), self.num_pages)
         return super().get_elided_page_range(number, on_each_side=on_each_side, on_ends=on_ends)
+
+
+def planned_per_call(execute, sql, params, many, context):
+    """Runs a statement unprepared, so that PostgreSQL plans it for the values it is given (psycopg
+    prepares a statement after ``prepare_threshold`` calls, console/settings/base.py).
+
+    A prepared statement soon runs on its "generic" plan, made once for any value and priced for
+    a value of average frequency. A list's filters are not average: for ``action = $1`` it walked
+    the whole trail by time, filtering, which is right for a common action and read a million
+    events for a rare one (one ``CreateAccount``); the same holds for an account, a scenario.
+    So a page's rows are read with a plan for the values asked for, as console/db.py does for
+    every statement with a ``LIKE`` pattern (the same switch, on the page's reads only).
+    """
+    raw = context["connection"].connection
+    threshold = getattr(raw, "prepare_threshold", None)  # psycopg 3; None: nothing is prepared
+    if threshold is None:
+        return execute(sql, params, many, context)
+    raw.prepare_threshold = None
+    try:
+        return execute(sql, params, many, context)
+    finally:
+        raw.prepare_threshold = threshold
 
 
 def requested_page(request) -> int:
