@@ -200,6 +200,12 @@ def ensure_dataset(env: dict, args) -> dict:
     return {**record, **fixtures(env, "status"), "reused": False}
 
 
+def flush_redis(redis_url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+
+
 def _database_connection(database_url: str):
     import psycopg
 
@@ -532,6 +538,7 @@ def main(argv=None) -> int:
     env = server_env(args)
     dataset = ensure_dataset(env, args)
     manage(env, "collectstatic", "--noinput")  # the production settings serve hashed static names
+    flush_redis(args.redis_url)  # the bench's own Redis database: no session, counter or nonce of a past run
     fx = fixtures(env, "setup")
     STATE.mkdir(parents=True, exist_ok=True)
     app_log, moto_log = STATE / "gunicorn.log", STATE / "moto.log"

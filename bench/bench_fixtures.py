@@ -94,6 +94,9 @@ def _set_password(user, password: str) -> None:
 
 
 def setup() -> dict:
+    # A run starts unlocked: an interrupted run (or another client of this database) may have left
+    # logon failures behind, and the fresh passwords below would be refused by a lockout.
+    call_command("axes_reset", stdout=open(os.devnull, "w"))
     account = Account.objects.select_related("root_user").get(alias=ACCOUNT_ALIAS)
     root_password = secrets.token_urlsafe(18)
     _set_password(account.root_user, root_password)
