@@ -12,6 +12,7 @@ import pytest
 
 from ram.api.actions import ACTIONS, ActionCall
 from ram.audit import AuditContext
+from ram.errors import RamError
 from ram.models import AccessKey, Policy, PolicyAttachment, RamUser
 from ram.policy import Principal
 from ram.selectors import access_key_for_signature
@@ -153,7 +154,9 @@ def _principal_of(key_id: str) -> Principal:
 @pytest.mark.parametrize("who, user_name, queries", [
     ("alice_signs", "", 1),        # the caller's own keys: the caller's name is already known
     ("alice_signs", "ALICE", 1),
-    ("operator", "bob", 2),        # another user's: the stored name first, then the keys
+    ("operator", "bob", 1),        # another user's: the user with its keys, its stored name authorized
+    ("operator", "BOB", 1),
+    ("operator", "nobody", 1),     # no such user: the name as sent is authorized (refused here) first
 ])
 def test_list_access_keys_reads_in_a_fixed_number_of_queries(tenant, cli, who, user_name, queries,
                                                              django_assert_num_queries):
@@ -162,6 +165,11 @@ def test_list_access_keys_reads_in_a_fixed_number_of_queries(tenant, cli, who, u
     call = ActionCall(principal=principal, params={"UserName": user_name} if user_name else {},
                       context=AuditContext(source_ip="127.0.0.1"))
     with django_assert_num_queries(queries):
+        if user_name == "nobody":
+            with pytest.raises(RamError) as refused:
+                ACTIONS["ListAccessKeys"](call)
+            assert refused.value.code == "NoPermission"  # not "EntityNotExist": nothing told about user/nobody
+            return
         listed = ACTIONS["ListAccessKeys"](call)["AccessKeys"]["AccessKey"]
     expected = AccessKey.objects.filter(ram_user__user_name="bob" if who == "operator" else "alice")
     assert {key["AccessKeyId"] for key in listed} == set(expected.values_list("access_key_id", flat=True))

@@ -25,7 +25,13 @@ from ram.errors import RamError
 from ram.models import AccessKey, Account, RamUser
 from ram.policy import Principal, account_arn, authorize, root_arn, user_arn
 from ram.reports import credential_report_csv
-from ram.selectors import access_key_list_by_owner, access_key_list_by_user_name, access_key_query, ram_user_get
+from ram.selectors import (
+    access_key_list_by_owner,
+    access_key_list_by_user_name,
+    access_key_query,
+    ram_user_get,
+    ram_user_get_with_keys,
+)
 
 from .responses import api_date
 
@@ -62,9 +68,9 @@ def create_access_key(call: ActionCall) -> dict:
 def list_access_keys(call: ActionCall) -> dict:
     """ListAccessKeys: the keys of ``UserName`` (omitted: the caller's own), never their secrets.
 
-    The caller's own keys are read in one query: a root's by its account, a RAM user's by its
-    stored name. Another user is looked up first (``_user_named``: its stored name is what is
-    authorized), then its keys are read.
+    The keys are read in one query: a root's own by its account, a RAM user's own by its stored
+    name, another user's with the user (``ram_user_get_with_keys``): its stored name is what is
+    authorized, as ``_user_named`` does, before any key is shown.
     """
     principal = call.principal
     user_name = call.params.get("UserName", "")
@@ -77,9 +83,15 @@ def list_access_keys(call: ActionCall) -> dict:
         if own is not None and (not user_name or user_name.lower() == own.user_name.lower()):
             stored_name = own.user_name  # the caller's own keys: its stored name is known, and it exists
             authorize(principal, "ram:ListAccessKeys", user_arn(principal.account, stored_name))
+            keys = access_key_list_by_user_name(account=principal.account, user_name=stored_name)
         else:
-            stored_name = _user_named(call, "ram:ListAccessKeys", user_name).user_name
-        keys = access_key_list_by_user_name(account=principal.account, user_name=stored_name)
+            try:
+                ram_user, listed, _mfa = ram_user_get_with_keys(account=principal.account, user_name=user_name)
+            except RamError:  # no such user: NoPermission first for a caller without the right
+                authorize(principal, "ram:ListAccessKeys", user_arn(principal.account, user_name))
+                raise
+            authorize(principal, "ram:ListAccessKeys", user_arn(principal.account, ram_user.user_name))
+            keys = [(key.access_key_id, key.status, key.created_at) for key in listed]
     return {"AccessKeys": {"AccessKey": [
         {"AccessKeyId": key_id, "Status": status, "CreateDate": api_date(created_at)}
         for key_id, status, created_at in keys
