@@ -4,7 +4,6 @@ searched by the beginning of an actor's name. (The rows against Django's own, ce
 tests/test_admin_results.py.)"""
 from __future__ import annotations
 
-import os
 import re
 from datetime import UTC, datetime
 
@@ -12,7 +11,6 @@ import pyotp
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -20,6 +18,8 @@ from django.urls.resolvers import URLResolver
 
 from ram.models import AccessKey, AuditEvent, MfaDevice, RamUser
 from ram.services import access_key_create, mfa_device_bind
+
+from .admin_data import fill_every_admin_list
 
 RAM_ADMINS = {model: model_admin for model, model_admin in admin.site._registry.items()
               if model._meta.app_label == "ram"}
@@ -33,18 +33,9 @@ def auditor(demo, client):
 
 @pytest.fixture
 def many_keys(demo, cli, make_account):
-    """30+ AccessKeys (and their users and events) in a second account, a third account, and MFA
-    devices bound to three of the demo's logons: at least two rows of every model an auditor
-    lists."""
-    with open(os.devnull, "w") as devnull:
-        call_command("generate_load_data", users=15, keys_per_user=2, events=40, account="arrows", root_keys=1,
-                     seed=15, stdout=devnull, stderr=devnull)
-    make_account("acme")
-    for owner in (demo, RamUser.objects.get(user_name="alice"), RamUser.objects.get(user_name="admin")):
-        seed = pyotp.random_base32()
-        mfa_device_bind(actor=cli, owner=owner, seed=seed, code=pyotp.TOTP(seed).now())
+    """At least two rows in every list an auditor opens, 30+ AccessKeys (``fill_every_admin_list``)."""
+    fill_every_admin_list(demo, cli, make_account, RAM_ADMINS)
     assert AccessKey.objects.count() > 30
-    assert {model: model.objects.count() >= 2 for model in RAM_ADMINS} == dict.fromkeys(RAM_ADMINS, True)
 
 
 def event(actor: str, *, target: str = "", when: datetime | None = None, action: str = "Probe") -> AuditEvent:

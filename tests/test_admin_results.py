@@ -15,18 +15,15 @@ version they were proven on (``tests/django_pins.py``).
 """
 from __future__ import annotations
 
-import os
 import re
 from datetime import UTC, datetime
 
-import pyotp
 import pytest
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.templatetags.admin_list import date_hierarchy, result_list
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
-from django.core.management import call_command
 from django.core.paginator import Paginator
 from django.db import connection
 from django.template.loader import get_template
@@ -37,8 +34,10 @@ from django.utils import formats, timezone
 
 from ram.admin.results import DateSpanQuerySet, EstimatedCountPaginator, changelist_rows
 from ram.models import AccessKey, AppendOnlyQuerySet, AuditEvent, Policy, RamUser
-from ram.services import access_key_create, mfa_device_bind
+from ram.services import access_key_create
 from tests.django_pins import pinned
+
+from .admin_data import fill_every_admin_list
 
 RAM_ADMINS = {model: model_admin for model, model_admin in admin.site._registry.items()
               if model._meta.app_label == "ram"}
@@ -56,17 +55,10 @@ def test_the_private_django_apis_of_the_admins_fast_paths_are_those_proven_here(
 
 @pytest.fixture
 def every_model(demo, cli, make_account):
-    """30+ AccessKeys (and their users and events) in a second account, a third account, and MFA
-    devices bound to three of the demo's logons: at least two rows of every model an auditor lists."""
-    with open(os.devnull, "w") as devnull:
-        call_command("generate_load_data", users=15, keys_per_user=2, events=40, account="arrows", root_keys=1,
-                     seed=15, stdout=devnull, stderr=devnull)
-    make_account("acme")
-    for owner in (demo, RamUser.objects.get(user_name="alice"), RamUser.objects.get(user_name="admin")):
-        seed = pyotp.random_base32()
-        mfa_device_bind(actor=cli, owner=owner, seed=seed, code=pyotp.TOTP(seed).now())
+    """At least two rows in every list an auditor opens (``fill_every_admin_list``), and one key of
+    alice's created for the CLI scenario."""
+    fill_every_admin_list(demo, cli, make_account, RAM_ADMINS)
     access_key_create(actor=cli, owner=RamUser.objects.get(user_name="alice"), scenario="cli")
-    assert {model: model.objects.count() >= 2 for model in RAM_ADMINS} == dict.fromkeys(RAM_ADMINS, True)
 
 
 def changelist(model, query: str = "", **admin_attributes):
