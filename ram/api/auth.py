@@ -159,7 +159,7 @@ def _authenticate_v3(api: ApiRequest, attempt: _Attempt) -> AccessKey:
         raise RamError("InvalidSignatureMethod", "Specified signature method is not valid.",
                        recommend=f"Sign with {signature.V3_ALGORITHM}.")
     for name in V3_REQUIRED_HEADERS:
-        if not headers.get(name):
+        if not headers.get(name, "").strip():  # signed trimmed (v3_canonical_request): blank is missing
             raise _missing(name)
     # Every x-acs-* header and the host must be signed: an unsigned one could be swapped in transit.
     must_sign = {"host", *(name for name in headers if name.startswith("x-acs-"))}
@@ -170,7 +170,9 @@ def _authenticate_v3(api: ApiRequest, attempt: _Attempt) -> AccessKey:
     if absent:
         raise _incomplete(f"Signed headers are missing from the request: {', '.join(absent)}.")
     timestamp = _timestamp_in_window(headers["x-acs-date"])
-    with _claimed_nonce(attempt, headers["x-acs-signature-nonce"], timestamp):
+    # The nonce as signed: the canonical request trims header values, so " n", "n\t" or "n\xa0"
+    # carry the signature of "n" and must be the same nonce, or each would replay the request.
+    with _claimed_nonce(attempt, headers["x-acs-signature-nonce"].strip(), timestamp):
         access_key = _active_key(attempt)
         _refuse_security_token(headers.get("x-acs-security-token"))
         declared_payload_hash = headers["x-acs-content-sha256"].strip()
