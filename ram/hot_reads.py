@@ -31,6 +31,8 @@ rows of every kind of Users page), on SQLite and on PostgreSQL. A new read comes
 """
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
@@ -220,15 +222,47 @@ def _policy_documents_sql(connection) -> str:
             " WHERE pa.ram_user_id = k.ram_user_id)")
 
 
+def _owner_key_summaries_sql(connection) -> str:
+    """The JSON array of ``[AccessKey ID, status, created, id]`` of every key of the key ``k``'s
+    owner (its RAM user's, or its account's root's), in no particular order; PostgreSQL hands it
+    over parsed with ISO 8601 times in the connection's time zone (UTC), SQLite as text with the
+    times as the ORM stores them there."""
+    t = tables(connection)
+    if connection.vendor == "postgresql":
+        row = "JSONB_BUILD_ARRAY(o.access_key_id, o.status, o.created_at, o.id)"
+        aggregate = f"JSONB_AGG({row})"
+    else:
+        aggregate = "JSON_GROUP_ARRAY(JSON_ARRAY(o.access_key_id, o.status, o.created_at, o.id))"
+    keys = f"SELECT {aggregate} FROM {t.accesskey} o WHERE"
+    return (f"CASE WHEN k.ram_user_id IS NULL"
+            f" THEN ({keys} o.account_id = k.account_id AND o.ram_user_id IS NULL)"
+            f" ELSE ({keys} o.ram_user_id = k.ram_user_id) END")
+
+
 def signing_key_read(connection) -> HotRead:
-    """A key by its AccessKey ID with its account, its owner (NULL columns for a root key) and
-    its owner's policy documents (``selectors.access_key_for_signature``)."""
+    """A key by its AccessKey ID with its account, its owner (NULL columns for a root key), its
+    owner's policy documents and the summaries of its owner's keys, what ListAccessKeys answers
+    about the caller's own keys (``selectors.access_key_for_signature``)."""
     t = tables(connection)
     return HotRead(
         connection, fields(AccessKey, "k") + fields(Account, "a") + fields(RamUser, "u"),
         f"FROM {t.accesskey} k INNER JOIN {t.account} a ON a.id = k.account_id"
         f" LEFT OUTER JOIN {t.ramuser} u ON u.id = k.ram_user_id WHERE k.access_key_id = %s",
-        extra=(_policy_documents_sql(connection),))
+        extra=(_policy_documents_sql(connection), _owner_key_summaries_sql(connection)))
+
+
+def key_summaries_from_json(value) -> list[tuple[str, str, datetime]]:
+    """``(AccessKey ID, status, created)`` from ``_owner_key_summaries_sql``'s array, oldest
+    first (by created, then id, as ``_keys_of_owner_sql`` orders them), the times aware in UTC
+    as the ORM reads them."""
+    entries = json.loads(value) if isinstance(value, str) else value or []
+    summaries = []
+    for access_key_id, status, created, pk in entries:
+        created_at = datetime.fromisoformat(created)
+        created_at = created_at.replace(tzinfo=UTC) if created_at.tzinfo is None else created_at.astimezone(UTC)
+        summaries.append((created_at, pk, access_key_id, status))
+    summaries.sort()
+    return [(access_key_id, status, created_at) for created_at, _pk, access_key_id, status in summaries]
 
 
 # --- Logons and RAM users -------------------------------------------------------------------

@@ -228,26 +228,37 @@ def ram_user_get_with_keys(*, account: Account, user_name: str) -> tuple[RamUser
     return ram_user, keys, bool(rows[0][-1])
 
 
-def access_key_for_signature(*, access_key_id: str) -> tuple[AccessKey, list[dict] | None] | None:
-    """The AccessKey that signs an API request, with its account, its owner and the documents of
-    the policies attached to its owner (None for a root key), in one query; None if no such key.
+class SigningKey(NamedTuple):
+    """What ``access_key_for_signature`` reads with a signing key."""
 
-    What ``AccessKey.objects.select_related("account", "ram_user").get(access_key_id=…)`` plus
-    the owner's ``policy_attachments``' policies read, in one round trip, as a hot read
-    (``hot_reads.signing_key_read``). The documents come in no particular order.
+    access_key: AccessKey  # its account and owner set
+    policy_documents: list[dict] | None  # of its owner's attached policies; None for a root key
+    owner_keys: list[tuple[str, str, datetime]]  # its owner's keys, as access_key_list_by_owner lists them
+
+
+def access_key_for_signature(*, access_key_id: str) -> SigningKey | None:
+    """The AccessKey that signs an API request, with its account, its owner, the documents of the
+    policies attached to its owner and its owner's keys, in one query; None if no such key.
+
+    What ``AccessKey.objects.select_related("account", "ram_user").get(access_key_id=…)``, the
+    owner's ``policy_attachments``' policies and ``access_key_list_by_owner(owner=…)`` read, in one
+    round trip, as a hot read (``hot_reads.signing_key_read``). The documents come in no
+    particular order. The owner's keys answer ListAccessKeys about the caller's own keys without
+    another round trip (the call the SDKs' users make most).
     """
     read, connection = hot_read("signing-key", hot_reads.signing_key_read)
     rows = read.rows(connection, [access_key_id])
     if not rows:
         return None
-    (access_key, account, ram_user), extra = hot_reads.instances(rows[0], AccessKey, Account, RamUser)
+    (access_key, account, ram_user), (documents, owner_keys) = hot_reads.instances(
+        rows[0], AccessKey, Account, RamUser)
     access_key.account, access_key.ram_user = account, ram_user
+    owner_keys = hot_reads.key_summaries_from_json(owner_keys)
     if ram_user is None:
-        return access_key, None
+        return SigningKey(access_key, None, owner_keys)
     ram_user.account = account  # a key's owner is of the key's account (services create it so)
-    documents = extra[0]
     documents = json.loads(documents) if isinstance(documents, str) else documents
-    return access_key, [document for document in documents or [] if document is not None]
+    return SigningKey(access_key, [document for document in documents or [] if document is not None], owner_keys)
 
 
 def logon_get(*, user_id) -> AbstractBaseUser | None:

@@ -145,7 +145,7 @@ def test_a_user_manages_their_own_keys_by_their_name_in_another_case(client, ten
 # --- Queries of the hot path ------------------------------------------------------------
 
 def _principal_of(key_id: str) -> Principal:
-    access_key, documents = access_key_for_signature(access_key_id=key_id)
+    access_key, documents, _own_keys = access_key_for_signature(access_key_id=key_id)
     if access_key.ram_user_id is None:
         return Principal.root(access_key.account)
     return Principal.for_ram_user(access_key.ram_user, policy_documents=documents)
@@ -173,3 +173,33 @@ def test_list_access_keys_reads_in_a_fixed_number_of_queries(tenant, cli, who, u
         listed = ACTIONS["ListAccessKeys"](call)["AccessKeys"]["AccessKey"]
     expected = AccessKey.objects.filter(ram_user__user_name="bob" if who == "operator" else "alice")
     assert {key["AccessKeyId"] for key in listed} == set(expected.values_list("access_key_id", flat=True))
+
+
+@pytest.mark.parametrize("who, user_name, key_reads", [
+    ("alice_signs", "", 1),       # the caller's own keys: read with its signing key
+    ("alice_signs", "ALICE", 1),
+    ("operator", "bob", 2),       # another user's: the signing key, then the user with its keys
+])
+@pytest.mark.parametrize("version", ["V1", "V3"])
+def test_a_signed_listaccesskeys_reads_the_callers_own_keys_with_its_signing_key(
+        client, tenant, cli, who, user_name, key_reads, version):
+    """Over HTTP, the whole call: the caller's own keys come in the round trip that reads the
+    signing key. Only the reads of AccessKeys are counted (the nonce store is the database
+    without Redis)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    security_preference_set(actor=cli, account=tenant["account"], allow_user_to_manage_access_keys=True)
+    params = {"UserName": user_name} if user_name else {}
+    assert _call(client, tenant[who], "ListAccessKeys", params, version=version)[0] == 200  # records the last use
+    with CaptureQueriesContext(connection) as queries:
+        status, body = _call(client, tenant[who], "ListAccessKeys", params, version=version)
+    assert status == 200, body
+    table = AccessKey._meta.db_table
+    reads = [query["sql"] for query in queries.captured_queries
+             if table in query["sql"] and query["sql"].lstrip().upper().startswith("SELECT")]
+    assert len(reads) == key_reads, reads
+    owner = "bob" if who == "operator" else "alice"
+    expected = AccessKey.objects.filter(ram_user__user_name=owner).order_by("created_at", "id")
+    assert [key["AccessKeyId"] for key in body["AccessKeys"]["AccessKey"]] == [
+        key.access_key_id for key in expected]

@@ -119,7 +119,7 @@ def test_the_signing_key_is_what_select_related_and_the_owners_policies_read(dat
         if expected is None:
             assert found is None
             continue
-        key, documents = found
+        key, documents, owner_keys = found
         with django_assert_num_queries(0):  # the key's relations come with it
             assert loaded(key) == loaded(expected)
             assert loaded(key.account) == loaded(expected.account)
@@ -135,9 +135,26 @@ def test_the_signing_key_is_what_select_related_and_the_owners_policies_read(dat
             # JSON arrays compared as multisets: the aggregate promises no order
             assert sorted(map(repr, documents)) == sorted(map(repr, orm_documents))
             assert sorted(documents, key=repr) == sorted(orm_documents, key=repr)
+        # its owner's keys, as ListAccessKeys lists them (the times typed and in UTC, the order kept)
+        owner = expected.ram_user or expected.account
+        assert typed_rows(owner_keys) == typed_rows(access_key_query(owner=owner).order_by(
+            "created_at", "id").values_list("access_key_id", "status", "created_at"))
     alice_key = data["keys"][2]
     assert len(access_key_for_signature(access_key_id=alice_key.access_key_id)[1]) == 2
     assert access_key_for_signature(access_key_id=data["keys"][4].access_key_id)[1] == []  # carol: none
+    assert len(access_key_for_signature(access_key_id=alice_key.access_key_id).owner_keys) == 2
+    assert len(access_key_for_signature(access_key_id=data["keys"][0].access_key_id).owner_keys) == 2  # the root's
+
+
+def test_the_signing_keys_owner_keys_keep_the_orm_order_when_created_in_the_same_instant(
+        data, django_assert_num_queries):
+    """Ordered by created, then id: two keys of one instant come in the order of their ids."""
+    alice_keys = list(AccessKey.objects.filter(ram_user=data["alice"]).order_by("id"))
+    AccessKey.objects.filter(pk__in=[key.pk for key in alice_keys]).update(created_at=alice_keys[0].created_at)
+    owner_keys = access_key_for_signature(access_key_id=alice_keys[1].access_key_id).owner_keys
+    assert [key_id for key_id, _status, _created in owner_keys] == [key.access_key_id for key in alice_keys]
+    assert owner_keys[0][2] == owner_keys[1][2] == alice_keys[0].created_at
+    assert owner_keys[0][2].utcoffset().total_seconds() == 0
 
 
 def test_a_logon_is_what_select_related_reads_with_both_identities_cached(data, django_assert_num_queries):
@@ -248,6 +265,11 @@ def test_listaccesskeys_of_a_roots_own_keys_answers_them_in_one_query(data, djan
     call = ActionCall(principal=Principal.root(account), params={}, context=AuditContext())
     with django_assert_num_queries(1):
         answer = list_access_keys(call)
+    signed = access_key_for_signature(access_key_id=data["keys"][0].access_key_id)
+    with_keys = ActionCall(principal=Principal.root(account), params={}, context=AuditContext(),
+                           own_keys=signed.owner_keys)
+    with django_assert_num_queries(0):  # read with the signing key
+        assert list_access_keys(with_keys) == answer
     expected = access_key_query(owner=account).order_by("created_at", "id")
     assert answer == {"AccessKeys": {"AccessKey": [
         {"AccessKeyId": key.access_key_id, "Status": key.status, "CreateDate": api_date(key.created_at)}

@@ -16,6 +16,7 @@ import binascii
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -47,6 +48,9 @@ class ActionCall:
     principal: Principal
     params: Mapping[str, str]
     context: AuditContext
+    # (AccessKey ID, status, created) of the keys of the signing key's owner, read with the key
+    # (``selectors.access_key_for_signature``); None: not read, ListAccessKeys reads them.
+    own_keys: list[tuple[str, str, datetime]] | None = None
 
 
 # --- AccessKeys -------------------------------------------------------------------------
@@ -68,22 +72,25 @@ def create_access_key(call: ActionCall) -> dict:
 def list_access_keys(call: ActionCall) -> dict:
     """ListAccessKeys: the keys of ``UserName`` (omitted: the caller's own), never their secrets.
 
-    The keys are read in one query: a root's own by its account, a RAM user's own by its stored
-    name, another user's with the user (``ram_user_get_with_keys``): its stored name is what is
-    authorized, as ``_user_named`` does, before any key is shown.
+    The caller's own keys were read with its signing key (``ActionCall.own_keys``; else in one
+    query: a root's by its account, a RAM user's by its stored name); another user's are read
+    with the user (``ram_user_get_with_keys``): its stored name is what is authorized, as
+    ``_user_named`` does, before any key is shown.
     """
     principal = call.principal
     user_name = call.params.get("UserName", "")
     if user_name:
         services.validate_user_name(user_name)
     if not user_name and principal.is_root:
-        keys = access_key_list_by_owner(owner=_key_owner(call, "ram:ListAccessKeys"))
+        owner = _key_owner(call, "ram:ListAccessKeys")
+        keys = call.own_keys if call.own_keys is not None else access_key_list_by_owner(owner=owner)
     else:
         own = principal.ram_user
         if own is not None and (not user_name or user_name.lower() == own.user_name.lower()):
             stored_name = own.user_name  # the caller's own keys: its stored name is known, and it exists
             authorize(principal, "ram:ListAccessKeys", user_arn(principal.account, stored_name))
-            keys = access_key_list_by_user_name(account=principal.account, user_name=stored_name)
+            keys = call.own_keys if call.own_keys is not None else \
+                access_key_list_by_user_name(account=principal.account, user_name=stored_name)
         else:
             try:
                 ram_user, listed, _mfa = ram_user_get_with_keys(account=principal.account, user_name=user_name)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
@@ -72,6 +72,7 @@ class Caller:
     access_key: AccessKey
     principal: Principal
     signature_version: str
+    own_keys: list[tuple[str, str, datetime]]  # the keys of the signing key's owner, read with it
 
 
 @dataclass
@@ -84,6 +85,7 @@ class _Attempt:
     access_key_id: str = ""
     access_key: AccessKey | None = None
     policy_documents: list[dict] | None = None  # of the key's owner, read with the key
+    owner_keys: list[tuple[str, str, datetime]] = field(default_factory=list)  # read with the key
 
 
 def authenticate(api: ApiRequest, *, action: str, context: AuditContext) -> Caller:
@@ -109,7 +111,7 @@ def authenticate(api: ApiRequest, *, action: str, context: AuditContext) -> Call
     if _last_use_is_stale(access_key):
         services.access_key_record_use(access_key=access_key, service=SERVICE_NAME)
     return Caller(access_key=access_key, principal=_principal_of(access_key, attempt.policy_documents),
-                  signature_version=attempt.signature_version)
+                  signature_version=attempt.signature_version, own_keys=attempt.owner_keys)
 
 
 # --- V1 ---------------------------------------------------------------------------------
@@ -213,7 +215,7 @@ def _active_key(attempt: _Attempt) -> AccessKey:
     if found is None:
         raise RamError("InvalidAccessKeyId.NotFound", "Specified access key is not found.",
                        recommend="Check the AccessKey ID; STS tokens are not issued by this server.")
-    access_key, attempt.policy_documents = found
+    access_key, attempt.policy_documents, attempt.owner_keys = found
     attempt.access_key = access_key
     if not access_key.is_active:
         raise RamError("InvalidAccessKeyId.Inactive", "Specified access key is disabled.",

@@ -54,7 +54,8 @@ def handle_api_call(request: HttpRequest) -> HttpResponse:
         action = _action_of(api)
         _check_version_and_format(api)
         caller = authenticate(api, action=action, context=context)
-        body = ACTIONS[action](ActionCall(principal=caller.principal, params=api.params, context=context))
+        body = ACTIONS[action](ActionCall(principal=caller.principal, params=api.params, context=context,
+                                          own_keys=caller.own_keys))
         return api_success(body, request_id=request.request_id)
     except RamError as error:
         return api_error(error, request_id=request.request_id, host_id=host_id)
