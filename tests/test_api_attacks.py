@@ -255,6 +255,62 @@ def test_the_claim_reads_the_counter_and_records_nothing_once_it_is_at_its_limit
         nonce_claim(access_key_id=key, nonce="n-6", expires_at=later, counter=(counter, 3))
 
 
+def test_a_redis_that_accepts_but_never_answers_is_unavailable_not_a_hung_worker(db, settings):
+    """A stalled Redis (connection accepted, no reply) is a ``NonceStoreUnavailable`` after
+    ``REDIS_TIMEOUT_SECONDS``, for the claim and the release: the API answers 503 instead of
+    holding the worker until gunicorn kills it."""
+    import socket
+    import threading
+
+    silent = socket.create_server(("127.0.0.1", 0))
+    held = []
+    stop = threading.Event()
+
+    def accept_and_say_nothing():
+        silent.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(silent.accept()[0])
+            except TimeoutError:
+                continue
+
+    acceptor = threading.Thread(target=accept_and_say_nothing, daemon=True)
+    acceptor.start()
+    settings.REDIS_URL = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+    settings.REDIS_TIMEOUT_SECONDS = 0.2
+    outcomes = []
+
+    def claim_and_release():
+        later = timezone.now() + timedelta(minutes=15)
+        for step in (lambda: nonce_claim(access_key_id="LTAI" + "e" * 20, nonce="n", expires_at=later),
+                     lambda: nonce_release(access_key_id="LTAI" + "e" * 20, nonce="n")):
+            try:
+                step()
+                outcomes.append("answered")
+            except NonceStoreUnavailable:
+                outcomes.append("unavailable")
+
+    try:
+        worker = threading.Thread(target=claim_and_release, daemon=True)
+        worker.start()
+        worker.join(timeout=10)  # without a socket timeout it would wait for ever
+        assert not worker.is_alive(), "the claim hung on a Redis that never answers"
+        assert outcomes == ["unavailable", "unavailable"]
+        assert held, "the client never connected: the test proved nothing"
+    finally:
+        stop.set()
+        acceptor.join()
+        for connection in held:
+            connection.close()
+        silent.close()
+
+
+@pytest.mark.redis
+def test_the_cache_on_redis_gives_up_after_the_same_timeout(settings):
+    options = settings.CACHES["default"]["OPTIONS"]
+    assert options["SOCKET_TIMEOUT"] == options["SOCKET_CONNECT_TIMEOUT"] == settings.REDIS_TIMEOUT_SECONDS > 0
+
+
 def test_a_wrong_signature_is_reported_as_such_whatever_its_nonce(client, keys):
     call = v1_call("ListUsers", {}, key_id=keys["id"], secret=keys["secret"])
     assert send(client, call).status_code == 200

@@ -120,12 +120,16 @@ elif env_bool("DB_SERVER_SIDE_BINDING", True):
 # --- Cache and sessions -----------------------------------------------------------------
 # REDIS_URL (optional) backs the cache and sessions, shared by every server instance.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Seconds a Redis command (and a connection to Redis) may take before it counts as unavailable: a
+# stalled Redis then costs a request this long and a clean 503, not the worker's whole timeout.
+REDIS_TIMEOUT_SECONDS = float(os.environ.get("REDIS_TIMEOUT_SECONDS", "1.0"))
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient",
+                        "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT_SECONDS, "SOCKET_TIMEOUT": REDIS_TIMEOUT_SECONDS},
         }
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cache"

@@ -74,7 +74,7 @@ def nonce_release(*, access_key_id: str, nonce: str) -> None:
     import redis
 
     try:
-        _redis_client(settings.REDIS_URL).delete(f"ram:api:nonce:{digest}")
+        _redis_client(settings.REDIS_URL, settings.REDIS_TIMEOUT_SECONDS).delete(f"ram:api:nonce:{digest}")
     except redis.RedisError as error:
         raise NonceStoreUnavailable(str(error)) from None
 
@@ -124,7 +124,7 @@ def _redis_claim(digest: str, expires_at: datetime, counter: tuple[str, int] | N
 
     ttl = max(1, int((expires_at - timezone.now()).total_seconds()) + 1)
     key = f"ram:api:nonce:{digest}"
-    client = _redis_client(settings.REDIS_URL)
+    client = _redis_client(settings.REDIS_URL, settings.REDIS_TIMEOUT_SECONDS)
     try:
         if counter is None:
             return NonceClaim(bool(client.set(key, b"1", nx=True, ex=ttl)))
@@ -141,7 +141,7 @@ def _claim_script(client):
 
 
 @lru_cache(maxsize=4)
-def _redis_client(url: str):
+def _redis_client(url: str, timeout: float):
     import redis
 
-    return redis.Redis.from_url(url)
+    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
