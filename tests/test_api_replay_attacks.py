@@ -226,7 +226,7 @@ def test_timestamps_at_the_edge_of_the_skew_act_once(server_url, key, skew_secon
 
 # --- 3. Failed-authentication floods across the throttle's window ----------------------------------------
 
-LIMIT, WINDOW = 5, 3
+LIMIT, WINDOW = 5, 6
 
 
 @pytest.fixture
@@ -262,10 +262,12 @@ def test_a_parallel_flood_gets_at_most_the_limit_and_the_threads_in_flight_throu
     _start_of_next_window()
     window = int(time.time()) // WINDOW
     results = at_once(throttle_url, [tampered(signed("v3", throttle_url, key)) for _ in range(4 * THREADS)])
-    assert int(time.time()) // WINDOW == window, "the flood ran over its window: the machine is too slow"
+    # A slow machine may carry the flood into the next window, whose count starts again.
+    windows = int(time.time()) // WINDOW - window + 1
+    assert windows <= 2, "the flood ran over two whole windows"
     counts = Counter(results)
     assert set(counts) <= {MISMATCH, THROTTLED}, counts
-    assert LIMIT <= counts[MISMATCH] <= LIMIT + 4 * THREADS - 1  # bounded by the requests in flight
+    assert LIMIT <= counts[MISMATCH] <= windows * LIMIT + 4 * THREADS - 1, counts  # bounded by the requests in flight
     assert counts[THROTTLED] >= 1
     # Once over, every request of the window is throttled, a correctly signed one too.
     assert code_of(throttle_url, signed("v1", throttle_url, key, action="ListUsers", params={})) == THROTTLED
