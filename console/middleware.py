@@ -18,8 +18,9 @@ from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.functional import SimpleLazyObject
 
 from console.links import console_link
-from ram.audit import user_agent
+from ram.audit import client_address, user_agent
 from ram.errors import RamError
+from ram.policy_language import RequestContext
 from ram.selectors import principal_for_user
 
 
@@ -55,8 +56,18 @@ class _NoPrincipal:
         return False
 
 
+# Set in the session of a logon that passed its MFA prompt (console.views.logon_verify): what
+# acs:MFAPresent answers for the conditions of the principal's policies.
+MFA_PRESENT_KEY = "_console_mfa_present"
+
+
 def _principal_or_none(request):
-    return principal_for_user(request.user) or _NoPrincipal()
+    principal = principal_for_user(request.user)
+    if principal is None:
+        return _NoPrincipal()
+    principal.request = RequestContext(source_ip=client_address(request), secure_transport=request.is_secure(),
+                                       mfa_present=bool(request.session.get(MFA_PRESENT_KEY)))
+    return principal
 
 
 def _admin_prefix() -> str:

@@ -28,6 +28,7 @@ from ram.selectors import principal_for_user
 from ram.services import console_logon_failed, console_logon_succeeded, mfa_device_of, mfa_protected
 
 from .forms import INVALID_LOGON_NAME, LogonForm
+from .middleware import MFA_PRESENT_KEY
 
 # The logon waiting for its security code: who, with which backend, since when, and where to go.
 # No session is logged on before the code is right; this is all the anonymous session holds.
@@ -105,6 +106,7 @@ def logon_verify(request: HttpRequest) -> HttpResponse:
         else:
             del request.session[MFA_PENDING_KEY]
             login(request, user, backend=pending["backend"])
+            request.session[MFA_PRESENT_KEY] = True  # acs:MFAPresent of this session's requests
             return redirect(pending["next"])
     return render(request, "console/logon_verify.html", {"form": form, "logon_name": user.username}, status=status)
 

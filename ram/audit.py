@@ -86,7 +86,10 @@ def audit_record(
     error_code: str = "",
     detail: dict | None = None,
 ) -> AuditEvent:
-    """Append one event. Never pass a secret in ``detail``."""
+    """Append one event. Never pass a secret in ``detail``. An assumed role's event also names
+    the identity that assumed it (``assumed_by``)."""
+    if actor.is_assumed_role:
+        detail = {**(detail or {}), "assumed_by": actor.assumed_by}
     return AuditEvent.objects.create(
         account_uid=account_uid or (actor.account.uid if actor.account else ""),
         actor=actor.arn,

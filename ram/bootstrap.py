@@ -11,13 +11,21 @@ AUDITORS_GROUP = "Auditors"
 AUDITOR_MODELS = ["account", "ramuser", "accesskey", "auditevent", "policy", "policyattachment", "mfadevice"]
 
 
-def ensure_system_policies(policy_model=None) -> None:
+def ensure_system_policies(policy_model=None, version_model=None) -> None:
+    """Every system policy, its document that of the code, as its default version v1.
+    ``version_model``: the historical PolicyVersion of a migration (none before 0010)."""
     if policy_model is None:
         from .models import Policy as policy_model
+        from .models import PolicyVersion as version_model
+    owned = any(field.name == "account" for field in policy_model._meta.get_fields())  # since 0010
     for name, (description, document) in SYSTEM_POLICIES.items():
-        policy_model.objects.update_or_create(
-            name=name, defaults={"policy_type": "System", "description": description, "document": document},
+        policy, _ = policy_model.objects.update_or_create(
+            name=name, **({"account": None} if owned else {}),
+            defaults={"policy_type": "System", "description": description, "document": document},
         )
+        if version_model is not None:
+            version_model.objects.update_or_create(policy=policy, number=1,
+                                                   defaults={"document": document, "is_default": True})
 
 
 def ensure_auditors_group(group_model=None, permission_model=None):

@@ -1,9 +1,15 @@
-"""Formats of AccessKey credentials and their generation from the OS CSPRNG."""
+"""Formats of AccessKey credentials and their generation from the OS CSPRNG; STS security tokens."""
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import re
 import secrets
 import string
+
+from django.utils.crypto import salted_hmac
 
 ALPHABET = string.ascii_letters + string.digits
 ACCESS_KEY_ID_PREFIX = "LTAI"
@@ -20,6 +26,60 @@ def new_access_key_id() -> str:
 def new_access_key_secret() -> str:
     """30 characters of [A-Za-z0-9] from ``secrets``."""
     return "".join(secrets.choice(ALPHABET) for _ in range(ACCESS_KEY_SECRET_LENGTH))
+
+
+# --- STS temporary credentials --------------------------------------------------------------
+
+STS_ACCESS_KEY_ID_PREFIX = "STS."
+STS_ACCESS_KEY_ID_RANDOM_LENGTH = 28
+STS_ACCESS_KEY_ID_REGEX = r"^STS\.[A-Za-z0-9]{28}$"
+SECURITY_TOKEN_PREFIX = "CAIS"  # as Alibaba's tokens begin
+_TOKEN_RANDOM_BYTES = 32
+_TOKEN_TAG_BYTES = 32
+_TOKEN_SALT = "ram.credentials.security-token"
+
+
+def new_sts_access_key_id() -> str:
+    """``STS.`` + 28 characters of [A-Za-z0-9]."""
+    return STS_ACCESS_KEY_ID_PREFIX + "".join(secrets.choice(ALPHABET) for _ in range(STS_ACCESS_KEY_ID_RANDOM_LENGTH))
+
+
+def new_security_token(access_key_id: str) -> str:
+    """A SecurityToken for the temporary credentials ``access_key_id``: ``CAIS`` and, Base64
+    (URL-safe), the key id, 32 random bytes and an HMAC-SHA256 of both under a key derived from
+    ``SECRET_KEY``. The server keeps only its digest (``security_token_digest``); the HMAC tells a
+    token it issued from a forged or damaged one without a database read, and which key id it
+    was issued with."""
+    payload = access_key_id.encode("ascii") + secrets.token_bytes(_TOKEN_RANDOM_BYTES)
+    tag = salted_hmac(_TOKEN_SALT, payload, algorithm="sha256").digest()
+    return SECURITY_TOKEN_PREFIX + base64.urlsafe_b64encode(payload + tag).decode("ascii").rstrip("=")
+
+
+def security_token_key_id(token: str) -> str | None:
+    """The key id a token was issued with, if it is a token this server issued (its HMAC holds);
+    None for anything malformed or tampered with."""
+    if not token.startswith(SECURITY_TOKEN_PREFIX) or len(token) > 512:
+        return None
+    body = token[len(SECURITY_TOKEN_PREFIX):]
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    key_id_length = len(STS_ACCESS_KEY_ID_PREFIX) + STS_ACCESS_KEY_ID_RANDOM_LENGTH
+    if len(raw) != key_id_length + _TOKEN_RANDOM_BYTES + _TOKEN_TAG_BYTES:
+        return None
+    payload, tag = raw[:-_TOKEN_TAG_BYTES], raw[-_TOKEN_TAG_BYTES:]
+    if not hmac.compare_digest(tag, salted_hmac(_TOKEN_SALT, payload, algorithm="sha256").digest()):
+        return None
+    try:
+        return payload[:key_id_length].decode("ascii")
+    except UnicodeDecodeError:
+        return None
+
+
+def security_token_digest(token: str) -> str:
+    """What is stored of a SecurityToken: its SHA-256, hex."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # An AccessKey credential inside any text a person typed: an AccessKey ID (``LTAI``, in any letter

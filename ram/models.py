@@ -94,23 +94,72 @@ class Account(models.Model):
 
 
 class Policy(models.Model):
-    """A permission policy: a JSON document of Allow/Deny statements. System policies are global."""
+    """A permission policy: a document of Alibaba's policy language (``ram.policy_language``).
+
+    System policies are global (``account`` is null) and read-only; a custom policy belongs to
+    one account, its name unique there in any letter case. ``document`` is the document of the
+    default version (``PolicyVersion``), kept equal to it by the services in the same transaction:
+    what authorization reads with a signing key, in one query.
+    """
 
     SYSTEM = "System"
     CUSTOM = "Custom"
+    MAX_VERSIONS = 5  # versions a custom policy may keep (LimitExceeded.Policy.Version)
+    NAME_MAX_LENGTH = 128
+    DESCRIPTION_MAX_LENGTH = 1024
 
-    name = models.CharField(max_length=128, unique=True)
+    account = models.ForeignKey("Account", on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="custom_policies")
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
     policy_type = models.CharField(max_length=16, choices=[(SYSTEM, SYSTEM), (CUSTOM, CUSTOM)], default=SYSTEM)
-    description = models.CharField(max_length=1024, blank=True)
+    description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH, blank=True)
     document = models.JSONField()
+    default_version = models.CharField(max_length=16, default="v1")  # its default version's VersionId
+    last_version_number = models.PositiveIntegerField(default=1)  # the next version is numbered after it
     created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "policies"
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="policy_system_name_unique",
+                                    condition=Q(account__isnull=True)),
+            models.UniqueConstraint(Lower("name"), "account", name="policy_custom_name_unique_in_account",
+                                    condition=Q(account__isnull=False)),
+            models.CheckConstraint(
+                condition=(Q(policy_type="System", account__isnull=True)
+                           | Q(policy_type="Custom", account__isnull=False)),
+                name="policy_type_matches_owner"),
+            models.CheckConstraint(condition=Q(name__regex=r"^[A-Za-z0-9-]{1,128}$"), name="policy_name_format"),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class PolicyVersion(models.Model):
+    """One version of a policy's document (``v1``, ``v2``…); exactly one is the default."""
+
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()  # the n of its VersionId "vn"; a number is never reused
+    document = models.JSONField()
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["policy", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "number"], name="policy_version_number_unique"),
+            models.UniqueConstraint(fields=["policy"], condition=Q(is_default=True), name="policy_one_default_version"),
+        ]
+
+    @property
+    def version_id(self) -> str:
+        return f"v{self.number}"
+
+    def __str__(self) -> str:
+        return f"{self.policy.name} {self.version_id}"
 
 
 class RamUser(models.Model):
@@ -155,6 +204,94 @@ class RamUser(models.Model):
     @property
     def logon_name(self) -> str:
         return f"{self.user_name}{self.account.logon_suffix}"
+
+
+class Role(models.Model):
+    """A RAM role of one account: an identity without long-term credentials, assumed through STS
+    by whom its trust policy (``trust_policy``, a document of ``ram.policy_language``) names, for a
+    session of at most ``max_session_duration`` seconds, acting with its attached policies."""
+
+    NAME_MAX_LENGTH = 64
+    DESCRIPTION_MAX_LENGTH = 1024
+    MIN_SESSION_SECONDS = 3600
+    MAX_SESSION_SECONDS = 43200
+
+    account = models.ForeignKey("Account", on_delete=models.CASCADE, related_name="roles")
+    role_name = models.CharField("RoleName", max_length=NAME_MAX_LENGTH)
+    role_id = models.CharField("RoleId", max_length=20, unique=True)
+    description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH, blank=True)
+    trust_policy = models.JSONField("AssumeRolePolicyDocument")
+    max_session_duration = models.PositiveIntegerField(default=MIN_SESSION_SECONDS)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["role_name"]
+        verbose_name = "RAM role"
+        constraints = [
+            models.UniqueConstraint(Lower("role_name"), "account", name="role_name_unique_in_account"),
+            models.CheckConstraint(condition=Q(role_name__regex=r"^[A-Za-z0-9.-]{1,64}$"), name="role_name_format"),
+            models.CheckConstraint(condition=Q(max_session_duration__gte=3600, max_session_duration__lte=43200),
+                                   name="role_max_session_duration_range"),
+        ]
+
+    def __str__(self) -> str:
+        return self.role_name
+
+    @property
+    def arn(self) -> str:
+        return f"acs:ram::{self.account.uid}:role/{self.role_name}"
+
+
+class StsSession(models.Model):
+    """The temporary credentials of one AssumeRole: an ``STS.`` key id, its secret sealed (it
+    verifies signatures, as an AccessKey's does: ``ram.sealing``), the digest of its SecurityToken
+    (never the token), the role it acts as and who assumed it, until ``expires_at``. Deleted with
+    its role: its credentials then stop working."""
+
+    access_key_id = models.CharField("AccessKeyId", max_length=32, unique=True)
+    secret_sealed = models.BinaryField(editable=False)
+    seal_version = models.PositiveSmallIntegerField(editable=False)
+    token_digest = models.CharField(max_length=64, editable=False)
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="sessions")
+    session_name = models.CharField("RoleSessionName", max_length=64)
+    session_policy = models.JSONField(null=True, blank=True)
+    assumed_by = models.CharField(max_length=300, help_text="The ARN of the identity that assumed the role.")
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "STS session"
+        indexes = [models.Index(fields=["role", "-created_at"], name="sts_session_role_recent"),
+                   models.Index(fields=["expires_at"], name="sts_session_expiry")]
+
+    def __str__(self) -> str:
+        return self.arn
+
+    @property
+    def arn(self) -> str:
+        return f"acs:ram::{self.role.account.uid}:assumed-role/{self.role.role_name}/{self.session_name}"
+
+    @property
+    def assumed_role_id(self) -> str:
+        return f"{self.role.role_id}:{self.session_name}"
+
+    @property
+    def account(self):
+        """The account the session acts in: its role's."""
+        return self.role.account
+
+
+class RolePolicyAttachment(models.Model):
+    """A policy attached to a RAM role."""
+
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="policy_attachments")
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="role_attachments")
+    attached_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["role", "policy"], name="policy_attached_to_role_once")]
 
 
 class PolicyAttachment(models.Model):

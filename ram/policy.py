@@ -12,10 +12,13 @@ in order:
    (``sandbox_arn``) and the demo (``DEMO_ARN``), and nothing else.
 4. Nothing crosses accounts: a resource of another account is refused to the rest.
 5. The account's root may do everything in its account; only the root manages root keys.
-6. A RAM user: an explicit ``Deny`` statement of an attached policy wins; then an ``Allow``
-   statement grants; then the account preferences ``AllowUserToManageAccessKeys`` and
+6. A RAM user: the documents of its attached policies decide, in Alibaba's policy language
+   (``ram.policy_language``: an explicit ``Deny`` statement that applies wins, then an ``Allow``
+   statement that applies grants; conditions on ``acs:SourceIp``, ``acs:SecureTransport``,
+   ``acs:MFAPresent`` and ``acs:CurrentTime`` are evaluated against the principal's request,
+   ``Principal.request``); then the account preferences ``AllowUserToManageAccessKeys`` and
    ``AllowUserToManageMFADevices`` let a RAM user manage their own AccessKeys / MFA device.
-   Anything else is refused.
+   Anything else is refused (NoPermission). A stored document that cannot be read allows nothing.
 
 Actions and resources use wildcards (``ram:Get*``, ``acs:ram:*:<uid>:user/*``).
 """
@@ -23,17 +26,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
 from .errors import RamError
+from .policy_language import Document, MalformedPolicyDocument, RequestContext, decide, parse_document
 
 if TYPE_CHECKING:
-    from .models import Account, RamUser
+    from .models import Account, RamUser, Role
 
 # Training: what trainers do (on sandboxes, and the demo account's reset).
 TRAINER_ACTIONS = frozenset({"training:ResetSandbox", "training:DeleteSandbox", "training:ResetDemo"})
 DEMO_ARN = "acs:training:::demo"
+ASSUME_ROLE = "sts:assumerole"  # the one action whose resource may be in another account
 
 # Actions a RAM user may take on their own keys when the account allows it.
 SELF_MANAGED_KEY_ACTIONS = frozenset({
@@ -52,10 +56,18 @@ READ_ONLY_DOCUMENT = {
     "Version": "1",
     "Statement": [{"Effect": "Allow", "Action": ["ram:Get*", "ram:List*"], "Resource": "*"}],
 }
+STS_ASSUME_ROLE_DOCUMENT = {
+    "Version": "1",
+    "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
+}
 SYSTEM_POLICIES = {
     "AliyunRAMFullAccess": ("Provides full access to Resource Access Management (RAM).", FULL_ACCESS_DOCUMENT),
     "AliyunRAMReadOnlyAccess": ("Provides read-only access to Resource Access Management (RAM).", READ_ONLY_DOCUMENT),
+    "AliyunSTSAssumeRoleAccess": ("Provides access to assume RAM roles through Security Token Service (STS).",
+                                  STS_ASSUME_ROLE_DOCUMENT),
 }
+# A stored document that cannot be read: it allows nothing, and denies everything it might have.
+_UNREADABLE = Document(())
 
 
 def account_arn(account: Account) -> str:
@@ -64,6 +76,17 @@ def account_arn(account: Account) -> str:
 
 def user_arn(account: Account, user_name: str) -> str:
     return f"acs:ram:*:{account.uid}:user/{user_name}"
+
+
+def policy_arn(account: Account, policy_name: str) -> str:
+    return f"acs:ram:*:{account.uid}:policy/{policy_name}"
+
+
+def role_arn(account: Account | str, role_name: str) -> str:
+    """A RAM role (of an account, or of the account with that UID) as a resource of a policy
+    (``ram:CreateRole`` …, ``sts:AssumeRole``)."""
+    uid = account if isinstance(account, str) else account.uid
+    return f"acs:ram:*:{uid}:role/{role_name}"
 
 
 def root_arn(account: Account) -> str:
@@ -80,11 +103,19 @@ def sandbox_arn(account: Account) -> str:
 class Principal:
     """The identity a request acts as. Build one with ``root``, ``ram_user`` or ``cli``."""
 
-    kind: str  # "root" | "ram_user" | "trainer" | "cli" | "anonymous"
+    kind: str  # "root" | "ram_user" | "assumed_role" | "trainer" | "cli" | "anonymous"
     account: Account | None = None
     ram_user: RamUser | None = None
     label: str = ""
-    _statements: list[dict] | None = field(default=None, repr=False)
+    # An assumed role's session (STS temporary credentials): the role, who assumed it, and the
+    # session policy that narrows what the role's policies allow.
+    role: Role | None = field(default=None, repr=False)
+    assumed_by: str = ""
+    _session_documents: list[Document] | None = field(default=None, repr=False)
+    # What the conditions of its policies may ask about the request it acts in (None: nothing
+    # but the time: a condition on the address, the transport or MFA then does not hold).
+    request: RequestContext | None = field(default=None, repr=False)
+    _documents: list[Document] | None = field(default=None, repr=False)
 
     @classmethod
     def root(cls, account: Account) -> Principal:
@@ -96,7 +127,21 @@ class Principal:
         read them already (the API reads them with the AccessKey); else read on first use."""
         principal = cls(kind="ram_user", account=ram_user.account, ram_user=ram_user)
         if policy_documents is not None:
-            principal._statements = statements_of(policy_documents)
+            principal._documents = documents_of(policy_documents)
+        return principal
+
+    @classmethod
+    def assumed_role(cls, *, role: Role, session_name: str, assumed_by: str, session_policy: dict | None,
+                     role_documents: list[dict] | None = None) -> Principal:
+        """A session of ``role`` (its temporary credentials), named ``session_name``, opened by
+        ``assumed_by`` (an ARN). It acts in the role's account with the role's policies, each call
+        also allowed by ``session_policy`` when there is one. ``role_documents``: the documents of
+        the role's policies when the caller read them already; else read on first use."""
+        principal = cls(kind="assumed_role", account=role.account, role=role, label=session_name,
+                        assumed_by=assumed_by)
+        if role_documents is not None:
+            principal._documents = documents_of(role_documents)
+        principal._session_documents = documents_of([session_policy]) if session_policy is not None else None
         return principal
 
     @classmethod
@@ -121,6 +166,8 @@ class Principal:
             return f"acs:ram::{self.account.uid}:root"
         if self.kind == "ram_user":
             return f"acs:ram::{self.account.uid}:user/{self.ram_user.user_name}"
+        if self.kind == "assumed_role":
+            return f"acs:ram::{self.account.uid}:assumed-role/{self.role.role_name}/{self.label}"
         return f"{self.kind}:{self.label}"
 
     @property
@@ -129,6 +176,8 @@ class Principal:
             return self.account.root_email
         if self.kind == "ram_user":
             return self.ram_user.logon_name
+        if self.kind == "assumed_role":
+            return f"{self.role.role_name}/{self.label}"
         return self.label
 
     @property
@@ -136,42 +185,40 @@ class Principal:
         return self.kind == "root"
 
     @property
+    def is_assumed_role(self) -> bool:
+        """A role's session: STS temporary credentials."""
+        return self.kind == "assumed_role"
+
+    @property
     def is_operator(self) -> bool:
         """The server's command line: trusted, and not reachable from outside (no rate limit applies)."""
         return self.kind == "cli"
 
-    def statements(self) -> list[dict]:
-        """The statements of the policies attached to a RAM user, loaded once per principal."""
-        if self._statements is None:
-            self._statements = []
+    def documents(self) -> list[Document]:
+        """The documents of the policies attached to a RAM user (or to an assumed role), read
+        once per principal."""
+        if self._documents is None:
+            self._documents = []
+            # Only the documents (no Policy instances): this runs on every RAM user's API call.
             if self.ram_user is not None:
-                # Only the documents (no Policy instances): this runs on every RAM user's API call.
-                self._statements = statements_of(
+                self._documents = documents_of(
                     self.ram_user.policy_attachments.values_list("policy__document", flat=True))
-        return self._statements
+            elif self.role is not None:
+                self._documents = documents_of(self.role.policy_attachments.values_list("policy__document", flat=True))
+        return self._documents
 
 
-def statements_of(documents: Iterable[dict]) -> list[dict]:
-    """The statements of policy documents, one list (a document's ``Statement`` may be a single one)."""
-    statements: list[dict] = []
+def documents_of(documents: Iterable[dict]) -> list[Document]:
+    """Stored policy documents, read (``policy_language.parse_document``). One that cannot be
+    read (stored before it was checked, or edited in the database) allows nothing and makes
+    its holder allowed nothing: a Deny it might hold must not be lost."""
+    parsed = []
     for document in documents:
-        statement = document.get("Statement", []) if isinstance(document, dict) else []
-        statements.extend(statement if isinstance(statement, list) else [statement])
-    return statements
-
-
-def _as_list(value) -> list[str]:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(value)
-
-
-def _statement_matches(statement: dict, action: str, resource: str) -> bool:
-    actions = _as_list(statement.get("Action"))
-    resources = _as_list(statement.get("Resource"))
-    action_ok = any(fnmatchcase(action.lower(), pattern.lower()) for pattern in actions)
-    resource_ok = any(fnmatchcase(resource, pattern) for pattern in resources)
-    return action_ok and resource_ok
+        try:
+            parsed.append(parse_document(document))
+        except MalformedPolicyDocument:
+            return [_UNREADABLE]
+    return parsed
 
 
 def is_allowed(principal: Principal, action: str, resource: str) -> bool:
@@ -183,19 +230,26 @@ def is_allowed(principal: Principal, action: str, resource: str) -> bool:
     if principal.kind == "trainer":
         return action in TRAINER_ACTIONS and (
             resource == DEMO_ARN or (resource.startswith("acs:ram:*:") and resource.endswith(":sandbox")))
-    if principal.kind not in ("root", "ram_user") or principal.account is None:
+    if principal.kind not in ("root", "ram_user", "assumed_role") or principal.account is None:
         return False
-    if not resource.startswith(f"acs:ram:*:{principal.account.uid}:"):
-        return False  # nothing crosses accounts
+    if not resource.startswith(f"acs:ram:*:{principal.account.uid}:") and action.lower() != ASSUME_ROLE:
+        return False  # nothing crosses accounts (but a role of another account, whose trust policy consents)
     if principal.kind == "root":
-        return True
+        return action.lower() != ASSUME_ROLE  # roles may not be assumed by root accounts
     if resource == root_arn(principal.account):
         return False  # only the root manages the root's keys
-    statements = principal.statements()
-    if any(s.get("Effect") == "Deny" and _statement_matches(s, action, resource) for s in statements):
+    documents = principal.documents()
+    if documents and documents[0] is _UNREADABLE:
         return False
-    if any(s.get("Effect") == "Allow" and _statement_matches(s, action, resource) for s in statements):
-        return True
+    request = principal.request or RequestContext()
+    decision = decide(documents, action, resource, request)
+    if principal.kind == "assumed_role":
+        if decision != "Allow" or principal._session_documents is None:
+            return decision == "Allow"
+        session = principal._session_documents  # it can only narrow: both must allow
+        return not (session and session[0] is _UNREADABLE) and decide(session, action, resource, request) == "Allow"
+    if decision is not None:
+        return decision == "Allow"
     if resource != user_arn(principal.account, principal.ram_user.user_name):
         return False
     if action in SELF_MANAGED_KEY_ACTIONS:
@@ -203,6 +257,34 @@ def is_allowed(principal: Principal, action: str, resource: str) -> bool:
     if action in SELF_MANAGED_MFA_ACTIONS:
         return principal.account.allow_user_to_manage_mfa_devices
     return False
+
+
+def is_trusted_by(role: Role, principal: Principal, request: RequestContext) -> bool:
+    """Whether ``role``'s trust policy lets ``principal`` (a RAM user or an assumed role) assume
+    it: a statement that applies names it among its RAM principals, as its account (the UID or
+    ``acs:ram::<uid>:root``: any of its identities the account allows to) or as itself (its ARN);
+    a Deny that applies wins. A trust policy that cannot be read trusts no one."""
+    try:
+        document = parse_document(role.trust_policy, trust=True)
+    except MalformedPolicyDocument:
+        return False
+    uid = principal.account.uid
+    names = [uid, f"acs:ram::{uid}:root"]
+    if principal.kind == "ram_user":
+        names.append(principal.arn)
+    elif principal.kind == "assumed_role":
+        names.append(f"acs:ram::{uid}:role/{principal.role.role_name}")
+    else:
+        return False
+    trusted = False
+    for statement in document.statements:
+        if not statement.applies("sts:AssumeRole", None, request):
+            continue
+        if any(statement.trusts("RAM", name) for name in names):
+            if statement.effect == "Deny":
+                return False
+            trusted = True
+    return trusted
 
 
 def authorize(principal: Principal, action: str, resource: str) -> None:

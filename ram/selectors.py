@@ -18,11 +18,12 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
+from django.db.models import Count, Q
 
 from . import hot_reads, sealing
 from .errors import RamError
 from .hot_reads import hot_read
-from .models import AccessKey, Account, RamUser
+from .models import AccessKey, Account, Policy, PolicyAttachment, RamUser, Role, RolePolicyAttachment, StsSession
 from .policy import Principal
 
 
@@ -322,9 +323,81 @@ def access_key_list_by_user_name(*, account: Account, user_name: str) -> list[tu
     return [tuple(row) for row in read.rows(connection, [account.pk, user_name.lower()])]
 
 
-def access_key_secret_open(*, access_key: AccessKey) -> str:
-    """The plaintext secret of a key, for verifying request signatures. Never render it."""
+def sts_session_for_signature(*, access_key_id: str) -> StsSession | None:
+    """The STS session of temporary credentials by their ``STS.`` key id, with its role and the
+    role's account, or None."""
+    return StsSession.objects.select_related("role__account").filter(access_key_id=access_key_id).first()
+
+
+def access_key_secret_open(*, access_key: AccessKey | StsSession) -> str:
+    """The plaintext secret of a key (or of temporary credentials), for verifying request
+    signatures. Never render it."""
     return sealing.unseal(
         access_key_id=access_key.access_key_id,
         sealed=sealing.Sealed(access_key.seal_version, bytes(access_key.secret_sealed)),
     )
+
+
+# --- Policies ----------------------------------------------------------------------------------
+
+def _policies_visible_to(account: Account):
+    """The system policies and ``account``'s custom ones."""
+    return Policy.objects.filter(Q(account__isnull=True) | Q(account=account))
+
+
+def policy_page(*, account: Account, policy_type: str | None, after: int | None, limit: int) -> tuple[list, bool]:
+    """Up to ``limit`` policies visible to ``account`` (of ``policy_type`` if given), in the order
+    of their ids after ``after``, each with ``attachment_count`` (its attachments in ``account``);
+    and whether more follow. Three queries whatever the number of policies."""
+    policies = _policies_visible_to(account).order_by("pk")
+    if policy_type:
+        policies = policies.filter(policy_type=policy_type)
+    if after is not None:
+        policies = policies.filter(pk__gt=after)
+    page = list(policies[: limit + 1])
+    truncated, page = len(page) > limit, page[:limit]
+    users = dict(PolicyAttachment.objects.filter(policy__in=page, ram_user__account=account)
+                 .values("policy").annotate(n=Count("pk")).values_list("policy", "n"))
+    roles = dict(RolePolicyAttachment.objects.filter(policy__in=page, role__account=account)
+                 .values("policy").annotate(n=Count("pk")).values_list("policy", "n"))
+    for policy in page:
+        policy.attachment_count = users.get(policy.pk, 0) + roles.get(policy.pk, 0)
+    return page, truncated
+
+
+def policy_attachment_count(*, account: Account, policy: Policy) -> int:
+    """How many RAM users and roles of ``account`` ``policy`` is attached to."""
+    return (policy.attachments.filter(ram_user__account=account).count()
+            + policy.role_attachments.filter(role__account=account).count())
+
+
+def policy_entities(*, account: Account, policy: Policy) -> list[PolicyAttachment]:
+    """The attachments of ``policy`` to RAM users of ``account``, with their users, oldest first."""
+    return list(policy.attachments.filter(ram_user__account=account).select_related("ram_user")
+                .order_by("attached_at", "pk"))
+
+
+def policy_role_entities(*, account: Account, policy: Policy) -> list[RolePolicyAttachment]:
+    """The attachments of ``policy`` to roles of ``account``, with their roles, oldest first."""
+    return list(policy.role_attachments.filter(role__account=account).select_related("role__account")
+                .order_by("attached_at", "pk"))
+
+
+def policy_attachments_of_role(*, role: Role) -> list[RolePolicyAttachment]:
+    """The policies attached to ``role``, with the policies, by name."""
+    return list(role.policy_attachments.select_related("policy").order_by("policy__name", "pk"))
+
+
+def role_page(*, account: Account, after: int | None, limit: int) -> tuple[list[Role], bool]:
+    """Up to ``limit`` roles of ``account`` in the order of their ids after ``after``, and
+    whether more follow."""
+    roles = Role.objects.select_related("account").filter(account=account).order_by("pk")
+    if after is not None:
+        roles = roles.filter(pk__gt=after)
+    page = list(roles[: limit + 1])
+    return page[:limit], len(page) > limit
+
+
+def policy_attachments_of_user(*, ram_user: RamUser) -> list[PolicyAttachment]:
+    """The policies attached to ``ram_user``, with the policies, by name."""
+    return list(ram_user.policy_attachments.select_related("policy").order_by("policy__name", "pk"))

@@ -7,11 +7,12 @@ transaction. Refusals raise ``RamError`` with the RAM API's error code and leave
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TypeVar
 
@@ -27,10 +28,31 @@ from django.utils.translation import gettext_lazy
 
 from . import mfa, ratelimit, sealing
 from .audit import AuditContext, audit_record, audit_refusal_bounded
-from .credentials import CREDENTIAL_REDACTED, contains_access_key_credential, new_access_key_id, new_access_key_secret
+from .credentials import (
+    CREDENTIAL_REDACTED,
+    contains_access_key_credential,
+    new_access_key_id,
+    new_access_key_secret,
+    new_security_token,
+    new_sts_access_key_id,
+    security_token_digest,
+)
 from .errors import RamError
-from .models import AccessKey, Account, CreationRun, MfaDevice, Policy, PolicyAttachment, RamUser
-from .policy import Principal, account_arn, authorize, root_arn, user_arn
+from .models import (
+    AccessKey,
+    Account,
+    CreationRun,
+    MfaDevice,
+    Policy,
+    PolicyAttachment,
+    PolicyVersion,
+    RamUser,
+    Role,
+    RolePolicyAttachment,
+    StsSession,
+)
+from .policy import Principal, account_arn, authorize, is_allowed, is_trusted_by, policy_arn, role_arn, root_arn, user_arn
+from .policy_language import MAX_DOCUMENT_LENGTH, MalformedPolicyDocument, RequestContext, parse_document
 
 USER_NAME_CHARS = re.compile(r"[A-Za-z0-9._-]+")
 CLI_CONTEXT = AuditContext.cli()
@@ -278,45 +300,557 @@ def ram_user_delete(*, actor: Principal, ram_user: RamUser, context: AuditContex
                  target_type="RamUser", target=ram_user.user_name)
 
 
+# --- Policies ----------------------------------------------------------------------------
+
+POLICY_NAME_CHARS = re.compile(r"[A-Za-z0-9-]+")
+ROTATE_STRATEGIES = ("None", "DeleteOldestNonDefaultVersionWhenLimitExceeded")
+
+
+def validate_policy_name(policy_name: str) -> None:
+    """The RAM API's rule: 1-128 characters of letters, digits and '-'."""
+    if not policy_name or len(policy_name) > Policy.NAME_MAX_LENGTH:
+        raise RamError("InvalidParameter.PolicyName.Length",
+                       f"The parameter - PolicyName must be 1 to {Policy.NAME_MAX_LENGTH} characters long.")
+    if not POLICY_NAME_CHARS.fullmatch(policy_name):
+        raise RamError("InvalidParameter.PolicyName.InvalidChars",
+                       "The parameter - PolicyName contains invalid characters: use letters, digits and '-'.")
+
+
+def validate_policy_type(policy_type: str) -> str:
+    if policy_type not in (Policy.SYSTEM, Policy.CUSTOM):
+        raise RamError("InvalidParameter.PolicyType",
+                       'The parameter - PolicyType must be "System" or "Custom".')
+    return policy_type
+
+
+def _policy_document(document) -> dict:
+    """A document to store: checked (``MalformedPolicyDocument`` otherwise), as parsed JSON."""
+    if isinstance(document, str):
+        if len(document) > MAX_DOCUMENT_LENGTH:
+            raise RamError("InvalidParameter.PolicyDocument.Length",
+                           f"The parameter - PolicyDocument must be at most {MAX_DOCUMENT_LENGTH} characters long.")
+        parse_document(document)
+        return json.loads(document)
+    parse_document(document)
+    return document
+
+
+def _policy_for_update(*, account: Account, policy_name: str, actor: Principal, action: str) -> Policy:
+    """The account's custom policy ``policy_name`` (any letter case), its row locked until the
+    transaction ends: versions are counted, numbered and switched one change at a time. ``action``
+    is authorized on its stored name too: a policy resource matches case-sensitively, so a Deny on
+    ``policy/Guard`` must hold for ``PolicyName=guard``."""
+    policy = (Policy.objects.select_for_update()
+              .filter(account=account, policy_type=Policy.CUSTOM, name__iexact=policy_name).first())
+    if policy is None:
+        raise RamError("EntityNotExist.Policy", f"The policy {policy_name} does not exist.")
+    if policy.name != policy_name:
+        authorize(actor, action, policy_arn(account, policy.name))
+    return policy
+
+
+def policy_of(*, account: Account, policy_name: str, policy_type: str) -> Policy:
+    """A system policy, or a custom policy of ``account``, by name in any letter case; raises
+    ``EntityNotExist.Policy``."""
+    policies = Policy.objects.filter(name__iexact=policy_name)
+    policies = policies.filter(account__isnull=True) if policy_type == Policy.SYSTEM else \
+        policies.filter(account=account, policy_type=Policy.CUSTOM)
+    policy = policies.first()
+    if policy is None:
+        raise RamError("EntityNotExist.Policy", f"The policy {policy_name} does not exist.")
+    return policy
+
+
+def _policy_held(policy: Policy) -> Policy:
+    """``policy`` (just read), its custom row held against DeletePolicy until the transaction ends
+    (``_policy_for_update`` waits for it, and an attach waiting for a delete finds no policy):
+    without it an attachment to a policy deleted meanwhile failed its foreign key at COMMIT (a 500)."""
+    if policy.policy_type != Policy.CUSTOM:
+        return policy  # system policies are not deleted through the API
+    held = Policy.objects.select_for_update(no_key=True).filter(pk=policy.pk).first()
+    if held is None:
+        raise RamError("EntityNotExist.Policy", f"The policy {policy.name} does not exist.")
+    return held
+
+
 @transaction.atomic
-def policy_attach(*, actor: Principal, ram_user: RamUser, policy_name: str,
+def policy_create(*, actor: Principal, account: Account, policy_name: str, document, description: str = "",
+                  context: AuditContext = CLI_CONTEXT) -> Policy:
+    """A custom policy of ``account`` with ``document`` as its default version v1 (``ram:CreatePolicy``).
+    Refused: a name in use in the account (any letter case), a malformed document."""
+    authorize(actor, "ram:CreatePolicy", policy_arn(account, policy_name))
+    validate_policy_name(policy_name)
+    if len(description) > Policy.DESCRIPTION_MAX_LENGTH:
+        raise RamError("InvalidParameter.Description.Length",
+                       f"The parameter - Description must be at most {Policy.DESCRIPTION_MAX_LENGTH} characters long.")
+    refuse_credential("Description", description)
+    stored = _policy_document(document)
+    taken = RamError("EntityAlreadyExists.Policy", f"The policy {policy_name} already exists in this account.")
+    if Policy.objects.filter(account=account, name__iexact=policy_name).exists():
+        raise taken
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            policy = Policy.objects.create(account=account, name=policy_name, policy_type=Policy.CUSTOM,
+                                           description=description, document=stored, default_version="v1",
+                                           last_version_number=1, created_at=now, updated_at=now)
+    except IntegrityError:
+        raise taken from None
+    PolicyVersion.objects.create(policy=policy, number=1, document=stored, is_default=True, created_at=now)
+    audit_record(context=context, actor=actor, action="CreatePolicy", account_uid=account.uid,
+                 target_type="Policy", target=policy_name)
+    return policy
+
+
+@transaction.atomic
+def policy_delete(*, actor: Principal, account: Account, policy_name: str, cascading: bool = False,
+                  context: AuditContext = CLI_CONTEXT) -> None:
+    """Delete a custom policy (``ram:DeletePolicy``). Refused while it is attached
+    (``DeleteConflict.Policy.User``) or keeps versions besides its default
+    (``DeleteConflict.Policy.Version``), unless ``cascading``: then it is detached and its versions go."""
+    authorize(actor, "ram:DeletePolicy", policy_arn(account, policy_name))
+    validate_policy_name(policy_name)
+    policy = _policy_for_update(account=account, policy_name=policy_name, actor=actor, action="ram:DeletePolicy")
+    attachments = PolicyAttachment.objects.filter(policy=policy).select_related("ram_user")
+    role_attachments = RolePolicyAttachment.objects.filter(policy=policy).select_related("role")
+    if not cascading:
+        if attachments.exists():
+            raise RamError("DeleteConflict.Policy.User",
+                           f"The policy {policy.name} is attached to RAM users: detach it first.")
+        if role_attachments.exists():
+            raise RamError("DeleteConflict.Policy.Role",
+                           f"The policy {policy.name} is attached to RAM roles: detach it first.")
+        if policy.versions.filter(is_default=False).exists():
+            raise RamError("DeleteConflict.Policy.Version",
+                           f"The policy {policy.name} has versions other than its default: delete them first.")
+    for attachment in attachments:
+        audit_record(context=context, actor=actor, action="DetachPolicyFromUser", account_uid=account.uid,
+                     target_type="RamUser", target=attachment.ram_user.user_name,
+                     detail={"policy": policy.name, "policy_type": Policy.CUSTOM, "cascade": "DeletePolicy"})
+    for attachment in role_attachments:
+        audit_record(context=context, actor=actor, action="DetachPolicyFromRole", account_uid=account.uid,
+                     target_type="Role", target=attachment.role.role_name,
+                     detail={"policy": policy.name, "policy_type": Policy.CUSTOM, "cascade": "DeletePolicy"})
+    attachments.delete()
+    role_attachments.delete()
+    policy.delete()
+    audit_record(context=context, actor=actor, action="DeletePolicy", account_uid=account.uid,
+                 target_type="Policy", target=policy.name)
+
+
+def _set_default(policy: Policy, version: PolicyVersion) -> None:
+    policy.versions.filter(is_default=True).exclude(pk=version.pk).update(is_default=False)
+    if not version.is_default:
+        version.is_default = True
+        version.save(update_fields=["is_default"])
+    policy.document, policy.default_version, policy.updated_at = version.document, version.version_id, timezone.now()
+    policy.save(update_fields=["document", "default_version", "updated_at", "last_version_number"])
+
+
+@transaction.atomic
+def policy_version_create(*, actor: Principal, account: Account, policy_name: str, document,
+                          set_as_default: bool = False, rotate_strategy: str = "None",
+                          context: AuditContext = CLI_CONTEXT) -> PolicyVersion:
+    """A new version of a custom policy (``ram:CreatePolicyVersion``), numbered after every earlier
+    one. At most ``Policy.MAX_VERSIONS``: beyond, ``LimitExceeded.Policy.Version``, or with
+    ``rotate_strategy`` DeleteOldestNonDefaultVersionWhenLimitExceeded the oldest version that is
+    not the default is deleted first."""
+    authorize(actor, "ram:CreatePolicyVersion", policy_arn(account, policy_name))
+    validate_policy_name(policy_name)
+    if rotate_strategy not in ROTATE_STRATEGIES:
+        raise RamError("InvalidParameter.RotateStrategy",
+                       f"The parameter - RotateStrategy must be one of: {', '.join(ROTATE_STRATEGIES)}.")
+    stored = _policy_document(document)
+    policy = _policy_for_update(account=account, policy_name=policy_name, actor=actor, action="ram:CreatePolicyVersion")
+    versions = list(policy.versions.order_by("number"))
+    if len(versions) >= Policy.MAX_VERSIONS:
+        oldest = next((version for version in versions if not version.is_default), None)
+        if rotate_strategy == "None" or oldest is None:
+            raise RamError("LimitExceeded.Policy.Version",
+                           f"The policy {policy.name} has {Policy.MAX_VERSIONS} versions, the most it may keep: "
+                           "delete one first.")
+        oldest.delete()
+        audit_record(context=context, actor=actor, action="DeletePolicyVersion", account_uid=account.uid,
+                     target_type="Policy", target=policy.name,
+                     detail={"version": oldest.version_id, "rotate": rotate_strategy})
+    policy.last_version_number += 1
+    version = PolicyVersion.objects.create(policy=policy, number=policy.last_version_number, document=stored,
+                                           is_default=False)
+    if set_as_default:
+        _set_default(policy, version)
+    else:
+        policy.updated_at = timezone.now()
+        policy.save(update_fields=["last_version_number", "updated_at"])
+    audit_record(context=context, actor=actor, action="CreatePolicyVersion", account_uid=account.uid,
+                 target_type="Policy", target=policy.name,
+                 detail={"version": version.version_id, "default": set_as_default})
+    return version
+
+
+def policy_version_of(*, policy: Policy, version_id: str) -> PolicyVersion:
+    """A policy's version by its VersionId (``v3``); raises ``EntityNotExist.Policy.Version``."""
+    match = re.fullmatch(r"v([1-9][0-9]{0,8})", version_id or "")
+    version = policy.versions.filter(number=int(match.group(1))).first() if match else None
+    if version is None:
+        raise RamError("EntityNotExist.Policy.Version", f"The version {version_id} of {policy.name} does not exist.")
+    return version
+
+
+@transaction.atomic
+def policy_version_set_default(*, actor: Principal, account: Account, policy_name: str, version_id: str,
+                               context: AuditContext = CLI_CONTEXT) -> PolicyVersion:
+    """Make ``version_id`` the version that decides (``ram:SetDefaultPolicyVersion``)."""
+    authorize(actor, "ram:SetDefaultPolicyVersion", policy_arn(account, policy_name))
+    validate_policy_name(policy_name)
+    policy = _policy_for_update(account=account, policy_name=policy_name, actor=actor, action="ram:SetDefaultPolicyVersion")
+    version = policy_version_of(policy=policy, version_id=version_id)
+    _set_default(policy, version)
+    audit_record(context=context, actor=actor, action="SetDefaultPolicyVersion", account_uid=account.uid,
+                 target_type="Policy", target=policy.name, detail={"version": version.version_id})
+    return version
+
+
+@transaction.atomic
+def policy_version_delete(*, actor: Principal, account: Account, policy_name: str, version_id: str,
+                          context: AuditContext = CLI_CONTEXT) -> None:
+    """Delete a version that is not the default (``ram:DeletePolicyVersion``)."""
+    authorize(actor, "ram:DeletePolicyVersion", policy_arn(account, policy_name))
+    validate_policy_name(policy_name)
+    policy = _policy_for_update(account=account, policy_name=policy_name, actor=actor, action="ram:DeletePolicyVersion")
+    version = policy_version_of(policy=policy, version_id=version_id)
+    if version.is_default:
+        raise RamError("DeleteConflict.Policy.Version.Default",
+                       f"The version {version.version_id} is the default of {policy.name}: make another the "
+                       "default first, or delete the policy.")
+    version.delete()
+    audit_record(context=context, actor=actor, action="DeletePolicyVersion", account_uid=account.uid,
+                 target_type="Policy", target=policy.name, detail={"version": version.version_id})
+
+
+@transaction.atomic
+def policy_attach(*, actor: Principal, ram_user: RamUser, policy_name: str, policy_type: str = Policy.SYSTEM,
                   context: AuditContext = CLI_CONTEXT) -> PolicyAttachment:
-    """Attach a system policy to a RAM user (``ram:AttachPolicyToUser``)."""
+    """Attach a system policy, or a custom policy of the user's account, to a RAM user
+    (``ram:AttachPolicyToUser``)."""
     authorize(actor, "ram:AttachPolicyToUser", user_arn(ram_user.account, ram_user.user_name))
-    policy = _policy_get(policy_name)
+    validate_policy_type(policy_type)
+    policy = _policy_held(policy_of(account=ram_user.account, policy_name=policy_name, policy_type=policy_type))
+    taken = RamError("EntityAlreadyExists.User.Policy",
+                     f"The policy {policy.name} is already attached to {ram_user.user_name}.")
     if PolicyAttachment.objects.filter(ram_user=ram_user, policy=policy).exists():
-        raise RamError("EntityAlreadyExists.User.Policy",
-                       f"The policy {policy_name} is already attached to {ram_user.user_name}.")
+        raise taken
     try:
         with transaction.atomic():
             attachment = PolicyAttachment.objects.create(ram_user=ram_user, policy=policy)
     except IntegrityError:
-        raise RamError("EntityAlreadyExists.User.Policy",
-                       f"The policy {policy_name} is already attached to {ram_user.user_name}.") from None
+        raise taken from None
     audit_record(context=context, actor=actor, action="AttachPolicyToUser", account_uid=ram_user.account.uid,
-                 target_type="RamUser", target=ram_user.user_name, detail={"policy": policy_name})
+                 target_type="RamUser", target=ram_user.user_name,
+                 detail={"policy": policy.name, "policy_type": policy.policy_type})
     return attachment
 
 
 @transaction.atomic
-def policy_detach(*, actor: Principal, ram_user: RamUser, policy_name: str,
+def policy_detach(*, actor: Principal, ram_user: RamUser, policy_name: str, policy_type: str = Policy.SYSTEM,
                   context: AuditContext = CLI_CONTEXT) -> None:
     """Detach a policy from a RAM user (``ram:DetachPolicyFromUser``)."""
     authorize(actor, "ram:DetachPolicyFromUser", user_arn(ram_user.account, ram_user.user_name))
-    policy = _policy_get(policy_name)
+    validate_policy_type(policy_type)
+    policy = policy_of(account=ram_user.account, policy_name=policy_name, policy_type=policy_type)
     deleted, _ = PolicyAttachment.objects.filter(ram_user=ram_user, policy=policy).delete()
     if not deleted:
         raise RamError("EntityNotExist.User.Policy",
-                       f"The policy {policy_name} is not attached to {ram_user.user_name}.")
+                       f"The policy {policy.name} is not attached to {ram_user.user_name}.")
     audit_record(context=context, actor=actor, action="DetachPolicyFromUser", account_uid=ram_user.account.uid,
-                 target_type="RamUser", target=ram_user.user_name, detail={"policy": policy_name})
+                 target_type="RamUser", target=ram_user.user_name,
+                 detail={"policy": policy.name, "policy_type": policy.policy_type})
 
 
-def _policy_get(policy_name: str) -> Policy:
+# --- Roles -------------------------------------------------------------------------------
+
+ROLE_NAME_CHARS = re.compile(r"[A-Za-z0-9.-]+")
+_TRUSTED_RAM_PRINCIPAL = re.compile(r"[0-9]{16}|\*|acs:ram::([0-9]{16}|\*):(root|user/[A-Za-z0-9._*-]+|role/[A-Za-z0-9.*-]+)")
+_TRUSTED_SERVICE = re.compile(r"[a-z0-9*][a-z0-9.*-]*\.aliyuncs\.com")
+
+
+def validate_role_name(role_name: str, parameter: str = "RoleName") -> None:
+    """The RAM API's rule: 1-64 characters of letters, digits, '.' and '-'."""
+    if not role_name or len(role_name) > Role.NAME_MAX_LENGTH:
+        raise RamError(f"InvalidParameter.{parameter}.Length",
+                       f"The parameter - {parameter} must be 1 to {Role.NAME_MAX_LENGTH} characters long.")
+    if not ROLE_NAME_CHARS.fullmatch(role_name):
+        raise RamError(f"InvalidParameter.{parameter}.InvalidChars",
+                       f"The parameter - {parameter} contains invalid characters: use letters, digits, '.' and '-'.")
+
+
+def _role_description(description: str, parameter: str = "Description") -> str:
+    if len(description) > Role.DESCRIPTION_MAX_LENGTH:
+        raise RamError(f"InvalidParameter.{parameter}.Length",
+                       f"The parameter - {parameter} must be at most {Role.DESCRIPTION_MAX_LENGTH} characters long.")
+    refuse_credential(parameter, description)
+    return description
+
+
+def max_session_duration_of(value, parameter: str = "MaxSessionDuration") -> int:
+    """Seconds a role's sessions may last: 3600 to 43200."""
+    text = str(value)
+    if not re.fullmatch(r"[0-9]{1,6}", text) or not Role.MIN_SESSION_SECONDS <= int(text) <= Role.MAX_SESSION_SECONDS:
+        raise RamError(f"InvalidParameter.{parameter}",
+                       f"The parameter - {parameter} must be {Role.MIN_SESSION_SECONDS} to {Role.MAX_SESSION_SECONDS} "
+                       "seconds.")
+    return int(text)
+
+
+def _trust_document(document) -> dict:
+    """A trust policy to store: the language's rules (``Principal``, ``sts:AssumeRole``), and each
+    principal one this server can name: a RAM principal as an account's UID or an ARN
+    (``acs:ram::<uid>:root``, ``…:user/<name>``, ``…:role/<name>``), a service as
+    ``<name>.aliyuncs.com``."""
+    text = document if isinstance(document, str) else json.dumps(document)
+    if len(text) > MAX_DOCUMENT_LENGTH:
+        raise RamError("InvalidParameter.AssumeRolePolicyDocument.Length",
+                       f"The parameter - AssumeRolePolicyDocument must be at most {MAX_DOCUMENT_LENGTH} characters long.")
+    parsed = parse_document(document, trust=True)
+    for index, statement in enumerate(parsed.statements):
+        for kind, values in statement.principals:
+            pattern = {"RAM": _TRUSTED_RAM_PRINCIPAL, "Service": _TRUSTED_SERVICE}.get(kind)
+            for value in values:
+                if pattern is None or not pattern.fullmatch(value):
+                    raise MalformedPolicyDocument(
+                        f'Statement[{index}].Principal.{kind} "{value[:64]}" is not a principal this server knows '
+                        '(RAM: a UID or "acs:ram::<uid>:root" / ":user/<name>" / ":role/<name>"; '
+                        'Service: "<name>.aliyuncs.com").')
+    return json.loads(document) if isinstance(document, str) else document
+
+
+def role_get(*, account: Account, role_name: str) -> Role:
+    """A role of ``account`` by name in any letter case; raises ``EntityNotExist.Role``."""
+    role = Role.objects.select_related("account").filter(account=account, role_name__iexact=role_name).first()
+    if role is None:
+        raise RamError("EntityNotExist.Role", f"The role {role_name} does not exist.")
+    return role
+
+
+def _role_held(role: Role) -> Role:
+    """``role`` (just read), its row held against DeleteRole until the transaction ends: without it
+    a change racing a delete failed at COMMIT (an attachment's foreign key) or matched no row."""
+    held = Role.objects.select_related("account").select_for_update(no_key=True, of=("self",)).filter(
+        pk=role.pk).first()
+    if held is None:
+        raise RamError("EntityNotExist.Role", f"The role {role.role_name} does not exist.")
+    return held
+
+
+def _new_role_id() -> str:
+    return "3" + "".join(secrets.choice("0123456789") for _ in range(17))
+
+
+@transaction.atomic
+def role_create(*, actor: Principal, account: Account, role_name: str, trust_policy, description: str = "",
+                max_session_duration=Role.MIN_SESSION_SECONDS, context: AuditContext = CLI_CONTEXT) -> Role:
+    """A RAM role of ``account`` (``ram:CreateRole``): its trust policy says who may assume it."""
+    authorize(actor, "ram:CreateRole", role_arn(account, role_name))
+    validate_role_name(role_name)
+    description = _role_description(description)
+    seconds = max_session_duration_of(max_session_duration)
+    stored = _trust_document(trust_policy)
+    taken = RamError("EntityAlreadyExists.Role", f"The role {role_name} already exists in this account.")
+    if Role.objects.filter(account=account, role_name__iexact=role_name).exists():
+        raise taken
+    now = timezone.now()
+    for _attempt in range(5):  # a RoleId taken already: another one
+        try:
+            with transaction.atomic():
+                role = Role.objects.create(account=account, role_name=role_name, role_id=_new_role_id(),
+                                           description=description, trust_policy=stored,
+                                           max_session_duration=seconds, created_at=now, updated_at=now)
+            break
+        except IntegrityError:
+            if Role.objects.filter(account=account, role_name__iexact=role_name).exists():
+                raise taken from None
+    else:
+        raise RamError("InternalError", "A role id could not be chosen; retry.")
+    audit_record(context=context, actor=actor, action="CreateRole", account_uid=account.uid,
+                 target_type="Role", target=role.role_name, detail={"trusted": _trusted_summary(stored)})
+    return role
+
+
+def _trusted_summary(document: dict) -> list[str]:
+    """Who a trust policy names, for the audit trail."""
+    statements = document.get("Statement", [])
+    statements = statements if isinstance(statements, list) else [statements]
+    named = []
+    for statement in statements:
+        for kind, values in (statement.get("Principal") or {}).items():
+            named += [f"{kind}:{value}" for value in ([values] if isinstance(values, str) else values)]
+    return named[:20]
+
+
+@transaction.atomic
+def role_update(*, actor: Principal, role: Role, trust_policy=None, description: str | None = None,
+                max_session_duration=None, context: AuditContext = CLI_CONTEXT) -> Role:
+    """Change a role's trust policy, description or maximum session duration (``ram:UpdateRole``)."""
+    authorize(actor, "ram:UpdateRole", role_arn(role.account, role.role_name))
+    role = _role_held(role)
+    changed = {}
+    if trust_policy is not None:
+        role.trust_policy = changed["trust_policy"] = _trust_document(trust_policy)
+    if description is not None:
+        role.description = changed["description"] = _role_description(description, "NewDescription")
+    if max_session_duration is not None:
+        role.max_session_duration = changed["max_session_duration"] = max_session_duration_of(
+            max_session_duration, "NewMaxSessionDuration")
+    role.updated_at = timezone.now()
+    role.save(update_fields=[*changed, "updated_at"])
+    audit_record(context=context, actor=actor, action="UpdateRole", account_uid=role.account.uid,
+                 target_type="Role", target=role.role_name, detail={"changed": sorted(changed)})
+    return role
+
+
+@transaction.atomic
+def role_delete(*, actor: Principal, role: Role, context: AuditContext = CLI_CONTEXT) -> None:
+    """Delete a role (``ram:DeleteRole``), refused while policies are attached to it
+    (``DeleteConflict.Role.Policy``). Its sessions' temporary credentials stop working with it."""
+    authorize(actor, "ram:DeleteRole", role_arn(role.account, role.role_name))
+    role = Role.objects.select_for_update().get(pk=role.pk)
+    if role.policy_attachments.exists():
+        raise RamError("DeleteConflict.Role.Policy",
+                       f"The role {role.role_name} still has policies attached: detach them first.")
+    role.delete()
+    audit_record(context=context, actor=actor, action="DeleteRole", account_uid=role.account.uid,
+                 target_type="Role", target=role.role_name)
+
+
+@transaction.atomic
+def role_policy_attach(*, actor: Principal, role: Role, policy_name: str, policy_type: str,
+                       context: AuditContext = CLI_CONTEXT) -> RolePolicyAttachment:
+    """Attach a system policy, or a custom policy of the role's account, to a role (``ram:AttachPolicyToRole``)."""
+    authorize(actor, "ram:AttachPolicyToRole", role_arn(role.account, role.role_name))
+    validate_policy_type(policy_type)
+    role = _role_held(role)
+    policy = _policy_held(policy_of(account=role.account, policy_name=policy_name, policy_type=policy_type))
+    taken = RamError("EntityAlreadyExists.Role.Policy",
+                     f"The policy {policy.name} is already attached to the role {role.role_name}.")
+    if RolePolicyAttachment.objects.filter(role=role, policy=policy).exists():
+        raise taken
     try:
-        return Policy.objects.get(name=policy_name)
-    except Policy.DoesNotExist:
-        raise RamError("EntityNotExist.Policy", f"The policy {policy_name} does not exist.") from None
+        with transaction.atomic():
+            attachment = RolePolicyAttachment.objects.create(role=role, policy=policy)
+    except IntegrityError:
+        raise taken from None
+    audit_record(context=context, actor=actor, action="AttachPolicyToRole", account_uid=role.account.uid,
+                 target_type="Role", target=role.role_name,
+                 detail={"policy": policy.name, "policy_type": policy.policy_type})
+    return attachment
+
+
+@transaction.atomic
+def role_policy_detach(*, actor: Principal, role: Role, policy_name: str, policy_type: str,
+                       context: AuditContext = CLI_CONTEXT) -> None:
+    """Detach a policy from a role (``ram:DetachPolicyFromRole``)."""
+    authorize(actor, "ram:DetachPolicyFromRole", role_arn(role.account, role.role_name))
+    validate_policy_type(policy_type)
+    policy = policy_of(account=role.account, policy_name=policy_name, policy_type=policy_type)
+    deleted, _ = RolePolicyAttachment.objects.filter(role=role, policy=policy).delete()
+    if not deleted:
+        raise RamError("EntityNotExist.Role.Policy",
+                       f"The policy {policy.name} is not attached to the role {role.role_name}.")
+    audit_record(context=context, actor=actor, action="DetachPolicyFromRole", account_uid=role.account.uid,
+                 target_type="Role", target=role.role_name,
+                 detail={"policy": policy.name, "policy_type": policy.policy_type})
+
+
+# --- STS -----------------------------------------------------------------------------------
+
+ROLE_ARN = re.compile(r"acs:ram::([0-9]{16}):role/([A-Za-z0-9.-]{1,64})")
+ROLE_SESSION_NAME = re.compile(r"[\w.@-]{2,64}", re.ASCII)
+EXTERNAL_ID = re.compile(r"[\w=,.@:/-]{2,1224}", re.ASCII)
+SESSION_POLICY_MAX_LENGTH = 2048
+MIN_STS_SESSION_SECONDS = 900
+DEFAULT_STS_SESSION_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    """Temporary credentials just issued: the only place their secret and token exist."""
+
+    session: StsSession
+    secret: str
+    security_token: str
+
+    def __repr__(self) -> str:
+        return f"IssuedSession(access_key_id={self.session.access_key_id!r}, secret=<hidden>, security_token=<hidden>)"
+
+
+@transaction.atomic
+def sts_assume_role(*, actor: Principal, role_arn_text: str, session_name: str, duration_seconds=None,
+                    session_policy: str = "", external_id: str = "", context: AuditContext = CLI_CONTEXT) -> IssuedSession:
+    """Temporary credentials of a role (``sts:AssumeRole``) for a RAM user or an assumed role.
+
+    Refused: an account's root (roles may not be assumed by root accounts), a caller its own
+    policies do not allow ``sts:AssumeRole`` on the role, a caller the role's trust policy does
+    not name (with its conditions, ``sts:ExternalId`` among them), a duration outside 900 s to the
+    role's maximum, a malformed session policy. The secret is sealed, the token kept as a digest."""
+    if actor.is_root:
+        raise RamError("NoPermission", "Roles may not be assumed by root accounts.",
+                       recommend="Sign with the AccessKey of a RAM user allowed sts:AssumeRole.")
+    match = ROLE_ARN.fullmatch(role_arn_text or "")
+    if match is None:
+        raise RamError("InvalidParameter.RoleArn", "The parameter RoleArn is wrongly formed: "
+                       "use acs:ram::<account UID>:role/<role name>.")
+    if not ROLE_SESSION_NAME.fullmatch(session_name or ""):
+        raise RamError("InvalidParameter.RoleSessionName", "The parameter RoleSessionName is wrongly formed: "
+                       "2 to 64 letters, digits, '.', '@', '-' or '_'.")
+    if external_id and not EXTERNAL_ID.fullmatch(external_id):
+        raise RamError("InvalidParameter.ExternalId", "The parameter ExternalId is wrongly formed.")
+    narrowed = None
+    if session_policy:
+        if len(session_policy) > SESSION_POLICY_MAX_LENGTH:
+            raise RamError("InvalidParameter.PolicyGrammar",
+                           f"The parameter Policy has not passed grammar check: longer than {SESSION_POLICY_MAX_LENGTH} "
+                           "characters.")
+        try:
+            parse_document(session_policy)
+        except MalformedPolicyDocument as error:
+            raise RamError("InvalidParameter.PolicyGrammar",
+                           f"The parameter Policy has not passed grammar check: {error.detail}") from None
+        narrowed = json.loads(session_policy)
+    uid, role_name = match.groups()
+    authorize(actor, "sts:AssumeRole", role_arn(uid, role_name))
+    # held against DeleteRole until the session is stored (which waits for it: a session of a role
+    # deleted meanwhile failed its foreign key at COMMIT, a 500)
+    role = (Role.objects.select_related("account").select_for_update(no_key=True, of=("self",))
+            .filter(account__uid=uid, role_name__iexact=role_name).first())
+    request = replace(actor.request or RequestContext(),
+                      extra=(("sts:externalid", external_id),) if external_id else ())
+    # The caller's policies decide on the role's stored name too (a resource matches
+    # case-sensitively: a Deny on role/Admin must hold for role/admin), refused as below.
+    if role is None or (role.role_name != role_name and not is_allowed(
+            actor, "sts:AssumeRole", role_arn(uid, role.role_name))) or not is_trusted_by(role, actor, request):
+        # the same answer whether the role is missing or does not trust the caller: another
+        # account's roles are not listed to whoever asks
+        raise RamError("NoPermission", "You are not authorized to assume this role: it does not exist, or its "
+                       "trust policy does not name you.", recommend="Check the RoleArn and the role's trust policy.")
+    seconds = DEFAULT_STS_SESSION_SECONDS if duration_seconds in (None, "") else duration_seconds
+    if not re.fullmatch(r"[0-9]{1,6}", str(seconds)) or not MIN_STS_SESSION_SECONDS <= int(seconds) <= \
+            role.max_session_duration:
+        raise RamError("InvalidParameter.DurationSeconds",
+                       f"The parameter DurationSeconds must be {MIN_STS_SESSION_SECONDS} to the role's maximum session "
+                       f"duration ({role.max_session_duration} seconds).")
+    access_key_id, secret = new_sts_access_key_id(), new_access_key_secret()
+    token = new_security_token(access_key_id)
+    sealed = sealing.seal(access_key_id=access_key_id, secret=secret)
+    now = timezone.now()
+    session = StsSession.objects.create(
+        access_key_id=access_key_id, secret_sealed=sealed.blob, seal_version=sealed.version,
+        token_digest=security_token_digest(token), role=role, session_name=session_name, session_policy=narrowed,
+        assumed_by=actor.arn, source_ip=context.source_ip, created_at=now,
+        expires_at=now + timedelta(seconds=int(seconds)))
+    audit_record(context=context, actor=actor, action="AssumeRole", account_uid=role.account.uid,
+                 target_type="Role", target=role.role_name,
+                 detail={"session": session_name, "assumed_role": session.arn, "access_key_id": access_key_id,
+                         "expires": session.expires_at.isoformat(), "session_policy": narrowed is not None})
+    return IssuedSession(session=session, secret=secret, security_token=token)
 
 
 # --- MFA devices ------------------------------------------------------------------------

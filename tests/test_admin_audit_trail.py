@@ -77,7 +77,7 @@ def test_user_lifecycle_and_policies_are_audited(record):
                                                                               {"console_logon": True})
     event, _ = record("post", "/users/dave/policies/attach", {"policy_name": "AliyunRAMReadOnlyAccess"},
                       expect="AttachPolicyToUser")
-    assert event.detail == {"policy": "AliyunRAMReadOnlyAccess"}
+    assert event.detail == {"policy": "AliyunRAMReadOnlyAccess", "policy_type": "System"}
     record("post", "/users/dave/policies/detach", {"policy_name": "AliyunRAMReadOnlyAccess"},
            expect="DetachPolicyFromUser")
     event, _ = record("post", "/users/dave/delete", expect="DeleteUser")

@@ -147,7 +147,7 @@ ATTACKS = [
     ("unsupported-http-method", lambda k: replace(v1(k), method="PUT"), 400, "UnsupportedHTTPMethod", False),
     ("xml-format", lambda k: v1_call("CreateUser", MALLORY, key_id=k["id"], secret=k["secret"],
                                      extra={"Format": "XML"}), 400, "InvalidParameter.Format", False),
-    ("unknown-action", lambda k: v1_call("CreateRole", MALLORY, key_id=k["id"], secret=k["secret"]), 404,
+    ("unknown-action", lambda k: v1_call("CreateGroup", MALLORY, key_id=k["id"], secret=k["secret"]), 404,
      "InvalidAction.NotFound", False),
 ]
 
@@ -371,12 +371,12 @@ def test_only_slash_is_the_api_other_paths_stay_the_consoles(client, db):
 
 
 def test_an_unexpected_failure_is_a_json_internal_error_without_details(client, keys, monkeypatch):
-    from ram.api import actions
+    from ram.api.registry import ACTIONS
 
     def broken(call):
         raise RuntimeError("boom: an internal detail")
 
-    monkeypatch.setitem(actions.ACTIONS, "ListUsers", broken)
+    monkeypatch.setitem(ACTIONS, "ListUsers", broken)
     response = send(client, v1_call("ListUsers", {}, key_id=keys["id"], secret=keys["secret"]))
     body = response.json()
     assert (response.status_code, body["Code"]) == (500, "InternalError")

@@ -35,7 +35,7 @@ def tenant(system_policies, make_account, make_ram_user, cli):
     bob_key = access_key_create(actor=cli, owner=bob).access_key
     operator = make_ram_user(account, "operator")
     policy_attach(actor=cli, ram_user=operator, policy_name="AliyunRAMFullAccess")
-    deny_admin = Policy.objects.create(name="DenyUserAdmin", policy_type=Policy.CUSTOM, document={
+    deny_admin = Policy.objects.create(name="DenyUserAdmin", policy_type=Policy.CUSTOM, account=account, document={
         "Version": "1",
         "Statement": [{"Effect": "Deny", "Action": "ram:*", "Resource": [
             f"acs:ram:*:{account.uid}:user/admin", f"acs:ram:*:{account.uid}:user/nobody"]}],

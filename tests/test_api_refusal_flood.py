@@ -177,7 +177,7 @@ def test_refusals_that_are_not_authentication_failures_do_not_count(client, root
         response = send(client, v1_call("GetUser", {"UserName": "nobody"}, **root_key))
         assert response.json()["Code"] == "EntityNotExist.User"
     for _ in range(5):  # refused before authentication (no such action): not one either
-        assert send(client, v1_call("CreateRole", {}, **root_key)).json()["Code"] == "InvalidAction.NotFound"
+        assert send(client, v1_call("CreateGroup", {}, **root_key)).json()["Code"] == "InvalidAction.NotFound"
     assert send(client, v1_call("ListUsers", {}, **root_key)).status_code == 200
 
 

@@ -124,7 +124,7 @@ def test_plain_ram_user_cannot_manage_users_or_preferences(world):
 
 def test_explicit_deny_wins_over_allow(world):
     from ram.models import Policy, PolicyAttachment
-    deny = Policy.objects.create(name="DenyKeys", policy_type="Custom", document={
+    deny = Policy.objects.create(name="DenyKeys", policy_type="Custom", account=world["account"], document={
         "Version": "1",
         "Statement": [{"Effect": "Deny", "Action": "ram:*AccessKey", "Resource": "acs:ram:*:*:user/bob"}],
     })
@@ -136,7 +136,7 @@ def test_explicit_deny_wins_over_allow(world):
 
 def test_policy_granting_own_keys_works_without_the_preference(world):
     from ram.models import Policy, PolicyAttachment
-    grant = Policy.objects.create(name="OwnKeys", policy_type="Custom", document={
+    grant = Policy.objects.create(name="OwnKeys", policy_type="Custom", account=world["account"], document={
         "Version": "1",
         "Statement": [{"Effect": "Allow", "Action": ["ram:CreateAccessKey", "ram:ListAccessKeys"],
                        "Resource": f"acs:ram:*:{world['account'].uid}:user/alice"}],

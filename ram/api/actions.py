@@ -81,6 +81,8 @@ def list_access_keys(call: ActionCall) -> dict:
     user_name = call.params.get("UserName", "")
     if user_name:
         services.validate_user_name(user_name)
+    elif principal.ram_user is None and not principal.is_root:  # an assumed role has no keys of its own
+        user_name = _required(call, "UserName")
     if not user_name and principal.is_root:
         owner = _key_owner(call, "ram:ListAccessKeys")
         keys = call.own_keys if call.own_keys is not None else access_key_list_by_owner(owner=owner)
@@ -266,6 +268,10 @@ def _key_owner(call: ActionCall, action: str) -> RamUser | Account:
         if principal.is_root:
             authorize(principal, action, root_arn(principal.account))
             return principal.account
+        if principal.ram_user is None:  # an assumed role has no keys of its own
+            raise RamError("MissingParameter",
+                           'The input parameter "UserName" that is mandatory for processing this request is not '
+                           "supplied.")
         user_name = principal.ram_user.user_name
     return _user_named(call, action, user_name)
 
@@ -336,18 +342,18 @@ def _max_items(value: str | None) -> int:
     return int(value)
 
 
-def _marker_for(position: int) -> str:
+def _marker_for(position: int, *, kind: str = "user") -> str:
     """An opaque marker: where the next page starts. Not a secret, just not a contract."""
-    return base64.urlsafe_b64encode(f"user:{position}".encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(f"{kind}:{position}".encode()).decode().rstrip("=")
 
 
-def _marker_position(marker: str) -> int:
+def _marker_position(marker: str, *, kind: str = "user") -> int:
     try:
         decoded = base64.urlsafe_b64decode(marker + "=" * (-len(marker) % 4)).decode("ascii")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         decoded = ""
     prefix, _, position = decoded.partition(":")
-    if prefix != "user" or not re.fullmatch(r"[0-9]{1,18}", position):
+    if prefix != kind or not re.fullmatch(r"[0-9]{1,18}", position):
         raise RamError("InvalidParameter.Marker",
                        "The parameter - Marker is not valid: pass the Marker of the previous page.")
     return int(position)

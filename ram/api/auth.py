@@ -40,11 +40,19 @@ from django.views.decorators.debug import sensitive_variables
 
 from ram import ratelimit, sealing, services
 from ram.audit import AuditContext, audit_refusal_bounded
-from ram.credentials import ACCESS_KEY_ID_REGEX, ACCESS_KEY_SECRET_LENGTH, CREDENTIAL_REDACTED
+from ram.credentials import (
+    ACCESS_KEY_ID_REGEX,
+    ACCESS_KEY_SECRET_LENGTH,
+    CREDENTIAL_REDACTED,
+    STS_ACCESS_KEY_ID_REGEX,
+    security_token_digest,
+    security_token_key_id,
+)
 from ram.errors import RamError
-from ram.models import AccessKey
+from ram.models import AccessKey, StsSession
 from ram.policy import Principal
-from ram.selectors import access_key_for_signature, access_key_secret_open
+from ram.policy_language import RequestContext
+from ram.selectors import access_key_for_signature, access_key_secret_open, sts_session_for_signature
 
 from . import signature
 from .nonces import NonceStoreUnavailable, counter_readable_with_claim, nonce_claim, nonce_release
@@ -60,6 +68,7 @@ V1_REQUIRED = ("AccessKeyId", "Signature", "SignatureMethod", "SignatureVersion"
 V3_REQUIRED_HEADERS = ("host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce",
                        "x-acs-content-sha256")
 _ACCESS_KEY_ID = re.compile(ACCESS_KEY_ID_REGEX)  # used with fullmatch: no trailing newline slips by
+_STS_ACCESS_KEY_ID = re.compile(STS_ACCESS_KEY_ID_REGEX)
 _PRINTABLE_KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _SECRET_SHAPED = re.compile(f"[A-Za-z0-9]{{{ACCESS_KEY_SECRET_LENGTH}}}")
 _CREDENTIAL = re.compile(r"Credential=([^,;\s]{1,64})")
@@ -69,10 +78,10 @@ _CREDENTIAL = re.compile(r"Credential=([^,;\s]{1,64})")
 class Caller:
     """An authenticated API caller: the AccessKey that signed and the principal it acts as."""
 
-    access_key: AccessKey
+    access_key: AccessKey | StsSession
     principal: Principal
     signature_version: str
-    own_keys: list[tuple[str, str, datetime]]  # the keys of the signing key's owner, read with it
+    own_keys: list[tuple[str, str, datetime]] | None  # the keys of the signing key's owner, read with it
 
 
 @dataclass
@@ -108,10 +117,14 @@ def authenticate(api: ApiRequest, *, action: str, context: AuditContext) -> Call
             ratelimit.api_authentication_failed(context=context)
             _audit_refusal(attempt, error, context)
         raise
-    if _last_use_is_stale(access_key):
+    if isinstance(access_key, AccessKey) and _last_use_is_stale(access_key):
         services.access_key_record_use(access_key=access_key, service=SERVICE_NAME)
-    return Caller(access_key=access_key, principal=_principal_of(access_key, attempt.policy_documents),
-                  signature_version=attempt.signature_version, own_keys=attempt.owner_keys)
+    principal = _principal_of(access_key, attempt.policy_documents)
+    # An AccessKey's call carries no MFA; the conditions of the caller's policies see this request.
+    principal.request = RequestContext(source_ip=context.source_ip, secure_transport=api.secure, mfa_present=False)
+    return Caller(access_key=access_key, principal=principal,
+                  signature_version=attempt.signature_version,
+                  own_keys=attempt.owner_keys if isinstance(access_key, AccessKey) else None)
 
 
 # --- V1 ---------------------------------------------------------------------------------
@@ -134,8 +147,7 @@ def _authenticate_v1(api: ApiRequest, attempt: _Attempt) -> AccessKey:
                        "Only AccessKey signatures are accepted (SignatureType must be empty).")
     timestamp = _timestamp_in_window(params["Timestamp"])
     with _claimed_nonce(attempt, params["SignatureNonce"], timestamp):
-        access_key = _active_key(attempt)
-        _refuse_security_token(params.get("SecurityToken"))
+        access_key = _active_key(attempt, params.get("SecurityToken"))
         secret = _secret_of(access_key)
         string_to_sign = signature.v1_string_to_sign(api.method, params)
         if not signature.v1_verify(secret, string_to_sign, params["Signature"]):
@@ -175,8 +187,7 @@ def _authenticate_v3(api: ApiRequest, attempt: _Attempt) -> AccessKey:
     # The nonce as signed: the canonical request trims header values, so " n", "n\t" or "n\xa0"
     # carry the signature of "n" and must be the same nonce, or each would replay the request.
     with _claimed_nonce(attempt, headers["x-acs-signature-nonce"].strip(), timestamp):
-        access_key = _active_key(attempt)
-        _refuse_security_token(headers.get("x-acs-security-token"))
+        access_key = _active_key(attempt, headers.get("x-acs-security-token", "").strip())
         declared_payload_hash = headers["x-acs-content-sha256"].strip()
         if not signature.constant_time_equal(signature.payload_sha256(api.body), declared_payload_hash.lower()):
             raise RamError("SignatureDoesNotMatch", "The x-acs-content-sha256 header does not match the request body.",
@@ -207,20 +218,55 @@ def _timestamp_in_window(value: str) -> datetime:
     return timestamp
 
 
-def _active_key(attempt: _Attempt) -> AccessKey:
-    """The AccessKey named by the request, Active. STS-style and malformed ids are simply unknown."""
+def _active_key(attempt: _Attempt, security_token: str | None) -> AccessKey | StsSession:
+    """The AccessKey named by the request, Active, presented without a SecurityToken; or the STS
+    session of temporary credentials (``STS.`` key id), presented with its own SecurityToken and
+    not expired. Malformed ids are simply unknown."""
+    if _STS_ACCESS_KEY_ID.fullmatch(attempt.access_key_id):
+        return _active_session(attempt, security_token or "")
     found = None
     if _ACCESS_KEY_ID.fullmatch(attempt.access_key_id):
         found = access_key_for_signature(access_key_id=attempt.access_key_id)
     if found is None:
         raise RamError("InvalidAccessKeyId.NotFound", "Specified access key is not found.",
-                       recommend="Check the AccessKey ID; STS tokens are not issued by this server.")
+                       recommend="Check the AccessKey ID.")
     access_key, attempt.policy_documents, attempt.owner_keys = found
     attempt.access_key = access_key
     if not access_key.is_active:
         raise RamError("InvalidAccessKeyId.Inactive", "Specified access key is disabled.",
                        recommend="Enable the AccessKey in the console, or use another one.")
+    if security_token:
+        raise RamError("InvalidSecurityToken.MismatchWithAccessKey",
+                       "Specified SecurityToken mismatch with the AccessKey: an AccessKey pair signs without one.",
+                       recommend="Send a SecurityToken only with the temporary credentials it was issued with.")
     return access_key
+
+
+def _active_session(attempt: _Attempt, security_token: str) -> StsSession:
+    """The STS session of the request's temporary credentials, checked: its token is one this
+    server issued (``InvalidSecurityToken.MalFormed`` otherwise), for these credentials
+    (``…MismatchWithAccessKey``), the one stored for them, and not expired (``…Expired``)."""
+    session = sts_session_for_signature(access_key_id=attempt.access_key_id)
+    if session is None:  # never issued, or its role was deleted (and its sessions with it)
+        raise RamError("InvalidAccessKeyId.NotFound", "Specified access key is not found.",
+                       recommend="Temporary credentials stop working when their role is deleted: assume a role again.")
+    attempt.access_key = session
+    if not security_token:
+        raise RamError("MissingSecurityToken", "SecurityToken is mandatory for this action.",
+                       recommend="Send the SecurityToken issued with these temporary credentials (SecurityToken, "
+                                 "or the signed x-acs-security-token header).")
+    issued_for = security_token_key_id(security_token)
+    if issued_for is None:
+        raise RamError("InvalidSecurityToken.MalFormed", "Specified SecurityToken is malformed.")
+    if not signature.constant_time_equal(issued_for, session.access_key_id):
+        raise RamError("InvalidSecurityToken.MismatchWithAccessKey",
+                       "Specified SecurityToken mismatch with the AccessKey.")
+    if not signature.constant_time_equal(security_token_digest(security_token), session.token_digest):
+        raise RamError("InvalidSecurityToken.MalFormed", "Specified SecurityToken is malformed.")
+    if timezone.now() >= session.expires_at:
+        raise RamError("InvalidSecurityToken.Expired", "Specified SecurityToken is expired.",
+                       recommend="Assume the role again for new temporary credentials.")
+    return session
 
 
 @sensitive_variables("secret")
@@ -286,12 +332,6 @@ def _refuse_used_nonce(fresh: bool) -> None:
                        recommend="Use a new random SignatureNonce for every request.")
 
 
-def _refuse_security_token(token: str | None) -> None:
-    if token:
-        raise RamError("InvalidSecurityToken.MismatchWithAccessKey",
-                       "Specified SecurityToken mismatch with the AccessKey: this server issues no STS tokens.")
-
-
 def _last_use_is_stale(access_key: AccessKey) -> bool:
     """Whether the row just read records no use within the last-used resolution. When it does,
     ``access_key_record_use`` would match no row: its UPDATE is skipped, a round trip per call.
@@ -300,7 +340,10 @@ def _last_use_is_stale(access_key: AccessKey) -> bool:
     return last_used is None or timezone.now() - last_used >= timedelta(seconds=services.LAST_USED_RESOLUTION_SECONDS)
 
 
-def _principal_of(access_key: AccessKey, policy_documents: list[dict] | None = None) -> Principal:
+def _principal_of(access_key: AccessKey | StsSession, policy_documents: list[dict] | None = None) -> Principal:
+    if isinstance(access_key, StsSession):
+        return Principal.assumed_role(role=access_key.role, session_name=access_key.session_name,
+                                      assumed_by=access_key.assumed_by, session_policy=access_key.session_policy)
     if access_key.ram_user_id is None:
         return Principal.root(access_key.account)
     return Principal.for_ram_user(access_key.ram_user, policy_documents=policy_documents)

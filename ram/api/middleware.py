@@ -19,12 +19,13 @@ from django.http import HttpRequest, HttpResponse
 from ram.audit import AuditContext
 from ram.errors import RamError
 
-from .actions import ACTIONS, ActionCall
+from .actions import ActionCall
 from .auth import authenticate
 from .parsing import ApiRequest, is_api_call, parse_api_request
+from .registry import APIS, RAM_VERSION
 from .responses import api_error, api_success
+from .sts_actions import STS_VERSION
 
-API_VERSION = "2015-05-01"
 ALLOWED_METHODS = ("GET", "POST")
 logger = logging.getLogger("ram.api")
 
@@ -51,11 +52,11 @@ def handle_api_call(request: HttpRequest) -> HttpResponse:
         if request.method not in ALLOWED_METHODS:
             raise RamError("UnsupportedHTTPMethod", "Specified HTTP method is not supported: use GET or POST.")
         api = parse_api_request(request)
-        action = _action_of(api)
-        _check_version_and_format(api)
+        action = _action_name(api)
+        handler = _check_version_and_format(api, action)
         caller = authenticate(api, action=action, context=context)
-        body = ACTIONS[action](ActionCall(principal=caller.principal, params=api.params, context=context,
-                                          own_keys=caller.own_keys))
+        body = handler(ActionCall(principal=caller.principal, params=api.params, context=context,
+                                  own_keys=caller.own_keys))
         return api_success(body, request_id=request.request_id)
     except RamError as error:
         return api_error(error, request_id=request.request_id, host_id=host_id)
@@ -79,7 +80,7 @@ def _host(request: HttpRequest) -> str:
         raise RamError("InvalidParameter.Host", "The Host header names a host this server does not serve.") from None
 
 
-def _action_of(api: ApiRequest) -> str:
+def _action_name(api: ApiRequest) -> str:
     """The action: the signed ``x-acs-action`` header (V3) or the signed ``Action`` parameter (V1)."""
     if api.is_v3:
         action = api.headers.get("x-acs-action", "")
@@ -91,24 +92,28 @@ def _action_of(api: ApiRequest) -> str:
         action = api.params.get("Action", "")
         if not action:
             raise _missing("Action")
-    if action not in ACTIONS:
-        raise RamError("InvalidAction.NotFound", "Specified api is not found, please check your url and method.",
-                       recommend=f"This server answers: {', '.join(sorted(ACTIONS))}.")
     return action
 
 
-def _check_version_and_format(api: ApiRequest) -> None:
+def _check_version_and_format(api: ApiRequest, action: str):
+    """The function that answers ``action`` in the request's API version (RAM 2015-05-01 or STS
+    2015-04-01), once the version and the response format are ones this server speaks."""
     name, version = ("x-acs-version", api.headers.get("x-acs-version", "")) if api.is_v3 \
         else ("Version", api.params.get("Version", ""))
     if not version:
         raise _missing(name)
-    if version != API_VERSION:
+    if version not in APIS:
         raise RamError("InvalidVersion", "Specified parameter Version is not valid.",
-                       recommend=f"RAM answers version {API_VERSION}.")
+                       recommend=f"This server answers RAM {RAM_VERSION} and STS {STS_VERSION}.")
+    actions = APIS[version]
+    if action not in actions:
+        raise RamError("InvalidAction.NotFound", "Specified api is not found, please check your url and method.",
+                       recommend=f"Version {version} answers: {', '.join(sorted(actions))}.")
     response_format = api.params.get("Format", "JSON")
     if response_format.upper() != "JSON":
         raise RamError("InvalidParameter.Format", "Specified parameter format is not valid: this server answers JSON.",
                        recommend="Use Format=JSON (the SDKs' default).")
+    return actions[action]
 
 
 def _missing(name: str) -> RamError:

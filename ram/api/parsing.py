@@ -40,6 +40,7 @@ class ApiRequest:
     body: bytes
     headers: dict[str, str]  # lowercase name -> value
     params: dict[str, str] = field(default_factory=dict)
+    secure: bool = False  # received over HTTPS (acs:SecureTransport)
 
     @property
     def is_v3(self) -> bool:
@@ -96,7 +97,7 @@ def parse_api_request(request: HttpRequest) -> ApiRequest:
         params[name] = value
     headers = {name.lower(): value for name, value in request.headers.items()}
     return ApiRequest(method=request.method.upper(), query=query, form=form, body=body,
-                      headers=headers, params=params)
+                      headers=headers, params=params, secure=request.is_secure())
 
 
 def _decode_pairs(encoded: str) -> list[tuple[str, str]]:
