@@ -527,27 +527,49 @@ def policy_version_delete(*, actor: Principal, account: Account, policy_name: st
                  target_type="Policy", target=policy.name, detail={"version": version.version_id})
 
 
+def _attach(*, actor: Principal, context: AuditContext, account: Account, policy_name: str, policy_type: str,
+            attachments, owner: dict, target_type: str, target: str, shown: str, action: str, taken_code: str):
+    """Attach a system policy, or a custom policy of ``account``, to one owner (``owner``: the
+    attachment model's owner field and its value), refused when it is attached already."""
+    validate_policy_type(policy_type)
+    policy = _policy_held(policy_of(account=account, policy_name=policy_name, policy_type=policy_type))
+    taken = RamError(taken_code, f"The policy {policy.name} is already attached to {shown}.")
+    if attachments.filter(policy=policy, **owner).exists():
+        raise taken
+    try:
+        with transaction.atomic():
+            attachment = attachments.create(policy=policy, **owner)
+    except IntegrityError:
+        raise taken from None
+    audit_record(context=context, actor=actor, action=action, account_uid=account.uid, target_type=target_type,
+                 target=target, detail={"policy": policy.name, "policy_type": policy.policy_type})
+    return attachment
+
+
+def _detach(*, actor: Principal, context: AuditContext, account: Account, policy_name: str, policy_type: str,
+            attachments, owner: dict, target_type: str, target: str, shown: str, action: str,
+            missing_code: str) -> None:
+    """Detach a policy from one owner, refused when it is not attached."""
+    validate_policy_type(policy_type)
+    policy = policy_of(account=account, policy_name=policy_name, policy_type=policy_type)
+    deleted, _ = attachments.filter(policy=policy, **owner).delete()
+    if not deleted:
+        raise RamError(missing_code, f"The policy {policy.name} is not attached to {shown}.")
+    audit_record(context=context, actor=actor, action=action, account_uid=account.uid, target_type=target_type,
+                 target=target, detail={"policy": policy.name, "policy_type": policy.policy_type})
+
+
 @transaction.atomic
 def policy_attach(*, actor: Principal, ram_user: RamUser, policy_name: str, policy_type: str = Policy.SYSTEM,
                   context: AuditContext = CLI_CONTEXT) -> PolicyAttachment:
     """Attach a system policy, or a custom policy of the user's account, to a RAM user
     (``ram:AttachPolicyToUser``)."""
     authorize(actor, "ram:AttachPolicyToUser", user_arn(ram_user.account, ram_user.user_name))
-    validate_policy_type(policy_type)
-    policy = _policy_held(policy_of(account=ram_user.account, policy_name=policy_name, policy_type=policy_type))
-    taken = RamError("EntityAlreadyExists.User.Policy",
-                     f"The policy {policy.name} is already attached to {ram_user.user_name}.")
-    if PolicyAttachment.objects.filter(ram_user=ram_user, policy=policy).exists():
-        raise taken
-    try:
-        with transaction.atomic():
-            attachment = PolicyAttachment.objects.create(ram_user=ram_user, policy=policy)
-    except IntegrityError:
-        raise taken from None
-    audit_record(context=context, actor=actor, action="AttachPolicyToUser", account_uid=ram_user.account.uid,
-                 target_type="RamUser", target=ram_user.user_name,
-                 detail={"policy": policy.name, "policy_type": policy.policy_type})
-    return attachment
+    return _attach(actor=actor, context=context, account=ram_user.account, policy_name=policy_name,
+                   policy_type=policy_type, attachments=PolicyAttachment.objects, owner={"ram_user": ram_user},
+                   target_type="RamUser", target=ram_user.user_name, shown=ram_user.user_name,
+                   action="AttachPolicyToUser",
+                   taken_code="EntityAlreadyExists.User.Policy")
 
 
 @transaction.atomic
@@ -555,15 +577,11 @@ def policy_detach(*, actor: Principal, ram_user: RamUser, policy_name: str, poli
                   context: AuditContext = CLI_CONTEXT) -> None:
     """Detach a policy from a RAM user (``ram:DetachPolicyFromUser``)."""
     authorize(actor, "ram:DetachPolicyFromUser", user_arn(ram_user.account, ram_user.user_name))
-    validate_policy_type(policy_type)
-    policy = policy_of(account=ram_user.account, policy_name=policy_name, policy_type=policy_type)
-    deleted, _ = PolicyAttachment.objects.filter(ram_user=ram_user, policy=policy).delete()
-    if not deleted:
-        raise RamError("EntityNotExist.User.Policy",
-                       f"The policy {policy.name} is not attached to {ram_user.user_name}.")
-    audit_record(context=context, actor=actor, action="DetachPolicyFromUser", account_uid=ram_user.account.uid,
-                 target_type="RamUser", target=ram_user.user_name,
-                 detail={"policy": policy.name, "policy_type": policy.policy_type})
+    _detach(actor=actor, context=context, account=ram_user.account, policy_name=policy_name,
+            policy_type=policy_type, attachments=PolicyAttachment.objects, owner={"ram_user": ram_user},
+            target_type="RamUser", target=ram_user.user_name, shown=ram_user.user_name,
+            action="DetachPolicyFromUser",
+            missing_code="EntityNotExist.User.Policy")
 
 
 # --- Roles -------------------------------------------------------------------------------
@@ -726,22 +744,12 @@ def role_policy_attach(*, actor: Principal, role: Role, policy_name: str, policy
                        context: AuditContext = CLI_CONTEXT) -> RolePolicyAttachment:
     """Attach a system policy, or a custom policy of the role's account, to a role (``ram:AttachPolicyToRole``)."""
     authorize(actor, "ram:AttachPolicyToRole", role_arn(role.account, role.role_name))
-    validate_policy_type(policy_type)
     role = _role_held(role)
-    policy = _policy_held(policy_of(account=role.account, policy_name=policy_name, policy_type=policy_type))
-    taken = RamError("EntityAlreadyExists.Role.Policy",
-                     f"The policy {policy.name} is already attached to the role {role.role_name}.")
-    if RolePolicyAttachment.objects.filter(role=role, policy=policy).exists():
-        raise taken
-    try:
-        with transaction.atomic():
-            attachment = RolePolicyAttachment.objects.create(role=role, policy=policy)
-    except IntegrityError:
-        raise taken from None
-    audit_record(context=context, actor=actor, action="AttachPolicyToRole", account_uid=role.account.uid,
-                 target_type="Role", target=role.role_name,
-                 detail={"policy": policy.name, "policy_type": policy.policy_type})
-    return attachment
+    return _attach(actor=actor, context=context, account=role.account, policy_name=policy_name,
+                   policy_type=policy_type, attachments=RolePolicyAttachment.objects, owner={"role": role},
+                   target_type="Role", target=role.role_name, shown=f"the role {role.role_name}",
+                   action="AttachPolicyToRole",
+                   taken_code="EntityAlreadyExists.Role.Policy")
 
 
 @transaction.atomic
@@ -749,15 +757,11 @@ def role_policy_detach(*, actor: Principal, role: Role, policy_name: str, policy
                        context: AuditContext = CLI_CONTEXT) -> None:
     """Detach a policy from a role (``ram:DetachPolicyFromRole``)."""
     authorize(actor, "ram:DetachPolicyFromRole", role_arn(role.account, role.role_name))
-    validate_policy_type(policy_type)
-    policy = policy_of(account=role.account, policy_name=policy_name, policy_type=policy_type)
-    deleted, _ = RolePolicyAttachment.objects.filter(role=role, policy=policy).delete()
-    if not deleted:
-        raise RamError("EntityNotExist.Role.Policy",
-                       f"The policy {policy.name} is not attached to the role {role.role_name}.")
-    audit_record(context=context, actor=actor, action="DetachPolicyFromRole", account_uid=role.account.uid,
-                 target_type="Role", target=role.role_name,
-                 detail={"policy": policy.name, "policy_type": policy.policy_type})
+    _detach(actor=actor, context=context, account=role.account, policy_name=policy_name,
+            policy_type=policy_type, attachments=RolePolicyAttachment.objects, owner={"role": role},
+            target_type="Role", target=role.role_name, shown=f"the role {role.role_name}",
+            action="DetachPolicyFromRole",
+            missing_code="EntityNotExist.Role.Policy")
 
 
 # --- STS -----------------------------------------------------------------------------------

@@ -114,3 +114,27 @@ def driver_of(kind: str, port: int, key_id: str, secret: str):
     if kind.startswith("common"):
         return CommonRequestDriver(port, key_id, secret, "GET" if kind == "common-get" else "POST")
     return RequestClassDriver(port, key_id, secret)
+
+
+def sdk_config(port: int, key_id: str, secret: str, token: str | None = None, signature: str = "v3") -> Config:
+    """The Tea SDKs' Config (RAM, STS) for this server, signing V3 or V1 (``signature="v1"``),
+    with a SecurityToken for temporary credentials."""
+    settings = Config(access_key_id=key_id, access_key_secret=secret, endpoint=f"127.0.0.1:{port}", protocol="http",
+                      region_id="cn-hangzhou")
+    if token is not None:
+        settings.security_token = token
+    if signature == "v1":
+        settings.signature_algorithm = "v2"
+    return settings
+
+
+def refused(call) -> tuple[str, int]:
+    """(code, HTTP status) of the error a Tea SDK call raises."""
+    with pytest.raises(AlibabaCloudException) as raised:
+        call()
+    return raised.value.code, raised.value.status_code
+
+
+def trust_policy(**principal) -> dict:
+    """A trust policy letting ``principal`` ({"RAM": …} / {"Service": …}) assume a role."""
+    return {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": principal}]}

@@ -11,33 +11,11 @@ from alibabacloud_ram20150501 import models as ram_models
 from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_sts20150401 import models as sts_models
 from alibabacloud_sts20150401.client import Client as StsClient
-from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
-from alibabacloud_tea_openapi.utils_models import Config
 
 from ram.models import AuditEvent, StsSession
 from ram.services import access_key_create, policy_attach, role_create, role_policy_attach
 
-from .sdk_drivers import DATE
-
-
-def config(port: int, key_id: str, secret: str, token: str | None = None, signature: str = "v3") -> Config:
-    settings = Config(access_key_id=key_id, access_key_secret=secret, endpoint=f"127.0.0.1:{port}", protocol="http",
-                      region_id="cn-hangzhou")
-    if token is not None:
-        settings.security_token = token
-    if signature == "v1":
-        settings.signature_algorithm = "v2"
-    return settings
-
-
-def refused(call) -> tuple[str, int]:
-    with pytest.raises(AlibabaCloudException) as raised:
-        call()
-    return raised.value.code, raised.value.status_code
-
-
-def trust(**principal) -> dict:
-    return {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": principal}]}
+from .sdk_drivers import DATE, refused, sdk_config, trust_policy
 
 
 @pytest.fixture
@@ -52,13 +30,13 @@ def world(live_server, account, make_ram_user, cli, system_policies):
     nobody_key = access_key_create(actor=cli, owner=nobody)
     roles = {}
     for name, document, policy, seconds in [
-        ("Reader", trust(RAM=[f"acs:ram::{account.uid}:root"]), "AliyunRAMReadOnlyAccess", 3600),
-        ("Admin", trust(RAM=account.uid), "AliyunRAMFullAccess", 7200),
+        ("Reader", trust_policy(RAM=[f"acs:ram::{account.uid}:root"]), "AliyunRAMReadOnlyAccess", 3600),
+        ("Admin", trust_policy(RAM=account.uid), "AliyunRAMFullAccess", 7200),
         ("Partner", {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                     "Principal": {"RAM": [f"acs:ram::{account.uid}:user/dev"]},
                                                     "Condition": {"StringEquals": {"sts:ExternalId": "abc-123"}}}]},
          "AliyunRAMReadOnlyAccess", 3600),
-        ("Elsewhere", trust(RAM=["acs:ram::1999999999999999:root"]), "AliyunRAMReadOnlyAccess", 3600),
+        ("Elsewhere", trust_policy(RAM=["acs:ram::1999999999999999:root"]), "AliyunRAMReadOnlyAccess", 3600),
     ]:
         roles[name] = role_create(actor=cli, account=account, role_name=name, trust_policy=document,
                                   max_session_duration=seconds)
@@ -73,7 +51,7 @@ def world(live_server, account, make_ram_user, cli, system_policies):
 
 def sts(world, who: str = "dev_key", signature: str = "v3", token: str | None = None) -> StsClient:
     key_id, secret = world[who] if isinstance(who, str) else who
-    return StsClient(config(world["port"], key_id, secret, token, signature))
+    return StsClient(sdk_config(world["port"], key_id, secret, token, signature))
 
 
 def assume(client: StsClient, role_arn: str, session: str = "alice-laptop", **more):
@@ -82,7 +60,7 @@ def assume(client: StsClient, role_arn: str, session: str = "alice-laptop", **mo
 
 def ram_as(world, credentials, signature: str = "v3", token: str | None = "given") -> RamClient:
     token = credentials.security_token if token == "given" else token
-    return RamClient(config(world["port"], credentials.access_key_id, credentials.access_key_secret, token, signature))
+    return RamClient(sdk_config(world["port"], credentials.access_key_id, credentials.access_key_secret, token, signature))
 
 
 def arn(world, role: str) -> str:
@@ -107,7 +85,7 @@ def test_assume_a_role_and_act_with_its_policies(world, signature):
     assert reader.get_user(ram_models.GetUserRequest(user_name="dev")).body.user.user_name == "dev"  # reads work
     assert len(reader.list_users(ram_models.ListUsersRequest()).body.users.user) == 2
     assert refused(lambda: reader.create_user(ram_models.CreateUserRequest(user_name="eve"))) == ("NoPermission", 403)
-    me = StsClient(config(world["port"], credentials.access_key_id, credentials.access_key_secret,
+    me = StsClient(sdk_config(world["port"], credentials.access_key_id, credentials.access_key_secret,
                           credentials.security_token, signature)).get_caller_identity().body
     assert (me.identity_type, me.arn, me.account_id, me.role_id) == (
         "AssumedRoleUser", f"acs:ram::{uid}:assumed-role/Reader/alice-laptop", uid, role_id)
@@ -180,9 +158,9 @@ def test_temporary_credentials_are_refused_expired_tampered_mismatched_without_t
         ("InvalidSecurityToken.MismatchWithAccessKey", 400)
     assert refused(lambda: ram_as(world, first, token=None).get_user(get_dev)) == ("MissingSecurityToken", 400)
     dev_id, dev_secret = world["dev_key"]
-    long_term = RamClient(config(world["port"], dev_id, dev_secret, first.security_token))
+    long_term = RamClient(sdk_config(world["port"], dev_id, dev_secret, first.security_token))
     assert refused(lambda: long_term.get_user(get_dev))[0] == "InvalidSecurityToken.MismatchWithAccessKey"
-    wrong_secret = RamClient(config(world["port"], first.access_key_id, "x" * 30, first.security_token))
+    wrong_secret = RamClient(sdk_config(world["port"], first.access_key_id, "x" * 30, first.security_token))
     assert refused(lambda: wrong_secret.get_user(get_dev))[0] == "SignatureDoesNotMatch"
 
     StsSession.objects.filter(access_key_id=first.access_key_id).update(

@@ -13,7 +13,6 @@ from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_sts20150401 import models as sts_models
 from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
-from alibabacloud_tea_openapi.utils_models import Config
 from django.db import connection
 
 from ram.models import AuditEvent, Policy, PolicyAttachment, PolicyVersion, Role, RolePolicyAttachment, StsSession
@@ -29,28 +28,11 @@ from ram.services import (
 )
 
 from .api_helpers import v1_call, v3_call
+from .sdk_drivers import refused, sdk_config, trust_policy
 
 STS_VERSION = "2015-04-01"
 
 
-def config(port: int, key_id: str, secret: str, token: str | None = None, signature: str = "v3") -> Config:
-    settings = Config(access_key_id=key_id, access_key_secret=secret, endpoint=f"127.0.0.1:{port}", protocol="http",
-                      region_id="cn-hangzhou")
-    if token is not None:
-        settings.security_token = token
-    if signature == "v1":
-        settings.signature_algorithm = "v2"
-    return settings
-
-
-def refused(call) -> tuple[str, int]:
-    with pytest.raises(AlibabaCloudException) as raised:
-        call()
-    return raised.value.code, raised.value.status_code
-
-
-def trust(**principal) -> dict:
-    return {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": principal}]}
 
 
 def document(*statements) -> dict:
@@ -83,7 +65,7 @@ def lab(live_server, account, make_account, make_ram_user, cli, system_policies)
     dev_key = access_key_create(actor=cli, owner=dev)
     roles = {}
     for name, policy in [("Admin", "AliyunRAMFullAccess"), ("Reader", "AliyunRAMReadOnlyAccess")]:
-        roles[name] = role_create(actor=cli, account=account, role_name=name, trust_policy=trust(RAM=uid))
+        roles[name] = role_create(actor=cli, account=account, role_name=name, trust_policy=trust_policy(RAM=uid))
         role_policy_attach(actor=cli, role=roles[name], policy_name=policy, policy_type="System")
     return {"port": live_server.thread.port, "url": live_server.url, "account": account, "cli": cli,
             "dev": dev, "roles": roles, "dev_key": (dev_key.access_key.access_key_id, dev_key.secret),
@@ -92,12 +74,12 @@ def lab(live_server, account, make_account, make_ram_user, cli, system_policies)
 
 def ram(lab, key=None, token=None, signature="v3") -> RamClient:
     key_id, secret = key or lab["dev_key"]
-    return RamClient(config(lab["port"], key_id, secret, token, signature))
+    return RamClient(sdk_config(lab["port"], key_id, secret, token, signature))
 
 
 def sts(lab, key=None, token=None, signature="v3") -> StsClient:
     key_id, secret = key or lab["dev_key"]
-    return StsClient(config(lab["port"], key_id, secret, token, signature))
+    return StsClient(sdk_config(lab["port"], key_id, secret, token, signature))
 
 
 def assume(client: StsClient, role_arn: str, session: str = "s-1", **more):
@@ -206,12 +188,12 @@ def test_a_wildcard_trust_policy_trusts_every_account(lab):
     other = lab["make_account"]()
     mallory = _key_of_user(lab, "mallory", allow("sts:AssumeRole"), account=other)
     for name, principal in [("Open1", "*"), ("Open2", "acs:ram::*:root")]:
-        role_create(actor=lab["cli"], account=lab["account"], role_name=name, trust_policy=trust(RAM=principal))
+        role_create(actor=lab["cli"], account=lab["account"], role_name=name, trust_policy=trust_policy(RAM=principal))
         assert assume(sts(lab, mallory), arn(lab, name)).credentials.access_key_id.startswith("STS.")
     # but a partial wildcard in a UID is refused when the trust policy is written
     for principal in ("1*", "acs:ram::12*:root", "acs:ram::*:*"):
         assert refused(lambda principal=principal: ram(lab).create_role(ram_models.CreateRoleRequest(
-            role_name="Open3", assume_role_policy_document=json.dumps(trust(RAM=principal)))))[0] == \
+            role_name="Open3", assume_role_policy_document=json.dumps(trust_policy(RAM=principal)))))[0] == \
             "MalformedPolicyDocument"
 
 
@@ -234,7 +216,7 @@ def test_a_role_deleted_and_recreated_does_not_bring_back_old_sessions(lab):
     role_policy_detach(actor=lab["cli"], role=role, policy_name="AliyunRAMReadOnlyAccess", policy_type="System")
     role_delete(actor=lab["cli"], role=role)
     again = role_create(actor=lab["cli"], account=lab["account"], role_name="Reader",
-                        trust_policy=trust(RAM=lab["account"].uid))
+                        trust_policy=trust_policy(RAM=lab["account"].uid))
     role_policy_attach(actor=lab["cli"], role=again, policy_name="AliyunRAMFullAccess", policy_type="System")
     assert refused(lambda: as_session(lab, credentials).list_users(ram_models.ListUsersRequest())) == \
         ("InvalidAccessKeyId.NotFound", 404)
@@ -354,8 +336,8 @@ def test_a_control_character_in_a_condition_value_is_refused_not_an_internal_err
     assert refused(lambda: assume(sts(lab), arn(lab, "Reader"), policy=text)) == \
         ("InvalidParameter.PolicyGrammar", 400)
     assert refused(lambda: ram(lab).create_role(ram_models.CreateRoleRequest(
-        role_name="Nul", assume_role_policy_document=json.dumps({**trust(RAM=lab["account"].uid), "Statement": [{
-            **trust(RAM=lab["account"].uid)["Statement"][0],
+        role_name="Nul", assume_role_policy_document=json.dumps({**trust_policy(RAM=lab["account"].uid), "Statement": [{
+            **trust_policy(RAM=lab["account"].uid)["Statement"][0],
             "Condition": {"StringEquals": {"sts:ExternalId": value}}}]})))) == ("MalformedPolicyDocument", 400)
 
 
@@ -389,7 +371,7 @@ def test_a_pasted_secret_in_a_description_is_refused(lab):
             description=description)))[1] == 400
         assert refused(lambda description=description: ram(lab).create_role(ram_models.CreateRoleRequest(
             role_name="Leak", description=description,
-            assume_role_policy_document=json.dumps(trust(RAM=lab["account"].uid)))))[1] == 400
+            assume_role_policy_document=json.dumps(trust_policy(RAM=lab["account"].uid)))))[1] == 400
     assert dev_secret not in json.dumps(list(AuditEvent.objects.values("detail", "target")))
 
 
@@ -483,7 +465,7 @@ def test_parallel_delete_role_and_attach_to_it_end_one_way_or_the_other(lab):
     owner = _key_of_user(lab, "owner", allow("ram:*"))
     for round_ in range(4):
         name = f"Busy{round_}"
-        role_create(actor=lab["cli"], account=lab["account"], role_name=name, trust_policy=trust(RAM=lab["account"].uid))
+        role_create(actor=lab["cli"], account=lab["account"], role_name=name, trust_policy=trust_policy(RAM=lab["account"].uid))
         results = _in_threads(2, lambda n, name=name: (
             ram(lab, owner).delete_role(ram_models.DeleteRoleRequest(role_name=name)) if n == 0 else
             ram(lab, owner).attach_policy_to_role(ram_models.AttachPolicyToRoleRequest(
@@ -505,7 +487,7 @@ def test_parallel_creates_of_one_name_in_different_case_make_one(lab):
     assert sum(kind == "ok" for kind, _ in results) == 1, results
     assert {code for kind, code in results if kind != "ok"} == {"EntityAlreadyExists.Policy"}, results
     results = _in_threads(4, lambda n: ram(lab, owner).create_role(ram_models.CreateRoleRequest(
-        role_name=names[n], assume_role_policy_document=json.dumps(trust(RAM=lab["account"].uid)))))
+        role_name=names[n], assume_role_policy_document=json.dumps(trust_policy(RAM=lab["account"].uid)))))
     assert sum(kind == "ok" for kind, _ in results) == 1, results
     assert {code for kind, code in results if kind != "ok"} == {"EntityAlreadyExists.Role"}, results
     assert Policy.objects.filter(name__iexact="same").count() == 1 and Role.objects.filter(
@@ -518,7 +500,7 @@ def test_parallel_delete_role_and_assume_role_leave_no_working_session(lab):
     owner = _key_of_user(lab, "owner", allow("ram:*"), allow("sts:AssumeRole"))
     for round_ in range(4):
         name = f"Gone{round_}"
-        role_create(actor=lab["cli"], account=lab["account"], role_name=name, trust_policy=trust(RAM=lab["account"].uid))
+        role_create(actor=lab["cli"], account=lab["account"], role_name=name, trust_policy=trust_policy(RAM=lab["account"].uid))
         results = _in_threads(3, lambda n, name=name: (
             ram(lab, owner).delete_role(ram_models.DeleteRoleRequest(role_name=name)) if n == 0 else
             assume(sts(lab, owner), arn(lab, name), f"s-{n}")))

@@ -136,11 +136,16 @@ def detach_policy_from_user(call: ActionCall) -> dict:
 def list_policies_for_user(call: ActionCall) -> dict:
     """ListPoliciesForUser: the policies attached to a RAM user, with when."""
     ram_user = _user_named(call, "ram:ListPoliciesForUser", _required(call, "UserName"))
+    return attached_policies(policy_attachments_of_user(ram_user=ram_user))
+
+
+def attached_policies(attachments) -> dict:
+    """ListPoliciesForUser's and ListPoliciesForRole's answer: each policy with when it was attached."""
     return {"Policies": {"Policy": [
         {"PolicyName": attachment.policy.name, "PolicyType": attachment.policy.policy_type,
          "Description": attachment.policy.description, "DefaultVersion": attachment.policy.default_version,
          "AttachDate": api_date(attachment.attached_at)}
-        for attachment in policy_attachments_of_user(ram_user=ram_user)]}}
+        for attachment in attachments]}}
 
 
 POLICY_ACTIONS = {

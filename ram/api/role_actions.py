@@ -16,6 +16,7 @@ from ram.policy import authorize, role_arn
 from ram.selectors import policy_attachments_of_role, role_page
 
 from .actions import ActionCall, _marker_for, _marker_position, _max_items, _required
+from .policy_actions import attached_policies
 from .responses import api_date
 
 
@@ -81,11 +82,7 @@ def detach_policy_from_role(call: ActionCall) -> dict:
 def list_policies_for_role(call: ActionCall) -> dict:
     """ListPoliciesForRole: the policies attached to a role, with when."""
     role = _role_named(call, "ram:ListPoliciesForRole")
-    return {"Policies": {"Policy": [
-        {"PolicyName": attachment.policy.name, "PolicyType": attachment.policy.policy_type,
-         "Description": attachment.policy.description, "DefaultVersion": attachment.policy.default_version,
-         "AttachDate": api_date(attachment.attached_at)}
-        for attachment in policy_attachments_of_role(role=role)]}}
+    return attached_policies(policy_attachments_of_role(role=role))
 
 
 ROLE_ACTIONS = {
