@@ -12,6 +12,7 @@ SHELL_URL_NAMES = {
     "my_access_keys": "ram:my_access_keys", "guide_toggle": "training:guide_toggle",
     "trainer": "training:trainer", "admin": "admin:index",
     "user_create": "ram:user_create", "credential_report": "ram:credential_report",
+    "policy_list": "ram:policy_list", "policy_create": "ram:policy_create",
 }
 SHELL_STATIC_FILES = {
     "bootstrap_css": "vendor/bootstrap/bootstrap.min.css",

@@ -5,7 +5,6 @@ from django import forms
 
 from .errors import RamError
 from .models import AccessKey
-from .policy import SYSTEM_POLICIES
 from .services import refuse_credential, validate_user_name
 
 
@@ -77,9 +76,57 @@ class AccessKeyDeleteForm(forms.Form):
 
 
 class PolicyForm(forms.Form):
-    """A system policy to attach to a user, or to revoke from one."""
+    """A policy to attach to a user, or to revoke from one: a system policy, or a custom policy
+    of the account (the service finds it, or refuses)."""
 
-    policy_name = forms.ChoiceField(label="Policy", choices=[(name, name) for name in SYSTEM_POLICIES])
+    policy_name = forms.CharField(label="Policy", max_length=140)  # "<type>:<name>" from the Grant select
+    policy_type = forms.ChoiceField(choices=[("System", "System"), ("Custom", "Custom")], required=False)
+
+    def clean(self):
+        data = super().clean()
+        name = data.get("policy_name", "")
+        kind, colon, rest = name.partition(":")  # a policy name has no ':' (letters, digits, '-')
+        if colon:
+            if kind not in ("System", "Custom"):
+                raise forms.ValidationError("Select a policy.")
+            data["policy_type"], data["policy_name"] = kind, rest
+        data["policy_type"] = data.get("policy_type") or "System"
+        return data
+
+
+POLICY_DOCUMENT_EXAMPLE = """{
+  "Version": "1",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Action": ["ram:GetUser", "ram:ListUsers"],
+      "Resource": "*"
+    }
+  ]
+}"""
+
+
+class PolicyCreateForm(NoCredentialEchoMixin, forms.Form):
+    """Create Policy: a name, a description and the document, written in the JSON editor."""
+
+    credential_fields = {"description": "Description"}
+
+    policy_name = forms.CharField(
+        label="Policy Name", max_length=128,
+        help_text="1 to 128 characters: letters, digits and hyphens (-).")
+    description = forms.CharField(label="Note", max_length=1024, required=False, widget=forms.Textarea(
+        attrs={"rows": 2}), help_text="Up to 1,024 characters.")
+    document = forms.CharField(label="Policy Document", initial=POLICY_DOCUMENT_EXAMPLE, widget=forms.Textarea(
+        attrs={"rows": 14, "class": "mono", "spellcheck": "false"}),
+        help_text='JSON: "Version" "1" and a "Statement" list of Effect, Action, Resource and optional Condition.')
+
+
+class PolicyVersionForm(forms.Form):
+    """A new version of a custom policy's document, made the default or not."""
+
+    document = forms.CharField(label="Policy Document", widget=forms.Textarea(
+        attrs={"rows": 12, "class": "mono", "spellcheck": "false"}))
+    set_as_default = forms.BooleanField(label="Set as the default version", required=False, initial=True)
 
 
 class SecuritySettingsForm(forms.Form):

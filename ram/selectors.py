@@ -398,6 +398,31 @@ def role_page(*, account: Account, after: int | None, limit: int) -> tuple[list[
     return page[:limit], len(page) > limit
 
 
+def policies_attachable(*, account: Account) -> list[Policy]:
+    """What a RAM user or role of ``account`` may be given: the system policies, then the
+    account's custom ones, each by name."""
+    return list(_policies_visible_to(account).order_by("-policy_type", "name"))
+
+
+def policies_listed(*, account: Account, policy_type: str | None, query: str) -> list[Policy]:
+    """The Policies page: the system policies and ``account``'s custom ones (of ``policy_type``
+    if given) whose name or description contains ``query``, by type then name, each with
+    ``attachment_count`` in ``account`` (three queries)."""
+    policies = _policies_visible_to(account)
+    if policy_type:
+        policies = policies.filter(policy_type=policy_type)
+    if query:
+        policies = policies.filter(Q(name__icontains=query) | Q(description__icontains=query))
+    page = list(policies.order_by("policy_type", "name"))
+    users = dict(PolicyAttachment.objects.filter(policy__in=page, ram_user__account=account)
+                 .values("policy").annotate(n=Count("pk")).values_list("policy", "n"))
+    roles = dict(RolePolicyAttachment.objects.filter(policy__in=page, role__account=account)
+                 .values("policy").annotate(n=Count("pk")).values_list("policy", "n"))
+    for policy in page:
+        policy.attachment_count = users.get(policy.pk, 0) + roles.get(policy.pk, 0)
+    return page
+
+
 def policy_attachments_of_user(*, ram_user: RamUser) -> list[PolicyAttachment]:
     """The policies attached to ``ram_user``, with the policies, by name."""
     return list(ram_user.policy_attachments.select_related("policy").order_by("policy__name", "pk"))

@@ -404,10 +404,11 @@ def policy_create(*, actor: Principal, account: Account, policy_name: str, docum
 
 @transaction.atomic
 def policy_delete(*, actor: Principal, account: Account, policy_name: str, cascading: bool = False,
-                  context: AuditContext = CLI_CONTEXT) -> None:
+                  with_versions: bool = False, context: AuditContext = CLI_CONTEXT) -> None:
     """Delete a custom policy (``ram:DeletePolicy``). Refused while it is attached
     (``DeleteConflict.Policy.User``) or keeps versions besides its default
-    (``DeleteConflict.Policy.Version``), unless ``cascading``: then it is detached and its versions go."""
+    (``DeleteConflict.Policy.Version``, unless ``with_versions``: the console deletes them with it),
+    unless ``cascading`` (the API's CascadingDelete): then it is detached and its versions go."""
     authorize(actor, "ram:DeletePolicy", policy_arn(account, policy_name))
     validate_policy_name(policy_name)
     policy = _policy_for_update(account=account, policy_name=policy_name, actor=actor, action="ram:DeletePolicy")
@@ -420,7 +421,7 @@ def policy_delete(*, actor: Principal, account: Account, policy_name: str, casca
         if role_attachments.exists():
             raise RamError("DeleteConflict.Policy.Role",
                            f"The policy {policy.name} is attached to RAM roles: detach it first.")
-        if policy.versions.filter(is_default=False).exists():
+        if not with_versions and policy.versions.filter(is_default=False).exists():
             raise RamError("DeleteConflict.Policy.Version",
                            f"The policy {policy.name} has versions other than its default: delete them first.")
     for attachment in attachments:

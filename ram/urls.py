@@ -2,7 +2,7 @@
 from django.urls import path, register_converter
 from django.urls.converters import StringConverter
 
-from .views import access_keys, create_key, mfa, reports, root_keys, users
+from .views import access_keys, create_key, mfa, policies, reports, root_keys, users
 
 app_name = "ram"
 
@@ -30,6 +30,14 @@ urlpatterns = [
     path("users/<name:user_name>/<str:tab>", users.user_detail, name="user_tab"),
     path("accesskeys/<name:access_key_id>/status", access_keys.access_key_status, name="access_key_status"),
     path("accesskeys/<name:access_key_id>/delete", access_keys.access_key_delete_view, name="access_key_delete"),
+    path("policies/", policies.policy_list, name="policy_list"),
+    path("policies/create", policies.policy_create_view, name="policy_create"),
+    path("policies/<str:policy_type>/<name:policy_name>/", policies.policy_detail, name="policy_detail"),
+    path("policies/Custom/<name:policy_name>/versions/create", policies.policy_version_create_view,
+         name="policy_version_create"),
+    path("policies/Custom/<name:policy_name>/versions/<name:version_id>/<str:change>", policies.policy_version_change,
+         name="policy_version_change"),
+    path("policies/Custom/<name:policy_name>/delete", policies.policy_delete_view, name="policy_delete"),
     path("security-settings", access_keys.security_settings, name="security_settings"),
     path("my-accesskeys", access_keys.my_access_keys, name="my_access_keys"),
     path("mfa/bind", mfa.mfa_bind, name="root_mfa_bind"),

@@ -66,11 +66,22 @@ def fuzz_settings(examples: int = 50):
 
 def world_state() -> tuple:
     """Everything a console page or an API call could change, except usage records (last use,
-    nonces), sessions and failure audit events: users, logons, keys, preferences, policy
-    attachments, MFA devices and the successful audit events."""
+    nonces), sessions and failure audit events: users, logons, keys, preferences, policies, their
+    versions and attachments, roles, MFA devices and the successful audit events."""
     from django.contrib.auth import get_user_model
 
-    from ram.models import AccessKey, Account, AuditEvent, MfaDevice, PolicyAttachment, RamUser
+    from ram.models import (
+        AccessKey,
+        Account,
+        AuditEvent,
+        MfaDevice,
+        Policy,
+        PolicyAttachment,
+        PolicyVersion,
+        RamUser,
+        Role,
+        RolePolicyAttachment,
+    )
 
     return (
         sorted(Account.objects.values_list("uid", "alias", "allow_user_to_manage_access_keys",
@@ -81,6 +92,10 @@ def world_state() -> tuple:
         sorted(AccessKey.objects.values_list("access_key_id", "status", "slot", "seal_version")),
         sorted(PolicyAttachment.objects.values_list("ram_user_id", "policy__name")),
         sorted(MfaDevice.objects.values_list("user_id", flat=True)),
+        list(Policy.objects.order_by("pk").values_list("account_id", "name", "default_version", "description")),
+        sorted(PolicyVersion.objects.values_list("policy_id", "number", "is_default")),
+        sorted(Role.objects.values_list("account_id", "role_name", "max_session_duration")),
+        sorted(RolePolicyAttachment.objects.values_list("role_id", "policy_id")),
         AuditEvent.objects.filter(result=AuditEvent.SUCCESS).count(),
     )
 

@@ -16,6 +16,7 @@ back afterwards, with a fresh logon and the rate-limit counters cleared.
 """
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from hypothesis import strategies as st
 from ram.audit import AuditContext
 from ram.models import RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA, AccessKey, Account, AuditEvent, RamUser
 from ram.policy import Principal
-from ram.services import access_key_create, mfa_device_bind
+from ram.services import access_key_create, mfa_device_bind, policy_create, policy_version_create
 from training.services import sandbox_create
 
 from .security_helpers import fuzz_settings, rolled_back, world_state
@@ -98,6 +99,8 @@ def stage(demo) -> Stage:
     inactive = AccessKey.objects.get(ram_user__user_name="data-sync", account=demo)
     assert inactive.status == AccessKey.INACTIVE
     bob_key = AccessKey.objects.filter(ram_user__user_name="bob").order_by("pk")[0]
+    fuzzed = policy_create(actor=cli, account=demo, policy_name="Fuzzed", document=json.loads(POLICY_TEXT))
+    policy_version_create(actor=cli, account=demo, policy_name=fuzzed.name, document=json.loads(POLICY_TEXT))
     return Stage(demo=demo, bob_key=bob_key.access_key_id, inactive_key=inactive.access_key_id,
                  root_key=root_key.access_key_id, sandbox=sandbox_create(context=AuditContext.cli())[0])
 
@@ -198,6 +201,7 @@ URL_LIKE = crafted("/users/", "/", "users", "//evil.example/", "https://evil.exa
                    "javascript:alert(1)")
 CODE = crafted(REAL, "000000", "123456", "12345", "1234567")
 BOOLEAN = crafted("on", "true", "false", "0", "1")
+POLICY_TEXT = '{"Version": "1", "Statement": [{"Effect": "Allow", "Action": "ram:GetUser", "Resource": "*"}]}'
 
 FORMS = [
     # console/urls.py
@@ -238,6 +242,27 @@ FORMS = [
          args=lambda stage: ("alice",), good={"policy_name": "AliyunRAMFullAccess"}),
     Form("ram:user_policy_detach", "root", {"policy_name": crafted("AliyunRAMReadOnlyAccess", "AliyunRAMFullAccess")},
          args=lambda stage: ("carol",), good={"policy_name": "AliyunRAMReadOnlyAccess"}),
+    Form("ram:user_policy_attach", "root", {"policy_name": crafted("Custom:Fuzzed", "System:AliyunRAMFullAccess",
+                                                                   "Custom:Nobody", "Other:Fuzzed", ":", "Custom:")},
+         args=lambda stage: ("alice",), good={"policy_name": "Custom:Fuzzed"},
+         label="ram:user_policy_attach (custom policy)"),
+    Form("ram:policy_create", "root", {
+        "policy_name": crafted("Readers", "Fuzzed", "bad name", "a" * 129), "description": crafted("fine"),
+        "document": crafted(POLICY_TEXT, "{", '{"Version": "1"}', POLICY_TEXT.replace('"1"', '"2"'))},
+        good={"policy_name": "Readers", "description": "fine", "document": POLICY_TEXT}, examples=15),
+    Form("ram:policy_create", "carol", {"policy_name": crafted("Readers"), "document": crafted(POLICY_TEXT)},
+         good={"policy_name": "Readers", "document": POLICY_TEXT}, label="ram:policy_create (read-only user)",
+         examples=3),
+    Form("ram:policy_version_create", "root", {"document": crafted(POLICY_TEXT, "{", "[]"),
+                                               "set_as_default": BOOLEAN},
+         args=lambda stage: ("Fuzzed",), good={"document": POLICY_TEXT, "set_as_default": "on"}),
+    Form("ram:policy_version_change", "root", {"confirm": crafted("on")}, args=lambda stage: ("Fuzzed", "v2", "default"),
+         good={}, examples=3, label="ram:policy_version_change (default)"),
+    Form("ram:policy_version_change", "root", {"confirm": crafted("on")}, args=lambda stage: ("Fuzzed", "v1", "delete"),
+         good={}, examples=3, label="ram:policy_version_change (the default, delete)"),
+    Form("ram:policy_version_change", "root", {"confirm": crafted("on")}, args=lambda stage: ("Fuzzed", "v9", "purge"),
+         good={}, examples=3, label="ram:policy_version_change (no such change)"),
+    Form("ram:policy_delete", "root", {"confirm": crafted("on")}, args=lambda stage: ("Fuzzed",), good={}, examples=3),
     Form("ram:user_mfa_bind", "root", {"code": CODE, "seed_token": crafted(REAL)}, args=lambda stage: ("alice",),
          prepare=_seed_token("/users/alice/mfa/bind"), mfa=None),
     Form("ram:user_mfa_unbind", "root", {"code": CODE}, args=lambda stage: ("alice",), prepare=_unbind_alice,

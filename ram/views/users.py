@@ -14,9 +14,9 @@ from ..audit import AuditContext
 from ..credentials import contains_access_key_credential
 from ..errors import RamError
 from ..forms import PolicyForm, SecurityVerificationForm, UserCreateForm
-from ..models import AccessKey, Policy
+from ..models import AccessKey
 from ..policy import account_arn, is_allowed, user_arn
-from ..selectors import ram_user_page
+from ..selectors import policies_attachable, policy_attachments_of_user, ram_user_page
 from ..services import mfa_device_of, mfa_protected, policy_attach, policy_detach, ram_user_create, ram_user_delete
 from .common import (
     MFA_REFUSALS,
@@ -109,12 +109,12 @@ def user_detail(request: HttpRequest, user_name: str, tab: str = "authentication
         })
     else:
         require(principal, "ram:GetUser", arn)
-        attached = list(ram_user.policy_attachments.select_related("policy").order_by("policy__name"))
-        attached_names = {attachment.policy.name for attachment in attached}
+        attached = policy_attachments_of_user(ram_user=ram_user)
+        attached_ids = {attachment.policy_id for attachment in attached}
         context.update({
             "attachments": attached,
-            "attachable": [name for name in Policy.objects.filter(policy_type=Policy.SYSTEM)
-                           .values_list("name", flat=True) if name not in attached_names],
+            "attachable": [policy for policy in policies_attachable(account=ram_user.account)
+                           if policy.pk not in attached_ids],
             "can_attach": is_allowed(principal, "ram:AttachPolicyToUser", arn),
             "can_detach": is_allowed(principal, "ram:DetachPolicyFromUser", arn),
             "can_delete_user": is_allowed(principal, "ram:DeleteUser", arn) and not own,
@@ -167,13 +167,14 @@ def _policy_change(request: HttpRequest, user_name: str, change, *, purpose: str
     form = PolicyForm(request.POST)
     back_url = reverse("ram:user_tab", args=[ram_user.user_name, "permissions"])
     if form.is_valid():
-        policy_name = form.cleaned_data["policy_name"]
+        policy_name, policy_type = form.cleaned_data["policy_name"], form.cleaned_data["policy_type"]
         try:
             dialog = with_operator_code(
                 request, actor=principal, purpose=purpose, cancel_url=back_url,
-                text=_("Changing what a user may do is a sensitive operation."), hidden=[("policy_name", policy_name)],
+                text=_("Changing what a user may do is a sensitive operation."),
+                hidden=[("policy_name", policy_name), ("policy_type", policy_type)],
                 change=lambda context: change(actor=principal, ram_user=ram_user, policy_name=policy_name,
-                                              context=context))
+                                              policy_type=policy_type, context=context))
         except RamError as error:
             message_or_403(request, error)
         else:

@@ -132,6 +132,11 @@
         setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
       });
     });
+    root.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+      });
+    });
   }
   enhance(document);
 })();

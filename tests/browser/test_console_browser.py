@@ -128,3 +128,33 @@ def test_create_user_in_a_dialog(page, demo_site, shot):
     page.get_by_role("button", name="OK").click()
     expect(page.get_by_role("heading", name="dana")).to_be_visible()
     shot("created")
+
+
+def test_root_writes_a_custom_policy_in_the_editor_and_grants_it(page, demo_site, shot):
+    """Permissions > Policies: a malformed document is refused naming what is wrong, the fixed one
+    is saved, shown, and granted to a user from the Permissions tab."""
+    log_on(page, demo_site, "owner@demo.example", "demo-owner")
+    page.get_by_role("navigation", name="RAM navigation").get_by_role("link", name="Policies").click()
+    expect(page.get_by_role("heading", name="Policies")).to_be_visible()
+    expect(page.get_by_role("link", name="AliyunSTSAssumeRoleAccess")).to_be_visible()
+    shot("policies")
+    page.get_by_role("link", name="Create Policy").click()
+    page.get_by_label("Policy Name").fill("ReadUsers")
+    page.get_by_label("Note").fill("Reads RAM users")
+    editor = page.get_by_label("Policy Document")
+    editor.fill('{"Version": "1", "Statement": [{"Effect": "Allow", "Action": "ram:GetUser", "Resource": "users"}]}')
+    page.get_by_role("button", name="OK").click()
+    expect(page.get_by_text('Statement[0].Resource "users" is not a resource')).to_be_visible()
+    shot("create-policy-malformed")
+    editor = page.get_by_label("Policy Document")
+    editor.fill('{"Version": "1", "Statement": [{"Effect": "Allow", "Action": ["ram:GetUser", "ram:ListUsers"], '
+                '"Resource": "*"}]}')
+    page.get_by_role("button", name="OK").click()
+    expect(page.get_by_text("The policy ReadUsers is created.")).to_be_visible()
+    expect(page.get_by_role("heading", name="ReadUsers")).to_be_visible()
+    shot("policy-detail")
+    page.goto(f"{demo_site}/users/carol/permissions")
+    page.get_by_label("Grant Permission").select_option("Custom:ReadUsers")
+    page.get_by_role("button", name="Grant Permission").click()
+    expect(page.get_by_text("ReadUsers is attached to carol.")).to_be_visible()
+    shot("custom-policy-granted")
