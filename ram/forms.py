@@ -200,3 +200,71 @@ class MfaBindForm(forms.Form):
                            widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
                            error_messages={"required": "Enter the 6-digit security code."})
     seed_token = forms.CharField(widget=forms.HiddenInput)
+
+
+TRUSTED_SERVICES = [
+    ("ecs.aliyuncs.com", "Elastic Compute Service (ECS)"),
+    ("fc.aliyuncs.com", "Function Compute"),
+    ("eci.aliyuncs.com", "Elastic Container Instance (ECI)"),
+    ("cs.aliyuncs.com", "Container Service for Kubernetes (ACK)"),
+    ("oss.aliyuncs.com", "Object Storage Service (OSS)"),
+]
+
+
+class RoleCreateForm(NoCredentialEchoMixin, forms.Form):
+    """Create Role: who it trusts (this account, another account, or a cloud service), its name,
+    note and maximum session duration. ``trust_policy`` is the document the choice writes."""
+
+    credential_fields = {"role_name": "RoleName", "description": "Description"}
+
+    trusted_entity = forms.ChoiceField(label="Trusted Entity Type", widget=forms.RadioSelect, initial="account", choices=[
+        ("account", "Alibaba Cloud Account"), ("service", "Alibaba Cloud Service")])
+    account = forms.ChoiceField(label="Trusted Alibaba Cloud Account", widget=forms.RadioSelect, initial="current",
+                                required=False, choices=[("current", "Current Alibaba Cloud Account"),
+                                                         ("other", "Other Alibaba Cloud Account")])
+    other_uid = forms.RegexField(label="Account UID", regex=r"^[0-9]{16}$", required=False,
+                                 help_text="The 16-digit UID of the account whose RAM users may assume the role.",
+                                 error_messages={"invalid": "Enter the account's 16-digit UID."})
+    service = forms.ChoiceField(label="Trusted Service", choices=TRUSTED_SERVICES, required=False)
+    role_name = forms.CharField(label="Role Name", max_length=64,
+                                help_text="1 to 64 characters: letters, digits, periods (.) and hyphens (-).")
+    description = forms.CharField(label="Note", max_length=1024, required=False,
+                                  widget=forms.Textarea(attrs={"rows": 2}))
+    max_session_duration = forms.IntegerField(
+        label="Maximum Session Duration (seconds)", initial=3600, min_value=3600, max_value=43200,
+        help_text="3,600 to 43,200 seconds: how long the temporary credentials of one AssumeRole may last.")
+
+    def __init__(self, *args, account_uid: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account_uid = account_uid
+
+    def clean(self):
+        data = super().clean()
+        if data.get("trusted_entity") == "account" and data.get("account") == "other" and not data.get("other_uid"):
+            self.add_error("other_uid", "Enter the account's 16-digit UID.")
+        return data
+
+    @property
+    def trust_policy(self) -> dict:
+        data = self.cleaned_data
+        if data["trusted_entity"] == "service":
+            principal = {"Service": [data["service"] or TRUSTED_SERVICES[0][0]]}
+        else:
+            uid = data["other_uid"] if data.get("account") == "other" else self.account_uid
+            principal = {"RAM": [f"acs:ram::{uid}:root"]}
+        return {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": principal}]}
+
+
+class RoleTrustForm(forms.Form):
+    """A role's trust policy, edited as JSON."""
+
+    trust_policy = forms.CharField(label="Trust Policy", widget=forms.Textarea(
+        attrs={"rows": 12, "class": "mono", "spellcheck": "false"}))
+
+
+class RoleSettingsForm(NoCredentialEchoMixin, forms.Form):
+    credential_fields = {"description": "Description"}
+
+    description = forms.CharField(label="Note", max_length=1024, required=False)
+    max_session_duration = forms.IntegerField(label="Maximum Session Duration (seconds)", min_value=3600,
+                                              max_value=43200)

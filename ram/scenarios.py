@@ -12,6 +12,11 @@ S = AccessKey.Scenario
 class Alternative:
     title: str
     text: str
+    # Where the console implements it: a link label and the Create Role page prefilled (its query).
+    link: tuple[str, str] | None = None
+
+
+ASSUMABLE_ROLE = ("Create a RAM role you can assume", "entity=account&account=current")
 
 
 ALTERNATIVES: dict[str, Alternative] = {
@@ -19,32 +24,38 @@ ALTERNATIVES: dict[str, Alternative] = {
         "Use CLI sign-in or CloudShell",
         "Sign in to Alibaba Cloud CLI with your console identity (aliyun configure --mode CloudSSO or OAuth), "
         "or run commands in CloudShell in the browser. Neither needs a long-term AccessKey pair.",
+        ASSUMABLE_ROLE,
     ),
     S.LOCAL_DEVELOPMENT: Alternative(
         "Use temporary credentials from STS",
         "Assume a RAM role to get temporary credentials from Security Token Service (STS). They expire on "
         "their own, so a leaked copy on a laptop stops working within the hour.",
+        ASSUMABLE_ROLE,
     ),
     S.ON_ALIBABA_CLOUD: Alternative(
         "Use an instance RAM role or RRSA",
         "Attach a RAM role to the ECS instance or ECI container group, give the Function Compute function a "
         "role, or use RAM Roles for Service Accounts (RRSA) in ACK. The SDK fetches rotating temporary "
         "credentials; no key is stored in code or configuration.",
+        ("Create a RAM role for ECS", "entity=service&service=ecs.aliyuncs.com"),
     ),
     S.OUTSIDE_ALIBABA_CLOUD: Alternative(
         "Use STS through a RAM role",
         "Let the application assume a RAM role (AssumeRole, or AssumeRoleWithOIDC / SAML from your own "
         "identity provider) and use the temporary credentials from STS instead of a permanent key.",
+        ASSUMABLE_ROLE,
     ),
     S.THIRD_PARTY_SERVICE: Alternative(
         "Create a RAM role with a trust policy",
         "Create a RAM role whose trust policy names the third party's Alibaba Cloud account, and grant it only "
         "the permissions it needs. The third party assumes the role; you never hand over a key.",
+        ("Create a RAM role for another account", "entity=account&account=other"),
     ),
     S.OTHER: Alternative(
         "Consider temporary credentials first",
         "If a RAM role with STS temporary credentials can serve your case, use it. If you do create an "
         "AccessKey pair, grant the RAM user only the permissions it needs and rotate the key regularly.",
+        ASSUMABLE_ROLE,
     ),
 }
 

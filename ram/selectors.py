@@ -426,3 +426,16 @@ def policies_listed(*, account: Account, policy_type: str | None, query: str) ->
 def policy_attachments_of_user(*, ram_user: RamUser) -> list[PolicyAttachment]:
     """The policies attached to ``ram_user``, with the policies, by name."""
     return list(ram_user.policy_attachments.select_related("policy").order_by("policy__name", "pk"))
+
+
+def roles_listed(*, account: Account, query: str) -> list[Role]:
+    """The Roles page: ``account``'s roles whose name or note contains ``query``, by name."""
+    roles = Role.objects.filter(account=account)
+    if query:
+        roles = roles.filter(Q(role_name__icontains=query) | Q(description__icontains=query))
+    return list(roles.order_by("role_name"))
+
+
+def role_sessions_recent(*, role: Role, limit: int = 20) -> list[StsSession]:
+    """The role's most recent STS sessions (who assumed it, when, until when), newest first."""
+    return list(role.sessions.order_by("-created_at")[:limit])

@@ -2,7 +2,7 @@
 from django.urls import path, register_converter
 from django.urls.converters import StringConverter
 
-from .views import access_keys, create_key, mfa, policies, reports, root_keys, users
+from .views import access_keys, create_key, mfa, policies, reports, roles, root_keys, users
 
 app_name = "ram"
 
@@ -30,6 +30,12 @@ urlpatterns = [
     path("users/<name:user_name>/<str:tab>", users.user_detail, name="user_tab"),
     path("accesskeys/<name:access_key_id>/status", access_keys.access_key_status, name="access_key_status"),
     path("accesskeys/<name:access_key_id>/delete", access_keys.access_key_delete_view, name="access_key_delete"),
+    path("roles/", roles.role_list, name="role_list"),
+    path("roles/create", roles.role_create_view, name="role_create"),
+    path("roles/<name:role_name>/", roles.role_detail, name="role_detail"),
+    path("roles/<name:role_name>/delete", roles.role_delete_view, name="role_delete"),
+    path("roles/<name:role_name>/change/<str:change>", roles.role_change, name="role_change"),
+    path("roles/<name:role_name>/<str:tab>", roles.role_detail, name="role_tab"),
     path("policies/", policies.policy_list, name="policy_list"),
     path("policies/create", policies.policy_create_view, name="policy_create"),
     path("policies/<str:policy_type>/<name:policy_name>/", policies.policy_detail, name="policy_detail"),

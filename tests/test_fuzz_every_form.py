@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from ram.audit import AuditContext
 from ram.models import RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA, AccessKey, Account, AuditEvent, RamUser
 from ram.policy import Principal
-from ram.services import access_key_create, mfa_device_bind, policy_create, policy_version_create
+from ram.services import access_key_create, mfa_device_bind, policy_create, policy_version_create, role_create, role_policy_attach
 from training.services import sandbox_create
 
 from .security_helpers import fuzz_settings, rolled_back, world_state
@@ -101,6 +101,8 @@ def stage(demo) -> Stage:
     bob_key = AccessKey.objects.filter(ram_user__user_name="bob").order_by("pk")[0]
     fuzzed = policy_create(actor=cli, account=demo, policy_name="Fuzzed", document=json.loads(POLICY_TEXT))
     policy_version_create(actor=cli, account=demo, policy_name=fuzzed.name, document=json.loads(POLICY_TEXT))
+    role = role_create(actor=cli, account=demo, role_name="FuzzRole", trust_policy=json.loads(TRUST_TEXT))
+    role_policy_attach(actor=cli, role=role, policy_name="AliyunRAMReadOnlyAccess", policy_type="System")
     return Stage(demo=demo, bob_key=bob_key.access_key_id, inactive_key=inactive.access_key_id,
                  root_key=root_key.access_key_id, sandbox=sandbox_create(context=AuditContext.cli())[0])
 
@@ -202,6 +204,7 @@ URL_LIKE = crafted("/users/", "/", "users", "//evil.example/", "https://evil.exa
 CODE = crafted(REAL, "000000", "123456", "12345", "1234567")
 BOOLEAN = crafted("on", "true", "false", "0", "1")
 POLICY_TEXT = '{"Version": "1", "Statement": [{"Effect": "Allow", "Action": "ram:GetUser", "Resource": "*"}]}'
+TRUST_TEXT = '{"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"RAM": "*"}}]}'
 
 FORMS = [
     # console/urls.py
@@ -263,6 +266,33 @@ FORMS = [
     Form("ram:policy_version_change", "root", {"confirm": crafted("on")}, args=lambda stage: ("Fuzzed", "v9", "purge"),
          good={}, examples=3, label="ram:policy_version_change (no such change)"),
     Form("ram:policy_delete", "root", {"confirm": crafted("on")}, args=lambda stage: ("Fuzzed",), good={}, examples=3),
+    Form("ram:role_create", "root", {
+        "trusted_entity": crafted("account", "service", "root"), "account": crafted("current", "other"),
+        "other_uid": crafted("1234567890123456", "123", "12345678901234567"),
+        "service": crafted("ecs.aliyuncs.com", "evil.example.com"),
+        "role_name": crafted("Fuzzy", "FuzzRole", "bad name", "a." * 40), "description": crafted("fine"),
+        "max_session_duration": crafted("3600", "100", "43200", "1e9", "x")},
+        good={"trusted_entity": "service", "service": "ecs.aliyuncs.com", "role_name": "Fuzzy",
+              "max_session_duration": "3600"}, examples=15),
+    Form("ram:role_create", "carol", {"trusted_entity": crafted("account"), "account": crafted("current"),
+                                      "role_name": crafted("Fuzzy"), "max_session_duration": crafted("3600")},
+         good={"trusted_entity": "account", "account": "current", "role_name": "Fuzzy", "max_session_duration": "3600"},
+         label="ram:role_create (read-only user)", examples=3),
+    Form("ram:role_change", "root", {"trust_policy": crafted(TRUST_TEXT, "{", "[]", POLICY_TEXT)},
+         args=lambda stage: ("FuzzRole", "trust"), good={"trust_policy": TRUST_TEXT}, label="ram:role_change (trust)"),
+    Form("ram:role_change", "root", {"description": crafted("fine"), "max_session_duration": crafted("7200", "1", "x")},
+         args=lambda stage: ("FuzzRole", "settings"), good={"description": "fine", "max_session_duration": "7200"},
+         label="ram:role_change (settings)"),
+    Form("ram:role_change", "root", {"policy_name": crafted("System:AliyunRAMReadOnlyAccess", "Custom:Fuzzed",
+                                                            "Custom:Nobody", "Other:x", "AliyunRAMFullAccess")},
+         args=lambda stage: ("FuzzRole", "attach"), good={"policy_name": "Custom:Fuzzed"},
+         label="ram:role_change (attach)"),
+    Form("ram:role_change", "root", {"policy_name": crafted("System:AliyunRAMReadOnlyAccess", "Custom:Fuzzed")},
+         args=lambda stage: ("FuzzRole", "detach"), good={"policy_name": "System:AliyunRAMReadOnlyAccess"},
+         label="ram:role_change (detach)"),
+    Form("ram:role_change", "root", {"confirm": crafted("on")}, args=lambda stage: ("FuzzRole", "purge"), good={},
+         examples=3, label="ram:role_change (no such change)"),
+    Form("ram:role_delete", "root", {"confirm": crafted("on")}, args=lambda stage: ("FuzzRole",), good={}, examples=3),
     Form("ram:user_mfa_bind", "root", {"code": CODE, "seed_token": crafted(REAL)}, args=lambda stage: ("alice",),
          prepare=_seed_token("/users/alice/mfa/bind"), mfa=None),
     Form("ram:user_mfa_unbind", "root", {"code": CODE}, args=lambda stage: ("alice",), prepare=_unbind_alice,

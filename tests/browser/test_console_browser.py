@@ -158,3 +158,41 @@ def test_root_writes_a_custom_policy_in_the_editor_and_grants_it(page, demo_site
     page.get_by_role("button", name="Grant Permission").click()
     expect(page.get_by_text("ReadUsers is attached to carol.")).to_be_visible()
     shot("custom-policy-granted")
+
+
+def test_the_dialogs_advice_leads_to_a_role_for_ecs_which_the_root_creates_and_grants(page, demo_site, shot):
+    """Create AccessKey's safer alternative for an application on Alibaba Cloud links to Create
+    Role, prefilled for ECS; the role is created, shows its trust policy, and is granted a policy."""
+    from ram.models import Role
+
+    log_on(page, demo_site, "owner@demo.example", "demo-owner")
+    page.goto(f"{demo_site}/users/alice/")
+    page.get_by_role("link", name="Create AccessKey").click()
+    dialog = page.get_by_role("dialog")
+    page.get_by_label("Application on Alibaba Cloud (ECS, ECI, Function Compute, ACK)").check()
+    link = dialog.get_by_role("link", name="Create a RAM role for ECS")
+    expect(link).to_be_visible()
+    shot("scenario-alternative-link")
+    link.click()
+    expect(page.get_by_role("heading", name="Create Role")).to_be_visible()
+    expect(page.get_by_label("Alibaba Cloud Service")).to_be_checked()
+    expect(page.get_by_label("Trusted Service")).to_have_value("ecs.aliyuncs.com")
+    page.get_by_label("Role Name").fill("EcsReader")
+    page.get_by_label("Note").fill("ECS instances read RAM")
+    shot("create-role-for-ecs")
+    page.get_by_role("button", name="OK").click()
+    expect(page.get_by_text("The role EcsReader is created.")).to_be_visible()
+    expect(page.get_by_role("link", name="Trust Policy")).to_have_attribute("aria-current", "page")
+    expect(page.locator("pre.console-code").first).to_contain_text('"ecs.aliyuncs.com"')
+    shot("role-trust-policy")
+    page.get_by_role("link", name="Permissions").click()
+    page.get_by_label("Grant Permission").select_option("System:AliyunRAMReadOnlyAccess")
+    page.get_by_role("button", name="Grant Permission").click()
+    expect(page.get_by_text("EcsReader: AliyunRAMReadOnlyAccess is attached to it.")).to_be_visible()
+    shot("role-permissions")
+    role = Role.objects.get(role_name="EcsReader")
+    assert role.trust_policy["Statement"][0]["Principal"] == {"Service": ["ecs.aliyuncs.com"]}
+    assert list(role.policy_attachments.values_list("policy__name", flat=True)) == ["AliyunRAMReadOnlyAccess"]
+    page.get_by_role("navigation", name="RAM navigation").get_by_role("link", name="Roles").click()
+    expect(page.get_by_role("link", name="EcsReader")).to_be_visible()
+    shot("roles")
