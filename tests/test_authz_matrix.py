@@ -44,6 +44,7 @@ tenant's principal may name another tenant's keys or logons.
 """
 from __future__ import annotations
 
+import json
 import re
 import time
 import warnings
@@ -95,6 +96,31 @@ CONSOLE_MATRIX = [
     "POST /users/{empty}/policies/attach policy_name=AliyunRAMFullAccess B login 404  404  404    404   404   done    403     403     404",
     "POST /users/{empty}/policies/detach policy_name=AliyunRAMReadOnlyAccess A login done done 403 403  403   404     403     403     404",
     "POST /users/{empty}/policies/detach policy_name=AliyunRAMReadOnlyAccess B login 404 404 404   404   404   done    403     403     404",
+    # Permissions > Policies ({policy_doc}: a valid document; +policy: a custom policy Matrix with v1 default and v2)
+    "GET  /policies/                                                 -    login  ok    ok    ok     403   403   ok      403     403     ok",
+    "GET  /policies/create                                           -    login  ok    ok    403    403   403   ok      403     403     ok",
+    "POST /policies/create policy_name=Matrix document={policy_doc}  -    login  done  done  403    403   403   done    403     403     done",
+    "GET  /policies/System/AliyunRAMFullAccess/                      -    login  ok    ok    ok     403   403   ok      403     403     ok",
+    "GET  /policies/Custom/Matrix/ +policy                           A    login  ok    ok    ok     403   403   404     403     403     404",
+    "GET  /policies/Custom/Matrix/ +policy                           B    login  404   404   404    404   404   ok      403     403     404",
+    "POST /policies/Custom/Matrix/versions/create document={policy_doc} +policy A login done done 403 403 403  404     403     403     404",
+    "POST /policies/Custom/Matrix/versions/v2/default +policy        A    login  done  done  403    403   403   404     403     403     404",
+    "POST /policies/Custom/Matrix/versions/v2/delete +policy         A    login  done  done  403    403   403   404     403     403     404",
+    "POST /policies/Custom/Matrix/delete +policy                     A    login  done  done  403    403   403   404     403     403     404",
+    "POST /policies/Custom/Matrix/delete +policy                     B    login  404   404   404    404   404   done    403     403     404",
+    "POST /users/{empty}/policies/attach policy_name=Custom:Matrix +policy A login done done 403 403  403   404     403     403     404",
+    # Identities > Roles (+role: a role Matrix in the tenant, trusting it, with AliyunRAMReadOnlyAccess)
+    "GET  /roles/                                                    -    login  ok    ok    ok     403   403   ok      403     403     ok",
+    "GET  /roles/create                                              -    login  ok    ok    403    403   403   ok      403     403     ok",
+    "POST /roles/create trusted_entity=account account=current role_name=Matrix max_session_duration=3600 - login done done 403 403 403 done 403 403 done",
+    "GET  /roles/Matrix/ +role                                       A    login  ok    ok    ok     403   403   404     403     403     404",
+    "GET  /roles/Matrix/trust +role                                  A    login  ok    ok    ok     403   403   404     403     403     404",
+    "GET  /roles/Matrix/sessions +role                               B    login  404   404   404    404   404   ok      403     403     404",
+    "POST /roles/Matrix/change/trust trust_policy={trust_doc} +role  A    login  done  done  403    403   403   404     403     403     404",
+    "POST /roles/Matrix/change/settings description=x max_session_duration=7200 +role A login done done 403 403 403 404 403 403 404",
+    "POST /roles/Matrix/change/detach policy_name=System:AliyunRAMReadOnlyAccess +role A login done done 403 403 403 404 403 403 404",
+    "POST /roles/Matrix/change/attach policy_name=System:AliyunRAMFullAccess +role B login 404 404 404 404 404 done 403 403 404",
+    "POST /roles/Matrix/delete +role                                 A    login  redir redir 403    403   403   404     403     403     404",
     # The Create AccessKey dialog of a RAM user, MFA devices
     "GET  /users/{user}/accesskeys/create                            A    login  ok    ok    403    ok    403   404     403     403     404",
     "GET  /users/{user}/accesskeys/create                            B    login  404   404   404    404   404   ok      403     403     404",
@@ -232,9 +258,15 @@ class _Rollback(Exception):
 
 # --- Running one cell -----------------------------------------------------------------------------
 
+MATRIX_DOCUMENT = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "ram:GetUser", "Resource": "*"}]}
+
+
 def _values(world, row: Row, extra: dict) -> dict:
     names = dict(world.names["B" if row.tenant == "B" else "A"])
-    names.update(sandbox_pk=str(world.tenants["S"].pk), **extra)
+    names.update(sandbox_pk=str(world.tenants["S"].pk), policy_doc=json.dumps(MATRIX_DOCUMENT),
+                 trust_doc=json.dumps({"Version": "1", "Statement": [
+                     {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": ["fc.aliyuncs.com"]}}]}),
+                 **extra)
     names["key_pk"] = str(AccessKey.objects.get(access_key_id=world.names["A"]["key"]).pk)
     return names
 
@@ -260,6 +292,18 @@ def _setup(world, row: Row, role: str) -> dict:
                 # Bound with the code of a step ago: the current one is still there to use.
                 mfa_device_bind(actor=cli, owner=account, seed=seed, code=pyotp.TOTP(seed).at(time.time() - 30))
             extra["rootcode"] = pyotp.TOTP(seed).now()
+        elif setup == "policy":
+            from ram.services import policy_create, policy_version_create
+            policy_create(actor=cli, account=world.tenants[tenant], policy_name="Matrix", document=MATRIX_DOCUMENT)
+            policy_version_create(actor=cli, account=world.tenants[tenant], policy_name="Matrix",
+                                  document=MATRIX_DOCUMENT)
+        elif setup == "role":
+            from ram.services import role_create, role_policy_attach
+            account = world.tenants[tenant]
+            role = role_create(actor=cli, account=account, role_name="Matrix", trust_policy={
+                "Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                               "Principal": {"RAM": [account.uid]}}]})
+            role_policy_attach(actor=cli, role=role, policy_name="AliyunRAMReadOnlyAccess", policy_type="System")
         elif setup == "exercise":
             from training.services import exercise_start
             exercise_start(actor=Principal.root(world.tenants["S"]), exercise_key="ram-user-key",
@@ -450,8 +494,8 @@ def test_the_matrix_counts_its_cells():
     """The figure in the README: cells tried (each a request, or a short flow, and a state check)."""
     console = sum(outcome != "-" for row in CONSOLE_ROWS for outcome in row.outcomes.values())
     api = sum(outcome != "-" for row in API_ROWS for outcome in row.outcomes.values())
-    assert (len(CONSOLE_ROWS), len(API_ROWS), len(ROLES)) == (68, 25, 10)
-    assert (console, api) == (680, 200)
+    assert (len(CONSOLE_ROWS), len(API_ROWS), len(ROLES)) == (91, 25, 10)
+    assert (console, api) == (910, 200)
 
 
 def test_the_world_has_what_the_table_assumes(db):
