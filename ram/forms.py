@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .errors import RamError
 from .models import AccessKey
@@ -79,7 +80,7 @@ class PolicyForm(forms.Form):
     """A policy to attach to a user, or to revoke from one: a system policy, or a custom policy
     of the account (the service finds it, or refuses)."""
 
-    policy_name = forms.CharField(label="Policy", max_length=140)  # "<type>:<name>" from the Grant select
+    policy_name = forms.CharField(label=_("Policy"), max_length=140)  # "<type>:<name>" from the Grant select
     policy_type = forms.ChoiceField(choices=[("System", "System"), ("Custom", "Custom")], required=False)
 
     def clean(self):
@@ -88,7 +89,7 @@ class PolicyForm(forms.Form):
         kind, colon, rest = name.partition(":")  # a policy name has no ':' (letters, digits, '-')
         if colon:
             if kind not in ("System", "Custom"):
-                raise forms.ValidationError("Select a policy.")
+                raise forms.ValidationError(_("Select a policy."))
             data["policy_type"], data["policy_name"] = kind, rest
         data["policy_type"] = data.get("policy_type") or "System"
         return data
@@ -112,21 +113,21 @@ class PolicyCreateForm(NoCredentialEchoMixin, forms.Form):
     credential_fields = {"description": "Description"}
 
     policy_name = forms.CharField(
-        label="Policy Name", max_length=128,
-        help_text="1 to 128 characters: letters, digits and hyphens (-).")
-    description = forms.CharField(label="Note", max_length=1024, required=False, widget=forms.Textarea(
-        attrs={"rows": 2}), help_text="Up to 1,024 characters.")
-    document = forms.CharField(label="Policy Document", initial=POLICY_DOCUMENT_EXAMPLE, widget=forms.Textarea(
+        label=_("Policy Name"), max_length=128,
+        help_text=_("1 to 128 characters: letters, digits and hyphens (-)."))
+    description = forms.CharField(label=_("Note"), max_length=1024, required=False, widget=forms.Textarea(
+        attrs={"rows": 2}), help_text=_("Up to 1,024 characters."))
+    document = forms.CharField(label=_("Policy Document"), initial=POLICY_DOCUMENT_EXAMPLE, widget=forms.Textarea(
         attrs={"rows": 14, "class": "mono", "spellcheck": "false"}),
-        help_text='JSON: "Version" "1" and a "Statement" list of Effect, Action, Resource and optional Condition.')
+        help_text=_('JSON: "Version" "1" and a "Statement" list of Effect, Action, Resource and optional Condition.'))
 
 
 class PolicyVersionForm(forms.Form):
     """A new version of a custom policy's document, made the default or not."""
 
-    document = forms.CharField(label="Policy Document", widget=forms.Textarea(
+    document = forms.CharField(label=_("Policy Document"), widget=forms.Textarea(
         attrs={"rows": 12, "class": "mono", "spellcheck": "false"}))
-    set_as_default = forms.BooleanField(label="Set as the default version", required=False, initial=True)
+    set_as_default = forms.BooleanField(label=_("Set as the default version"), required=False, initial=True)
 
 
 class SecuritySettingsForm(forms.Form):
@@ -203,11 +204,11 @@ class MfaBindForm(forms.Form):
 
 
 TRUSTED_SERVICES = [
-    ("ecs.aliyuncs.com", "Elastic Compute Service (ECS)"),
-    ("fc.aliyuncs.com", "Function Compute"),
-    ("eci.aliyuncs.com", "Elastic Container Instance (ECI)"),
-    ("cs.aliyuncs.com", "Container Service for Kubernetes (ACK)"),
-    ("oss.aliyuncs.com", "Object Storage Service (OSS)"),
+    ("ecs.aliyuncs.com", _("Elastic Compute Service (ECS)")),
+    ("fc.aliyuncs.com", _("Function Compute")),
+    ("eci.aliyuncs.com", _("Elastic Container Instance (ECI)")),
+    ("cs.aliyuncs.com", _("Container Service for Kubernetes (ACK)")),
+    ("oss.aliyuncs.com", _("Object Storage Service (OSS)")),
 ]
 
 
@@ -217,22 +218,22 @@ class RoleCreateForm(NoCredentialEchoMixin, forms.Form):
 
     credential_fields = {"role_name": "RoleName", "description": "Description"}
 
-    trusted_entity = forms.ChoiceField(label="Trusted Entity Type", widget=forms.RadioSelect, initial="account", choices=[
-        ("account", "Alibaba Cloud Account"), ("service", "Alibaba Cloud Service")])
-    account = forms.ChoiceField(label="Trusted Alibaba Cloud Account", widget=forms.RadioSelect, initial="current",
-                                required=False, choices=[("current", "Current Alibaba Cloud Account"),
-                                                         ("other", "Other Alibaba Cloud Account")])
-    other_uid = forms.RegexField(label="Account UID", regex=r"^[0-9]{16}$", required=False,
-                                 help_text="The 16-digit UID of the account whose RAM users may assume the role.",
-                                 error_messages={"invalid": "Enter the account's 16-digit UID."})
-    service = forms.ChoiceField(label="Trusted Service", choices=TRUSTED_SERVICES, required=False)
-    role_name = forms.CharField(label="Role Name", max_length=64,
-                                help_text="1 to 64 characters: letters, digits, periods (.) and hyphens (-).")
-    description = forms.CharField(label="Note", max_length=1024, required=False,
+    trusted_entity = forms.ChoiceField(label=_("Trusted Entity Type"), widget=forms.RadioSelect, initial="account", choices=[
+        ("account", _("Alibaba Cloud Account")), ("service", _("Alibaba Cloud Service"))])
+    account = forms.ChoiceField(label=_("Trusted Alibaba Cloud Account"), widget=forms.RadioSelect, initial="current",
+                                required=False, choices=[("current", _("Current Alibaba Cloud Account")),
+                                                         ("other", _("Other Alibaba Cloud Account"))])
+    other_uid = forms.RegexField(label=_("Account UID"), regex=r"^[0-9]{16}$", required=False,
+                                 help_text=_("The 16-digit UID of the account whose RAM users may assume the role."),
+                                 error_messages={"invalid": _("Enter the account's 16-digit UID.")})
+    service = forms.ChoiceField(label=_("Trusted Service"), choices=TRUSTED_SERVICES, required=False)
+    role_name = forms.CharField(label=_("Role Name"), max_length=64,
+                                help_text=_("1 to 64 characters: letters, digits, periods (.) and hyphens (-)."))
+    description = forms.CharField(label=_("Note"), max_length=1024, required=False,
                                   widget=forms.Textarea(attrs={"rows": 2}))
     max_session_duration = forms.IntegerField(
-        label="Maximum Session Duration (seconds)", initial=3600, min_value=3600, max_value=43200,
-        help_text="3,600 to 43,200 seconds: how long the temporary credentials of one AssumeRole may last.")
+        label=_("Maximum Session Duration (seconds)"), initial=3600, min_value=3600, max_value=43200,
+        help_text=_("3,600 to 43,200 seconds: how long the temporary credentials of one AssumeRole may last."))
 
     def __init__(self, *args, account_uid: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -241,7 +242,7 @@ class RoleCreateForm(NoCredentialEchoMixin, forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("trusted_entity") == "account" and data.get("account") == "other" and not data.get("other_uid"):
-            self.add_error("other_uid", "Enter the account's 16-digit UID.")
+            self.add_error("other_uid", _("Enter the account's 16-digit UID."))
         return data
 
     @property
@@ -258,13 +259,13 @@ class RoleCreateForm(NoCredentialEchoMixin, forms.Form):
 class RoleTrustForm(forms.Form):
     """A role's trust policy, edited as JSON."""
 
-    trust_policy = forms.CharField(label="Trust Policy", widget=forms.Textarea(
+    trust_policy = forms.CharField(label=_("Trust Policy"), widget=forms.Textarea(
         attrs={"rows": 12, "class": "mono", "spellcheck": "false"}))
 
 
 class RoleSettingsForm(NoCredentialEchoMixin, forms.Form):
     credential_fields = {"description": "Description"}
 
-    description = forms.CharField(label="Note", max_length=1024, required=False)
-    max_session_duration = forms.IntegerField(label="Maximum Session Duration (seconds)", min_value=3600,
+    description = forms.CharField(label=_("Note"), max_length=1024, required=False)
+    max_session_duration = forms.IntegerField(label=_("Maximum Session Duration (seconds)"), min_value=3600,
                                               max_value=43200)

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ..audit import AuditContext
@@ -68,7 +69,7 @@ def policy_create_view(request: HttpRequest) -> HttpResponse:
             else:
                 form.add_error(CREATE_ERROR_FIELDS.get(error.code, "policy_name"), error.message)
         else:
-            messages.success(request, f"The policy {policy.name} is created.")
+            messages.success(request, _("The policy %(name)s is created.") % {"name": policy.name})
             return redirect("ram:policy_detail", policy_type=Policy.CUSTOM, policy_name=policy.name)
     return render(request, "ram/policy_create.html", {"form": form}, status=400 if form.errors else 200)
 
@@ -112,10 +113,11 @@ def policy_version_create_view(request: HttpRequest, policy_name: str) -> HttpRe
         except RamError as error:
             message_or_403(request, error)
         else:
-            default = " and made the default" if version.is_default else ""
-            messages.success(request, f"Version {version.version_id} of {policy.name} is created{default}.")
+            done = _("Version %(version)s of %(name)s is created and made the default.") if version.is_default \
+                else _("Version %(version)s of %(name)s is created.")
+            messages.success(request, done % {"version": version.version_id, "name": policy.name})
     else:
-        messages.error(request, "Write the new version's document.")
+        messages.error(request, _("Write the new version's document."))
     return redirect("ram:policy_detail", policy_type=Policy.CUSTOM, policy_name=policy.name)
 
 
@@ -125,8 +127,9 @@ def policy_version_change(request: HttpRequest, policy_name: str, version_id: st
     """Make a version the default, or delete it."""
     principal = principal_of(request)
     policy = _policy_or_404(principal, Policy.CUSTOM, policy_name)
-    service, done = {"default": (policy_version_set_default, "is now the default"),
-                     "delete": (policy_version_delete, "is deleted")}.get(change, (None, ""))
+    service, done = {"default": (policy_version_set_default, _("Version %(version)s of %(name)s is now the default.")),
+                     "delete": (policy_version_delete, _("Version %(version)s of %(name)s is deleted."))}.get(
+        change, (None, ""))
     if service is None:
         raise Http404("No such change.")
     try:
@@ -135,7 +138,7 @@ def policy_version_change(request: HttpRequest, policy_name: str, version_id: st
     except RamError as error:
         message_or_403(request, error)
     else:
-        messages.success(request, f"Version {version_id} of {policy.name} {done}.")
+        messages.success(request, done % {"version": version_id, "name": policy.name})
     return redirect("ram:policy_detail", policy_type=Policy.CUSTOM, policy_name=policy.name)
 
 
@@ -150,7 +153,7 @@ def policy_delete_view(request: HttpRequest, policy_name: str) -> HttpResponse:
     except RamError as error:
         message_or_403(request, error)
         return redirect("ram:policy_detail", policy_type=Policy.CUSTOM, policy_name=policy.name)
-    messages.success(request, f"The policy {policy.name} is deleted.")
+    messages.success(request, _("The policy %(name)s is deleted.") % {"name": policy.name})
     return redirect("ram:policy_list")
 
 

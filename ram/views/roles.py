@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ..audit import AuditContext
@@ -63,8 +64,8 @@ def role_create_view(request: HttpRequest) -> HttpResponse:
             else:
                 form.add_error(CREATE_ERROR_FIELDS.get(error.code, "role_name"), error.message)
         else:
-            messages.success(request, f"The role {role.role_name} is created. Its trust policy is below; grant it "
-                                      "permissions on the Permissions tab.")
+            messages.success(request, _("The role %(name)s is created. Its trust policy is below; grant it "
+                                        "permissions on the Permissions tab.") % {"name": role.role_name})
             return redirect("ram:role_tab", role_name=role.role_name, tab="trust")
     return render(request, "ram/role_create.html", {"form": form, "uid": account.uid},
                   status=400 if form.errors else 200)
@@ -121,20 +122,21 @@ def role_change(request: HttpRequest, role_name: str, change: str) -> HttpRespon
     try:
         if change == "trust":
             role_update(actor=principal, role=role, trust_policy=data["trust_policy"], context=context)
-            done = "Its trust policy is saved."
+            done = _("%(name)s: its trust policy is saved.")
         elif change == "settings":
             role_update(actor=principal, role=role, description=data["description"],
                         max_session_duration=data["max_session_duration"], context=context)
-            done = "Its basic information is saved."
+            done = _("%(name)s: its basic information is saved.")
         else:
             service = role_policy_attach if change == "attach" else role_policy_detach
             service(actor=principal, role=role, policy_name=data["policy_name"], policy_type=data["policy_type"],
                     context=context)
-            done = f"{data['policy_name']} is {'attached to' if change == 'attach' else 'detached from'} it."
+            done = (_("%(name)s: %(policy)s is attached to it.") if change == "attach"
+                    else _("%(name)s: %(policy)s is detached from it."))
     except RamError as error:
         message_or_403(request, error)
     else:
-        messages.success(request, f"{role.role_name}: {done}")
+        messages.success(request, done % {"name": role.role_name, "policy": data.get("policy_name", "")})
     return redirect("ram:role_tab", role_name=role.role_name, tab=tab)
 
 
@@ -148,7 +150,8 @@ def role_delete_view(request: HttpRequest, role_name: str) -> HttpResponse:
     except RamError as error:
         message_or_403(request, error)
         return redirect("ram:role_detail", role_name=role.role_name)
-    messages.success(request, f"The role {role.role_name} is deleted: its temporary credentials no longer work.")
+    messages.success(request, _("The role %(name)s is deleted: its temporary credentials no longer work.")
+                     % {"name": role.role_name})
     return redirect("ram:role_list")
 
 
