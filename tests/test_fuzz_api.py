@@ -73,7 +73,9 @@ def test_the_canonical_query_does_not_depend_on_parameter_order(params, rng):
 
 
 @fuzz_settings(200)
-@given(st.dictionaries(TEXT.filter(bool), VALUE, max_size=8), st.sampled_from(["GET", "POST"]))
+# Any name but "Signature": a request's own Signature parameter is never part of what it signs.
+@given(st.dictionaries(TEXT.filter(lambda name: name and name != "Signature"), VALUE, max_size=8),
+       st.sampled_from(["GET", "POST"]))
 def test_v1_signature_is_the_sdks_for_any_parameters(params, method):
     server = signature.v1_signature(SECRET, signature.v1_string_to_sign(method, params))
     assert server == TeaUtils.get_rpcsignature(params, method, SECRET)
