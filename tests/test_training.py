@@ -1,4 +1,5 @@
 """Training: sandboxes per trainee, the guide's progress from the audit trail, reset, purge, trainer view."""
+import json
 import re
 from datetime import timedelta
 
@@ -193,3 +194,127 @@ def test_trainer_page_queries_do_not_grow_with_sandboxes(trainer_client):
     with CaptureQueriesContext(connection) as more:
         trainer_client.get("/training/trainer")
     assert len(more) == len(few)
+
+
+# --- "Prefer a RAM role": the console, then the official STS SDK -----------------------------------
+
+def _create_key_in_console(client, user_name: str, scenario: str) -> tuple[str, str]:
+    """Run the Create AccessKey dialog for ``user_name``; the key's ID and its one-time secret."""
+    html = client.get(f"/users/{user_name}/accesskeys/create").content.decode()
+    reveal = client.post(f"/users/{user_name}/accesskeys/create", {
+        STEP: "scenario", "wizard_run": re.search(r'name="wizard_run" value="([^"]+)"', html).group(1),
+        "scenario-scenario": scenario, "scenario-confirm_necessary": "on"}).content.decode()
+    key_id = re.search(r'id="reveal-access-key-id"[^>]*value="([^"]+)"', reveal).group(1)
+    secret = re.search(r'id="reveal-access-key-secret"[^>]*value="([^"]+)"', reveal).group(1)
+    return key_id, secret
+
+
+def _assume(port: int, key_id: str, secret: str, role_arn: str):
+    from alibabacloud_sts20150401 import models as sts_models
+    from alibabacloud_sts20150401.client import Client as StsClient
+
+    from .sdk_drivers import sdk_config
+
+    client = StsClient(sdk_config(port, key_id, secret, None, "v3"))
+    return client.assume_role(sts_models.AssumeRoleRequest(role_arn=role_arn, role_session_name="app-server",
+                                                            duration_seconds=900)).body
+
+
+def test_prefer_a_role_ticks_each_step_from_the_console_and_the_sts_sdk(live_server, system_policies):
+    from alibabacloud_ram20150501 import models as ram_models
+    from alibabacloud_ram20150501.client import Client as RamClient
+
+    from .sdk_drivers import refused, sdk_config
+
+    client = Client()
+    account, _ = start_training(client)
+    client.post("/training/exercise", {"exercise": "prefer-role"})
+    assert guide_steps(client) == ["current", "", "", "", "", ""]
+    client.get("/users/app-server/accesskeys/create")
+    assert guide_steps(client) == ["done", "current", "", "", "", ""]
+    client.get("/users/app-server/")  # Cancel: back on the user's page, no key for app-server
+    assert guide_steps(client) == ["done", "done", "current", "", "", ""]
+    client.post("/roles/create", {"trusted_entity": "account", "account": "current", "role_name": "app-server-role",
+                                  "max_session_duration": "3600"})
+    assert guide_steps(client) == ["done", "done", "done", "current", "", ""]
+    client.post("/roles/app-server-role/change/attach", {"policy_name": "System:AliyunRAMReadOnlyAccess"})
+    assert guide_steps(client) == ["done", "done", "done", "done", "current", ""]
+    client.post("/users/dev-lee/policies/attach", {"policy_name": "System:AliyunRAMReadOnlyAccess"})
+    assert guide_steps(client) == ["done", "done", "done", "done", "current", ""]  # not the policy the step asks
+    client.post("/users/dev-lee/policies/attach", {"policy_name": "System:AliyunSTSAssumeRoleAccess"})
+    assert guide_steps(client) == ["done", "done", "done", "done", "done", "current"]
+    key_id, secret = _create_key_in_console(client, "dev-lee", "local-dev")
+
+    port = live_server.thread.port
+    role_arn = f"acs:ram::{account.uid}:role/app-server-role"
+    credentials = _assume(port, key_id, secret, role_arn).credentials
+    assert guide_steps(client) == ["done"] * 6
+    html = client.get("/").content.decode()
+    assert "See your summary" in html
+
+    # The temporary credentials act with the role's policy: reads work, a write is refused.
+    ram = RamClient(sdk_config(port, credentials.access_key_id, credentials.access_key_secret,
+                               credentials.security_token, "v3"))
+    names = [user.user_name for user in ram.list_users(ram_models.ListUsersRequest()).body.users.user]
+    assert sorted(names) == ["app-server", "ci-runner", "dev-lee"]
+    assert refused(lambda: ram.create_user(ram_models.CreateUserRequest(user_name="intruder"))) == ("NoPermission", 403)
+
+    certificate = client.get("/training/certificate/prefer-role").content.decode()
+    assert "Completed in the sandbox" in certificate
+    for line in (f"Created the RAM role app-server-role, trusted by RAM:acs:ram::{account.uid}:root.",
+                 "Granted the role app-server-role the policy AliyunRAMReadOnlyAccess.",
+                 "Granted dev-lee the policy AliyunSTSAssumeRoleAccess.",
+                 "Assumed the role app-server-role with STS",
+                 "Gave app-server a RAM role instead of a long-term AccessKey pair."):
+        assert line in certificate
+    assert secret not in certificate and credentials.access_key_secret not in certificate
+
+
+def test_prefer_a_role_counts_only_a_key_for_app_server_as_the_mistake(db, client, demo):
+    account, _ = start_training(client)
+    client.post("/training/exercise", {"exercise": "prefer-role"})
+    client.get("/users/app-server/accesskeys/create")
+    _create_key_in_console(client, "dev-lee", "local-dev")  # the key that will call AssumeRole: fine
+    client.get("/users/app-server/")
+    assert guide_steps(client)[:2] == ["done", "done"]
+    trainer = Client()
+    trainer.force_login(get_user_model().objects.get(username="trainer"), backend="console.backends.ConsoleBackend")
+    page = trainer.get("/training/trainer").content.decode()
+    assert "instead of using a role" not in page
+
+    _create_key_in_console(client, "app-server", "on-cloud")
+    client.get("/users/app-server/")
+    assert guide_steps(client)[:2] == ["done", "current"]  # a key for app-server: not a cancel
+    page = trainer.get("/training/trainer").content.decode()
+    assert "Created an AccessKey for app-server in “Prefer a RAM role” instead of using a role." in page
+
+
+def test_reset_removes_roles_custom_policies_and_ends_their_sessions(db, client):
+    from ram.models import Policy, Role, StsSession
+    from ram.policy import Principal
+    from ram.services import policy_attach, sts_assume_role
+
+    account, _ = start_training(client)
+    initial = sandbox_state(account)
+    client.post("/roles/create", {"trusted_entity": "account", "account": "current", "role_name": "reader",
+                                  "max_session_duration": "3600"})
+    client.post("/policies/create", {"policy_name": "ReadUsers", "description": "", "document": json.dumps({
+        "Version": "1", "Statement": [{"Effect": "Allow", "Action": "ram:ListUsers", "Resource": "*"}]})})
+    client.post("/roles/reader/change/attach", {"policy_name": "Custom:ReadUsers"})
+    client.post("/roles/reader/change/attach", {"policy_name": "System:AliyunRAMReadOnlyAccess"})
+    client.post("/users/dev-lee/policies/attach", {"policy_name": "Custom:ReadUsers"})
+    role = Role.objects.get(account=account, role_name="reader")
+    assert role.policy_attachments.count() == 2
+    dev = RamUser.objects.get(account=account, user_name="dev-lee")
+    policy_attach(actor=Principal.cli("test"), ram_user=dev, policy_name="AliyunSTSAssumeRoleAccess")
+    sts_assume_role(actor=Principal.for_ram_user(dev), role_arn_text=role.arn, session_name="s1")
+    assert StsSession.objects.filter(role=role).count() == 1
+
+    assert client.post("/training/reset").status_code == 302
+    assert sandbox_state(account) == initial
+    assert not Role.objects.filter(account=account).exists()
+    assert not Policy.objects.filter(account=account).exists()
+    assert not StsSession.objects.filter(role__account=account).exists()
+    actions = set(AuditEvent.objects.filter(account_uid=account.uid, action__in=[
+        "DeletePolicy", "DetachPolicyFromRole", "DetachPolicyFromUser", "DeleteRole"]).values_list("action", flat=True))
+    assert actions == {"DeletePolicy", "DetachPolicyFromRole", "DetachPolicyFromUser", "DeleteRole"}

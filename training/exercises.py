@@ -31,7 +31,8 @@ class Exercise:
     title: str
     summary: str
     steps: tuple[Step, ...]
-    creates_key: bool = True
+    # The RAM user the exercise is about not giving a key: a key for it is the run's mistake.
+    avoid_key_for: str = ""
 
 
 WHY_SECRET_ONCE = ("The AccessKey secret is shown only once, at creation time. Save it immediately: it "
@@ -96,7 +97,6 @@ EXERCISES: dict[str, Exercise] = {e.key: e for e in (
         key="disable-delete",
         title="Disable and delete an AccessKey",
         summary="Retire a key safely: disable it first, watch for failures, then delete it.",
-        creates_key=False,
         steps=(
             Step("user", "Choose Identities > Users and click ci-runner.", "Users › ci-runner@… › Authentication.",
                  visit=("user_detail", "user_tab")),
@@ -113,16 +113,38 @@ EXERCISES: dict[str, Exercise] = {e.key: e for e in (
     Exercise(
         key="prefer-role",
         title="Prefer a RAM role",
-        summary="An application on ECS needs credentials: choose the safer alternative instead of a key.",
-        creates_key=False,
+        summary="app-server needs to read the account's RAM users: give it a RAM role and temporary STS "
+                "credentials instead of a long-term AccessKey pair.",
+        avoid_key_for="app-server",
         steps=(
             Step("open", "Open app-server's Authentication tab and click Create AccessKey.",
                  "Users › app-server@… › Create AccessKey.", visit=("access_key_create",)),
-            Step("read", "Select Application on Alibaba Cloud (ECS, ECI, Function Compute, ACK) and read the "
-                         "recommendation.", "The recommendation appears under the scenarios.",
-                 "An instance RAM role or RRSA gives the application rotating temporary credentials: nothing to leak."),
-            Step("cancel", "Click Cancel: the application will use an instance RAM role, not an AccessKey pair.",
-                 "Cancel, at the bottom of the dialog.", visit=("user_detail", "user_tab"), cancel_of="open"),
+            Step("cancel", "Select a scenario, read its safer alternative, and click Cancel: app-server will use a "
+                           "RAM role, not an AccessKey pair.",
+                 "The recommendation appears under the scenarios; Cancel is at the bottom of the dialog.",
+                 "Temporary credentials (such as RAM roles) are more secure than long-term AccessKey pairs.",
+                 visit=("user_detail", "user_tab"), cancel_of="open"),
+            Step("role", "Choose Identities > Roles and click Create Role. Select Alibaba Cloud Account, keep "
+                         "Current Alibaba Cloud Account, name the role app-server-role and click OK.",
+                 "Left navigation: Identities › Roles › Create Role.",
+                 "The trust policy says who may assume the role: here, RAM users of this account whose own "
+                 "policies allow sts:AssumeRole.",
+                 event="CreateRole"),
+            Step("grant-role", "On the role's Permissions tab, grant it the policy AliyunRAMReadOnlyAccess.",
+                 "Roles › app-server-role › Permissions › Grant Permission.",
+                 "A role holds only the permissions granted to it; its temporary credentials can do no more.",
+                 event="AttachPolicyToRole"),
+            Step("grant-user", "Grant dev-lee the system policy AliyunSTSAssumeRoleAccess, so that it may assume "
+                               "the role.",
+                 "Users › dev-lee@… › Permissions › Grant Permission.",
+                 "Being trusted by the role is not enough: the caller's own policies must allow sts:AssumeRole.",
+                 event="AttachPolicyToUser", event_detail={"policy": "AliyunSTSAssumeRoleAccess"}),
+            Step("assume", "Create an AccessKey pair for dev-lee (scenario Local development) and call AssumeRole "
+                           "with the STS SDK, as the role's Trust Policy tab shows.",
+                 "Users › dev-lee@… › Create AccessKey; then the few lines of Python on the role's page.",
+                 "The credentials AssumeRole returns expire on their own (within the hour by default), and "
+                 "dev-lee's key can do nothing but assume roles.",
+                 event="AssumeRole"),
         ),
     ),
 )}

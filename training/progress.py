@@ -14,7 +14,8 @@ from ram.models import AuditEvent
 from .exercises import EXERCISES, Exercise, Step
 
 TRAINING_ACTIONS = ["StartExercise", "ResetSandbox", "CreateAccessKey", "AcknowledgeRootAccessKeyRisk",
-                    "ConfirmAccessKeySecretSaved", "UpdateAccessKey", "DeleteAccessKey"]
+                    "ConfirmAccessKeySecretSaved", "UpdateAccessKey", "DeleteAccessKey", "CreateRole",
+                    "AttachPolicyToRole", "AttachPolicyToUser", "AssumeRole"]
 
 
 @dataclass
@@ -85,7 +86,7 @@ def step_states(run: Run, *, visits: dict | None = None, last_page_at: float | N
     visits = visits or {}
     steps = run.exercise.steps
     done_at: list[datetime | None] = [None] * len(steps)
-    created_key = any(event.action == "CreateAccessKey" for event in run.events)
+    created_key = any(avoided_key(run.exercise, event) for event in run.events)
     for index, step in enumerate(steps):
         if step.event == "ConsoleLogin":
             done_at[index] = run.started.occurred_at
@@ -110,6 +111,14 @@ def step_states(run: Run, *, visits: dict | None = None, last_page_at: float | N
     current = next((index for index, is_done in enumerate(done) if not is_done), None)
     return [StepState(index + 1, step, done[index], done_at[index], index == current)
             for index, step in enumerate(steps)]
+
+
+def avoided_key(exercise: Exercise, event: AuditEvent) -> bool:
+    """Whether ``event`` created the key ``exercise`` is about not creating (any key, when it
+    names no user)."""
+    if event.action != "CreateAccessKey":
+        return False
+    return not exercise.avoid_key_for or event.detail.get("owner") == exercise.avoid_key_for
 
 
 def is_complete(states: list[StepState]) -> bool:

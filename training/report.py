@@ -4,10 +4,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ram.models import AccessKey, AuditEvent
 
-from .progress import Run
+from .exercises import EXERCISES
+from .progress import Run, avoided_key
 
 UNUSED_AFTER = timedelta(minutes=30)
 
@@ -36,8 +38,22 @@ def safety_choices(run: Run) -> list[str]:
             choices.append("Disabled an AccessKey before deleting it.")
         elif event.action == "DeleteAccessKey":
             choices.append("Deleted an AccessKey that was no longer needed.")
-    if run.exercise.key == "prefer-role" and not any(e.action == "CreateAccessKey" for e in run.events):
-        choices.append("Chose an instance RAM role instead of a long-term AccessKey pair.")
+        elif event.action == "CreateRole":
+            choices.append(_("Created the RAM role %(role)s, trusted by %(trusted)s.") % {
+                "role": event.target, "trusted": ", ".join(event.detail.get("trusted", []))})
+        elif event.action == "AttachPolicyToRole":
+            choices.append(_("Granted the role %(role)s the policy %(policy)s.") % {
+                "role": event.target, "policy": event.detail.get("policy", "")})
+        elif event.action == "AttachPolicyToUser":
+            choices.append(_("Granted %(user)s the policy %(policy)s.") % {
+                "user": event.target, "policy": event.detail.get("policy", "")})
+        elif event.action == "AssumeRole":
+            choices.append(_("Assumed the role %(role)s with STS: temporary credentials that expire on their own "
+                             "(%(expires)s UTC).") % {
+                "role": event.target, "expires": event.detail.get("expires", "")[:19].replace("T", " ")})
+    avoid = run.exercise.avoid_key_for
+    if avoid and not any(avoided_key(run.exercise, event) for event in run.events):
+        choices.append(_("Gave %(user)s a RAM role instead of a long-term AccessKey pair.") % {"user": avoid})
     return choices
 
 
@@ -51,10 +67,11 @@ def mistakes_of(events: list[AuditEvent], keys: list[dict]) -> list[str]:
               and key["created_at"] < stale]
     if unused:
         mistakes.append(f"Left {len(unused)} AccessKey pair{'s' if len(unused) > 1 else ''} Active and unused.")
-    in_prefer_role = False
+    exercise = None
     for event in events:
         if event.action == "StartExercise":
-            in_prefer_role = event.detail.get("exercise") == "prefer-role"
-        elif event.action == "CreateAccessKey" and in_prefer_role:
-            mistakes.append("Created an AccessKey in “Prefer a RAM role” instead of using a role.")
+            exercise = EXERCISES.get(event.detail.get("exercise", ""))
+        elif exercise is not None and exercise.avoid_key_for and avoided_key(exercise, event):
+            mistakes.append(_("Created an AccessKey for %(user)s in “%(exercise)s” instead of using a role.") % {
+                "user": exercise.avoid_key_for, "exercise": exercise.title})
     return mistakes

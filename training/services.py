@@ -26,8 +26,11 @@ from ram.services import (
     account_create,
     account_delete,
     mfa_device_unbind,
+    policy_delete,
     ram_user_create,
     ram_user_delete,
+    role_delete,
+    role_policy_detach,
     security_preference_set,
 )
 
@@ -71,7 +74,8 @@ def sandbox_create(*, context: AuditContext) -> tuple[Account, str]:
 
 @transaction.atomic
 def sandbox_reset(*, actor: Principal, account: Account, context: AuditContext) -> None:
-    """Put a sandbox back to its starting state: the sample users, no other key, preferences default.
+    """Put a sandbox back to its starting state: the sample users, no other key, no role or custom
+    policy (their temporary credentials end with the roles), preferences default.
 
     ``training:ResetSandbox``: the trainee (the sandbox's root) or a trainer may; the root logon
     stays. The steps run as the training system; the reset is recorded under ``actor``.
@@ -84,6 +88,13 @@ def sandbox_reset(*, actor: Principal, account: Account, context: AuditContext) 
         if key.is_active:
             key = access_key_set_status(actor=OPERATOR, access_key=key, status=AccessKey.INACTIVE, context=context)
         access_key_delete(actor=OPERATOR, access_key=key, context=context)
+    for policy_name in account.custom_policies.values_list("name", flat=True):
+        policy_delete(actor=OPERATOR, account=account, policy_name=policy_name, cascading=True, context=context)
+    for role in account.roles.select_related("account").prefetch_related("policy_attachments__policy"):
+        for attachment in role.policy_attachments.all():
+            role_policy_detach(actor=OPERATOR, role=role, policy_name=attachment.policy.name,
+                               policy_type=attachment.policy.policy_type, context=context)
+        role_delete(actor=OPERATOR, role=role, context=context)
     for ram_user in account.ram_users.select_related("account"):
         ram_user_delete(actor=OPERATOR, ram_user=ram_user, context=context)
     if MfaDevice.objects.filter(user=account.root_user).exists():

@@ -144,3 +144,70 @@ def test_two_trainees_in_their_own_browsers_see_only_their_own_sandbox_and_the_t
     assert not Account.objects.filter(alias=alias_two).exists()
     assert get_user_model().objects.filter(username=logon_one).exists()
 
+
+
+def test_a_trainee_prefers_a_role_in_the_console_and_assumes_it_with_the_sts_sdk(page, site, shot):
+    """The guide's "Prefer a RAM role": five steps in the browser, the sixth with the official STS
+    SDK (a program, as in real life), each ticked from the audit trail."""
+    from alibabacloud_sts20150401 import models as sts_models
+    from alibabacloud_sts20150401.client import Client as StsClient
+
+    from tests.sdk_drivers import sdk_config
+
+    logon = start_sandbox(page, site)
+    page.get_by_role("button", name=re.compile("Prefer a RAM role")).click()
+    expect(page.locator(".console-guide-exercise")).to_have_text("Prefer a RAM role")
+    expect_ticks(page, 0, 6)
+    shot("role-0-started")
+    page.get_by_role("navigation", name="RAM navigation").get_by_role("link", name="Users").click()
+    page.get_by_role("link", name=re.compile(r"^app-server@")).click()
+    page.get_by_role("link", name="Create AccessKey").click()
+    expect_ticks(page, 1, 6)
+    page.get_by_label("Application outside Alibaba Cloud (third-party cloud or on-premises)").check()
+    expect(page.get_by_text("Recommended: Use STS through a RAM role.")).to_be_visible()
+    shot("role-1-recommendation")
+    page.get_by_role("link", name="Cancel").click()
+    expect_ticks(page, 2, 6)
+    shot("role-2-cancelled")
+
+    page.get_by_role("navigation", name="RAM navigation").get_by_role("link", name="Roles").click()
+    page.get_by_role("link", name="Create Role").click()
+    page.get_by_label("Role Name").fill("app-server-role")
+    page.get_by_role("button", name="OK").click()
+    expect_ticks(page, 3, 6)
+    page.get_by_role("link", name="Permissions").click()
+    page.get_by_label("Grant Permission").select_option("System:AliyunRAMReadOnlyAccess")
+    page.get_by_role("button", name="Grant Permission").click()
+    expect_ticks(page, 4, 6)
+    shot("role-4-granted")
+
+    page.get_by_role("navigation", name="RAM navigation").get_by_role("link", name="Users").click()
+    page.get_by_role("link", name=re.compile(r"^dev-lee@")).click()
+    page.get_by_role("link", name="Permissions").click()
+    page.get_by_label("Grant Permission").select_option("System:AliyunSTSAssumeRoleAccess")
+    page.get_by_role("button", name="Grant Permission").click()
+    expect_ticks(page, 5, 6)
+    page.get_by_role("link", name="Authentication").click()
+    page.get_by_role("link", name="Create AccessKey").click()
+    page.get_by_label("Local development environment").check()
+    page.get_by_label("I confirm that it is necessary to create an AccessKey").check()
+    page.get_by_role("button", name="Continue").click()
+    key_id = page.get_by_label("AccessKey ID", exact=True).input_value()
+    secret = page.get_by_label("AccessKey Secret", exact=True).input_value()
+    page.get_by_role("link", name="OK").click()
+    shot("role-5-key-for-dev-lee")
+
+    alias = logon.split("@")[1].split(".")[0]
+    uid = Account.objects.get(alias=alias).uid
+    port = int(site.rsplit(":", 1)[1])
+    sts = StsClient(sdk_config(port, key_id, secret, None, "v3"))
+    answer = sts.assume_role(sts_models.AssumeRoleRequest(role_arn=f"acs:ram::{uid}:role/app-server-role",
+                                                          role_session_name="app-server")).body
+    assert answer.credentials.access_key_id.startswith("STS.")
+    page.reload()
+    expect_ticks(page, 6, 6)
+    shot("role-6-done")
+    page.get_by_role("link", name="See your summary").click()
+    expect(page.get_by_text("Gave app-server a RAM role instead of a long-term AccessKey pair.")).to_be_visible()
+    expect(page.get_by_text(re.compile("Assumed the role app-server-role with STS"))).to_be_visible()
+    shot("role-summary")
