@@ -164,7 +164,10 @@ def account_delete(*, actor: Principal, account: Account, context: AuditContext 
     login_user_ids = list(account.ram_users.exclude(login_user=None).values_list("login_user_id", flat=True))
     root_user = account.root_user
     uid, alias = account.uid, account.alias
-    account.delete()  # cascades to keys, RAM users and policy attachments
+    # Grants first: a custom policy cannot go while attached (PROTECT), not even with its account.
+    PolicyAttachment.objects.filter(ram_user__account=account).delete()
+    RolePolicyAttachment.objects.filter(role__account=account).delete()
+    account.delete()  # cascades to keys, RAM users, roles (their sessions) and custom policies
     get_user_model().objects.filter(pk__in=[root_user.pk, *login_user_ids]).delete()
     audit_record(context=context, actor=actor, action="DeleteAccount", account_uid=uid,
                  target_type="Account", target=alias)

@@ -318,3 +318,22 @@ def test_reset_removes_roles_custom_policies_and_ends_their_sessions(db, client)
     actions = set(AuditEvent.objects.filter(account_uid=account.uid, action__in=[
         "DeletePolicy", "DetachPolicyFromRole", "DetachPolicyFromUser", "DeleteRole"]).values_list("action", flat=True))
     assert actions == {"DeletePolicy", "DetachPolicyFromRole", "DetachPolicyFromUser", "DeleteRole"}
+
+
+def test_deleting_a_sandbox_with_roles_and_custom_policies_attached_deletes_them_all(db, client):
+    from ram.models import Policy, Role
+    from ram.services import CLI_CONTEXT
+    from training.services import OPERATOR, sandbox_delete
+
+    account, _ = start_training(client)
+    client.post("/roles/create", {"trusted_entity": "account", "account": "current", "role_name": "reader",
+                                  "max_session_duration": "3600"})
+    client.post("/policies/create", {"policy_name": "ReadUsers", "description": "", "document": json.dumps({
+        "Version": "1", "Statement": [{"Effect": "Allow", "Action": "ram:ListUsers", "Resource": "*"}]})})
+    client.post("/roles/reader/change/attach", {"policy_name": "Custom:ReadUsers"})
+    client.post("/users/dev-lee/policies/attach", {"policy_name": "Custom:ReadUsers"})
+    assert Policy.objects.get(account=account).attachments.count() == 1
+    sandbox_delete(actor=OPERATOR, account=account, context=CLI_CONTEXT)
+    assert not Account.objects.filter(pk=account.pk).exists()
+    assert not Role.objects.filter(account_id=account.pk).exists()
+    assert not Policy.objects.filter(account_id=account.pk).exists()
