@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -99,10 +100,11 @@ class Server:
     port: int
     process: subprocess.Popen
     log: Path
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def worker_pids(self) -> list[int]:
         """The master's children: gunicorn's workers."""
@@ -110,18 +112,31 @@ class Server:
         return [int(pid) for pid in listing.stdout.split()]
 
 
-def start_server(env: dict[str, str], *, workers: int, log_dir: Path, timeout: int = 30) -> Server:
+@dataclass(frozen=True)
+class Tls:
+    """What gunicorn serves HTTPS with: its certificate chain and key (PEM files), and the CA that
+    signed it, which the readiness probe trusts (and nothing else)."""
+
+    certificate: Path
+    key: Path
+    ca: Path
+
+
+def start_server(env: dict[str, str], *, workers: int, log_dir: Path, timeout: int = 30, tls: Tls | None = None
+                 ) -> Server:
+    """gunicorn on a free loopback port, serving HTTP, or HTTPS itself with ``tls``."""
     port = free_port()
     log = log_dir / f"gunicorn-{port}.log"
+    serve_tls = ["--certfile", str(tls.certificate), "--keyfile", str(tls.key)] if tls else []
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "console.wsgi:application", "--bind", f"127.0.0.1:{port}",
          "--workers", str(workers), "--timeout", str(timeout), "--graceful-timeout", "5",
-         "--log-level", "warning", "--error-logfile", str(log)],
+         "--log-level", "warning", "--error-logfile", str(log), *serve_tls],
         cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
     )
-    server = Server(port=port, process=process, log=log)
-    wait_until(lambda: http_status(server.url + "/healthz") == 200, 30, f"server on port {port}",
-               alive=lambda: process.poll() is None)
+    server = Server(port=port, process=process, log=log, scheme="https" if tls else "http")
+    wait_until(lambda: http_status(server.url + "/healthz", ca=tls.ca if tls else None) == 200, 30,
+               f"server on port {port}", alive=lambda: process.poll() is None)
     return server
 
 
@@ -135,21 +150,27 @@ def stop_server(server: Server) -> None:
 
 
 @contextmanager
-def servers(env: dict[str, str], *, count: int, workers: int, log_dir: Path):
+def servers(env: dict[str, str], *, count: int, workers: int, log_dir: Path, tls: Tls | None = None):
     started: list[Server] = []
     try:
         for _ in range(count):
-            started.append(start_server(env, workers=workers, log_dir=log_dir))
+            started.append(start_server(env, workers=workers, log_dir=log_dir, tls=tls))
         yield started
     finally:
         for server in started:
             stop_server(server)
 
 
-def http_status(url: str) -> int:
+def http_status(url: str, *, ca: Path | None = None) -> int:
+    """The status of a GET of ``url`` (0 when nothing answers); an https URL's certificate is
+    verified against ``ca``."""
     parts = urlsplit(url)
     try:
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=2)
+        if parts.scheme == "https":
+            context = ssl.create_default_context(cafile=str(ca) if ca else None)
+            connection = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=2, context=context)
+        else:
+            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=2)
         connection.request("GET", parts.path or "/")
         return connection.getresponse().status
     except OSError:

@@ -1,17 +1,19 @@
 """Server processes of the tests that need more than the one live server: gunicorn instances on
 this test's database, started and stopped with the load and fault runs' own helpers
-(``bench/load_support.py``), with the test settings or the production ones."""
+(``bench/load_support.py``), with the test settings or the production ones, over HTTP or over
+HTTPS with a certificate of a test CA (``loopback_tls``)."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from urllib.parse import quote
 
 from django.db import connection
 
-from bench.load_support import Server, production_env, send_raw, servers, start_server, stop_server
+from bench.load_support import Server, Tls, production_env, send_raw, servers, start_server, stop_server
 
-__all__ = ["Server", "current_database_url", "env_with_test_settings", "production_env", "send_raw", "servers",
-           "start_server", "stop_server"]
+__all__ = ["Server", "Tls", "current_database_url", "env_with_test_settings", "loopback_tls", "production_env",
+           "send_raw", "servers", "start_server", "stop_server"]
 
 
 def current_database_url() -> str:
@@ -29,3 +31,20 @@ def env_with_test_settings(*, redis_url: str = "") -> dict[str, str]:
     if redis_url:
         env["REDIS_URL"] = redis_url
     return env
+
+
+def loopback_tls(directory: Path) -> Tls:
+    """A throwaway CA (``trustme``) and a server certificate it signed for 127.0.0.1 and localhost,
+    written as PEM files under ``directory``: what ``start_server(tls=...)`` serves HTTPS with, and
+    the CA a client must be told to trust (``SSL_CERT_FILE``: it is in no bundle)."""
+    import trustme
+
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1", "localhost")
+    tls = Tls(certificate=directory / "server-chain.pem", key=directory / "server-key.pem", ca=directory / "ca.pem")
+    issued.private_key_pem.write_to_path(str(tls.key))
+    issued.cert_chain_pems[0].write_to_path(str(tls.certificate))
+    for more in issued.cert_chain_pems[1:]:
+        more.write_to_path(str(tls.certificate), append=True)
+    ca.cert_pem.write_to_path(str(tls.ca))
+    return tls
