@@ -71,10 +71,12 @@ def v1_call(action: str, params: dict[str, str], *, key_id: str, secret: str, me
 
 def v3_call(action: str, params: dict[str, str], *, key_id: str, secret: str, method: str = "POST",
             body: bytes = b"", content_type: str = "", date: str | None = None, nonce: str | None = None,
-            host: str = TEST_HOST, algorithm: str = "ACS3-HMAC-SHA256", payload_hash: str | None = None) -> RawCall:
-    """A V3 (ACS3-HMAC-SHA256) call with the parameters in the query, signed by the SDK's signer."""
+            host: str = TEST_HOST, algorithm: str = "ACS3-HMAC-SHA256", payload_hash: str | None = None,
+            version: str = API_VERSION) -> RawCall:
+    """A V3 (ACS3-HMAC-SHA256) call with the parameters in the query, signed by the SDK's signer
+    (``version``: the API's, RAM 2015-05-01 unless told, e.g. STS 2015-04-01)."""
     headers = {
-        "host": host, "x-acs-action": action, "x-acs-version": API_VERSION,
+        "host": host, "x-acs-action": action, "x-acs-version": version,
         "x-acs-date": date or utc_timestamp(), "x-acs-signature-nonce": nonce or new_nonce(),
         "x-acs-content-sha256": payload_hash or hashlib.sha256(body).hexdigest(),
     }

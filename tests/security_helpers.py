@@ -67,7 +67,8 @@ def fuzz_settings(examples: int = 50):
 def world_state() -> tuple:
     """Everything a console page or an API call could change, except usage records (last use,
     nonces), sessions and failure audit events: users, logons, keys, preferences, policies, their
-    versions and attachments, roles, MFA devices and the successful audit events."""
+    versions and attachments, roles, STS sessions (temporary credentials), MFA devices and the
+    successful audit events."""
     from django.contrib.auth import get_user_model
 
     from ram.models import (
@@ -81,6 +82,7 @@ def world_state() -> tuple:
         RamUser,
         Role,
         RolePolicyAttachment,
+        StsSession,
     )
 
     return (
@@ -96,6 +98,7 @@ def world_state() -> tuple:
         sorted(PolicyVersion.objects.values_list("policy_id", "number", "is_default")),
         sorted(Role.objects.values_list("account_id", "role_name", "max_session_duration")),
         sorted(RolePolicyAttachment.objects.values_list("role_id", "policy_id")),
+        sorted(StsSession.objects.values_list("role_id", "session_name", "assumed_by")),
         AuditEvent.objects.filter(result=AuditEvent.SUCCESS).count(),
     )
 
