@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench_http import Client, Request, log_on, v1_request, v3_request, write_pool
+from bench_http import STS_VERSION, Client, Request, log_on, v1_request, v3_request, write_pool
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
@@ -92,6 +92,9 @@ TARGETS = [
     # What a user of an official SDK with a root key gets: ListAccessKeys of the root's own keys.
     Target("api_list_keys_v1_root", "api", "API ListAccessKeys V1, a root key's own keys", signed=True,
            moto_goal=True),
+    # The safer alternative: temporary credentials from STS, and a call signed with them.
+    Target("api_assume_role_v3", "api", "API AssumeRole (STS), signature V3", signed=True),
+    Target("api_sts_list_keys_v3", "api", "API ListAccessKeys V3, signed with STS credentials", signed=True),
     Target("moto_list_keys", "peer", "moto_server IAM ListAccessKeys (the peer)"),
     Target("healthz_py", "floor-py", "GET /healthz, Python driver (floor of the sequences)", driver="py"),
     Target("api_cycle", "sequence", "API CreateAccessKey+UpdateAccessKey+DeleteAccessKey", driver="py"),
@@ -291,6 +294,8 @@ class Requests:
         self.middle_page = pages // 2
         self.credentials = {"key_id": fx["api_key_id"], "secret": fx["api_secret"]}
         self.root_credentials = {"key_id": fx["root_key_id"], "secret": fx["root_secret"]}
+        self.sts_credentials = {"key_id": fx["sts_key_id"], "secret": fx["sts_secret"],
+                                "security_token": fx["sts_token"]}
 
     def page(self, name: str) -> tuple[str, str, str]:
         """(path, cookie, text the page must contain) of a page target."""
@@ -320,6 +325,12 @@ class Requests:
             return v3_request(self.host, "GetUser", {"UserName": api_user}, **self.credentials)
         if name == "api_list_keys_v1_root":
             return v1_request("ListAccessKeys", {}, **self.root_credentials)
+        if name == "api_assume_role_v3":
+            return v3_request(self.host, "AssumeRole", {"RoleArn": self.fx["role_arn"], "RoleSessionName": "bench",
+                                                        "DurationSeconds": "900"},
+                              version=STS_VERSION, **self.credentials)
+        if name == "api_sts_list_keys_v3":
+            return v3_request(self.host, "ListAccessKeys", {"UserName": api_user}, **self.sts_credentials)
         if name == "moto_list_keys":
             return self.moto_request
         path, cookie, _text = self.page(name)
@@ -341,7 +352,8 @@ class Requests:
         client.close()
         text = body.decode("utf-8", "replace")
         wanted = {"api_list_keys_v3": '"AccessKeys"', "api_list_keys_v1": '"AccessKeys"',
-                  "api_list_keys_v1_root": '"AccessKeys"',
+                  "api_list_keys_v1_root": '"AccessKeys"', "api_sts_list_keys_v3": '"AccessKeys"',
+                  "api_assume_role_v3": '"SecurityToken"',
                   "api_get_user_v3": '"User"', "moto_list_keys": "<AccessKeyMetadata>"}.get(target.name)
         if wanted is None:
             wanted = self.page(target.name)[2]
@@ -349,7 +361,8 @@ class Requests:
             raise SystemExit(f"probe of {target.name} failed: HTTP {status}, {text[:400]!r}")
         if target.name == "moto_list_keys" and text.count("<AccessKeyId>") != 2:
             raise SystemExit("moto's user does not have exactly 2 access keys")
-        if target.name.startswith("api_list_keys") and text.count('"AccessKeyId"') != 2:
+        if target.name in ("api_list_keys_v3", "api_list_keys_v1", "api_list_keys_v1_root",
+                           "api_sts_list_keys_v3") and text.count('"AccessKeyId"') != 2:
             raise SystemExit(f"{target.name}: the listed owner does not have exactly 2 AccessKeys")
 
 

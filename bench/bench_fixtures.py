@@ -9,6 +9,10 @@ to ``bench.py``, never a file), what the load driver needs:
   own Groups changelist, as shipped (the admin's floor on this machine; the auditor may not);
 - ``bench-admin``, a RAM administrator (``AliyunRAMFullAccess``) with one fresh AccessKey: the
   caller of the signed API calls (its secret is in the JSON, and only there);
+- ``bench-reader``, a RAM role the account trusts, with ``AliyunRAMReadOnlyAccess`` and a 12-hour
+  maximum session; ``bench-admin`` may assume it (``AliyunSTSAssumeRoleAccess``): the AssumeRole
+  target asks for it, and one session of it, assumed here (its secret and token in the JSON, and
+  only there), signs the ListAccessKeys target with STS credentials;
 - ``bench-api``, a RAM user with exactly 2 AccessKeys: what ListAccessKeys and GetUser ask about,
   the same shape as moto's IAM user;
 - 2 fresh AccessKeys of the account's root: one signs ListAccessKeys of the root's own keys, as a
@@ -44,13 +48,14 @@ from django.db import connection  # noqa: E402
 
 from ram import services  # noqa: E402
 from ram.audit import AuditContext  # noqa: E402
-from ram.models import AccessKey, Account, AuditEvent, RamUser  # noqa: E402
+from ram.models import AccessKey, Account, AuditEvent, RamUser, Role  # noqa: E402
 from ram.policy import Principal  # noqa: E402
 
 ACCOUNT_ALIAS = os.environ.get("BENCH_ACCOUNT", "bench")
 AUDITOR = "bench-auditor"
 SUPERUSER = "bench-superuser"
 ADMIN_USER, API_USER = "bench-admin", "bench-api"
+ROLE = "bench-reader"
 CLIENT_USERS = 16  # bench-cycle-00.. and bench-wizard-00..: at least as many as load-driver threads
 ACTOR = Principal.cli("bench")
 CONTEXT = AuditContext(user_agent="bench", request_id="bench-fixtures")
@@ -77,6 +82,18 @@ def _user(account: Account, name: str) -> RamUser:
     existing = RamUser.objects.filter(account=account, user_name=name).select_related("account").first()
     return existing or services.ram_user_create(actor=ACTOR, account=account, user_name=name,
                                                 display_name=name, comments="bench", context=CONTEXT)
+
+
+def _role(account: Account) -> Role:
+    role = Role.objects.filter(account=account, role_name=ROLE).select_related("account").first()
+    if role is None:
+        role = services.role_create(
+            actor=ACTOR, account=account, role_name=ROLE, max_session_duration=43200, context=CONTEXT,
+            trust_policy={"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                         "Principal": {"RAM": [f"acs:ram::{account.uid}:root"]}}]})
+        services.role_policy_attach(actor=ACTOR, role=role, policy_name="AliyunRAMReadOnlyAccess",
+                                    policy_type="System", context=CONTEXT)
+    return role
 
 
 def _clear_keys(owner: RamUser | Account) -> None:
@@ -111,8 +128,14 @@ def setup() -> dict:
     admin = _user(account, ADMIN_USER)
     if not admin.policies.filter(name="AliyunRAMFullAccess").exists():
         services.policy_attach(actor=ACTOR, ram_user=admin, policy_name="AliyunRAMFullAccess", context=CONTEXT)
+    if not admin.policies.filter(name="AliyunSTSAssumeRoleAccess").exists():
+        services.policy_attach(actor=ACTOR, ram_user=admin, policy_name="AliyunSTSAssumeRoleAccess", context=CONTEXT)
     _clear_keys(admin)
     issued = services.access_key_create(actor=ACTOR, owner=admin, scenario="other", context=CONTEXT)
+    role = _role(account)
+    session = services.sts_assume_role(actor=Principal.for_ram_user(admin), role_arn_text=role.arn,
+                                       session_name="bench-fixtures", duration_seconds=role.max_session_duration,
+                                       context=CONTEXT)
 
     _clear_keys(account)
     root_issued = [services.access_key_create(actor=ACTOR, owner=account, scenario="other", context=CONTEXT)
@@ -135,6 +158,8 @@ def setup() -> dict:
         "superuser": SUPERUSER, "superuser_password": superuser_password,
         "api_key_id": issued.access_key.access_key_id, "api_secret": issued.secret,
         "root_key_id": root_issued.access_key.access_key_id, "root_secret": root_issued.secret,
+        "role_arn": role.arn, "sts_key_id": session.session.access_key_id, "sts_secret": session.secret,
+        "sts_token": session.security_token,
         "api_user": API_USER, "client_users": CLIENT_USERS, "users": total + 2 * CLIENT_USERS + 2,
         "middle_user": middle,
         # The 7-digit number of a generated user: a search the Users page and the admin answer

@@ -25,6 +25,7 @@ if str(REPO) not in sys.path:
 from ram.api import signature  # noqa: E402  (pure: imports no Django)
 
 API_VERSION = "2015-05-01"
+STS_VERSION = "2015-04-01"
 PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 ACCESS_KEY_ID = re.compile(r"LTAI[A-Za-z0-9]{20}")
@@ -136,13 +137,17 @@ def utc_now() -> str:
 
 
 def v3_request(host: str, action: str, params: dict[str, str], *, key_id: str, secret: str,
-               timestamp: str | None = None) -> Request:
-    """A V3 (ACS3-HMAC-SHA256) call as the Python SDK sends it: POST, parameters in the query."""
+               timestamp: str | None = None, version: str = API_VERSION,
+               security_token: str | None = None) -> Request:
+    """A V3 (ACS3-HMAC-SHA256) call as the Python SDK sends it: POST, parameters in the query;
+    with STS credentials, their token in ``x-acs-security-token`` (signed)."""
     headers = {
-        "host": host, "x-acs-action": action, "x-acs-version": API_VERSION,
+        "host": host, "x-acs-action": action, "x-acs-version": version,
         "x-acs-date": timestamp or utc_now(), "x-acs-signature-nonce": uuid.uuid4().hex,
         "x-acs-content-sha256": signature.EMPTY_PAYLOAD_SHA256,
     }
+    if security_token:
+        headers["x-acs-security-token"] = security_token
     signed = sorted(headers)
     canonical = signature.v3_canonical_request(method="POST", path="/", query=params, headers=headers,
                                                signed_headers=signed, hashed_payload=signature.EMPTY_PAYLOAD_SHA256)
