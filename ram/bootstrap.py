@@ -8,7 +8,8 @@ from __future__ import annotations
 from .policy import SYSTEM_POLICIES
 
 AUDITORS_GROUP = "Auditors"
-AUDITOR_MODELS = ["account", "ramuser", "accesskey", "auditevent", "policy", "policyattachment", "mfadevice"]
+AUDITOR_MODELS = ["account", "ramuser", "accesskey", "auditevent", "policy", "policyattachment", "mfadevice",
+                  "policyversion", "role", "rolepolicyattachment", "stssession"]
 
 
 def ensure_system_policies(policy_model=None, version_model=None) -> None:

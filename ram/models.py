@@ -264,7 +264,9 @@ class StsSession(models.Model):
     class Meta:
         verbose_name = "STS session"
         indexes = [models.Index(fields=["role", "-created_at"], name="sts_session_role_recent"),
-                   models.Index(fields=["expires_at"], name="sts_session_expiry")]
+                   models.Index(fields=["expires_at"], name="sts_session_expiry"),
+                   # The auditors' admin lists every session newest first (ram/admin/roles.py).
+                   models.Index(fields=["created_at", "id"], name="sts_session_created_id")]
 
     def __str__(self) -> str:
         return self.arn
@@ -292,6 +294,9 @@ class RolePolicyAttachment(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["role", "policy"], name="policy_attached_to_role_once")]
+
+    def __str__(self) -> str:
+        return _("%(policy)s attached to the role %(role)s") % {"policy": self.policy.name, "role": self.role.role_name}
 
 
 class PolicyAttachment(models.Model):

@@ -19,7 +19,7 @@ from django.urls.resolvers import URLResolver
 from ram.models import AccessKey, AuditEvent, MfaDevice, RamUser
 from ram.services import access_key_create, mfa_device_bind
 
-from .admin_data import fill_every_admin_list
+from .admin_data import fill_every_admin_list, fill_roles
 
 RAM_ADMINS = {model: model_admin for model, model_admin in admin.site._registry.items()
               if model._meta.app_label == "ram"}
@@ -111,20 +111,24 @@ def test_no_url_is_reversed_or_resolved_per_row(auditor, many_keys, model, monke
 
 # --- What the admin reads ----------------------------------------------------------------------
 
-def test_the_admin_never_reads_a_sealed_secret(auditor, demo, cli):
+def test_the_admin_never_reads_a_sealed_secret_or_a_token_digest(auditor, demo, cli):
     key = access_key_create(actor=cli, owner=demo).access_key
     seed = pyotp.random_base32()
     mfa_device_bind(actor=cli, owner=RamUser.objects.get(user_name="alice"), seed=seed, code=pyotp.TOTP(seed).now())
     device = MfaDevice.objects.get()
+    session = fill_roles(demo, cli, count=1)[0].session
     urls = [reverse("admin:ram_accesskey_changelist"), reverse("admin:ram_accesskey_change", args=[key.pk]),
             reverse("admin:ram_accesskey_export"), reverse("admin:ram_mfadevice_changelist"),
-            reverse("admin:ram_mfadevice_change", args=[device.pk]), reverse("admin:ram_mfadevice_export")]
+            reverse("admin:ram_mfadevice_change", args=[device.pk]), reverse("admin:ram_mfadevice_export"),
+            reverse("admin:ram_stssession_changelist"), reverse("admin:ram_stssession_change", args=[session.pk]),
+            reverse("admin:ram_stssession_export"), reverse("admin:ram_role_change", args=[session.role_id])]
     for url in urls:
         with CaptureQueriesContext(connection) as captured:
             response = auditor.get(url)
             b"".join(response.streaming_content) if response.streaming else response.content
         assert response.status_code == 200, url
-        assert not [q["sql"] for q in captured if "secret_sealed" in q["sql"]], url
+        assert [q for q in captured if "ram_stssession" in q["sql"]] or "stssession" not in url, url  # it was read
+        assert not [q["sql"] for q in captured if "secret_sealed" in q["sql"] or "token_digest" in q["sql"]], url
 
 
 def test_a_key_search_looks_its_owners_up_once(auditor, many_keys):
@@ -189,6 +193,16 @@ def test_trail_search_with_a_colon_matches_the_beginning_of_an_arn(auditor, alic
     assert found(auditor, f"acs:ram::{uid}:") == {e.pk for name, e in alices_trail.items() if name != "failed_logon"
                                                   and name != "by_cli"}
     assert found(auditor, "anonymous:") == {alices_trail["failed_logon"].pk}
+
+
+def test_a_session_row_links_to_its_role_and_a_role_row_to_its_policies_and_sessions(auditor, demo, cli):
+    session = fill_roles(demo, cli, count=1)[0].session
+    role = session.role
+    page = auditor.get(reverse("admin:ram_stssession_changelist")).content.decode()
+    assert f'<td class="field-role_link"><a href="{reverse("admin:ram_role_change", args=[role.pk])}">Role-0</a>' in page
+    page = auditor.get(reverse("admin:ram_role_changelist")).content.decode()
+    for name in ("rolepolicyattachment", "stssession"):
+        assert f'{reverse(f"admin:ram_{name}_changelist")}?role__id__exact={role.pk}"' in page, name
 
 
 def test_a_user_row_links_to_the_users_keys_and_events(auditor, demo):

@@ -2,6 +2,8 @@
 demo auditor and as a superuser, leaves the data exactly as it was."""
 from __future__ import annotations
 
+import importlib
+
 import pyotp
 import pytest
 from django.apps import apps
@@ -10,8 +12,10 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from ram.models import AccessKey, AuditEvent, MfaDevice, Policy, RamUser
+from ram.models import AccessKey, AuditEvent, MfaDevice, Policy, RamUser, Role, StsSession
 from ram.services import access_key_create, mfa_device_bind
+
+from .admin_data import READ_ONLY_DOCUMENT, fill_roles
 
 RAM_ADMINS = {model: model_admin for model, model_admin in admin.site._registry.items()
               if model._meta.app_label == "ram"}
@@ -27,10 +31,12 @@ def ram_snapshot() -> dict:
 
 @pytest.fixture
 def world(demo, cli):
-    """The demo account with a root key, an MFA device and events: one row of every RAM model."""
+    """The demo account with a root key, an MFA device, events, and a role with its policies,
+    versions and a session, twice (``fill_roles``): a row of every RAM model."""
     access_key_create(actor=cli, owner=demo, scenario="")
     seed = pyotp.random_base32()
     mfa_device_bind(actor=cli, owner=RamUser.objects.get(user_name="alice"), seed=seed, code=pyotp.TOTP(seed).now())
+    fill_roles(demo, cli, count=2)
     return demo
 
 
@@ -66,7 +72,8 @@ def admin_urls():
 
 def test_every_ram_model_the_auditors_need_is_in_the_admin():
     assert {model.__name__ for model in RAM_ADMINS} >= {"Account", "RamUser", "AccessKey", "AuditEvent", "MfaDevice",
-                                                        "Policy"}
+                                                        "Policy", "PolicyVersion", "Role", "RolePolicyAttachment",
+                                                        "StsSession"}
 
 
 def test_auditor_can_view_every_list_and_every_record(auditor):
@@ -158,7 +165,9 @@ def test_the_auditors_group_may_only_view(world):
     auditor = get_user_model().objects.get(username="auditor")
     codenames = {perm.split(".")[1] for perm in auditor.get_all_permissions()}
     assert codenames >= {"view_account", "view_ramuser", "view_accesskey", "view_auditevent", "view_mfadevice",
-                         "view_policy"}
+                         "view_policy", "view_policyversion", "view_role", "view_rolepolicyattachment",
+                         "view_stssession"}
+    assert codenames >= {f"view_{model._meta.model_name}" for model in RAM_ADMINS}  # every list of the admin
     assert all(codename.startswith("view_") for codename in codenames)
     assert not auditor.is_superuser
 
@@ -167,3 +176,74 @@ def test_policies_list_their_attachments(auditor):
     policy = Policy.objects.get(name="AliyunRAMFullAccess")
     page = auditor.get(reverse("admin:ram_policy_change", args=[policy.pk])).content.decode()
     assert "admin@demo.onaliyun.com" in page
+
+
+def test_the_migration_gives_the_existing_auditors_group_the_new_views(db):
+    """Deployed databases hold the Auditors group already: migration 0012 gives it the views of
+    policy versions, roles, their attachments and STS sessions, as 0004 gave it MFA devices."""
+    from django.contrib.auth.models import Group, Permission
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    new = {"view_policyversion", "view_role", "view_rolepolicyattachment", "view_stssession"}
+    group, _ = Group.objects.get_or_create(name="Auditors")
+    group.permissions.set(Permission.objects.filter(content_type__app_label="ram", codename__in=[
+        "view_account", "view_ramuser", "view_accesskey", "view_auditevent", "view_policy", "view_policyattachment",
+        "view_mfadevice"]))
+    assert not new & set(group.permissions.values_list("codename", flat=True))
+    name = "0012_auditors_view_roles_and_sessions"
+    historical = MigrationLoader(connection).project_state(("ram", name)).apps
+    importlib.import_module(f"ram.migrations.{name}").refresh_auditors_group(historical, None)
+    codenames = set(group.permissions.values_list("codename", flat=True))
+    assert codenames >= new and all(codename.startswith("view_") for codename in codenames)
+
+
+def test_a_role_links_to_its_policies_sessions_and_events(auditor, world):
+    role = Role.objects.get(role_name="Role-0")
+    page = auditor.get(reverse("admin:ram_role_change", args=[role.pk])).content.decode()
+    attachments, sessions = (reverse(f"admin:ram_{name}_changelist") for name in ("rolepolicyattachment", "stssession"))
+    assert f'<a href="{attachments}?role__id__exact={role.pk}">Policies</a>' in page
+    assert f'<a href="{sessions}?role__id__exact={role.pk}">STS sessions</a>' in page
+    assert f'{reverse("admin:ram_auditevent_changelist")}?account={world.uid}&amp;q=Role-0">Audit events' in page
+    policy = Policy.objects.get(name="Policy-0")
+    assert f'<a href="{reverse("admin:ram_policy_change", args=[policy.pk])}">Policy-0</a> (Custom)' in page
+    assert role.arn in page and role.role_id in page and "sts:AssumeRole" in page  # and its trust policy
+    for term in (role.arn, role.role_id, "ROLE-0"):
+        found = auditor.get(reverse("admin:ram_role_changelist"), {"q": term}).context["cl"].result_list
+        assert [found_role.pk for found_role in found] == [role.pk], term
+    listed = auditor.get(f"{sessions}?role__id__exact={role.pk}")
+    assert [session.role_id for session in listed.context["cl"].result_list] == [role.pk]
+    listed = auditor.get(f"{attachments}?role__id__exact={role.pk}")
+    assert {str(attachment) for attachment in listed.context["cl"].result_list} == {
+        "Policy-0 attached to the role Role-0", "AliyunRAMReadOnlyAccess attached to the role Role-0"}
+
+
+def test_a_session_links_to_its_role_and_shows_who_assumed_it_until_when(auditor, world):
+    session = StsSession.objects.get(session_name="alice-0")
+    role_page = reverse("admin:ram_role_change", args=[session.role_id])
+    listed = auditor.get(reverse("admin:ram_stssession_changelist")).content.decode()
+    assert f'<a href="{role_page}">Role-0</a>' in listed
+    page = auditor.get(reverse("admin:ram_stssession_change", args=[session.pk])).content.decode()
+    assert f'href="{role_page}"' in page
+    for text in [session.access_key_id, session.arn, "alice-0", f"acs:ram::{world.uid}:user/alice",
+                 session.expires_at.strftime("%Y"), "Audit events of this session"]:
+        assert text in page, text
+    home = auditor.get(reverse("admin:index")).content.decode()
+    assert f'<a href="{reverse("admin:ram_stssession_changelist")}?state=active">Active STS sessions</a>' in home
+    narrowed = StsSession.objects.get(session_name="alice-1")
+    assert (narrowed.session_policy, session.session_policy) == (READ_ONLY_DOCUMENT, None)
+    assert "ram:Get*" in auditor.get(reverse("admin:ram_stssession_change", args=[narrowed.pk])).content.decode()
+    assert "ram:Get*" not in page
+
+
+def test_a_custom_policy_shows_its_versions_and_the_roles_it_is_attached_to(auditor, world):
+    policy = Policy.objects.get(name="Policy-0")
+    page = auditor.get(reverse("admin:ram_policy_change", args=[policy.pk])).content.decode()
+    for version in policy.versions.all():
+        assert f'<a href="{reverse("admin:ram_policyversion_change", args=[version.pk])}">{version.version_id}</a>' \
+            in page
+    assert policy.default_version == "v2" and "ram:List*" in page  # the default version's document
+    role = Role.objects.get(role_name="Role-0")
+    assert f'<a href="{reverse("admin:ram_role_change", args=[role.pk])}">role {role.arn}</a>' in page
+    versions = auditor.get(f"{reverse('admin:ram_policyversion_changelist')}?policy__id__exact={policy.pk}")
+    assert [(v.version_id, v.is_default) for v in versions.context["cl"].result_list] == [("v2", True), ("v1", False)]

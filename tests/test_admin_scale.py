@@ -19,8 +19,10 @@ from django.utils import timezone
 
 from ram.admin.hygiene import hygiene_figures
 from ram.admin.results import EstimatedCountPaginator
-from ram.models import AccessKey, Account, AuditEvent, RamUser
+from ram.models import AccessKey, Account, AuditEvent, Policy, PolicyVersion, RamUser, Role, RolePolicyAttachment, StsSession
 from ram.services import access_key_create, access_key_history_seed
+
+from .admin_data import fill_roles
 
 LOAD_ALIAS = "scale"
 BIG_TABLES = ("ram_accesskey", "ram_auditevent", "ram_ramuser")
@@ -100,6 +102,67 @@ def test_changelist_queries_are_constant_from_10_to_1000_rows(auditor):
 @pytest.mark.postgres
 def test_changelist_queries_are_constant_from_10_to_1000_rows_on_postgres(auditor):
     assert_constant_queries_from_10_to_1000_rows(auditor)
+
+
+def role_changelist_urls(account: Account) -> list[str]:
+    """The lists of policies, versions, roles, role attachments and STS sessions, filtered, searched
+    and sorted every way offered, and narrowed to one role or policy as their links do."""
+    role = Role.objects.get(account=account, role_name="Role-0")
+    policy = Policy.objects.get(account=account, name="Policy-0")
+    key_id = role.sessions.values_list("access_key_id", flat=True).get()
+    policies, versions, roles, attachments, sessions = (reverse(f"admin:ram_{name}_changelist") for name in (
+        "policy", "policyversion", "role", "rolepolicyattachment", "stssession"))
+    uid = account.uid
+    return [
+        policies, f"{policies}?policy_type__exact=Custom", f"{policies}?account={uid}", f"{policies}?q=Policy-",
+        f"{policies}?q={uid}", f"{policies}?o=-5",
+        versions, f"{versions}?is_default__exact=1", f"{versions}?policy__policy_type__exact=Custom",
+        f"{versions}?account={uid}", f"{versions}?q=Policy-", f"{versions}?policy__id__exact={policy.pk}",
+        f"{versions}?o=-5", f"{versions}?o=1",
+        roles, f"{roles}?account={uid}", f"{roles}?sessions=active", f"{roles}?sessions=none", f"{roles}?q=Role-",
+        f"{roles}?q={role.role_id}", f"{roles}?q={role.arn}", f"{roles}?q={uid}", f"{roles}?o=-4",
+        attachments, f"{attachments}?policy__policy_type__exact=Custom", f"{attachments}?account={uid}",
+        f"{attachments}?q=Role-", f"{attachments}?role__id__exact={role.pk}",
+        f"{attachments}?policy__id__exact={policy.pk}", f"{attachments}?o=1",
+        sessions, f"{sessions}?state=active", f"{sessions}?state=expired", f"{sessions}?narrowed=yes",
+        f"{sessions}?account={uid}", f"{sessions}?q={key_id}", f"{sessions}?q=alice", f"{sessions}?q=acs:ram",
+        f"{sessions}?q={uid}", f"{sessions}?role__id__exact={role.pk}", f"{sessions}?o=-7",
+    ]
+
+
+def analyzed(*models) -> None:
+    """As generate_load_data leaves its tables on PostgreSQL: analyzed (their row estimates known)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for model in models:
+                cursor.execute(f"ANALYZE {model._meta.db_table}")
+
+
+ROLE_MODELS = (Policy, PolicyVersion, Role, RolePolicyAttachment, StsSession)
+
+
+def assert_constant_queries_from_3_to_45_roles(auditor, demo, cli):
+    fill_roles(demo, cli, count=3)
+    analyzed(*ROLE_MODELS)
+    urls = role_changelist_urls(demo)
+    small = queries_per_page(auditor, urls)
+    fill_roles(demo, cli, first=3, count=42)  # 45 roles, custom policies and sessions, 90 versions and attachments
+    analyzed(*ROLE_MODELS)
+    assert Role.objects.count() == StsSession.objects.count() == 45 and RolePolicyAttachment.objects.count() == 90
+    large = queries_per_page(auditor, urls)
+    assert {url: total - counting for url, (total, counting) in large.items()} == {
+        url: total - counting for url, (total, counting) in small.items()}
+    assert max(counting for _total, counting in large.values()) <= 2
+    assert max(total for total, _counting in large.values()) <= 9
+
+
+def test_role_and_session_changelist_queries_are_constant_from_3_to_45_roles(auditor, demo, cli):
+    assert_constant_queries_from_3_to_45_roles(auditor, demo, cli)
+
+
+@pytest.mark.postgres
+def test_role_and_session_changelist_queries_are_constant_from_3_to_45_roles_on_postgres(auditor, demo, cli):
+    assert_constant_queries_from_3_to_45_roles(auditor, demo, cli)
 
 
 # --- PostgreSQL: estimates and indexes ----------------------------------------------------

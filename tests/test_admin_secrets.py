@@ -1,5 +1,6 @@
-"""No secret and no ciphertext in any admin page, export or report: keys are created through the
-service (so their secrets are known), then every page an auditor can open is searched for them."""
+"""No secret and no ciphertext in any admin page, export or report: keys, MFA devices and STS
+sessions are created through the services (so their secrets and security tokens are known), then
+every page an auditor can open is searched for them, and for the sessions' token digests."""
 from __future__ import annotations
 
 import base64
@@ -10,8 +11,10 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from ram.models import AccessKey, Account, AuditEvent, MfaDevice, RamUser
+from ram.models import AccessKey, Account, AuditEvent, MfaDevice, RamUser, StsSession
 from ram.services import access_key_create, mfa_device_bind
+
+from .admin_data import fill_roles
 
 RAM_MODELS = [model for model in admin.site._registry if model._meta.app_label == "ram"]
 
@@ -25,7 +28,8 @@ def encodings(blob: bytes) -> list[str]:
 
 @pytest.fixture
 def secrets_world(demo, cli):
-    """Keys of a RAM user and of the root, and an MFA device: their plaintext and sealed forms."""
+    """Keys of a RAM user and of the root, an MFA device, and STS sessions of three roles (one
+    narrowed, one expired): their plaintext and sealed forms, the sessions' tokens and digests."""
     alice = RamUser.objects.get(user_name="alice")
     issued = [access_key_create(actor=cli, owner=alice, scenario="cli"), access_key_create(actor=cli, owner=demo)]
     seed = pyotp.random_base32()
@@ -35,6 +39,10 @@ def secrets_world(demo, cli):
         needles.append(item.secret)
     for key in AccessKey.objects.all():  # bob's seeded keys too: their secrets are unknown, their ciphertext is not
         needles += encodings(bytes(key.secret_sealed))
+    for session in fill_roles(demo, cli, count=3):
+        needles += [session.secret, session.security_token]
+    for session in StsSession.objects.all():
+        needles += [session.token_digest, session.token_digest.upper(), *encodings(bytes(session.secret_sealed))]
     return needles
 
 
@@ -65,6 +73,14 @@ def every_auditor_url() -> list[str]:
                  f"{reverse('admin:ram_accesskey_export')}?q={key_id}",
                  f"{reverse('admin:ram_auditevent_changelist')}?target__exact={key_id}",
                  f"{reverse('admin:ram_auditevent_export')}?q={key_id}"]
+    for key_id, role_id in StsSession.objects.values_list("access_key_id", "role_id"):
+        urls += [f"{reverse('admin:ram_stssession_changelist')}?q={key_id}",
+                 f"{reverse('admin:ram_stssession_export')}?q={key_id}",
+                 f"{reverse('admin:ram_stssession_changelist')}?role__id__exact={role_id}",
+                 f"{reverse('admin:ram_stssession_export')}?role__id__exact={role_id}"]
+    for query in ("state=active", "state=expired", "narrowed=yes", "narrowed=no"):
+        urls += [f"{reverse('admin:ram_stssession_changelist')}?{query}",
+                 f"{reverse('admin:ram_stssession_export')}?{query}"]
     return urls
 
 
@@ -75,7 +91,7 @@ def test_no_admin_page_export_or_report_shows_a_secret_or_its_ciphertext(auditor
         page = body(auditor.get(url))
         leaked = [needle for needle in secrets_world if needle in page]
         assert not leaked, f"{url} shows {leaked}"
-        assert "secret_sealed" not in page and "seal_version" not in page, url
+        assert "secret_sealed" not in page and "seal_version" not in page and "token_digest" not in page, url
 
 
 def test_the_console_credential_report_holds_no_secret(secrets_world, client_as):
@@ -87,6 +103,22 @@ def test_no_audit_event_holds_a_secret(secrets_world):
     for event in AuditEvent.objects.all():
         text = repr(list(AuditEvent.objects.filter(pk=event.pk).values_list()))
         assert not [needle for needle in secrets_world if needle in text], event
+
+
+def test_sts_session_pages_show_the_metadata_auditors_need(auditor, demo):
+    session = StsSession.objects.get(session_name="alice-1")
+    page = body(auditor.get(reverse("admin:ram_stssession_change", args=[session.pk])))
+    for text in [session.access_key_id, "Role-1", "alice-1", f"acs:ram::{demo.uid}:user/alice", session.arn,
+                 "ram:Get*"]:  # the session policy that narrowed it
+        assert text in page, text
+    listed = body(auditor.get(f"{reverse('admin:ram_stssession_changelist')}?state=expired"))
+    assert "alice-2" in listed and "alice-0" not in listed and "alice-1" not in listed
+    exported = body(auditor.get(reverse("admin:ram_stssession_export"))).splitlines()
+    assert exported[0].split(",") == ["access_key_id", "arn", "role_name", "role_id", "account_uid", "session_name",
+                                      "assumed_by", "source_ip", "created_at", "expires_at", "expired",
+                                      "session_policy"]
+    assert {line.split(",")[5]: line.split(",")[10:] for line in exported[1:]} == {
+        "alice-0": ["False", "False"], "alice-1": ["False", "True"], "alice-2": ["True", "False"]}
 
 
 def test_access_key_pages_show_the_metadata_auditors_need(auditor):
@@ -101,6 +133,9 @@ def test_access_key_pages_show_the_metadata_auditors_need(auditor):
     ("accesskey", "secret_sealed__startswith"), ("accesskey", "seal_version__exact"),
     ("mfadevice", "secret_sealed__contains"), ("mfadevice", "user__password__startswith"),
     ("account", "root_user__password__startswith"), ("ramuser", "login_user__password__startswith"),
+    ("stssession", "secret_sealed__startswith"), ("stssession", "seal_version__exact"),
+    ("stssession", "token_digest__startswith"), ("role", "sessions__token_digest__startswith"),
+    ("rolepolicyattachment", "role__sessions__secret_sealed__startswith"),
 ])
 def test_no_url_can_filter_on_a_ciphertext_or_a_password_hash(auditor, model, lookup):
     """A filter would be an oracle: it reads a ciphertext or a hash one guess at a time."""

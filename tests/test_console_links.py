@@ -212,10 +212,13 @@ def test_the_shells_links_are_what_the_url_and_static_tags_write():
 
 def test_the_admins_links_between_lists_are_what_reverse_writes():
     from ram.admin.identities import credential_report_url
-    from ram.admin.readonly import changelist_url
+    from ram.admin.readonly import change_url, changelist_url
 
-    for model_name in ["account", "ramuser", "accesskey", "auditevent", "mfadevice", "policy"]:
+    for model_name in ["account", "ramuser", "accesskey", "auditevent", "mfadevice", "policy", "policyversion", "role",
+                       "rolepolicyattachment", "stssession"]:
         assert changelist_url(model_name) == reverse(f"admin:ram_{model_name}_changelist")
+        for pk in [1, 42, 10**12]:
+            assert change_url(model_name, pk) == reverse(f"admin:ram_{model_name}_change", args=[pk])
     for pk in [1, 42, 10**12, "17"]:
         assert credential_report_url(pk) == reverse("admin:ram_account_credential_report", args=[pk])
 

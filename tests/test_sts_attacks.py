@@ -297,8 +297,26 @@ def test_nothing_of_a_session_leaks_into_errors_or_the_trail(lab):
     assert credentials.access_key_secret not in trail and credentials.security_token not in trail
     session = StsSession.objects.get(access_key_id=credentials.access_key_id)
     assert credentials.access_key_secret not in repr(session) + str(session)
-    from django.contrib import admin
-    assert StsSession not in admin.site._registry  # no admin view shows sessions (nor their digests)
+    # The auditors' admin lists sessions (ram/admin/roles.py): never their secret, token or its digest.
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.urls import reverse
+
+    from ram.bootstrap import ensure_auditors_group
+
+    auditor = get_user_model().objects.create_user("sts-auditor", password="sts-auditor-1", is_staff=True)
+    auditor.groups.add(ensure_auditors_group())
+    client = Client()
+    client.force_login(auditor)
+    for url in (reverse("admin:ram_stssession_change", args=[session.pk]),
+                f"{reverse('admin:ram_stssession_changelist')}?q={session.access_key_id}",
+                f"{reverse('admin:ram_stssession_export')}?q={session.access_key_id}"):
+        response = client.get(url)
+        page = (b"".join(response.streaming_content) if response.streaming else response.content).decode()
+        assert response.status_code == 200 and session.access_key_id in page, url
+        shown = [text for text in (credentials.access_key_secret, credentials.security_token, session.token_digest)
+                 if text in page]
+        assert not shown, url
 
 
 # --- 4. Crafted fields -------------------------------------------------------------------------

@@ -5,9 +5,10 @@ offers none, to superusers neither. The Auditors group (``ram.bootstrap``) holds
 Built for large tables (``readonly.EstimatedCountPaginator``, indexed filters and searches,
 constant queries per page); every list exports as CSV; an account's page gives its credential
 report; ``/admin/ram/accesskey/hygiene/`` is the key-hygiene dashboard. No page ever renders an
-AccessKey secret, its ciphertext or an MFA seed.
+AccessKey secret, an STS session's secret or SecurityToken digest, their ciphertext, or an MFA seed.
 
-Modules: ``readonly`` (the base), ``filters``, ``identities`` (accounts, RAM users, MFA devices,
-policies), ``access_keys``, ``events`` (the audit trail), ``hygiene`` (the dashboard).
+Modules: ``readonly`` (the base), ``filters``, ``identities`` (accounts, RAM users, MFA devices),
+``policies`` (policies and their versions), ``roles`` (RAM roles, their policy attachments, STS
+sessions), ``access_keys``, ``events`` (the audit trail), ``hygiene`` (the dashboard).
 """
-from . import access_keys, events, identities  # noqa: F401 (they register the model admins)
+from . import access_keys, events, identities, policies, roles  # noqa: F401 (they register the model admins)

@@ -21,8 +21,9 @@ from django.core.cache import caches
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
-from ..models import RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA, AccessKey, Account, AuditEvent
+from ..models import RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA, AccessKey, Account, AuditEvent, StsSession
 
 STALE_DAYS = 90
 ACCOUNTS_LISTED = 100
@@ -134,6 +135,18 @@ class EventAccountFilter(AccountFilter):
     uid_lookup = "account_uid"
 
 
+class RoleAccountFilter(AccountFilter):
+    """By the account of the role (a role's policy attachment, an STS session)."""
+
+    uid_lookup = "role__account__uid"
+
+
+class PolicyAccountFilter(AccountFilter):
+    """By the account of the policy (a policy version; a system policy's belong to none)."""
+
+    uid_lookup = "policy__account__uid"
+
+
 class OwnerTypeFilter(FixedChoicesFilter):
     title = "owner type"
     parameter_name = "owner"
@@ -189,6 +202,41 @@ class RootKeysFilter(FixedChoicesFilter):
 
     def condition(self, value):
         return root_keys_condition(value)
+
+
+class SessionStateFilter(FixedChoicesFilter):
+    """STS sessions whose temporary credentials still work (until ``expires_at``), or no longer."""
+
+    title = gettext_lazy("state")
+    parameter_name = "state"
+    choices_map = {"active": gettext_lazy("Active"), "expired": gettext_lazy("Expired")}
+
+    def condition(self, value):
+        now = timezone.now()
+        return Q(expires_at__gt=now) if value == "active" else Q(expires_at__lte=now)
+
+
+class SessionPolicyFilter(FixedChoicesFilter):
+    """STS sessions narrowed by a session policy (AssumeRole's ``Policy``), or acting with the role's policies."""
+
+    title = gettext_lazy("session policy")
+    parameter_name = "narrowed"
+    choices_map = {"yes": gettext_lazy("Narrowed by a session policy"), "no": gettext_lazy("The role's policies only")}
+
+    def condition(self, value):
+        return Q(session_policy__isnull=value == "no")
+
+
+class RoleSessionsFilter(FixedChoicesFilter):
+    """Roles someone holds temporary credentials of now (a session not yet expired), or none."""
+
+    title = gettext_lazy("STS sessions")
+    parameter_name = "sessions"
+    choices_map = {"active": gettext_lazy("Active sessions"), "none": gettext_lazy("No active session")}
+
+    def condition(self, value):
+        active = Q(Exists(StsSession.objects.filter(role=OuterRef("pk"), expires_at__gt=timezone.now())))
+        return active if value == "active" else ~active
 
 
 def kept_choices(name: str, read):

@@ -1,4 +1,4 @@
-"""Accounts, RAM users, MFA devices and policies in the auditors' admin.
+"""Accounts, RAM users and MFA devices in the auditors' admin.
 
 An account's page offers its user credential report (``ram.reports``) as a CSV download.
 """
@@ -9,19 +9,16 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
 from django.urls import path
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from console.links import console_link
 
-from ..models import AccessKey, Account, MfaDevice, Policy, RamUser
+from ..models import AccessKey, Account, MfaDevice, RamUser
 from ..reports import credential_report_response
 from .filters import AccountFilter, ConsoleLogonFilter, RootKeysFilter, UserKeysFilter
-from .readonly import ACCESS_KEY_ID, ACCOUNT_UID, ReadOnlyModelAdmin, changelist_url
-
-
-def changelist_link(model_name: str, query: str, text: str) -> str:
-    return format_html('<a href="{}?{}">{}</a>', changelist_url(model_name), query, text)
+from .readonly import ACCESS_KEY_ID, ACCOUNT_UID, ReadOnlyModelAdmin, changelist_link
 
 
 def credential_report_url(account_pk: int) -> str:
@@ -55,9 +52,10 @@ class AccountAdmin(ReadOnlyModelAdmin):
     def links(self, obj: Account) -> str:
         report = credential_report_url(obj.pk)
         return format_html(
-            '{} · {} · {} · <a href="{}">Credential report (CSV)</a>',
+            '{} · {} · {} · {} · <a href="{}">Credential report (CSV)</a>',
             changelist_link("ramuser", f"account={obj.uid}", "RAM users"),
             changelist_link("accesskey", f"account={obj.uid}", "AccessKeys"),
+            changelist_link("role", f"account={obj.uid}", _("RAM roles")),
             changelist_link("auditevent", f"account={obj.uid}", "Audit events"), report,
         )
 
@@ -141,17 +139,3 @@ class MfaDeviceAdmin(ReadOnlyModelAdmin):
     @admin.display(description="Logon", ordering="user__username")
     def logon(self, obj: MfaDevice) -> str:
         return obj.user.username
-
-
-@admin.register(Policy)
-class PolicyAdmin(ReadOnlyModelAdmin):
-    list_display = ["name", "policy_type", "description"]
-    fields = ["name", "policy_type", "description", "document", "created_at", "attached_to"]
-    readonly_fields = ["attached_to"]
-    export_columns = [("name", "name"), ("policy_type", "policy_type"), ("description", "description"),
-                      ("document", "document")]
-
-    @admin.display(description="Attached to")
-    def attached_to(self, obj: Policy) -> str:
-        users = obj.ram_users.select_related("account").order_by("account__alias", "user_name")[:100]
-        return format_html_join(", ", "{}", ((user.logon_name,) for user in users)) or "—"

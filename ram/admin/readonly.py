@@ -26,6 +26,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponseBadRequest, StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_safe
 
 from console.links import console_link
@@ -39,16 +40,33 @@ ACCOUNT_UID = re.compile(r"^[0-9]{16}$")
 EXPORT_CHUNK = 2000
 # Fields no URL may filter on. Django lets a changelist URL filter on any local field (and one
 # relation deep), e.g. ``?secret_sealed__startswith=…`` or ``?user__password__startswith=…``: an
-# oracle that reads a ciphertext or a password hash one guess at a time, without showing it.
-UNFILTERABLE_FIELDS = frozenset({"secret_sealed", "seal_version", "password"})
-# Columns the admin never even reads: the sealed secrets of AccessKeys and MFA devices. No page
-# shows them; deferred, they are not in the admin's SELECTs at all (nor in its memory).
-UNREAD_FIELDS = frozenset({"secret_sealed"})
+# oracle that reads a ciphertext, a password hash or an STS session's token digest one guess at a
+# time, without showing it.
+UNFILTERABLE_FIELDS = frozenset({"secret_sealed", "seal_version", "password", "token_digest"})
+# Columns the admin never even reads: the sealed secrets of AccessKeys, MFA devices and STS
+# sessions, and the digest of a session's SecurityToken. No page shows them; deferred, they are
+# not in the admin's SELECTs at all (nor in its memory).
+UNREAD_FIELDS = frozenset({"secret_sealed", "token_digest"})
 
 
 def changelist_url(model_name: str) -> str:
     """The changelist of a RAM model (rows link to other lists), from the one cache of URLs."""
     return console_link(f"admin:ram_{model_name}_changelist")
+
+
+def change_url(model_name: str, pk: int) -> str:
+    """The page of one row of a RAM model, from the one cache of URLs (no ``reverse`` per row)."""
+    return console_link(f"admin:ram_{model_name}_change", int(pk))
+
+
+def changelist_link(model_name: str, query: str, text: str) -> str:
+    """A link to a RAM model's list, filtered by ``query`` (a query string, its values URL-safe)."""
+    return format_html('<a href="{}?{}">{}</a>', changelist_url(model_name), query, text)
+
+
+def change_link(model_name: str, pk: int, text: str) -> str:
+    """A link to the page of one row of a RAM model."""
+    return format_html('<a href="{}">{}</a>', change_url(model_name, pk), text)
 
 
 class ReadOnlyChangeList(ResultsChangeList, ChangeList):

@@ -1,0 +1,37 @@
+"""The auditors' admin over policy versions, RAM roles, their policy attachments and STS sessions.
+
+The existing Auditors group gets view permission on those four models (added to
+``ram.bootstrap.AUDITOR_MODELS``), as 0004 gave it MFA devices; and the sessions' list, newest
+first, gets its (created_at, id) index, as the AccessKeys' has.
+"""
+from django.db import migrations, models
+
+
+def refresh_auditors_group(apps, schema_editor):
+    """Give the existing Auditors group view permission on the models added to AUDITOR_MODELS."""
+    from django.contrib.auth.management import create_permissions
+
+    from ram.bootstrap import ensure_auditors_group
+
+    for app_config in apps.get_app_configs():  # permissions exist only after post_migrate otherwise
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0, apps=apps)
+        app_config.models_module = None
+    ensure_auditors_group(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('ram', '0011_roles_and_sts_sessions'),
+        ('auth', '0012_alter_user_first_name_max_length'),
+        ('contenttypes', '0002_remove_content_type_name'),
+    ]
+
+    operations = [
+        migrations.AddIndex(
+            model_name='stssession',
+            index=models.Index(fields=['created_at', 'id'], name='sts_session_created_id'),
+        ),
+        migrations.RunPython(refresh_auditors_group, migrations.RunPython.noop),
+    ]
