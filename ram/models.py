@@ -391,6 +391,50 @@ class AccessKey(models.Model):
         return self.status == self.ACTIVE
 
 
+class RecycledAccessKey(models.Model):
+    """A deleted AccessKey pair in its owner's recycle bin until ``purge_at``: it authenticates
+    nothing (it is no longer an ``AccessKey``) and holds no quota slot. Restoring it makes it an
+    Inactive ``AccessKey`` again, with its ID, its sealed secret and its history, when its owner has
+    a free slot; deleting it permanently (or the purge) ends it. The secret stays sealed."""
+
+    access_key_id = models.CharField("AccessKey ID", max_length=24, unique=True)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="recycled_access_keys")
+    ram_user = models.ForeignKey(
+        RamUser, on_delete=models.CASCADE, null=True, blank=True, related_name="recycled_access_keys",
+        help_text="Empty for a key of the account's root.",
+    )
+    secret_sealed = models.BinaryField(editable=False)
+    seal_version = models.PositiveSmallIntegerField(editable=False)
+    scenario = models.CharField(max_length=16, choices=AccessKey.Scenario.choices, blank=True)
+    created_by = models.CharField(max_length=255)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_service = models.CharField(max_length=64, blank=True)
+    deleted_by = models.CharField(max_length=255, help_text="The principal that deleted the key.")
+    deleted_at = models.DateTimeField()
+    purge_at = models.DateTimeField(help_text="When the purge deletes it permanently.")
+
+    class Meta:
+        ordering = ["-deleted_at", "-id"]
+        verbose_name = "AccessKey in the recycle bin"
+        verbose_name_plural = "AccessKeys in the recycle bin"
+        constraints = [
+            models.CheckConstraint(condition=Q(access_key_id__regex=ACCESS_KEY_ID_REGEX),
+                                   name="recycled_access_key_id_format"),
+        ]
+        indexes = [
+            models.Index(fields=["purge_at"], name="recycled_access_key_purge_at"),
+            models.Index(fields=["seal_version"], name="recycled_access_key_seal"),
+        ]
+
+    def __str__(self) -> str:
+        return self.access_key_id
+
+    @property
+    def is_root_key(self) -> bool:
+        return self.ram_user_id is None
+
+
 class MfaDevice(models.Model):
     """A virtual MFA device (TOTP) bound to a console logon: an account root or a RAM user.
 

@@ -43,6 +43,9 @@ ASSUME_ROLE = "sts:assumerole"  # the one action whose resource may be in anothe
 SELF_MANAGED_KEY_ACTIONS = frozenset({
     "ram:CreateAccessKey", "ram:UpdateAccessKey", "ram:DeleteAccessKey",
     "ram:ListAccessKeys", "ram:GetAccessKeyLastUsed",
+    # The recycle bin of one's own keys (IMS 2019-08-15).
+    "ram:ListAccessKeysInRecycleBin", "ram:GetAccessKeyInfoInRecycleBin",
+    "ram:RestoreAccessKeyFromRecycleBin", "ram:DeleteAccessKeyInRecycleBin",
 })
 
 # Actions a RAM user may take on their own MFA device when the account allows it (the default).

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TypeVar
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -47,6 +48,7 @@ from .models import (
     PolicyAttachment,
     PolicyVersion,
     RamUser,
+    RecycledAccessKey,
     Role,
     RolePolicyAttachment,
     StsSession,
@@ -1026,6 +1028,23 @@ def _key_resource(access_key: AccessKey) -> str:
     return user_arn(access_key.account, access_key.ram_user.user_name)
 
 
+def _owner_keys_locked(owner: RamUser | Account):
+    """The keys of ``owner`` (a RAM user, or an Account: its root), its row locked first: concurrent
+    creations and restores for one owner queue here and each sees the slots taken before it. The
+    unique (owner, slot) constraint is the real guard (SQLite ignores the lock); a lost race
+    surfaces as IntegrityError and is retried on another slot."""
+    if isinstance(owner, Account):
+        Account.objects.select_for_update().filter(pk=owner.pk).first()
+        return AccessKey.objects.filter(account=owner, ram_user__isnull=True)
+    RamUser.objects.select_for_update().filter(pk=owner.pk).first()
+    return AccessKey.objects.filter(ram_user=owner)
+
+
+def _free_slots(keys, limit: int) -> list[int]:
+    taken = set(keys.values_list("slot", flat=True))
+    return [slot for slot in range(1, limit + 1) if slot not in taken]
+
+
 @transaction.atomic
 def access_key_create(
     *, actor: Principal, owner: RamUser | Account, scenario: str = "", context: AuditContext = CLI_CONTEXT,
@@ -1046,20 +1065,11 @@ def access_key_create(
     # Rate limit (ram/ratelimit.py): per principal and per address, for every entry point alike.
     ratelimit.access_key_create_allow(actor=actor, context=context)  # raises Throttling.User (429)
 
-    # Lock the owner's row: concurrent creations for one owner queue here and each sees the
-    # slots taken before it. The unique (owner, slot) constraint is the real guard (SQLite
-    # ignores the lock); a lost race surfaces as IntegrityError and is retried on another slot.
-    if is_root:
-        Account.objects.select_for_update().filter(pk=account.pk).first()
-        keys = AccessKey.objects.filter(account=account, ram_user__isnull=True)
-    else:
-        RamUser.objects.select_for_update().filter(pk=owner.pk).first()
-        keys = AccessKey.objects.filter(ram_user=owner)
+    keys = _owner_keys_locked(owner)
     quota = AccessKey.quota_of(owner)
     limit = quota.limit
     for _attempt in range(limit):
-        taken = set(keys.values_list("slot", flat=True))
-        free = [slot for slot in range(1, limit + 1) if slot not in taken]
+        free = _free_slots(keys, limit)
         if not free:
             break
         access_key_id, secret = new_access_key_id(), new_access_key_secret()
@@ -1153,17 +1163,139 @@ def access_key_set_status(*, actor: Principal, access_key: AccessKey, status: st
 
 
 @transaction.atomic
-def access_key_delete(*, actor: Principal, access_key: AccessKey, context: AuditContext = CLI_CONTEXT) -> None:
-    """Delete a key (``ram:DeleteAccessKey``). Only an Inactive key: raises DeleteConflict.AccessKey.Active."""
+def access_key_delete(*, actor: Principal, access_key: AccessKey,
+                      context: AuditContext = CLI_CONTEXT) -> RecycledAccessKey:
+    """Delete a key (``ram:DeleteAccessKey``): only an Inactive key (DeleteConflict.AccessKey.Active).
+    It moves to its owner's recycle bin, where it authenticates nothing and holds no quota slot,
+    until it is restored, deleted permanently, or purged ``RAM_ACCESS_KEY_RECYCLE_BIN_DAYS`` later."""
     authorize(actor, "ram:DeleteAccessKey", _key_resource(access_key))
+    owner = access_key.account if access_key.is_root_key else access_key.ram_user
+    _owner_keys_locked(owner)  # one delete at a time per owner: the bin's capacity holds
     access_key = AccessKey.objects.select_for_update().get(pk=access_key.pk)
     if access_key.is_active:
         raise RamError("DeleteConflict.AccessKey.Active",
                        f"The AccessKey {access_key.access_key_id} is Active: disable it before deleting it.")
-    key_id, account_uid = access_key.access_key_id, access_key.account.uid
+    now = timezone.now()
+    recycled = RecycledAccessKey.objects.create(
+        access_key_id=access_key.access_key_id, account_id=access_key.account_id, ram_user_id=access_key.ram_user_id,
+        secret_sealed=access_key.secret_sealed, seal_version=access_key.seal_version, scenario=access_key.scenario,
+        created_by=access_key.created_by, created_at=access_key.created_at, last_used_at=access_key.last_used_at,
+        last_used_service=access_key.last_used_service, deleted_by=actor.arn, deleted_at=now,
+        purge_at=now + recycle_bin_retention())
     access_key.delete()
-    audit_record(context=context, actor=actor, action="DeleteAccessKey", account_uid=account_uid,
-                 target_type="AccessKey", target=key_id)
+    audit_record(context=context, actor=actor, action="DeleteAccessKey", account_uid=access_key.account.uid,
+                 target_type="AccessKey", target=recycled.access_key_id,
+                 detail={"recycle_bin": True, "purge_at": recycled.purge_at.isoformat()})
+    for oldest in recycle_bin_of(owner)[RECYCLE_BIN_CAPACITY:]:  # a full bin drops its oldest key
+        oldest.delete()
+        audit_record(context=context, actor=actor, action="DeleteAccessKeyInRecycleBin",
+                     account_uid=recycled.account.uid, target_type="AccessKey", target=oldest.access_key_id,
+                     detail={"reason": "recycle bin full", "capacity": RECYCLE_BIN_CAPACITY})
+    return recycled
+
+
+# --- The AccessKey recycle bin ---------------------------------------------------------------
+
+RECYCLE_BIN_CAPACITY = 3  # keys per owner's recycle bin (Alibaba's); a fourth deletion drops the oldest
+
+
+def recycle_bin_of(owner: RamUser | Account) -> list[RecycledAccessKey]:
+    """The keys in the recycle bin of ``owner`` (a RAM user, or an Account: its root), newest first."""
+    keys = (RecycledAccessKey.objects.filter(account=owner, ram_user__isnull=True) if isinstance(owner, Account)
+            else RecycledAccessKey.objects.filter(ram_user=owner))
+    return list(keys.select_related("account", "ram_user").defer("secret_sealed").order_by("-deleted_at", "-id"))
+
+
+def recycle_bin_retention() -> timedelta:
+    """How long a deleted key stays in the recycle bin before the purge (a setting)."""
+    return timedelta(days=settings.RAM_ACCESS_KEY_RECYCLE_BIN_DAYS)
+
+
+def recycled_key_of(*, account: Account, access_key_id: str, ram_user: RamUser | None = None,
+                    root: bool = False) -> RecycledAccessKey:
+    """A key in the recycle bin of ``account`` (of ``ram_user``, or of the root when ``root``), or
+    EntityNotExist.User.AccessKey."""
+    keys = RecycledAccessKey.objects.filter(account=account, access_key_id=access_key_id)
+    if ram_user is not None:
+        keys = keys.filter(ram_user=ram_user)
+    elif root:
+        keys = keys.filter(ram_user__isnull=True)
+    recycled = keys.select_related("account", "ram_user").first()
+    if recycled is None:
+        raise RamError("EntityNotExist.User.AccessKey",
+                       f"The AccessKey {access_key_id[:64]} is not in the recycle bin.")
+    return recycled
+
+
+@transaction.atomic
+def access_key_restore(*, actor: Principal, recycled: RecycledAccessKey,
+                       context: AuditContext = CLI_CONTEXT) -> AccessKey:
+    """Take a key out of the recycle bin (``ram:RestoreAccessKeyFromRecycleBin``): it is an
+    Inactive key of its owner again, with its ID, sealed secret and history (the secret is never
+    shown again), in a free quota slot (LimitExceeded.User.AccessKey when none is)."""
+    authorize(actor, "ram:RestoreAccessKeyFromRecycleBin", _key_resource(recycled))
+    owner = recycled.account if recycled.is_root_key else recycled.ram_user
+    keys = _owner_keys_locked(owner)
+    recycled = RecycledAccessKey.objects.select_for_update().filter(pk=recycled.pk).first()
+    if recycled is None:  # restored or deleted by another request meanwhile
+        raise RamError("EntityNotExist.User.AccessKey", "The AccessKey is no longer in the recycle bin.")
+    quota = AccessKey.quota_of(owner)
+    for _attempt in range(quota.limit):
+        free = _free_slots(keys, quota.limit)
+        if not free:
+            break
+        try:
+            with transaction.atomic():
+                access_key = AccessKey.objects.create(
+                    access_key_id=recycled.access_key_id, account_id=recycled.account_id,
+                    ram_user_id=recycled.ram_user_id, slot=free[0], status=AccessKey.INACTIVE,
+                    secret_sealed=recycled.secret_sealed, seal_version=recycled.seal_version,
+                    scenario=recycled.scenario, created_by=recycled.created_by, created_at=recycled.created_at,
+                    updated_at=timezone.now(), last_used_at=recycled.last_used_at,
+                    last_used_service=recycled.last_used_service)
+        except IntegrityError:
+            continue
+        recycled.delete()
+        audit_record(context=context, actor=actor, action="RestoreAccessKeyFromRecycleBin",
+                     account_uid=recycled.account.uid, target_type="AccessKey", target=access_key.access_key_id,
+                     detail={"status": AccessKey.INACTIVE})
+        return access_key
+    raise RamError("LimitExceeded.User.AccessKey", format_lazy(
+        "{refusal} {advice}", refusal=quota.refusal,
+        advice=gettext_lazy("Delete an AccessKey pair of this owner first, then restore this one.")))
+
+
+@transaction.atomic
+def access_key_delete_from_recycle_bin(*, actor: Principal, recycled: RecycledAccessKey,
+                                       context: AuditContext = CLI_CONTEXT) -> None:
+    """Delete a key in the recycle bin permanently (``ram:DeleteAccessKeyInRecycleBin``)."""
+    authorize(actor, "ram:DeleteAccessKeyInRecycleBin", _key_resource(recycled))
+    deleted, _ = RecycledAccessKey.objects.filter(pk=recycled.pk).delete()
+    if not deleted:
+        raise RamError("EntityNotExist.User.AccessKey", "The AccessKey is no longer in the recycle bin.")
+    audit_record(context=context, actor=actor, action="DeleteAccessKeyInRecycleBin",
+                 account_uid=recycled.account.uid, target_type="AccessKey", target=recycled.access_key_id)
+
+
+def recycle_bin_purge(*, actor: Principal, now=None, context: AuditContext = CLI_CONTEXT) -> int:
+    """Delete permanently every key whose time in the recycle bin is over (``console:PurgeRecycleBin``,
+    the operator's: ``manage.py purge_recycle_bin``, from cron). One transaction per key, each
+    audited; a key restored meanwhile is skipped. Returns how many were purged."""
+    now = now or timezone.now()
+    purged = 0
+    for pk in list(RecycledAccessKey.objects.filter(purge_at__lte=now).values_list("pk", flat=True)):
+        with transaction.atomic():
+            recycled = (RecycledAccessKey.objects.select_for_update(skip_locked=True)
+                        .filter(pk=pk, purge_at__lte=now).select_related("account").first())
+            if recycled is None:
+                continue
+            authorize(actor, "console:PurgeRecycleBin", account_arn(recycled.account))
+            recycled.delete()
+            audit_record(context=context, actor=actor, action="PurgeAccessKeyFromRecycleBin",
+                         account_uid=recycled.account.uid, target_type="AccessKey", target=recycled.access_key_id,
+                         detail={"deleted_at": recycled.deleted_at.isoformat()})
+            purged += 1
+    return purged
 
 
 @transaction.atomic
@@ -1184,23 +1316,27 @@ def access_key_history_seed(*, actor: Principal, access_key: AccessKey, created_
 
 
 def access_key_reseal_batch(*, batch_size: int = 500) -> int:
-    """Re-seal up to ``batch_size`` keys not yet under the newest sealing key. Returns the count.
+    """Re-seal up to ``batch_size`` keys (in use or in the recycle bin) not yet under the newest
+    sealing key. Returns the count.
 
     Not an audited RAM action: it changes no credential, only how one is stored at rest.
     """
     newest = sealing.newest_version()
-    with transaction.atomic():
-        keys = list(
-            AccessKey.objects.select_for_update(skip_locked=True)
-            .filter(seal_version__lt=newest).order_by("pk")[:batch_size]
-        )
-        for key in keys:
-            secret = sealing.unseal(access_key_id=key.access_key_id,
-                                    sealed=sealing.Sealed(key.seal_version, key.secret_sealed))
-            resealed = sealing.seal(access_key_id=key.access_key_id, secret=secret)
-            key.secret_sealed, key.seal_version = resealed.blob, resealed.version
-        AccessKey.objects.bulk_update(keys, ["secret_sealed", "seal_version"])
-    return len(keys)
+    done = 0
+    for model in (AccessKey, RecycledAccessKey):
+        with transaction.atomic():
+            keys = list(model.objects.select_for_update(skip_locked=True)
+                        .filter(seal_version__lt=newest).order_by("pk")[:batch_size - done])
+            for key in keys:
+                secret = sealing.unseal(access_key_id=key.access_key_id,
+                                        sealed=sealing.Sealed(key.seal_version, bytes(key.secret_sealed)))
+                resealed = sealing.seal(access_key_id=key.access_key_id, secret=secret)
+                key.secret_sealed, key.seal_version = resealed.blob, resealed.version
+            model.objects.bulk_update(keys, ["secret_sealed", "seal_version"])
+        done += len(keys)
+        if done >= batch_size:
+            break
+    return done
 
 
 def mfa_device_reseal_batch(*, batch_size: int = 500) -> int:

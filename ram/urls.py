@@ -2,7 +2,7 @@
 from django.urls import path, register_converter
 from django.urls.converters import StringConverter
 
-from .views import access_keys, create_key, mfa, policies, reports, roles, root_keys, users
+from .views import access_keys, create_key, mfa, policies, recycle_bin, reports, roles, root_keys, users
 
 app_name = "ram"
 
@@ -49,6 +49,8 @@ urlpatterns = [
     path("mfa/bind", mfa.mfa_bind, name="root_mfa_bind"),
     path("mfa/unbind", mfa.mfa_unbind, name="root_mfa_unbind"),
     path("accesskey", root_keys.root_access_keys, name="root_access_keys"),
+    path("recycle-bin/<name:access_key_id>/restore", recycle_bin.recycled_key_restore, name="recycled_key_restore"),
+    path("recycle-bin/<name:access_key_id>/delete", recycle_bin.recycled_key_delete, name="recycled_key_delete"),
     path("accesskey/acknowledge", root_keys.root_access_keys_acknowledge, name="root_access_keys_acknowledge"),
     path("accesskey/create", root_keys.RootAccessKeyCreateWizard.as_view(), name="root_access_key_create"),
     path("accesskey/<name:access_key_id>/saved", root_keys.root_access_key_saved, name="root_access_key_saved"),

@@ -67,8 +67,8 @@ def fuzz_settings(examples: int = 50):
 def world_state() -> tuple:
     """Everything a console page or an API call could change, except usage records (last use,
     nonces), sessions and failure audit events: users, logons, keys, preferences, policies, their
-    versions and attachments, roles, STS sessions (temporary credentials), MFA devices and the
-    successful audit events."""
+    versions and attachments, roles, STS sessions (temporary credentials), MFA devices, the keys in
+    the recycle bin and the successful audit events."""
     from django.contrib.auth import get_user_model
 
     from ram.models import (
@@ -80,12 +80,14 @@ def world_state() -> tuple:
         PolicyAttachment,
         PolicyVersion,
         RamUser,
+        RecycledAccessKey,
         Role,
         RolePolicyAttachment,
         StsSession,
     )
 
     return (
+        sorted(RecycledAccessKey.objects.values_list("access_key_id", "ram_user_id", "seal_version")),
         sorted(Account.objects.values_list("uid", "alias", "allow_user_to_manage_access_keys",
                                            "allow_user_to_change_password", "allow_user_to_manage_mfa_devices")),
         sorted(RamUser.objects.values_list("account_id", "user_name", "display_name", "comments", "email",

@@ -48,7 +48,8 @@ another account's roles. GetCallerIdentity needs no permission.
 
 Flows: ``WIZARD`` runs the RAM-user Create AccessKey dialog to its reveal, ``ROOTCREATE`` the
 root's (acknowledge, open, confirm), ``MFABIND`` binds an MFA device with a correct code.
-Setups: ``+inactive`` disables ``{key}`` first, ``+spare`` adds ``{spare}``, ``+rootmfa`` binds an
+Setups: ``+inactive`` disables ``{key}`` first, ``+spare`` adds ``{spare}``, ``+recycled`` puts
+``{recycled}`` (another key of ``{user}``) in its recycle bin, ``+rootmfa`` binds an
 MFA device to the roots of A and S (its current code: ``{rootcode}``), ``+exercise`` starts an
 exercise in the sandbox, ``+policy`` a custom policy ``Matrix`` of the tenant (v1 its default, and
 v2), ``+role`` a role ``Matrix`` of the tenant trusting its account, with AliyunRAMReadOnlyAccess
@@ -79,7 +80,7 @@ from django.test import Client
 from ram.api.registry import APIS
 from ram.models import AccessKey, Account
 from ram.policy import Principal
-from ram.services import access_key_create, access_key_set_status, mfa_device_bind, security_preference_set
+from ram.services import access_key_create, access_key_delete, access_key_set_status, mfa_device_bind, security_preference_set
 
 from .api_helpers import send, v3_call
 from .flows import root_confirm, wizard_run
@@ -161,6 +162,12 @@ CONSOLE_MATRIX = [
     "POST /accesskeys/{key}/delete confirm_access_key_id={key} +inactive A login done done 403    done  403   404     403     403     404",
     "POST /accesskeys/{key}/delete confirm_access_key_id={key} +inactive B login 404  404  404    404   404   done    403     403     404",
     "GET  /accesskeys/{root_key}/delete                              A    login  ok    403   403    403   403   404     403     403     404",
+    # The AccessKey Pair Recycle Bin (+recycled: an Inactive extra key of {user}, deleted: {recycled})
+    "POST /recycle-bin/{recycled}/restore +recycled                   A    login  done  done  403    done  403   404     403     403     404",
+    "POST /recycle-bin/{recycled}/restore +recycled                   B    login  404   404   404    404   404   done    403     403     404",
+    "GET  /recycle-bin/{recycled}/delete +recycled                    A    login  ok    ok    403    ok    403   404     403     403     404",
+    "POST /recycle-bin/{recycled}/delete confirm_access_key_id={recycled} +recycled A login done done 403 done 403 404  403     403     404",
+    "POST /recycle-bin/{recycled}/delete confirm_access_key_id={recycled} +recycled B login 404 404 404  404   404   done    403     403     404",
     # Settings, one's own keys, the root's own MFA device
     "GET  /security-settings                                         -    login  ok    ok    ok     403   403   ok      403     403     ok",
     "POST /security-settings allow_user_to_manage_access_keys=true   -    login  done  done  403    403   403   done    403     403     done",
@@ -368,6 +375,11 @@ def _setup(world, row: Row, role: str) -> dict:
             spare = access_key_create(actor=cli, owner=owner).access_key
             access_key_set_status(actor=cli, access_key=spare, status="Inactive")
             extra["spare"] = spare.access_key_id
+        elif setup == "recycled":
+            owner = world.tenants[tenant].ram_users.get(user_name=world.names[tenant]["user"])
+            spare = access_key_create(actor=cli, owner=owner).access_key
+            spare = access_key_set_status(actor=cli, access_key=spare, status="Inactive")
+            extra["recycled"] = access_key_delete(actor=cli, access_key=spare).access_key_id
         elif setup == "rootmfa":
             seed = pyotp.random_base32()  # one seed for both roots: {rootcode} is the code of either
             for account in (world.tenants["A"], world.tenants["S"]):
@@ -607,8 +619,8 @@ def test_the_matrix_counts_its_cells():
     """The figure in docs/SECURITY.md: cells tried (each a request, or a short flow, and a state check)."""
     console = sum(outcome != "-" for row in CONSOLE_ROWS for outcome in row.outcomes.values())
     api = sum(outcome != "-" for row in API_ROWS for outcome in row.outcomes.values())
-    assert (len(CONSOLE_ROWS), len(API_ROWS), len(ROLES)) == (91, 75, 10)
-    assert (console, api) == (910, 600)
+    assert (len(CONSOLE_ROWS), len(API_ROWS), len(ROLES)) == (96, 75, 10)
+    assert (console, api) == (960, 600)
 
 
 def test_the_world_has_what_the_table_assumes(db):

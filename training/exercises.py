@@ -104,9 +104,10 @@ EXERCISES: dict[str, Exercise] = {e.key: e for e in (
                  "Actions column › Disable.",
                  "A disabled key stops working at once but can be enabled again if a program still needed it.",
                  event="UpdateAccessKey", event_detail={"to": "Inactive"}),
-            Step("delete", "Click Delete, type the AccessKey ID to confirm, and click Delete.",
-                 "Actions column › Delete › type the ID › Delete.",
-                 "Only an Inactive key can be deleted, and a deleted key cannot be restored.",
+            Step("delete", "Click Delete, type the AccessKey ID to confirm, and click Move to Recycle Bin.",
+                 "Actions column › Delete › type the ID › Move to Recycle Bin.",
+                 "Only an Inactive key can be deleted. It waits in the recycle bin, where it can be restored, "
+                 "until it is deleted permanently.",
                  event="DeleteAccessKey"),
         ),
     ),

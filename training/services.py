@@ -17,11 +17,12 @@ from django.utils import timezone
 
 from ram.audit import AuditContext, audit_record
 from ram.errors import RamError
-from ram.models import AccessKey, Account, AuditEvent, MfaDevice
+from ram.models import AccessKey, Account, AuditEvent, MfaDevice, RecycledAccessKey
 from ram.policy import DEMO_ARN, Principal, authorize, sandbox_arn
 from ram.services import (
     access_key_create,
     access_key_delete,
+    access_key_delete_from_recycle_bin,
     access_key_set_status,
     account_create,
     account_delete,
@@ -74,8 +75,9 @@ def sandbox_create(*, context: AuditContext) -> tuple[Account, str]:
 
 @transaction.atomic
 def sandbox_reset(*, actor: Principal, account: Account, context: AuditContext) -> None:
-    """Put a sandbox back to its starting state: the sample users, no other key, no role or custom
-    policy (their temporary credentials end with the roles), preferences default.
+    """Put a sandbox back to its starting state: the sample users, no other key (the recycle bin
+    emptied), no role or custom policy (their temporary credentials end with the roles),
+    preferences default.
 
     ``training:ResetSandbox``: the trainee (the sandbox's root) or a trainer may; the root logon
     stays. The steps run as the training system; the reset is recorded under ``actor``.
@@ -88,6 +90,8 @@ def sandbox_reset(*, actor: Principal, account: Account, context: AuditContext) 
         if key.is_active:
             key = access_key_set_status(actor=OPERATOR, access_key=key, status=AccessKey.INACTIVE, context=context)
         access_key_delete(actor=OPERATOR, access_key=key, context=context)
+    for recycled in RecycledAccessKey.objects.filter(account=account).select_related("account", "ram_user"):
+        access_key_delete_from_recycle_bin(actor=OPERATOR, recycled=recycled, context=context)
     for policy_name in account.custom_policies.values_list("name", flat=True):
         policy_delete(actor=OPERATOR, account=account, policy_name=policy_name, cascading=True, context=context)
     for role in account.roles.select_related("account").prefetch_related("policy_attachments__policy"):

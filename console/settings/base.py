@@ -240,6 +240,8 @@ RAM_SEALING_KEYS = os.environ.get("RAM_SEALING_KEYS", "")
 # constraint holds them (ram.models.AccessKeyQuota).
 
 # --- Training ---------------------------------------------------------------------------
+# How long a deleted AccessKey stays in its owner's recycle bin before `purge_recycle_bin` deletes it.
+RAM_ACCESS_KEY_RECYCLE_BIN_DAYS = int(os.environ.get("RAM_ACCESS_KEY_RECYCLE_BIN_DAYS", "30"))
 TRAINING_SANDBOXES_PER_HOUR = int(os.environ.get("TRAINING_SANDBOXES_PER_HOUR", "5"))
 
 # --- Logging ----------------------------------------------------------------------------

@@ -1,14 +1,18 @@
 """AccessKey lifecycle (Disable / Enable / Delete), security settings, and one's own keys."""
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
+
+from console.formats import console_datetime
 
 from ..audit import AuditContext
 from ..errors import RamError
@@ -59,14 +63,17 @@ def access_key_delete_view(request: HttpRequest, access_key_id: str) -> HttpResp
     form = AccessKeyDeleteForm(request.POST or None, access_key_id=access_key.access_key_id)
     if request.method == "POST" and form.is_valid():
         try:
-            access_key_delete(actor=principal, access_key=access_key, context=AuditContext.from_request(request))
+            recycled = access_key_delete(actor=principal, access_key=access_key,
+                                         context=AuditContext.from_request(request))
         except RamError as error:
             message_or_403(request, error)
         else:
-            messages.success(request, f"The AccessKey {access_key.access_key_id} is deleted.")
+            messages.success(request, _("The AccessKey %(id)s is deleted. It is in the recycle bin until %(purge)s.")
+                             % {"id": access_key.access_key_id, "purge": console_datetime(recycled.purge_at)})
         return redirect(_owner_page(access_key))
     return render(request, "ram/dialogs/access_key_delete.html", {
         "access_key": access_key, "form": form, "cancel_url": _owner_page(access_key),
+        "retention_days": settings.RAM_ACCESS_KEY_RECYCLE_BIN_DAYS,
     }, status=400 if form.errors else 200)
 
 

@@ -24,6 +24,7 @@ from ..selectors import access_key_list
 from ..services import access_key_secret_saved_confirm, root_access_key_risk_acknowledge
 from .common import principal_of, require
 from .create_key import CreateAccessKeyWizard, render_reveal
+from .recycle_bin import recycle_bin_context
 
 ACK_SESSION_KEY = "ram_root_accesskey_risk_ack"
 ACK_VALID_SECONDS = 15 * 60
@@ -56,6 +57,7 @@ def root_access_keys(request: HttpRequest) -> HttpResponse:
         "access_keys": keys, "quota": AccessKey.quota_of(principal.account),
         "at_quota": AccessKey.quota_of(principal.account).is_reached(len(keys)),
         "can_update_key": True, "can_delete_key": True,
+        **recycle_bin_context(principal, principal.account, root_arn(principal.account)),
     })
 
 

@@ -27,6 +27,7 @@ from .common import (
     require,
     with_operator_code,
 )
+from .recycle_bin import recycle_bin_context
 
 USERS_PER_PAGE = 20
 USER_TABS = ("authentication", "permissions")
@@ -106,6 +107,7 @@ def user_detail(request: HttpRequest, user_name: str, tab: str = "authentication
             "can_create_key": is_allowed(principal, "ram:CreateAccessKey", arn),
             "can_update_key": is_allowed(principal, "ram:UpdateAccessKey", arn),
             "can_delete_key": is_allowed(principal, "ram:DeleteAccessKey", arn),
+            **recycle_bin_context(principal, ram_user, arn),
         })
     else:
         require(principal, "ram:GetUser", arn)

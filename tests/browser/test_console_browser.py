@@ -38,7 +38,7 @@ def test_root_finds_bob_disables_and_deletes_a_key_and_can_create_again(page, de
     row.get_by_role("link", name="Delete").click()
     dialog = page.locator("#console-modal .console-dialog")
     expect(dialog.get_by_role("heading", name="Delete AccessKey")).to_be_visible()
-    delete = dialog.get_by_role("button", name="Delete")
+    delete = dialog.get_by_role("button", name="Move to Recycle Bin")
     expect(delete).to_be_disabled()
     dialog.get_by_label("Enter the AccessKey ID to confirm").fill(key_id[:-1])
     expect(delete).to_be_disabled()
@@ -49,8 +49,29 @@ def test_root_finds_bob_disables_and_deletes_a_key_and_can_create_again(page, de
     expect(page.get_by_text(f"The AccessKey {key_id} is deleted.")).to_be_visible()
     expect(page.locator("tr[data-access-key]")).to_have_count(1)
     expect(page.get_by_role("link", name="Create AccessKey")).to_be_enabled()
-    shot("deleted-create-enabled")
+    recycled = page.locator(f'tr[data-recycled-key="{key_id}"]')
+    expect(recycled).to_be_visible()
+    recycled.scroll_into_view_if_needed()
+    shot("deleted-in-the-recycle-bin")
     assert not AccessKey.objects.filter(access_key_id=key_id).exists()
+
+    recycled.get_by_role("button", name="Restore").click()
+    expect(page.get_by_text(f"The AccessKey {key_id} is restored. It is Inactive")).to_be_visible()
+    expect(page.locator(f'tr[data-access-key="{key_id}"]').get_by_text("Inactive")).to_be_visible()
+    expect(page.locator("tr[data-recycled-key]")).to_have_count(0)
+    shot("restored")
+
+    page.locator(f'tr[data-access-key="{key_id}"]').get_by_role("link", name="Delete").click()
+    page.locator("#console-modal").get_by_label("Enter the AccessKey ID to confirm").fill(key_id)
+    page.locator("#console-modal").get_by_role("button", name="Move to Recycle Bin").click()
+    page.locator(f'tr[data-recycled-key="{key_id}"]').get_by_role("link", name="Delete").click()
+    dialog = page.locator("#console-modal .console-dialog")
+    expect(dialog.get_by_role("heading", name="Delete AccessKey Pair Permanently")).to_be_visible()
+    dialog.get_by_label("Enter the AccessKey ID to confirm").fill(key_id)
+    shot("delete-permanently-dialog")
+    dialog.get_by_role("button", name="Delete").click()
+    expect(page.get_by_text(f"The AccessKey {key_id} is deleted permanently.")).to_be_visible()
+    expect(page.locator("tr[data-recycled-key]")).to_have_count(0)
 
 
 def test_delete_works_without_javascript_as_a_dialog_page(new_context, demo_site, shot):
@@ -62,10 +83,10 @@ def test_delete_works_without_javascript_as_a_dialog_page(new_context, demo_site
     page.locator(f'tr[data-access-key="{key_id}"]').get_by_role("link", name="Delete").click()
     expect(page.get_by_role("dialog")).to_be_visible()
     page.get_by_label("Enter the AccessKey ID to confirm").fill("not-the-id")
-    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Move to Recycle Bin").click()
     expect(page.get_by_text("The AccessKey ID you entered does not match.")).to_be_visible()
     page.get_by_label("Enter the AccessKey ID to confirm").fill(key_id)
-    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Move to Recycle Bin").click()
     expect(page.get_by_text(f"The AccessKey {key_id} is deleted.")).to_be_visible()
 
 

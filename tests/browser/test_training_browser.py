@@ -123,7 +123,7 @@ def test_two_trainees_in_their_own_browsers_see_only_their_own_sandbox_and_the_t
     row.get_by_role("button", name="Disable").click()
     page_one.locator(f'tr[data-access-key="{key_id}"]').get_by_role("link", name="Delete").click()
     page_one.get_by_label("Enter the AccessKey ID to confirm").fill(key_id)
-    page_one.locator("#console-modal").get_by_role("button", name="Delete").click()
+    page_one.locator("#console-modal").get_by_role("button", name="Move to Recycle Bin").click()
     expect(page_one.get_by_text(f"The AccessKey {key_id} is deleted.")).to_be_visible()
     expect_ticks(page_one, 3, 3)
 
