@@ -34,7 +34,16 @@ from hypothesis import strategies as st
 from ram.audit import AuditContext
 from ram.models import RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA, AccessKey, Account, AuditEvent, RamUser
 from ram.policy import Principal
-from ram.services import access_key_create, mfa_device_bind, policy_create, policy_version_create, role_create, role_policy_attach
+from ram.services import (
+    access_key_create,
+    access_key_delete,
+    access_key_set_status,
+    mfa_device_bind,
+    policy_create,
+    policy_version_create,
+    role_create,
+    role_policy_attach,
+)
 from training.services import sandbox_create
 
 from .security_helpers import fuzz_settings, rolled_back, world_state
@@ -90,6 +99,7 @@ class Stage:
     inactive_key: str  # data-sync's, Inactive: deletable
     root_key: str
     sandbox: Account
+    recycled_key: str  # alice's, in her recycle bin
 
 
 @pytest.fixture
@@ -103,8 +113,12 @@ def stage(demo) -> Stage:
     policy_version_create(actor=cli, account=demo, policy_name=fuzzed.name, document=json.loads(POLICY_TEXT))
     role = role_create(actor=cli, account=demo, role_name="FuzzRole", trust_policy=json.loads(TRUST_TEXT))
     role_policy_attach(actor=cli, role=role, policy_name="AliyunRAMReadOnlyAccess", policy_type="System")
+    alice_key = access_key_create(actor=cli, owner=demo.ram_users.get(user_name="alice")).access_key
+    alice_key = access_key_set_status(actor=cli, access_key=alice_key, status=AccessKey.INACTIVE)
+    recycled = access_key_delete(actor=cli, access_key=alice_key)
     return Stage(demo=demo, bob_key=bob_key.access_key_id, inactive_key=inactive.access_key_id,
-                 root_key=root_key.access_key_id, sandbox=sandbox_create(context=AuditContext.cli())[0])
+                 root_key=root_key.access_key_id, sandbox=sandbox_create(context=AuditContext.cli())[0],
+                 recycled_key=recycled.access_key_id)
 
 
 def log_on(who: str) -> Client:
@@ -303,6 +317,12 @@ FORMS = [
          args=lambda stage: (stage.inactive_key,),
          prepare=lambda client, stage: {"confirm_access_key_id": stage.inactive_key}, mfa=None,
          good={"confirm_access_key_id": REAL, "code": REAL}),
+    Form("ram:recycled_key_restore", "root", {"confirm": crafted("on")}, args=lambda stage: (stage.recycled_key,),
+         good={}, examples=3),
+    Form("ram:recycled_key_delete", "root", {"confirm_access_key_id": crafted(REAL, "LTAI")},
+         args=lambda stage: (stage.recycled_key,),
+         prepare=lambda client, stage: {"confirm_access_key_id": stage.recycled_key},
+         good={"confirm_access_key_id": REAL}),
     Form("ram:security_settings", "root", {"allow_user_to_manage_access_keys": crafted("true", "false", "True"),
                                            "code": CODE}, mfa=None,
          good={"allow_user_to_manage_access_keys": "true", "code": REAL}, examples=12),
