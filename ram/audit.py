@@ -73,7 +73,7 @@ def client_address(request: HttpRequest) -> str | None:
         return remote
 
 
-def audit_record(
+def audit_event(
     *,
     context: AuditContext,
     actor: Principal,
@@ -86,11 +86,12 @@ def audit_record(
     error_code: str = "",
     detail: dict | None = None,
 ) -> AuditEvent:
-    """Append one event. Never pass a secret in ``detail``. An assumed role's event also names
-    the identity that assumed it (``assumed_by``)."""
+    """One event, not yet saved (``audit_record`` saves it; ``hot_writes.insert_together`` writes
+    it with the change it records). Never pass a secret in ``detail``. An assumed role's event
+    also names the identity that assumed it (``assumed_by``)."""
     if actor.is_assumed_role:
         detail = {**(detail or {}), "assumed_by": actor.assumed_by}
-    return AuditEvent.objects.create(
+    return AuditEvent(
         account_uid=account_uid or (actor.account.uid if actor.account else ""),
         actor=actor.arn,
         actor_type=actor.kind,
@@ -105,6 +106,13 @@ def audit_record(
         error_code=error_code,
         detail=detail or {},
     )
+
+
+def audit_record(**fields) -> AuditEvent:
+    """Append one event (the arguments of ``audit_event``)."""
+    event = audit_event(**fields)
+    event.save(force_insert=True)
+    return event
 
 
 def audit_refusal_bounded(

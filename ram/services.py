@@ -27,8 +27,8 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
-from . import mfa, ratelimit, sealing
-from .audit import AuditContext, audit_record, audit_refusal_bounded
+from . import hot_writes, mfa, ratelimit, sealing
+from .audit import AuditContext, audit_event, audit_record, audit_refusal_bounded
 from .credentials import (
     CREDENTIAL_REDACTED,
     contains_access_key_credential,
@@ -792,7 +792,6 @@ class IssuedSession:
         return f"IssuedSession(access_key_id={self.session.access_key_id!r}, secret=<hidden>, security_token=<hidden>)"
 
 
-@transaction.atomic
 def sts_assume_role(*, actor: Principal, role_arn_text: str, session_name: str, duration_seconds=None,
                     session_policy: str = "", external_id: str = "", context: AuditContext = CLI_CONTEXT) -> IssuedSession:
     """Temporary credentials of a role (``sts:AssumeRole``) for a RAM user or an assumed role.
@@ -827,10 +826,7 @@ def sts_assume_role(*, actor: Principal, role_arn_text: str, session_name: str, 
         narrowed = json.loads(session_policy)
     uid, role_name = match.groups()
     authorize(actor, "sts:AssumeRole", role_arn(uid, role_name))
-    # held against DeleteRole until the session is stored (which waits for it: a session of a role
-    # deleted meanwhile failed its foreign key at COMMIT, a 500)
-    role = (Role.objects.select_related("account").select_for_update(no_key=True, of=("self",))
-            .filter(account__uid=uid, role_name__iexact=role_name).first())
+    role = Role.objects.select_related("account").filter(account__uid=uid, role_name__iexact=role_name).first()
     request = replace(actor.request or RequestContext(),
                       extra=(("sts:externalid", external_id),) if external_id else ())
     # The caller's policies decide on the role's stored name too (a resource matches
@@ -851,15 +847,23 @@ def sts_assume_role(*, actor: Principal, role_arn_text: str, session_name: str, 
     token = new_security_token(access_key_id)
     sealed = sealing.seal(access_key_id=access_key_id, secret=secret)
     now = timezone.now()
-    session = StsSession.objects.create(
+    session = StsSession(
         access_key_id=access_key_id, secret_sealed=sealed.blob, seal_version=sealed.version,
         token_digest=security_token_digest(token), role=role, session_name=session_name, session_policy=narrowed,
         assumed_by=actor.arn, source_ip=context.source_ip, created_at=now,
         expires_at=now + timedelta(seconds=int(seconds)))
-    audit_record(context=context, actor=actor, action="AssumeRole", account_uid=role.account.uid,
-                 target_type="Role", target=role.role_name,
-                 detail={"session": session_name, "assumed_role": session.arn, "access_key_id": access_key_id,
-                         "expires": session.expires_at.isoformat(), "session_policy": narrowed is not None})
+    event = audit_event(context=context, actor=actor, action="AssumeRole", account_uid=role.account.uid,
+                        target_type="Role", target=role.role_name,
+                        detail={"session": session_name, "assumed_role": session.arn, "access_key_id": access_key_id,
+                                "expires": session.expires_at.isoformat(), "session_policy": narrowed is not None})
+    try:
+        # The session and its event in one statement (ram/hot_writes.py: the API's hottest write);
+        # a role deleted since it was read fails the session's foreign key: nothing is written.
+        hot_writes.insert_together(session, event)
+    except IntegrityError:
+        raise RamError("NoPermission", "You are not authorized to assume this role: it does not exist, or its "
+                       "trust policy does not name you.", recommend="Check the RoleArn and the role's trust policy.") \
+            from None
     return IssuedSession(session=session, secret=secret, security_token=token)
 
 

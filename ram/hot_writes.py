@@ -1,0 +1,66 @@
+"""The data layer's one fast write: new rows of several models in one statement.
+
+What it replaces. A service that creates a row and its audit event does it in a transaction:
+``BEGIN``, one ``INSERT`` per row, ``COMMIT`` — four round trips to PostgreSQL for two rows. On
+the hottest write of the API (STS AssumeRole, which every application using a RAM role makes
+again before its credentials expire) those round trips are most of the request's time
+(docs/PERFORMANCE.md, "AssumeRole in one write").
+
+How. ``insert_together`` writes the rows with one SQL statement of data-modifying CTEs
+(``WITH w0 AS (INSERT … RETURNING id), w1 AS (INSERT …) SELECT …``): a single statement is
+atomic by itself, so outside a transaction it needs no ``BEGIN``/``COMMIT``; the foreign keys
+Django declares ``DEFERRABLE INITIALLY DEFERRED`` are checked when it ends, so a row that
+references one deleted meanwhile fails the statement (``IntegrityError``) and nothing is written.
+Each ``INSERT`` is the one the ORM writes for ``Model.objects.create`` (the insert compiler, with
+the fields' ``pre_save`` and database preparation), only wrapped. Inside a transaction (tests, a
+caller's ``atomic``) the statement runs in a savepoint, its deferred foreign keys checked at once,
+so that it fails as it would alone and its failure leaves the transaction usable. On a database other than PostgreSQL the rows are saved one by one in a
+transaction, as the ORM would.
+
+Django APIs it relies on that Django does not document as public (pinned, as ``hot_reads``'
+are, through ``tests/django_pins.py``): ``django.db.models.sql.subqueries.InsertQuery`` with
+``insert_values`` and its compiler's ``returning_fields`` and ``as_sql``. Proven by
+``tests/test_hot_writes.py``: the rows it writes equal the ORM's, field by field, on SQLite and
+on PostgreSQL, and a failure writes none.
+"""
+from __future__ import annotations
+
+from django.db import connections, router, transaction
+from django.db.models import Model
+from django.db.models.sql.subqueries import InsertQuery
+
+
+def insert_together(*instances: Model) -> None:
+    """Insert new (unsaved) model instances, all or none, and set their primary keys."""
+    using = router.db_for_write(type(instances[0]))
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        with transaction.atomic(using=using):
+            for instance in instances:
+                instance.save(force_insert=True, using=using)
+        return
+    ctes, params, picks = [], [], []
+    for index, instance in enumerate(instances):
+        meta = instance._meta
+        fields = [field for field in meta.concrete_fields if not field.primary_key]
+        query = InsertQuery(type(instance))
+        query.insert_values(fields, [instance])
+        compiler = query.get_compiler(using=using)
+        compiler.returning_fields = [meta.pk]
+        (sql, sql_params), = compiler.as_sql()
+        ctes.append(f"w{index} AS ({sql})")
+        params.extend(sql_params)
+        picks.append(f"(SELECT {connection.ops.quote_name(meta.pk.column)} FROM w{index})")
+    statement = f"WITH {', '.join(ctes)} SELECT {', '.join(picks)}"
+    if connection.in_atomic_block:
+        with transaction.atomic(using=using), connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            keys = cursor.fetchone()
+            connection.check_constraints()  # the deferred foreign keys, now, as outside a transaction
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            keys = cursor.fetchone()
+    for instance, key in zip(instances, keys, strict=True):
+        instance.pk = key
+        instance._state.adding, instance._state.db = False, using

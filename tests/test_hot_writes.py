@@ -1,0 +1,120 @@
+"""``ram.hot_writes.insert_together`` writes what the ORM writes, in one statement on PostgreSQL,
+all or nothing; and AssumeRole, its user, stores its session and its event that way."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from ram.audit import AuditContext, audit_event
+from ram.hot_writes import insert_together
+from ram.models import AuditEvent, Role, StsSession
+from ram.policy import Principal
+from ram.services import policy_attach, role_create, sts_assume_role
+
+from .django_pins import pinned
+
+FIELDS_OF = {model: [field.attname for field in model._meta.concrete_fields if not field.primary_key]
+             for model in (StsSession, AuditEvent)}
+
+
+def test_the_private_apis_of_the_hot_write_are_those_of_the_django_it_was_proven_on():
+    pinned("ram/hot_writes.py", "InsertQuery.insert_values", "SQLInsertCompiler.returning_fields",
+           "SQLInsertCompiler.as_sql")
+
+
+@pytest.fixture
+def role(account, cli, system_policies):
+    return role_create(actor=cli, account=account, role_name="Writer", trust_policy={
+        "Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                       "Principal": {"RAM": [account.uid]}}]})
+
+
+def _pair(role: Role, name: str, cli):
+    now = timezone.now()
+    session = StsSession(access_key_id=f"STS.{name:0<28}"[:32], secret_sealed=b"\x01\x02sealed", seal_version=1,
+                         token_digest="d" * 64, role=role, session_name=name, session_policy={"Version": "1"},
+                         assumed_by="acs:ram::1:user/x", source_ip="192.0.2.7", created_at=now,
+                         expires_at=now + timedelta(hours=1))
+    event = audit_event(context=AuditContext(source_ip="192.0.2.7", user_agent="ua", request_id="r-1"), actor=cli,
+                        action="AssumeRole", account_uid=role.account.uid, target_type="Role", target=role.role_name,
+                        detail={"session": name, "nested": {"list": [1, "two"]}})
+    return session, event
+
+
+def _stored(instance) -> dict:
+    fields = FIELDS_OF[type(instance)]
+    return type(instance).objects.filter(pk=instance.pk).values(*fields).get()
+
+
+@pytest.mark.parametrize("vendor", ["any"])
+def test_the_rows_are_what_the_orm_writes(role, cli, vendor):
+    fast_session, fast_event = _pair(role, "fast", cli)
+    insert_together(fast_session, fast_event)
+    orm_session, orm_event = _pair(role, "orm", cli)
+    orm_session.save(force_insert=True)
+    orm_event.save(force_insert=True)
+    assert fast_session.pk and fast_event.pk and not fast_session._state.adding
+    for fast, orm in ((fast_session, orm_session), (fast_event, orm_event)):
+        stored_fast, stored_orm = _stored(fast), _stored(orm)
+        differ = {key for key in stored_fast if stored_fast[key] != stored_orm[key]}
+        expected = ({"access_key_id", "session_name", "created_at", "expires_at"} if isinstance(fast, StsSession)
+                    else {"detail", "occurred_at"})
+        assert differ <= expected
+        if isinstance(fast, AuditEvent):
+            assert stored_fast["detail"] == {"session": "fast", "nested": {"list": [1, "two"]}}
+    assert bytes(StsSession.objects.get(pk=fast_session.pk).secret_sealed) == b"\x01\x02sealed"
+
+
+@pytest.mark.postgres
+def test_on_postgresql_it_is_one_statement_outside_a_transaction(role, cli, transactional_db):
+    session, event = _pair(role, "one", cli)
+    with CaptureQueriesContext(connection) as queries:
+        insert_together(session, event)
+    assert len(queries.captured_queries) == 1
+    assert queries.captured_queries[0]["sql"].startswith("WITH w0 AS (INSERT INTO")
+
+
+@pytest.mark.postgres
+def test_a_failure_writes_nothing_and_leaves_the_enclosing_transaction_usable(role, cli):
+    session, event = _pair(role, "gone", cli)
+    session.role_id = role.pk + 1000  # no such role: the deferred foreign key fails the statement
+    events = AuditEvent.objects.count()
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            insert_together(session, event)
+        assert AuditEvent.objects.count() == events  # usable, and nothing written
+    assert not StsSession.objects.filter(session_name="gone").exists()
+
+
+def test_assume_role_stores_its_session_and_event_together(role, account, make_ram_user, cli):
+    dev = make_ram_user(account, "dev")
+    policy_attach(actor=cli, ram_user=dev, policy_name="AliyunSTSAssumeRoleAccess")
+    issued = sts_assume_role(actor=Principal.for_ram_user(dev), role_arn_text=role.arn, session_name="s1")
+    event = AuditEvent.objects.get(action="AssumeRole")
+    assert event.detail["access_key_id"] == issued.session.access_key_id == StsSession.objects.get().access_key_id
+    assert event.actor == f"acs:ram::{account.uid}:user/dev"
+
+
+@pytest.mark.postgres
+def test_assume_role_of_a_role_deleted_after_it_was_read_is_refused_and_writes_nothing(
+        role, account, make_ram_user, cli, monkeypatch):
+    from ram import services
+    from ram.errors import RamError
+
+    dev = make_ram_user(account, "dev")
+    policy_attach(actor=cli, ram_user=dev, policy_name="AliyunSTSAssumeRoleAccess")
+    real = services.hot_writes.insert_together
+
+    def delete_the_role_first(*instances):
+        Role.objects.filter(pk=role.pk).delete()
+        return real(*instances)
+
+    monkeypatch.setattr(services.hot_writes, "insert_together", delete_the_role_first)
+    with pytest.raises(RamError) as refused:
+        sts_assume_role(actor=Principal.for_ram_user(dev), role_arn_text=role.arn, session_name="s1")
+    assert refused.value.code == "NoPermission"
+    assert not AuditEvent.objects.filter(action="AssumeRole").exists() and not StsSession.objects.exists()
