@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from .errors import RamError
@@ -155,6 +156,21 @@ class ScenarioForm(forms.Form):
     confirm_necessary = forms.BooleanField(
         label=CONFIRM_NECESSARY,
         error_messages={"required": f"Select “{CONFIRM_NECESSARY}” to continue."},
+    )
+
+
+CONFIRM_ROTATION = "Confirm that the current accessKey creation is for rotation purposes"
+
+
+class RotationForm(forms.Form):
+    """The step before the scenario when the RAM user already has an AccessKey pair: a second pair
+    is for rotating the first (create, switch the programs over, disable, delete)."""
+
+    confirm_rotation = forms.BooleanField(
+        label=CONFIRM_ROTATION,
+        error_messages={"required": format_lazy(_("Select “{label}” to continue: a RAM user holds a second "
+                                                  "AccessKey pair only to rotate the first."),
+                                                label=CONFIRM_ROTATION)},
     )
 
 

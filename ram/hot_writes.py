@@ -13,9 +13,9 @@ Django declares ``DEFERRABLE INITIALLY DEFERRED`` are checked when it ends, so a
 references one deleted meanwhile fails the statement (``IntegrityError``) and nothing is written.
 Each ``INSERT`` is the one the ORM writes for ``Model.objects.create`` (the insert compiler, with
 the fields' ``pre_save`` and database preparation), only wrapped. Inside a transaction (tests, a
-caller's ``atomic``) the statement runs in a savepoint, its deferred foreign keys checked at once,
-so that it fails as it would alone and its failure leaves the transaction usable. On a database other than PostgreSQL the rows are saved one by one in a
-transaction, as the ORM would.
+caller's ``atomic``) the statement runs in a savepoint, its deferred foreign keys checked at
+once, so that it fails as it would alone and its failure leaves the transaction usable. On a
+database other than PostgreSQL the rows are saved one by one in a transaction, as the ORM would.
 
 Django APIs it relies on that Django does not document as public (pinned, as ``hot_reads``'
 are, through ``tests/django_pins.py``): ``django.db.models.sql.subqueries.InsertQuery`` with

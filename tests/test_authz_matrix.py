@@ -83,7 +83,7 @@ from ram.policy import Principal
 from ram.services import access_key_create, access_key_delete, access_key_set_status, mfa_device_bind, security_preference_set
 
 from .api_helpers import send, v3_call
-from .flows import root_confirm, wizard_run
+from .flows import confirm_rotation_if_asked, root_confirm, wizard_run
 from .security_helpers import build_world, world_state
 
 ROLES = ("anon", "root", "admin", "reader", "self+", "self-", "foreign", "auditor", "trainer", "trainee")
@@ -435,8 +435,9 @@ def _console_request(client: Client, row: Row, values: dict):
         if page.status_code != 200:
             return page, 1
         run = re.search(r'name="wizard_run" value="([^"]+)"', page.content.decode()).group(1)
+        sent = confirm_rotation_if_asked(client, path, page.content.decode(), run)
         return client.post(path, {STEP: "scenario", "wizard_run": run, "scenario-scenario": "cli",
-                                  "scenario-confirm_necessary": "on"}), 2
+                                  "scenario-confirm_necessary": "on"}), 2 + sent
     if row.method == "ROOTCREATE":
         acknowledged = client.post("/accesskey/acknowledge", {"aware": "on"})
         if acknowledged.status_code != 302 or "login" in acknowledged.url:

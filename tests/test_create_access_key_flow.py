@@ -281,3 +281,54 @@ def test_root_key_creation_asks_the_mfa_code_when_the_root_has_a_device(root_wit
     right = client.post("/accesskey/create", root_code(run, pyotp.TOTP(seed).now()))
     key_id, _secret = revealed(right)
     assert AuditEvent.objects.get(action="CreateAccessKey", target=key_id).detail["mfa_verified"] is True
+
+
+# --- A second key: the rotation step ------------------------------------------------------------
+
+def rotation_post(client, run, *, confirm=True, url=WIZARD):
+    data = {STEP: "rotation", "wizard_run": run}
+    if confirm:
+        data["rotation-confirm_rotation"] = "on"
+    return client.post(url, data)
+
+
+def test_a_user_with_a_key_is_asked_first_whether_the_new_one_is_for_rotation(client_as, cli):
+    alice = RamUser.objects.get(user_name="alice")
+    first = access_key_create(actor=cli, owner=alice).access_key
+    client = client_as("root")
+    page = client.get(WIZARD).content.decode()
+    assert "Confirm that the current accessKey creation is for rotation purposes" in page
+    assert "Create a new AccessKey pair for rotation." in page and first.access_key_id in page
+    assert f'name="{STEP}" value="rotation"' in page
+    run = re.search(r'name="wizard_run" value="([^"]+)"', page).group(1)
+
+    refused = rotation_post(client, run, confirm=False)
+    assert refused.status_code == 200 and "a RAM user holds a second AccessKey pair only to rotate" in \
+        refused.content.decode()
+    assert scenario_post(client, run).status_code == 200 and alice_keys().count() == 1  # no skipping ahead
+
+    scenario_page = rotation_post(client, run).content.decode()
+    assert "I confirm that it is necessary to create an AccessKey" in scenario_page
+    reveal = scenario_post(client, run)
+    key_id, _secret = revealed(reveal)
+    html = reveal.content.decode()
+    assert f"then disable <span class=\"mono\">{first.access_key_id}</span> once its Last Used stops changing" in html
+    assert alice_keys().count() == 2
+    event = AuditEvent.objects.get(action="CreateAccessKey", target=key_id)
+    assert event.detail["confirmations"] == ["Confirm that the current accessKey creation is for rotation purposes",
+                                             "I confirm that it is necessary to create an AccessKey"]
+    assert event.detail["rotation_of"] == [first.access_key_id]
+
+
+def test_a_first_key_has_no_rotation_step(client_as):
+    page = client_as("root").get(WIZARD).content.decode()
+    assert "rotation purposes" not in page and f'name="{STEP}" value="scenario"' in page
+
+
+def test_a_key_created_elsewhere_while_the_dialog_is_open_brings_the_rotation_step(client_as, cli):
+    client = client_as("root")
+    run = start(client)  # no key yet: the scenario step
+    access_key_create(actor=cli, owner=RamUser.objects.get(user_name="alice"))
+    response = scenario_post(client, run)
+    assert "Confirm that the current accessKey creation is for rotation purposes" in response.content.decode()
+    assert alice_keys().count() == 1

@@ -41,7 +41,7 @@ from ram.views.mfa import SEED_SALT
 
 from .api_helpers import send, v1_call, v3_call
 from .conftest import missing_service, redis_reachable
-from .flows import root_confirm, wizard_run
+from .flows import confirm_rotation_if_asked, root_confirm, wizard_run
 from .leaks import every_session
 from .security_helpers import find_needles
 
@@ -115,7 +115,9 @@ def _bind_mfa(client: Client, url: str) -> str:
 
 def _wizard(client: Client, user_name: str, *, mfa_seed: str | None = None):
     url = f"/users/{user_name}/accesskeys/create"
-    run = re.search(r'name="wizard_run" value="([^"]+)"', client.get(url).content.decode()).group(1)
+    page = client.get(url).content.decode()
+    run = re.search(r'name="wizard_run" value="([^"]+)"', page).group(1)
+    confirm_rotation_if_asked(client, url, page, run)  # a second key: first, the rotation's confirmation
     response = client.post(url, {STEP: "scenario", "wizard_run": run, "scenario-scenario": "local-dev",
                                  "scenario-confirm_necessary": "on"})
     if mfa_seed:

@@ -23,11 +23,11 @@ from formtools.wizard.views import SessionWizardView
 
 from ..audit import AuditContext
 from ..errors import RamError
-from ..forms import ScenarioForm, SecurityVerificationForm
+from ..forms import RotationForm, ScenarioForm, SecurityVerificationForm
 from ..models import AccessKey
 from ..policy import user_arn
 from ..scenarios import ALTERNATIVES, SAFER_NOTE
-from ..selectors import access_key_quota_reached
+from ..selectors import access_key_list, access_key_quota_reached
 from ..services import CREATION_RUN_COMPLETED, IssuedKey, access_key_create_once, creation_run_open, mfa_device_of
 from .common import MFA_REFUSALS, principal_of, ram_user_in_account, require
 
@@ -38,11 +38,13 @@ def operator_has_mfa(wizard) -> bool:
     return mfa_device_of(wizard.request.user) is not None
 
 
-def render_reveal(request, issued: IssuedKey, *, done_url: str, confirm_saved_url: str = ""):
-    """The Create AccessKey dialog: the one response that ever holds the plaintext secret."""
+def render_reveal(request, issued: IssuedKey, *, done_url: str, confirm_saved_url: str = "",
+                  rotation_of: list | None = None):
+    """The Create AccessKey dialog: the one response that ever holds the plaintext secret (with,
+    for a rotation, the steps left and the keys it replaces)."""
     response = render(request, "ram/dialogs/access_key_reveal.html", {
         "access_key": issued.access_key, "secret": issued.secret, "done_url": done_url,
-        "confirm_saved_url": confirm_saved_url,
+        "confirm_saved_url": confirm_saved_url, "rotation_of": rotation_of or [],
     })
     add_never_cache_headers(response)
     response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
@@ -113,13 +115,14 @@ class CreateAccessKeyWizard(SessionWizardView):
 
     def render_done(self, form, **kwargs):
         """formtools resets the storage after ``done()``; a refused security code keeps the run
-        going at its verification step instead, with the confirmation step already given."""
+        going at its verification step instead, with the confirmation steps already given."""
         self.code_refused = None
-        first = self.steps.first
-        kept = (self.storage.get_step_data(first), dict(self.storage.extra_data))
+        given = [step for step in self.get_form_list() if step != "verification"]
+        kept = ({step: self.storage.get_step_data(step) for step in given}, dict(self.storage.extra_data))
         response = super().render_done(form, **kwargs)
         if self.code_refused is not None:
-            self.storage.set_step_data(first, kept[0])
+            for step, data in kept[0].items():
+                self.storage.set_step_data(step, data)
             self.storage.extra_data = kept[1]
             self.storage.current_step = "verification"
         return response
@@ -156,23 +159,43 @@ class CreateAccessKeyWizard(SessionWizardView):
         return self.reveal(issued)
 
 
-class AccessKeyCreateWizard(CreateAccessKeyWizard):
-    """A RAM user's: Identities > Users > user > Authentication > Create AccessKey (the scenario)."""
+def owner_has_keys(wizard) -> bool:
+    """A RAM user who already holds an AccessKey pair: the dialog asks first about rotation."""
+    return bool(wizard.existing_keys)
 
-    form_list = [("scenario", ScenarioForm), ("verification", SecurityVerificationForm)]
-    templates = {"scenario": "ram/dialogs/create_access_key_scenario.html"}
+
+class AccessKeyCreateWizard(CreateAccessKeyWizard):
+    """A RAM user's: Identities > Users > user > Authentication > Create AccessKey (the scenario;
+    first, when the user already has a key, the confirmation that the new one is for rotation)."""
+
+    form_list = [("rotation", RotationForm), ("scenario", ScenarioForm), ("verification", SecurityVerificationForm)]
+    condition_dict = {**CreateAccessKeyWizard.condition_dict, "rotation": owner_has_keys}
+    templates = {"rotation": "ram/dialogs/create_access_key_rotation.html",
+                 "scenario": "ram/dialogs/create_access_key_scenario.html"}
+    existing_keys: list = []
 
     def open_flow(self, request, *, user_name: str):
         self.principal = principal_of(request)
         self.owner = ram_user_in_account(self.principal, user_name)
         require(self.principal, "ram:CreateAccessKey", user_arn(self.owner.account, self.owner.user_name))
         self.back_url = reverse("ram:user_tab", args=[self.owner.user_name, "authentication"])
+        self.existing_keys = access_key_list(owner=self.owner)
 
     def get_context_data(self, form, **kwargs):
         context = super().get_context_data(form=form, **kwargs)
-        context.update({"ram_user": self.owner, "alternatives": ALTERNATIVES, "safer_note": SAFER_NOTE})
+        context.update({"ram_user": self.owner, "alternatives": ALTERNATIVES, "safer_note": SAFER_NOTE,
+                        "existing_keys": self.existing_keys})
         return context
 
     def creation_kwargs(self, form_dict) -> dict:
+        confirmations = [ScenarioForm.base_fields["confirm_necessary"].label]
+        detail = {}
+        if "rotation" in form_dict:
+            confirmations.insert(0, RotationForm.base_fields["confirm_rotation"].label)
+            detail["rotation_of"] = [key.access_key_id for key in self.existing_keys]
         return {"scenario": form_dict["scenario"].cleaned_data["scenario"],
-                "detail": {"confirmations": [ScenarioForm.base_fields["confirm_necessary"].label]}}
+                "detail": {"confirmations": confirmations, **detail}}
+
+    def reveal(self, issued: IssuedKey):
+        return render_reveal(self.request, issued, done_url=self.back_url,
+                             rotation_of=self.existing_keys if self.storage.get_step_data("rotation") else [])

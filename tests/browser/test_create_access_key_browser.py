@@ -198,3 +198,30 @@ def test_mfa_security_verification_with_a_wrong_then_a_right_code(page, demo_sit
     key_id, _secret = read_reveal(page)
     shot("reveal")
     assert AuditEvent.objects.get(action="CreateAccessKey", target=key_id).detail["mfa_verified"] is True
+
+
+def test_a_second_key_is_created_as_a_rotation(page, demo_site, shot):
+    """ci-deploy has one key: the dialog asks first whether the new one is for rotation, shows the
+    steps and the key it rotates, then the scenario; the reveal says what to do next."""
+    log_on(page, demo_site, "owner@demo.example", "demo-owner")
+    old = AccessKey.objects.get(ram_user__user_name="ci-deploy")
+    page.goto(f"{demo_site}/users/ci-deploy/authentication")
+    page.get_by_role("link", name="Create AccessKey").click()
+    expect(page.get_by_text("already has an AccessKey pair. Create a second one only to rotate it")).to_be_visible()
+    expect(page.get_by_role("cell", name=old.access_key_id)).to_be_visible()
+    assert_accessible(page)
+    shot("rotation-step")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_text("a RAM user holds a second AccessKey pair only to rotate the first")).to_be_visible()
+    page.get_by_label("Confirm that the current accessKey creation is for rotation purposes").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Application outside Alibaba Cloud (third-party cloud or on-premises)").check()
+    page.get_by_label("I confirm that it is necessary to create an AccessKey").check()
+    page.get_by_role("button", name="Continue").click()
+    key_id, _secret = read_reveal(page)
+    expect(page.locator("[data-rotation-next]")).to_contain_text(f"then disable {old.access_key_id}")
+    shot("rotation-reveal")
+    page.get_by_role("link", name="OK").click()
+    expect(page.locator(f'tr[data-access-key="{old.access_key_id}"]')).to_contain_text("(oss)")  # its last use
+    expect(page.locator(f'tr[data-access-key="{key_id}"]')).to_be_visible()
+    shot("rotation-both-keys")
