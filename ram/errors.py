@@ -8,6 +8,8 @@ from __future__ import annotations
 # RAM error code -> HTTP status, as the RAM OpenAPI (2015-05-01) answers them.
 HTTP_STATUS_BY_CODE: dict[str, int] = {
     "LimitExceeded.User.AccessKey": 409,
+    "Forbidden.AccessKeyNetworkPolicy": 403,
+    "InvalidParameter.AccessKeyPolicy": 400,
     "EntityNotExist.User": 404,
     "EntityNotExist.User.AccessKey": 404,
     "EntityNotExist.Policy": 404,

@@ -1,6 +1,8 @@
 """Forms of the RAM console pages. They only validate; views call one service to write."""
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -157,6 +159,42 @@ class ScenarioForm(forms.Form):
         label=CONFIRM_NECESSARY,
         error_messages={"required": f"Select “{CONFIRM_NECESSARY}” to continue."},
     )
+
+
+class NetworkPolicyForm(forms.Form):
+    """An AccessKey network access policy as the console edits it: its status and the public
+    network addresses it allows (the VPC statements, set through the API, are kept as they are).
+    For one key, its AccessKey ID typed to confirm."""
+
+    status = forms.ChoiceField(label=_("Status"), widget=forms.RadioSelect, initial="Active", choices=[
+        ("Active", _("Active: only these addresses may use the AccessKey pairs it applies to")),
+        ("Inactive", _("Inactive: not applied"))])
+    addresses = forms.CharField(
+        label=_("Public network IP addresses"), required=False, widget=forms.Textarea(attrs={
+            "rows": 6, "class": "mono", "spellcheck": "false", "placeholder": "203.0.113.10\n198.51.100.0/24"}),
+        help_text=_("One IPv4 or IPv6 address or CIDR block per line, at most 50."))
+
+    def __init__(self, *args, confirm_access_key_id: str = "", kept_statements: list | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kept_statements = kept_statements or []
+        self.confirm_id = confirm_access_key_id
+        if confirm_access_key_id:
+            self.fields["confirm_access_key_id"] = forms.CharField(
+                label=_("Enter the AccessKey ID to confirm"), max_length=64)
+
+    def clean_confirm_access_key_id(self) -> str:
+        typed = self.cleaned_data["confirm_access_key_id"].strip()
+        if typed != self.confirm_id:
+            raise forms.ValidationError(_("The AccessKey ID you entered does not match."))
+        return typed
+
+    def clean(self):
+        data = super().clean()
+        lines = [line.strip() for line in data.get("addresses", "").splitlines() if line.strip()]
+        statements = ([{"Type": "ClassicWhiteList", "IPList": lines}] if lines else []) + self.kept_statements
+        data["policy"] = json.dumps({"Version": 1, "Status": data.get("status") or "Active",
+                                     "Statements": statements})
+        return data
 
 
 CONFIRM_ROTATION = "Confirm that the current accessKey creation is for rotation purposes"

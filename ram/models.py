@@ -73,6 +73,9 @@ class Account(models.Model):
     allow_user_to_manage_mfa_devices = models.BooleanField("AllowUserToManageMFADevices", default=True)
     is_sandbox = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
+    access_key_network_policy = models.JSONField(
+        null=True, blank=True, help_text="The network access policy of every AccessKey of the account "
+        "(ram.network_policy), unless a key has an Active one of its own.")
 
     class Meta:
         ordering = ["alias"]
@@ -346,6 +349,9 @@ class AccessKey(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_used_service = models.CharField(max_length=64, blank=True)
+    network_policy = models.JSONField(
+        null=True, blank=True, help_text="The key's network access policy (ram.network_policy); Active, it "
+        "overrides the account's.")
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -410,6 +416,7 @@ class RecycledAccessKey(models.Model):
     created_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_used_service = models.CharField(max_length=64, blank=True)
+    network_policy = models.JSONField(null=True, blank=True)
     deleted_by = models.CharField(max_length=255, help_text="The principal that deleted the key.")
     deleted_at = models.DateTimeField()
     purge_at = models.DateTimeField(help_text="When the purge deletes it permanently.")

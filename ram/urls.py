@@ -2,7 +2,7 @@
 from django.urls import path, register_converter
 from django.urls.converters import StringConverter
 
-from .views import access_keys, create_key, mfa, policies, recycle_bin, reports, roles, root_keys, users
+from .views import access_keys, create_key, mfa, network_policy, policies, recycle_bin, reports, roles, root_keys, users
 
 app_name = "ram"
 
@@ -29,6 +29,9 @@ urlpatterns = [
     path("users/<name:user_name>/mfa/unbind", mfa.mfa_unbind, name="user_mfa_unbind"),
     path("users/<name:user_name>/<str:tab>", users.user_detail, name="user_tab"),
     path("accesskeys/<name:access_key_id>/status", access_keys.access_key_status, name="access_key_status"),
+    path("accesskeys/<name:access_key_id>/network-policy", network_policy.access_key_network_policy,
+         name="access_key_network_policy"),
+    path("accesskey-network-policy", network_policy.account_network_policy, name="account_network_policy"),
     path("accesskeys/<name:access_key_id>/delete", access_keys.access_key_delete_view, name="access_key_delete"),
     path("roles/", roles.role_list, name="role_list"),
     path("roles/create", roles.role_create_view, name="role_create"),

@@ -72,9 +72,10 @@ def v1_call(action: str, params: dict[str, str], *, key_id: str, secret: str, me
 def v3_call(action: str, params: dict[str, str], *, key_id: str, secret: str, method: str = "POST",
             body: bytes = b"", content_type: str = "", date: str | None = None, nonce: str | None = None,
             host: str = TEST_HOST, algorithm: str = "ACS3-HMAC-SHA256", payload_hash: str | None = None,
-            version: str = API_VERSION) -> RawCall:
+            version: str = API_VERSION, security_token: str = "") -> RawCall:
     """A V3 (ACS3-HMAC-SHA256) call with the parameters in the query, signed by the SDK's signer
-    (``version``: the API's, RAM 2015-05-01 unless told, e.g. STS 2015-04-01)."""
+    (``version``: the API's, RAM 2015-05-01 unless told, e.g. STS 2015-04-01; ``security_token``:
+    of STS credentials)."""
     headers = {
         "host": host, "x-acs-action": action, "x-acs-version": version,
         "x-acs-date": date or utc_timestamp(), "x-acs-signature-nonce": nonce or new_nonce(),
@@ -82,6 +83,8 @@ def v3_call(action: str, params: dict[str, str], *, key_id: str, secret: str, me
     }
     if content_type:
         headers["content-type"] = content_type
+    if security_token:  # STS credentials: the token is a signed header
+        headers["x-acs-security-token"] = security_token
     signed = SimpleNamespace(pathname="/", query=dict(params), headers=dict(headers), method=method)
     headers["authorization"] = TeaUtils.get_authorization(
         signed, "ACS3-HMAC-SHA256", headers["x-acs-content-sha256"], key_id, secret,
@@ -89,12 +92,13 @@ def v3_call(action: str, params: dict[str, str], *, key_id: str, secret: str, me
     return RawCall(method=method, query=dict(params), headers=headers, body=body, content_type=content_type)
 
 
-def send(client, call: RawCall):
-    """Send ``call`` through Django's test client (the whole middleware stack)."""
+def send(client, call: RawCall, **extra):
+    """Send ``call`` through Django's test client (the whole middleware stack); ``extra``: WSGI
+    environ values such as ``REMOTE_ADDR``."""
     headers = {k: v for k, v in call.headers.items() if k != "content-type"}
     headers.setdefault("host", TEST_HOST)
     return client.generic(call.method, f"/?{call.query_string}" if call.query else "/", data=call.body,
-                          content_type=call.content_type or "application/octet-stream", headers=headers)
+                          content_type=call.content_type or "application/octet-stream", headers=headers, **extra)
 
 
 def state_snapshot() -> tuple:

@@ -162,6 +162,12 @@ CONSOLE_MATRIX = [
     "POST /accesskeys/{key}/delete confirm_access_key_id={key} +inactive A login done done 403    done  403   404     403     403     404",
     "POST /accesskeys/{key}/delete confirm_access_key_id={key} +inactive B login 404  404  404    404   404   done    403     403     404",
     "GET  /accesskeys/{root_key}/delete                              A    login  ok    403   403    403   403   404     403     403     404",
+    # AccessKey network access policies: one key's, the account's
+    "GET  /accesskeys/{key}/network-policy                           A    login  ok    ok    ok     403   403   404     403     403     404",
+    "POST /accesskeys/{key}/network-policy status=Active addresses=192.0.2.0/24 confirm_access_key_id={key} A login done done 403 403 403 404 403 403 404",
+    "POST /accesskeys/{key}/network-policy status=Active addresses=192.0.2.0/24 confirm_access_key_id={key} B login 404 404 404 404 404 done 403 403 404",
+    "GET  /accesskey-network-policy                                  -    login  ok    ok    ok     403   403   ok      403     403     ok",
+    "POST /accesskey-network-policy status=Active addresses=192.0.2.0/24 - login done done 403 403   403   done    403     403     done",
     # The AccessKey Pair Recycle Bin (+recycled: an Inactive extra key of {user}, deleted: {recycled})
     "POST /recycle-bin/{recycled}/restore +recycled                   A    login  done  done  403    done  403   404     403     403     404",
     "POST /recycle-bin/{recycled}/restore +recycled                   B    login  404   404   404    404   404   done    403     403     404",
@@ -620,8 +626,8 @@ def test_the_matrix_counts_its_cells():
     """The figure in docs/SECURITY.md: cells tried (each a request, or a short flow, and a state check)."""
     console = sum(outcome != "-" for row in CONSOLE_ROWS for outcome in row.outcomes.values())
     api = sum(outcome != "-" for row in API_ROWS for outcome in row.outcomes.values())
-    assert (len(CONSOLE_ROWS), len(API_ROWS), len(ROLES)) == (96, 75, 10)
-    assert (console, api) == (960, 600)
+    assert (len(CONSOLE_ROWS), len(API_ROWS), len(ROLES)) == (101, 75, 10)
+    assert (console, api) == (1010, 600)
 
 
 def test_the_world_has_what_the_table_assumes(db):

@@ -317,6 +317,15 @@ FORMS = [
          args=lambda stage: (stage.inactive_key,),
          prepare=lambda client, stage: {"confirm_access_key_id": stage.inactive_key}, mfa=None,
          good={"confirm_access_key_id": REAL, "code": REAL}),
+    Form("ram:access_key_network_policy", "root", {
+        "status": crafted("Active", "Inactive", "active"), "addresses": crafted("192.0.2.0/24", "0.0.0.0/0\n::/0",
+                                                                              "10.0.0.1/33", "a" * 70),
+        "confirm_access_key_id": crafted(REAL, "LTAI")}, args=lambda stage: (stage.bob_key,),
+        prepare=lambda client, stage: {"confirm_access_key_id": stage.bob_key},
+        good={"status": "Active", "addresses": "192.0.2.0/24", "confirm_access_key_id": REAL}),
+    Form("ram:account_network_policy", "root", {
+        "status": crafted("Active", "Inactive"), "addresses": crafted("192.0.2.0/24", "2001:db8::/129")},
+        good={"status": "Inactive", "addresses": ""}),
     Form("ram:recycled_key_restore", "root", {"confirm": crafted("on")}, args=lambda stage: (stage.recycled_key,),
          good={}, examples=3),
     Form("ram:recycled_key_delete", "root", {"confirm_access_key_id": crafted(REAL, "LTAI")},

@@ -14,7 +14,9 @@ Checks, in order, each refusal with the code Alibaba Cloud returns:
 5. the signature matches, compared in constant time (``SignatureDoesNotMatch``; for V3 the body
    must also match ``x-acs-content-sha256``);
 6. the nonce was not used before with this key (``SignatureNonceUsed``): claimed at 3, refused only
-   here, so a wrong signature is reported as such whatever its nonce.
+   here, so a wrong signature is reported as such whatever its nonce;
+7. an AccessKey fenced by a network access policy is used from an address the policy allows
+   (``Forbidden.AccessKeyNetworkPolicy``, 403; ``ram.network_policy``).
 
 Only then is the key's last use recorded and the caller's ``Principal`` returned. Every refusal
 counts as a failed authentication of the client's address (``ram.ratelimit``) and is audited
@@ -38,7 +40,7 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from ram import ratelimit, sealing, services
+from ram import network_policy, ratelimit, sealing, services
 from ram.audit import AuditContext, audit_refusal_bounded
 from ram.credentials import (
     ACCESS_KEY_ID_REGEX,
@@ -117,6 +119,8 @@ def authenticate(api: ApiRequest, *, action: str, context: AuditContext) -> Call
             ratelimit.api_authentication_failed(context=context)
             _audit_refusal(attempt, error, context)
         raise
+    if isinstance(access_key, AccessKey):
+        _check_network_policy(access_key, attempt, context)
     if isinstance(access_key, AccessKey) and _last_use_is_stale(access_key):
         services.access_key_record_use(access_key=access_key, service=SERVICE_NAME)
     principal = _principal_of(access_key, attempt.policy_documents)
@@ -330,6 +334,26 @@ def _refuse_used_nonce(fresh: bool) -> None:
     if not fresh:
         raise RamError("SignatureNonceUsed", "Specified signature nonce was used already.",
                        recommend="Use a new random SignatureNonce for every request.")
+
+
+def _check_network_policy(access_key: AccessKey, attempt: _Attempt, context: AuditContext) -> None:
+    """A key fenced by a network access policy (its own when Active, else its account's) may be
+    used only from the addresses the policy allows (``ram.network_policy``); refused with
+    ``Forbidden.AccessKeyNetworkPolicy`` before any action runs, audited as the refusals above
+    (not counted as a failed authentication: the signature was right). STS credentials are never
+    fenced. A stored policy that cannot be read fences the key from every address."""
+    try:
+        policy = network_policy.effective(access_key.network_policy, access_key.account.access_key_network_policy)
+    except RamError:
+        policy = network_policy.parse('{"Status": "Active", "Statements": []}')
+    if policy is None or policy.allows(context.source_ip):
+        return
+    error = RamError(network_policy.REFUSED, f"The AccessKey {access_key.access_key_id} may not be used from "
+                     f"{context.source_ip or 'an unknown address'}: its network access policy does not allow it.",
+                     recommend="Call from an address the policy allows, or change the policy "
+                     "(SetAccessKeyPolicy / SetAccessKeyPolicyForAccount).")
+    _audit_refusal(attempt, error, context)
+    raise error
 
 
 def _last_use_is_stale(access_key: AccessKey) -> bool:

@@ -109,6 +109,8 @@ def security_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "ram/security_settings.html", {
         "form": form, "can_edit": is_allowed(principal, "ram:SetSecurityPreference", account_arn(account)),
         "root_mfa_bound": principal.is_root and mfa_device_of(request.user) is not None,
+        "account_network_policy": account.access_key_network_policy,
+        "can_edit_network_policy": is_allowed(principal, "ram:SetAccessKeyPolicyForAccount", account_arn(account)),
     })
 
 
