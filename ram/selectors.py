@@ -23,7 +23,7 @@ from django.db.models import Count, Q
 from . import hot_reads, sealing
 from .errors import RamError
 from .hot_reads import hot_read
-from .models import AccessKey, Account, Policy, PolicyAttachment, RamUser, Role, RolePolicyAttachment, StsSession
+from .models import AccessKey, Account, MfaDevice, Policy, PolicyAttachment, RamUser, Role, RolePolicyAttachment, StsSession
 from .policy import Principal
 
 
@@ -439,3 +439,33 @@ def roles_listed(*, account: Account, query: str) -> list[Role]:
 def role_sessions_recent(*, role: Role, limit: int = 20) -> list[StsSession]:
     """The role's most recent STS sessions (who assumed it, when, until when), newest first."""
     return list(role.sessions.order_by("-created_at")[:limit])
+
+
+def ram_user_by_pk(*, account: Account, pk: int) -> RamUser | None:
+    """A RAM user of ``account`` by its primary key (the OpenAPI's ``UserId``), or None."""
+    return RamUser.objects.select_related("account").filter(account=account, pk=pk).first()
+
+
+def access_key_of_ram_user(*, account: Account, access_key_id: str) -> AccessKey | None:
+    """A key of one of ``account``'s RAM users (not the root's), with its owner, or None."""
+    return (AccessKey.objects.select_related("account", "ram_user").defer("secret_sealed")
+            .filter(account=account, ram_user__isnull=False, access_key_id=access_key_id).first())
+
+
+class AccountCounts(NamedTuple):
+    """What an account holds (IMS GetAccountSummary)."""
+
+    users: int
+    policies: int  # custom policies
+    roles: int
+    mfa_devices: int  # bound to the root's or a RAM user's logon: every device here is in use
+
+
+def account_counts(*, account: Account) -> AccountCounts:
+    """Counts of ``account``'s RAM users, custom policies, roles and MFA devices."""
+    return AccountCounts(
+        users=RamUser.objects.filter(account=account).count(),
+        policies=Policy.objects.filter(account=account).count(),
+        roles=Role.objects.filter(account=account).count(),
+        mfa_devices=MfaDevice.objects.filter(Q(user_id=account.root_user_id) | Q(user__ram_user__account=account)).count(),
+    )

@@ -26,6 +26,10 @@ B: drifter), ``{key}`` a key of ``{user}``, ``{other_key}`` bob's key, ``{root_k
 root key, ``{spare}`` an Inactive extra key of ``{user}`` (setup ``+spare``), ``{policy_doc}`` a
 valid policy document, ``{trust_doc}`` a valid trust policy (a service's), ``{role_arn}`` the ARN of
 the role ``Matrix`` of that tenant (``acs:ram::<uid>:role/Matrix``, whether or not it exists).
+IMS names users by ``UserPrincipalName``: ``{upn}`` / ``{empty_upn}`` are ``{user}`` / ``{empty}`` at
+the tenant's default domain (``<name>@<alias>.onaliyun.com``), ``{own_domain}`` the default domain of
+the signer's own tenant; or by ``UserId``: ``{user_id}`` / ``{empty_user_id}``, and ``{uid}`` the
+tenant's UID (which names its root's recycle bin).
 
 Outcomes
     ok      200, nothing changed            done    success (200 or redirect), the change made
@@ -36,7 +40,8 @@ Outcomes
     -       not applicable (auditors and trainers hold no AccessKey to sign with)
 
 API rows are sent signed (V3) in the version of the API that answers the action (``registry.APIS``:
-RAM 2015-05-01, STS 2015-04-01 for AssumeRole and GetCallerIdentity). An API call acts in the
+RAM 2015-05-01, STS 2015-04-01 for AssumeRole and GetCallerIdentity; a row ``ims:<Action>`` is the
+action of IMS 2019-08-15, which shares many names with RAM). An API call acts in the
 caller's own account: a row of tenant B sent by a principal of A names a user, policy or role its
 account does not have (404 once it is allowed to ask, 403 before), except AssumeRole, whose RoleArn
 names the account. What the system policies allow: AliyunRAMFullAccess ``ram:*`` (not
@@ -77,6 +82,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
 
+from ram.api.actions import USER_ID_BASE
+from ram.api.ims_actions import IMS_VERSION
 from ram.api.registry import APIS
 from ram.models import AccessKey, Account
 from ram.policy import Principal
@@ -295,6 +302,48 @@ API_MATRIX = [
     "AssumeRole RoleArn={role_arn} RoleSessionName=matrix +role +crossaccount +sts A 400 403 done done  done  done  done    -       -       403",
     # No such role: refused like a role that does not trust the caller.
     "AssumeRole RoleArn={role_arn} RoleSessionName=matrix +sts             B    400  403   403   403    403   403   403     -       -       403",
+    # IMS 2019-08-15: the same permissions as the RAM rows above; a user of another tenant is named by a
+    # UserPrincipalName of another domain (EntityNotExist.User once allowed to ask, as a name the account lacks).
+    "ims:CreateAccessKey UserPrincipalName={upn}                           A    400  done  done  403    done  403   404     -       -       404",
+    "ims:CreateAccessKey UserPrincipalName={upn}                           B    400  404   404   403    403   403   done    -       -       404",
+    "ims:CreateAccessKey                                                   -    400  done  done  403    done  403   done    -       -       done",
+    "ims:ListAccessKeys UserPrincipalName={upn}                            A    400  ok    ok    ok     ok    403   404     -       -       404",
+    "ims:ListAccessKeys UserPrincipalName={upn}                            B    400  404   404   404    403   403   ok      -       -       404",
+    "ims:ListAccessKeys                                                    -    400  ok    ok    ok     ok    403   ok      -       -       ok",
+    "ims:UpdateAccessKey UserPrincipalName={upn} UserAccessKeyId={spare} Status=Active +spare A 400 done done 403 done 403 404   -       -       404",
+    "ims:UpdateAccessKey UserPrincipalName={upn} UserAccessKeyId={spare} Status=Active +spare B 400 404 404 403  403   403   done    -       -       404",
+    "ims:UpdateAccessKey UserAccessKeyId={root_key} Status=Active          A    400  done  404   403    404   403   404     -       -       404",
+    "ims:DeleteAccessKey UserPrincipalName={upn} UserAccessKeyId={spare} +spare A  400  done  done  403    done  403   404     -       -       404",
+    "ims:DeleteAccessKey UserPrincipalName={upn} UserAccessKeyId={spare} +spare B  400  404   404   403    403   403   done    -       -       404",
+    "ims:GetAccessKeyLastUsed UserPrincipalName={upn} UserAccessKeyId={key} A   400  ok    ok    ok     ok    403   404     -       -       404",
+    "ims:GetAccessKeyLastUsed UserPrincipalName={upn} UserAccessKeyId={key} B   400  404   404   404    403   403   ok      -       -       404",
+    # The AccessKey recycle bin by UserId (+recycled: {recycled}, a key of {user}, in its bin); omitted: the
+    # caller's own bin (a root's: its root keys'), but Restore and Delete want a root to name it.
+    "ims:ListAccessKeysInRecycleBin UserId={user_id} +recycled             A    400  ok    ok    ok     ok    403   404     -       -       404",
+    "ims:ListAccessKeysInRecycleBin UserId={user_id} +recycled             B    400  404   404   404    403   403   ok      -       -       404",
+    "ims:ListAccessKeysInRecycleBin +recycled                              -    400  ok    ok    ok     ok    403   ok      -       -       ok",
+    "ims:ListAccessKeysInRecycleBin UserId={uid}                           A    400  ok    403   403    403   403   404     -       -       404",
+    "ims:GetAccessKeyInfoInRecycleBin UserAccessKeyId={recycled} +recycled A    400  ok    ok    ok     ok    403   404     -       -       404",
+    "ims:GetAccessKeyInfoInRecycleBin UserAccessKeyId={recycled} +recycled B    400  404   404   404    403   403   ok      -       -       404",
+    "ims:RestoreAccessKeyFromRecycleBin UserId={user_id} UserAccessKeyId={recycled} +recycled A 400 done done 403 done 403 404  -       -       404",
+    "ims:RestoreAccessKeyFromRecycleBin UserId={user_id} UserAccessKeyId={recycled} +recycled B 400 404 404  403  403   403   done    -       -       404",
+    "ims:RestoreAccessKeyFromRecycleBin UserAccessKeyId={recycled} +recycled A  400  400   404   403    done  403   404     -       -       400",
+    "ims:DeleteAccessKeyInRecycleBin UserId={user_id} UserAccessKeyId={recycled} +recycled A 400 done done 403 done 403  404     -       -       404",
+    "ims:DeleteAccessKeyInRecycleBin UserId={user_id} UserAccessKeyId={recycled} +recycled B 400 404 404 403  403   403   done    -       -       404",
+    "ims:DeleteAccessKeyInRecycleBin UserAccessKeyId={recycled} +recycled A    400  400   404   403    done  403   404     -       -       400",
+    "ims:CreateUser UserPrincipalName=newbie@{own_domain} DisplayName=Newbie -  400  done  done  403    403   403   done    -       -       done",
+    "ims:GetUser UserPrincipalName={upn}                                   A    400  ok    ok    ok     403   403   404     -       -       404",
+    "ims:GetUser UserPrincipalName={upn}                                   B    400  404   404   404    403   403   ok      -       -       404",
+    "ims:GetUser UserId={user_id}                                          B    400  404   404   404    403   403   ok      -       -       404",
+    "ims:GetUser UserAccessKeyId={key}                                     A    400  ok    ok    ok     403   403   404     -       -       404",
+    "ims:ListUsers                                                         -    400  ok    ok    ok     403   403   ok      -       -       ok",
+    "ims:DeleteUser UserPrincipalName={empty_upn}                          A    400  done  done  403    403   403   404     -       -       404",
+    "ims:DeleteUser UserPrincipalName={empty_upn}                          B    400  404   404   403    403   403   done    -       -       404",
+    "ims:DeleteUser UserId={empty_user_id}                                 A    400  done  done  403    403   403   404     -       -       404",
+    "ims:GetDefaultDomain                                                  -    400  ok    ok    ok     403   403   ok      -       -       ok",
+    "ims:GetSecurityPreference                                             -    400  ok    ok    ok     403   403   ok      -       -       ok",
+    "ims:SetSecurityPreference AllowUserToManageAccessKeys=true            -    400  done  done  403    403   403   done    -       -       done",
+    "ims:GetAccountSummary                                                 -    400  ok    ok    ok     403   403   ok      -       -       ok",
 ]
 
 # Cells where the code departs from the design, each reported as a finding: (row, tenant, role) ->
@@ -363,6 +412,12 @@ def _values(world, row: Row, extra: dict) -> dict:
                      {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": ["fc.aliyuncs.com"]}}]}),
                  **extra)
     names["key_pk"] = str(AccessKey.objects.get(access_key_id=world.names["A"]["key"]).pk)
+    account = world.tenants[tenant]
+    for placeholder, user_name in (("", names["user"]), ("empty_", names["empty"])):
+        ram_user = account.ram_users.get(user_name=user_name)
+        names[f"{placeholder}upn"] = ram_user.logon_name
+        names[f"{placeholder}user_id"] = str(USER_ID_BASE + ram_user.pk)
+    names["uid"] = account.uid
     return names
 
 
@@ -372,6 +427,7 @@ def _setup(world, row: Row, role: str) -> dict:
     tenant = "B" if row.tenant == "B" else "A"
     if role == "self+":
         security_preference_set(actor=cli, account=world.tenants["A"], allow_user_to_manage_access_keys=True)
+    extra["own_domain"] = world.tenants[TENANT_OF_ROLE.get(role, "A")].logon_suffix.removeprefix("@")
     for setup in row.setups:
         if setup == "inactive":
             key = AccessKey.objects.get(access_key_id=world.names[tenant]["key"])
@@ -461,17 +517,24 @@ def _console_request(client: Client, row: Row, values: dict):
     raise AssertionError(f"unknown method {row.method}")
 
 
-def _api_version(action: str) -> str:
-    """The version of the API that answers ``action`` (RAM 2015-05-01 or STS 2015-04-01)."""
-    versions = [version for version, actions in APIS.items() if action in actions]
-    assert len(versions) == 1, (action, versions)
+ROW_PREFIX = {IMS_VERSION: "ims:"}  # the versions whose rows name their actions with a prefix
+
+
+def _api_version(target: str) -> tuple[str, str]:
+    """The version of the API that answers a row's ``target`` and the action: ``ims:<Action>`` is IMS
+    2019-08-15's, another the one of RAM 2015-05-01 or STS 2015-04-01 that has it."""
+    versions = [(version, target.removeprefix(ROW_PREFIX.get(version, ""))) for version, actions in APIS.items()
+                if target.startswith(ROW_PREFIX.get(version, "")) and target.removeprefix(ROW_PREFIX.get(version, ""))
+                in actions and (version in ROW_PREFIX or ":" not in target)]
+    assert len(versions) == 1, (target, versions)
     return versions[0]
 
 
 def _api_request(client: Client, world, row: Row, role: str, values: dict):
     params = {name: value.format(**values) for name, value in row.params}
     signer = world.signing_keys.get(LOGON_OF_ROLE.get(role, role)) or world.signing_keys["root"]
-    call = v3_call(row.target, params, key_id=signer["id"], secret=signer["secret"], version=_api_version(row.target))
+    version, action = _api_version(row.target)
+    call = v3_call(action, params, key_id=signer["id"], secret=signer["secret"], version=version)
     if role == "anon":
         call = call.without_headers("authorization")
     return send(client, call)
@@ -503,7 +566,7 @@ API_CODES = {"403": ("NoPermission",),
              "404": ("EntityNotExist.User", "EntityNotExist.User.AccessKey", "EntityNotExist.Policy",
                      "EntityNotExist.Role"),
              "409": ("DeleteConflict.Role.Policy",),
-             "400": ("IncompleteSignature",)}
+             "400": ("IncompleteSignature", "MissingParameter")}
 
 
 def _leaks(world, role: str, body: str, request_text: str, *, api: bool) -> list[str]:
@@ -600,7 +663,9 @@ def test_the_tables_cover_every_url_and_every_api_action():
                  if not any(re.fullmatch(re.escape(route).replace("<>", "[^/]+"),
                                          target.replace("<>", "x")) for target in covered)}
     assert uncovered == set()
-    assert {row.target for row in API_ROWS} == {action for actions in APIS.values() for action in actions}
+    assert {row.target for row in API_ROWS} == {ROW_PREFIX.get(version, "") + action
+                                                for version, actions in APIS.items() for action in actions}
+    assert all(_api_version(row.target) for row in API_ROWS)
     assert all(len(row.outcomes) == len(ROLES) for row in CONSOLE_ROWS + API_ROWS)
 
 
@@ -626,8 +691,8 @@ def test_the_matrix_counts_its_cells():
     """The figure in docs/SECURITY.md: cells tried (each a request, or a short flow, and a state check)."""
     console = sum(outcome != "-" for row in CONSOLE_ROWS for outcome in row.outcomes.values())
     api = sum(outcome != "-" for row in API_ROWS for outcome in row.outcomes.values())
-    assert (len(CONSOLE_ROWS), len(API_ROWS), len(ROLES)) == (101, 75, 10)
-    assert (console, api) == (1010, 600)
+    assert (len(CONSOLE_ROWS), len(API_ROWS), len(ROLES)) == (101, 113, 10)
+    assert (console, api) == (1010, 904)
 
 
 def test_the_world_has_what_the_table_assumes(db):

@@ -57,7 +57,11 @@ class ActionCall:
 
 def create_access_key(call: ActionCall) -> dict:
     """CreateAccessKey: a new key for ``UserName`` (omitted: the caller). The one place the secret is returned."""
-    owner = _key_owner(call, "ram:CreateAccessKey")
+    return access_key_issued(call, _key_owner(call, "ram:CreateAccessKey"))
+
+
+def access_key_issued(call: ActionCall, owner: RamUser | Account) -> dict:
+    """A new key of ``owner`` (RAM and IMS CreateAccessKey): the response with its secret, once."""
     issued = services.access_key_create(actor=call.principal, owner=owner, context=call.context,
                                         detail={"via": "OpenAPI"})
     key = issued.access_key
@@ -107,17 +111,18 @@ def list_access_keys(call: ActionCall) -> dict:
     ]}}
 
 
-def update_access_key(call: ActionCall) -> dict:
+def update_access_key(call: ActionCall, *, owner: OwnerName | None = None) -> dict:
     """UpdateAccessKey: set ``Status`` (Active / Inactive) of ``UserAccessKeyId``."""
     status = _required(call, "Status")
-    access_key = _key_of(call, "ram:UpdateAccessKey")
+    access_key = _key_of(call, "ram:UpdateAccessKey", owner)
     services.access_key_set_status(actor=call.principal, access_key=access_key, status=status, context=call.context)
     return {}
 
 
-def delete_access_key(call: ActionCall) -> dict:
-    """DeleteAccessKey: delete ``UserAccessKeyId`` (only an Inactive key, as in the console)."""
-    access_key = _key_of(call, "ram:DeleteAccessKey")
+def delete_access_key(call: ActionCall, *, owner: OwnerName | None = None) -> dict:
+    """DeleteAccessKey: move ``UserAccessKeyId`` to its owner's recycle bin (only an Inactive key,
+    as in the console)."""
+    access_key = _key_of(call, "ram:DeleteAccessKey", owner)
     services.access_key_delete(actor=call.principal, access_key=access_key, context=call.context)
     return {}
 
@@ -149,19 +154,27 @@ def get_user(call: ActionCall) -> dict:
 
 def list_users(call: ActionCall) -> dict:
     """ListUsers: the account's RAM users, ``MaxItems`` (1-1000, default 100) after ``Marker``."""
+    page, marker = users_page(call)
+    body = {"IsTruncated": bool(marker), "Users": {"User": [_user_fields(user, detailed=False) for user in page]}}
+    if marker:
+        body["Marker"] = marker
+    return body
+
+
+def users_page(call: ActionCall, *, default_max_items: int = MAX_ITEMS_DEFAULT) -> tuple[list[RamUser], str]:
+    """``ram:ListUsers``: the account's RAM users after ``Marker``, at most ``MaxItems`` (1-1000),
+    and the marker of the next page ("" after the last)."""
     account = call.principal.account
     authorize(call.principal, "ram:ListUsers", user_arn(account, "*"))
-    max_items = _max_items(call.params.get("MaxItems"))
+    max_items = _max_items(call.params.get("MaxItems"), default=default_max_items)
     users = RamUser.objects.select_related("account").filter(account=account).order_by("pk")
     if call.params.get("Marker"):
         users = users.filter(pk__gt=_marker_position(call.params["Marker"]))
     page = list(users[: max_items + 1])
-    truncated = len(page) > max_items
+    if len(page) <= max_items:
+        return page, ""
     page = page[:max_items]
-    body = {"IsTruncated": truncated, "Users": {"User": [_user_fields(user, detailed=False) for user in page]}}
-    if truncated:
-        body["Marker"] = _marker_for(page[-1].pk)
-    return body
+    return page, _marker_for(page[-1].pk)
 
 
 def delete_user(call: ActionCall) -> dict:
@@ -197,15 +210,21 @@ def get_security_preference(call: ActionCall) -> dict:
 
 def set_security_preference(call: ActionCall) -> dict:
     """SetSecurityPreference: change the given preferences; returns them all."""
-    for name, reported in FIXED_PREFERENCES.items():
+    return {"SecurityPreference": _preference_fields(security_preference_changed(call))}
+
+
+def security_preference_changed(call: ActionCall, *, fixed: Mapping[str, object] = FIXED_PREFERENCES) -> Account:
+    """The account once the settable preferences given are set (RAM and IMS SetSecurityPreference);
+    one of ``fixed`` (what this console does not model) given another value than it reports is
+    refused (``UnsupportedParameter``)."""
+    for name, reported in fixed.items():
         given = call.params.get(name)
         if given is not None and given.lower() != str(reported).lower():
             raise RamError("UnsupportedParameter", f"The parameter {name} is not supported by this console "
                            f"(it is always {str(reported).lower() or 'empty'}).")
     changes = {field: _boolean(call, name) for name, field in SETTABLE_PREFERENCES.items()}
-    account = services.security_preference_set(actor=call.principal, account=call.principal.account,
-                                               context=call.context, **changes)
-    return {"SecurityPreference": _preference_fields(account)}
+    return services.security_preference_set(actor=call.principal, account=call.principal.account,
+                                            context=call.context, **changes)
 
 
 def generate_credential_report(call: ActionCall) -> dict:
@@ -260,17 +279,27 @@ def _boolean(call: ActionCall, name: str) -> bool | None:
     return value.lower() == "true"
 
 
-def _key_owner(call: ActionCall, action: str) -> RamUser | Account:
-    """Whose keys: ``UserName``, or when omitted the caller's own (a root key: the root's)."""
+@dataclass(frozen=True)
+class OwnerName:
+    """Whose keys a request names when not by ``UserName`` (IMS: ``UserPrincipalName``, read
+    before): the RAM user's name, "" for the caller's own, and the parameter that named it."""
+
+    user_name: str
+    parameter: str
+
+
+def _key_owner(call: ActionCall, action: str, owner: OwnerName | None = None) -> RamUser | Account:
+    """Whose keys: ``UserName`` (or ``owner``), or when omitted the caller's own (a root key: the root's)."""
     principal = call.principal
-    user_name = call.params.get("UserName", "")
+    parameter = owner.parameter if owner is not None else "UserName"
+    user_name = owner.user_name if owner is not None else call.params.get("UserName", "")
     if not user_name:
         if principal.is_root:
             authorize(principal, action, root_arn(principal.account))
             return principal.account
         if principal.ram_user is None:  # an assumed role has no keys of its own
             raise RamError("MissingParameter",
-                           'The input parameter "UserName" that is mandatory for processing this request is not '
+                           f'The input parameter "{parameter}" that is mandatory for processing this request is not '
                            "supplied.")
         user_name = principal.ram_user.user_name
     return _user_named(call, action, user_name)
@@ -295,9 +324,9 @@ def _user_named(call: ActionCall, action: str, user_name: str) -> RamUser:
     return ram_user
 
 
-def _key_of(call: ActionCall, action: str) -> AccessKey:
+def _key_of(call: ActionCall, action: str, owner_name: OwnerName | None = None) -> AccessKey:
     key_id = _required(call, "UserAccessKeyId")
-    owner = _key_owner(call, action)
+    owner = _key_owner(call, action, owner_name)
     access_key = access_key_query(owner=owner).select_related("account", "ram_user").filter(access_key_id=key_id).first()
     if access_key is None:
         raise RamError("EntityNotExist.User.AccessKey", f"The AccessKey {key_id[:64]} does not exist.")
@@ -334,9 +363,9 @@ def _preference_fields(account: Account) -> dict:
     }
 
 
-def _max_items(value: str | None) -> int:
+def _max_items(value: str | None, *, default: int = MAX_ITEMS_DEFAULT) -> int:
     if value is None or value == "":
-        return MAX_ITEMS_DEFAULT
+        return default
     if not re.fullmatch(r"[0-9]{1,4}", value) or not 1 <= int(value) <= MAX_ITEMS_LIMIT:
         raise RamError("InvalidParameter.MaxItems", f"The parameter - MaxItems must be 1 to {MAX_ITEMS_LIMIT}.")
     return int(value)
