@@ -298,6 +298,10 @@ def ram_user_delete(*, actor: Principal, ram_user: RamUser, context: AuditContex
         raise RamError("DeleteConflict.User.AccessKey",
                        f"The user {ram_user.user_name} still has AccessKey pairs: delete them first.")
     login_user_id = ram_user.login_user_id
+    for recycled in RecycledAccessKey.objects.filter(ram_user=ram_user).only("access_key_id"):
+        # its recycle bin goes with it: each key there is deleted permanently, and says so
+        audit_record(context=context, actor=actor, action="DeleteAccessKeyInRecycleBin", account_uid=account.uid,
+                     target_type="AccessKey", target=recycled.access_key_id, detail={"reason": "user deleted"})
     ram_user.delete()
     if login_user_id:
         get_user_model().objects.filter(pk=login_user_id).delete()
@@ -1018,7 +1022,7 @@ def root_access_key_risk_acknowledge(*, actor: Principal, context: AuditContext)
 @transaction.atomic
 def access_key_secret_saved_confirm(*, actor: Principal, access_key: AccessKey, context: AuditContext) -> None:
     """Record "I have saved the AccessKey Secret" for a key the actor has just created."""
-    authorize(actor, "ram:CreateAccessKey", _key_resource(access_key))
+    authorize(actor, "ram:CreateAccessKey", access_key_resource(access_key))
     audit_record(context=context, actor=actor, action="ConfirmAccessKeySecretSaved",
                  account_uid=access_key.account.uid, target_type="AccessKey", target=access_key.access_key_id,
                  detail={"confirmation": "I have saved the AccessKey Secret"})
@@ -1026,7 +1030,7 @@ def access_key_secret_saved_confirm(*, actor: Principal, access_key: AccessKey, 
 
 # --- AccessKeys -------------------------------------------------------------------------
 
-def _key_resource(access_key: AccessKey) -> str:
+def access_key_resource(access_key: AccessKey) -> str:
     if access_key.ram_user_id is None:
         return root_arn(access_key.account)
     return user_arn(access_key.account, access_key.ram_user.user_name)
@@ -1153,7 +1157,7 @@ def access_key_set_status(*, actor: Principal, access_key: AccessKey, status: st
     """Enable or disable a key (``ram:UpdateAccessKey``). Raises InvalidParameter.Status."""
     if status not in (AccessKey.ACTIVE, AccessKey.INACTIVE):
         raise RamError("InvalidParameter.Status", "The parameter - Status must be Active or Inactive.")
-    authorize(actor, "ram:UpdateAccessKey", _key_resource(access_key))
+    authorize(actor, "ram:UpdateAccessKey", access_key_resource(access_key))
     access_key = AccessKey.objects.select_for_update().get(pk=access_key.pk)
     previous = access_key.status
     if previous != status:
@@ -1172,7 +1176,7 @@ def access_key_delete(*, actor: Principal, access_key: AccessKey,
     """Delete a key (``ram:DeleteAccessKey``): only an Inactive key (DeleteConflict.AccessKey.Active).
     It moves to its owner's recycle bin, where it authenticates nothing and holds no quota slot,
     until it is restored, deleted permanently, or purged ``RAM_ACCESS_KEY_RECYCLE_BIN_DAYS`` later."""
-    authorize(actor, "ram:DeleteAccessKey", _key_resource(access_key))
+    authorize(actor, "ram:DeleteAccessKey", access_key_resource(access_key))
     owner = access_key.account if access_key.is_root_key else access_key.ram_user
     _owner_keys_locked(owner)  # one delete at a time per owner: the bin's capacity holds
     access_key = AccessKey.objects.select_for_update().get(pk=access_key.pk)
@@ -1220,7 +1224,7 @@ def access_key_network_policy_set(*, actor: Principal, access_key: AccessKey, po
     """Set the network access policy of one key (``ram:SetAccessKeyPolicy``): Active, it decides
     alone which addresses may use the key. ``policy``: the JSON text (or dict) of ram.network_policy;
     InvalidParameter.AccessKeyPolicy when malformed."""
-    authorize(actor, "ram:SetAccessKeyPolicy", _key_resource(access_key))
+    authorize(actor, "ram:SetAccessKeyPolicy", access_key_resource(access_key))
     parsed = network_policy.parse(policy)
     access_key = AccessKey.objects.select_for_update().select_related("account", "ram_user").get(pk=access_key.pk)
     access_key.network_policy = _stored_network_policy(parsed)
@@ -1285,7 +1289,7 @@ def access_key_restore(*, actor: Principal, recycled: RecycledAccessKey,
     """Take a key out of the recycle bin (``ram:RestoreAccessKeyFromRecycleBin``): it is an
     Inactive key of its owner again, with its ID, sealed secret and history (the secret is never
     shown again), in a free quota slot (LimitExceeded.User.AccessKey when none is)."""
-    authorize(actor, "ram:RestoreAccessKeyFromRecycleBin", _key_resource(recycled))
+    authorize(actor, "ram:RestoreAccessKeyFromRecycleBin", access_key_resource(recycled))
     owner = recycled.account if recycled.is_root_key else recycled.ram_user
     keys = _owner_keys_locked(owner)
     recycled = RecycledAccessKey.objects.select_for_update().filter(pk=recycled.pk).first()
@@ -1321,7 +1325,7 @@ def access_key_restore(*, actor: Principal, recycled: RecycledAccessKey,
 def access_key_delete_from_recycle_bin(*, actor: Principal, recycled: RecycledAccessKey,
                                        context: AuditContext = CLI_CONTEXT) -> None:
     """Delete a key in the recycle bin permanently (``ram:DeleteAccessKeyInRecycleBin``)."""
-    authorize(actor, "ram:DeleteAccessKeyInRecycleBin", _key_resource(recycled))
+    authorize(actor, "ram:DeleteAccessKeyInRecycleBin", access_key_resource(recycled))
     deleted, _ = RecycledAccessKey.objects.filter(pk=recycled.pk).delete()
     if not deleted:
         raise RamError("EntityNotExist.User.AccessKey", "The AccessKey is no longer in the recycle bin.")
@@ -1355,7 +1359,7 @@ def access_key_history_seed(*, actor: Principal, access_key: AccessKey, created_
                             last_used_service: str = "", context: AuditContext = CLI_CONTEXT) -> AccessKey:
     """Give a demo key a history (its age and last use; ``console:SeedAccessKeyHistory``, the
     operator's: demos and seeding)."""
-    authorize(actor, "console:SeedAccessKeyHistory", _key_resource(access_key))
+    authorize(actor, "console:SeedAccessKeyHistory", access_key_resource(access_key))
     access_key = AccessKey.objects.select_for_update().get(pk=access_key.pk)
     access_key.created_at = access_key.updated_at = created_at
     access_key.last_used_at, access_key.last_used_service = last_used_at, last_used_service

@@ -234,3 +234,14 @@ def test_no_secret_is_in_the_recycle_bin_in_plain_text(demo, cli):
     assert all(issued.secret not in str(value) and issued.secret.encode() not in (
         bytes(value) if isinstance(value, (bytes, memoryview)) else b"") for value in row.values())
     assert re.fullmatch(r"LTAI[A-Za-z0-9]{20}", recycled.access_key_id)
+
+
+def test_deleting_a_user_deletes_its_recycle_bin_and_audits_each_key(demo, cli, make_ram_user):
+    from ram.services import ram_user_delete
+
+    temp = make_ram_user(demo, "temp")
+    recycled = _retire(cli, access_key_create(actor=cli, owner=temp).access_key)
+    ram_user_delete(actor=cli, ram_user=temp)
+    assert not RecycledAccessKey.objects.filter(access_key_id=recycled.access_key_id).exists()
+    event = AuditEvent.objects.get(action="DeleteAccessKeyInRecycleBin", target=recycled.access_key_id)
+    assert event.detail == {"reason": "user deleted"}

@@ -110,7 +110,7 @@ def get_access_key_info_in_recycle_bin(call: ActionCall) -> dict:
     except RamError:
         authorize(call.principal, action, user_arn(account, "*"))
         raise
-    authorize(call.principal, action, services._key_resource(recycled))
+    authorize(call.principal, action, services.access_key_resource(recycled))
     owner_id, owner_name = (account.uid, "") if recycled.is_root_key else \
         (_user_id(recycled.ram_user), recycled.ram_user.logon_name)
     return {"AccessKey": {"AccessKeyId": recycled.access_key_id, "UserId": owner_id, "UserPrincipalName": owner_name,

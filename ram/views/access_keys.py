@@ -18,15 +18,9 @@ from ..audit import AuditContext
 from ..errors import RamError
 from ..forms import AccessKeyDeleteForm, SecuritySettingsForm
 from ..models import AccessKey
-from ..policy import account_arn, is_allowed, root_arn, user_arn
-from ..services import access_key_delete, access_key_set_status, mfa_device_of, security_preference_set
+from ..policy import account_arn, is_allowed, user_arn
+from ..services import access_key_delete, access_key_resource, access_key_set_status, mfa_device_of, security_preference_set
 from .common import access_key_in_account, message_or_403, principal_of, require, with_operator_code
-
-
-def _key_resource(access_key: AccessKey) -> str:
-    if access_key.is_root_key:
-        return root_arn(access_key.account)
-    return user_arn(access_key.account, access_key.ram_user.user_name)
 
 
 def _owner_page(access_key: AccessKey) -> str:
@@ -59,7 +53,7 @@ def access_key_delete_view(request: HttpRequest, access_key_id: str) -> HttpResp
     """Delete an Inactive key after its ID is typed to confirm."""
     principal = principal_of(request)
     access_key = access_key_in_account(principal, access_key_id)
-    require(principal, "ram:DeleteAccessKey", _key_resource(access_key))
+    require(principal, "ram:DeleteAccessKey", access_key_resource(access_key))
     form = AccessKeyDeleteForm(request.POST or None, access_key_id=access_key.access_key_id)
     if request.method == "POST" and form.is_valid():
         try:

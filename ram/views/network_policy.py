@@ -16,8 +16,7 @@ from ..audit import AuditContext
 from ..errors import RamError
 from ..forms import NetworkPolicyForm
 from ..policy import account_arn, is_allowed
-from ..services import access_key_network_policy_set, account_network_policy_set
-from .access_keys import _key_resource
+from ..services import access_key_network_policy_set, access_key_resource, account_network_policy_set
 from .common import access_key_in_account, principal_of, require
 
 
@@ -45,7 +44,7 @@ def _page(request, *, form, stored, can_edit, title, subject, cancel_url, accoun
 def access_key_network_policy(request: HttpRequest, access_key_id: str) -> HttpResponse:
     principal = principal_of(request)
     access_key = access_key_in_account(principal, access_key_id)
-    resource = _key_resource(access_key)
+    resource = access_key_resource(access_key)
     require(principal, "ram:GetAccessKeyPolicy", resource)
     owner_page = (reverse("ram:root_access_keys") if access_key.is_root_key
                   else reverse("ram:user_tab", args=[access_key.ram_user.user_name, "authentication"]))
