@@ -304,6 +304,12 @@ API_MATRIX = [
     "AssumeRole RoleArn={role_arn} RoleSessionName=matrix +sts             B    400  403   403   403    403   403   403     -       -       403",
     # IMS 2019-08-15: the same permissions as the RAM rows above; a user of another tenant is named by a
     # UserPrincipalName of another domain (EntityNotExist.User once allowed to ask, as a name the account lacks).
+    "ims:SetAccessKeyPolicy UserPrincipalName={upn} UserAccessKeyId={key} AccessKeyPolicy={fence_doc} A 400 done done 403 403 403 404 - - 404",
+    "ims:SetAccessKeyPolicy UserPrincipalName={upn} UserAccessKeyId={key} AccessKeyPolicy={fence_doc} B 400 404 404 403 403 403 done - - 404",
+    "ims:GetAccessKeyPolicy UserPrincipalName={upn} UserAccessKeyId={key}  A    400  ok    ok    ok     403   403   404     -       -       404",
+    "ims:GetAccessKeyPolicy UserPrincipalName={upn} UserAccessKeyId={key}  B    400  404   404   404    403   403   ok      -       -       404",
+    "ims:SetAccessKeyPolicyForAccount AccessKeyPolicy={fence_doc}          -    400  done  done  403    403   403   done    -       -       done",
+    "ims:GetAccessKeyPolicyForAccount                                      -    400  ok    ok    ok     403   403   ok      -       -       ok",
     "ims:CreateAccessKey UserPrincipalName={upn}                           A    400  done  done  403    done  403   404     -       -       404",
     "ims:CreateAccessKey UserPrincipalName={upn}                           B    400  404   404   403    403   403   done    -       -       404",
     "ims:CreateAccessKey                                                   -    400  done  done  403    done  403   done    -       -       done",
@@ -407,6 +413,8 @@ def _values(world, row: Row, extra: dict) -> dict:
     tenant = "B" if row.tenant == "B" else "A"
     names = dict(world.names[tenant])
     names.update(sandbox_pk=str(world.tenants["S"].pk), policy_doc=json.dumps(MATRIX_DOCUMENT),
+                 fence_doc=json.dumps({"Version": 1, "Status": "Active", "Statements": [
+                     {"Type": "ClassicWhiteList", "IPList": ["0.0.0.0/0", "::/0"]}]}),
                  role_arn=f"acs:ram::{world.tenants[tenant].uid}:role/Matrix",
                  trust_doc=json.dumps({"Version": "1", "Statement": [
                      {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": ["fc.aliyuncs.com"]}}]}),
@@ -691,8 +699,8 @@ def test_the_matrix_counts_its_cells():
     """The figure in docs/SECURITY.md: cells tried (each a request, or a short flow, and a state check)."""
     console = sum(outcome != "-" for row in CONSOLE_ROWS for outcome in row.outcomes.values())
     api = sum(outcome != "-" for row in API_ROWS for outcome in row.outcomes.values())
-    assert (len(CONSOLE_ROWS), len(API_ROWS), len(ROLES)) == (101, 113, 10)
-    assert (console, api) == (1010, 904)
+    assert (len(CONSOLE_ROWS), len(API_ROWS), len(ROLES)) == (101, 119, 10)
+    assert (console, api) == (1010, 952)
 
 
 def test_the_world_has_what_the_table_assumes(db):

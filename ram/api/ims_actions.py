@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from django.utils.translation import gettext as _
 
-from ram import services
+from ram import network_policy, services
 from ram.errors import RamError
 from ram.models import RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA, Account, Policy, RamUser, RecycledAccessKey
 from ram.policy import account_arn, authorize, root_arn, user_arn
@@ -84,6 +84,39 @@ def get_access_key_last_used(call: ActionCall) -> dict:
     access_key = _key_of(call, "ram:GetAccessKeyLastUsed", _owner_named(call, "ram:GetAccessKeyLastUsed"))
     return {"AccessKeyLastUsed": {"LastUsedDate": api_date(access_key.last_used_at),
                                   "ServiceName": access_key.last_used_service if access_key.last_used_at else ""}}
+
+
+# --- AccessKey network access policies (ram.network_policy) -------------------------------------
+
+def set_access_key_policy(call: ActionCall) -> dict:
+    """SetAccessKeyPolicy: the network access policy of ``UserAccessKeyId`` of ``UserPrincipalName``
+    (omitted: the caller's own key), ``AccessKeyPolicy`` a JSON string."""
+    document = _required(call, "AccessKeyPolicy")
+    access_key = _key_of(call, "ram:SetAccessKeyPolicy", _owner_named(call, "ram:SetAccessKeyPolicy"))
+    access_key = services.access_key_network_policy_set(actor=call.principal, access_key=access_key,
+                                                        policy=document, context=call.context)
+    return {"AccessKeyId": access_key.access_key_id, "AccessKeyPolicy": network_policy.to_text(access_key.network_policy)}
+
+
+def get_access_key_policy(call: ActionCall) -> dict:
+    """GetAccessKeyPolicy: the key's own policy, as a JSON string (the empty Inactive one when none)."""
+    access_key = _key_of(call, "ram:GetAccessKeyPolicy", _owner_named(call, "ram:GetAccessKeyPolicy"))
+    return {"AccessKeyId": access_key.access_key_id, "AccessKeyPolicy": network_policy.to_text(access_key.network_policy)}
+
+
+def set_access_key_policy_for_account(call: ActionCall) -> dict:
+    """SetAccessKeyPolicyForAccount: the policy of every AccessKey of the account without an Active one."""
+    document = _required(call, "AccessKeyPolicy")
+    account = services.account_network_policy_set(actor=call.principal, account=call.principal.account,
+                                                   policy=document, context=call.context)
+    return {"AccessKeyPolicy": network_policy.to_text(account.access_key_network_policy)}
+
+
+def get_access_key_policy_for_account(call: ActionCall) -> dict:
+    """GetAccessKeyPolicyForAccount: the account's policy, as a JSON string."""
+    account = call.principal.account
+    authorize(call.principal, "ram:GetAccessKeyPolicyForAccount", account_arn(account))
+    return {"AccessKeyPolicy": network_policy.to_text(account.access_key_network_policy)}
 
 
 # --- The AccessKey recycle bin ------------------------------------------------------------
@@ -252,6 +285,10 @@ IMS_ACTIONS: dict[str, Callable[[ActionCall], dict]] = {
     "GetSecurityPreference": get_security_preference,
     "SetSecurityPreference": set_security_preference,
     "GetAccountSummary": get_account_summary,
+    "SetAccessKeyPolicy": set_access_key_policy,
+    "GetAccessKeyPolicy": get_access_key_policy,
+    "SetAccessKeyPolicyForAccount": set_access_key_policy_for_account,
+    "GetAccessKeyPolicyForAccount": get_access_key_policy_for_account,
 }
 
 
