@@ -199,7 +199,7 @@ def test_the_accounts_policy_is_on_the_security_settings(client_as, demo):
     client.post("/accesskey-network-policy", {"status": "Active", "addresses": "203.0.113.0/24"})
     assert Account.objects.get(pk=demo.pk).access_key_network_policy["Status"] == "Active"
     page = client.get("/security-settings").content.decode()
-    assert "1 addresses or CIDR blocks may use the account" in page
+    assert "Only the addresses and CIDR blocks it lists (1) may use the account" in page
     reader = client_as("carol")  # read-only: sees it, may not change it
     assert "View Policy" in reader.get("/security-settings").content.decode()
     assert reader.post("/accesskey-network-policy", {"status": "Inactive", "addresses": ""}).status_code == 403

@@ -217,3 +217,42 @@ def test_the_dialogs_advice_leads_to_a_role_for_ecs_which_the_root_creates_and_g
     page.get_by_role("navigation", name="RAM navigation").get_by_role("link", name="Roles").click()
     expect(page.get_by_role("link", name="EcsReader")).to_be_visible()
     shot("roles")
+
+
+def test_root_fences_a_key_to_one_network_and_sets_the_accounts_policy(page, demo_site, shot):
+    """Network ACL on a key's row: the dialog, a mistyped block refused with the reason, the ID typed
+    to confirm; then Settings > Security settings > the account's policy."""
+    log_on(page, demo_site, "owner@demo.example", "demo-owner")
+    page.goto(f"{demo_site}/users/bob/authentication")
+    key_id = page.locator("tr[data-access-key]").first.get_attribute("data-access-key")
+    page.locator(f'tr[data-access-key="{key_id}"]').get_by_role("link", name="Network ACL").click()
+    dialog = page.locator("#console-modal .console-dialog")
+    expect(dialog.get_by_role("heading", name="AccessKey Network Access Policy")).to_be_visible()
+    dialog.get_by_label("Public network IP addresses").fill("192.0.2.0/33")
+    ok = dialog.get_by_role("button", name="OK")
+    expect(ok).to_be_disabled()  # until the AccessKey ID is typed
+    dialog.get_by_label("Enter the AccessKey ID to confirm").fill(key_id)
+    expect(ok).to_be_enabled()
+    ok.click()
+    expect(page.get_by_text("192.0.2.0/33 is not an IP address or CIDR block")).to_be_visible()
+    shot("network-acl-refused")
+    page.get_by_label("Public network IP addresses").fill("192.0.2.0/24\n2001:db8::/32")
+    page.get_by_label("Enter the AccessKey ID to confirm").fill(key_id)
+    page.get_by_role("button", name="OK").click()
+    expect(page.get_by_text(f"The network access policy of the AccessKey {key_id} is saved.")).to_be_visible()
+    expect(page.locator(f'tr[data-access-key="{key_id}"]').get_by_text("On")).to_be_visible()
+    shot("network-acl-on")
+    assert AccessKey.objects.get(access_key_id=key_id).network_policy["Statements"][0]["IPList"] == \
+        ["192.0.2.0/24", "2001:db8::/32"]
+
+    page.goto(f"{demo_site}/security-settings")
+    expect(page.locator("[data-account-network-policy]")).to_have_text("Not applied")
+    page.get_by_role("link", name="Edit Policy").click()
+    dialog = page.locator("#console-modal .console-dialog")
+    expect(dialog.get_by_role("heading", name="Account AccessKey Network Access Policy")).to_be_visible()
+    dialog.get_by_label("Public network IP addresses").fill("203.0.113.0/24")
+    shot("account-policy-dialog")
+    dialog.get_by_role("button", name="OK").click()
+    expect(page.get_by_text("The network access policy of the account's AccessKey pairs is saved.")).to_be_visible()
+    expect(page.locator("[data-account-network-policy]")).to_have_text("Active")
+    shot("account-policy-active")
