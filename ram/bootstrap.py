@@ -9,7 +9,7 @@ from .policy import SYSTEM_POLICIES
 
 AUDITORS_GROUP = "Auditors"
 AUDITOR_MODELS = ["account", "ramuser", "accesskey", "auditevent", "policy", "policyattachment", "mfadevice",
-                  "policyversion", "role", "rolepolicyattachment", "stssession"]
+                  "policyversion", "role", "rolepolicyattachment", "stssession", "recycledaccesskey"]
 
 
 def ensure_system_policies(policy_model=None, version_model=None) -> None:

@@ -432,6 +432,8 @@ class RecycledAccessKey(models.Model):
         indexes = [
             models.Index(fields=["purge_at"], name="recycled_access_key_purge_at"),
             models.Index(fields=["seal_version"], name="recycled_access_key_seal"),
+            # The auditors' admin lists every bin's keys, the latest deleted first (ram/admin/recycle_bin.py).
+            models.Index(fields=["deleted_at", "id"], name="recycled_access_key_deleted_id"),
         ]
 
     def __str__(self) -> str:

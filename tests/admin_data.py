@@ -1,4 +1,5 @@
-"""Data for the auditors' admin tests: at least two rows in every list an auditor opens."""
+"""Data for the auditors' admin tests: at least two rows in every list an auditor opens, made
+through the services (keys in the recycle bin too: created, deleted, some restored)."""
 from __future__ import annotations
 
 import json
@@ -7,12 +8,18 @@ from datetime import timedelta
 
 import pyotp
 from django.core.management import call_command
+from django.test import override_settings
 from django.utils import timezone
 
-from ram.models import Account, Policy, RamUser, StsSession
+from ram.models import AccessKey, Account, Policy, RamUser, RecycledAccessKey, StsSession
 from ram.policy import Principal
 from ram.services import (
+    IssuedKey,
     IssuedSession,
+    access_key_create,
+    access_key_delete,
+    access_key_restore,
+    access_key_set_status,
     mfa_device_bind,
     policy_attach,
     policy_create,
@@ -55,10 +62,56 @@ def fill_roles(account: Account, cli: Principal, *, first: int = 0, count: int =
     return issued
 
 
+def retire(cli: Principal, key: AccessKey) -> RecycledAccessKey:
+    """Disable a key and delete it: it goes to its owner's recycle bin."""
+    return access_key_delete(actor=cli, access_key=access_key_set_status(actor=cli, access_key=key, status="Inactive"))
+
+
+def recycle_keys(cli: Principal, owner: RamUser | Account, count: int = 1, *,
+                 days: int | None = None) -> list[IssuedKey]:
+    """``count`` (at most 2) new keys of ``owner`` (a RAM user, or an Account: its root) in its recycle
+    bin, through the services: each is created (its secret known) and deleted, to stay ``days`` in
+    the bin (the setting's when ``None``; 0: its purge is overdue). An owner at its quota makes room
+    first: its oldest key goes to the bin, and is restored after (and enabled again if it was), so
+    that the owner keeps the keys it had, as they were, and the bin (three keys) drops none."""
+    retention = {} if days is None else {"RAM_ACCESS_KEY_RECYCLE_BIN_DAYS": days}
+    keys = AccessKey.objects.filter(account=owner, ram_user__isnull=True) if isinstance(owner, Account) else \
+        AccessKey.objects.filter(ram_user=owner)
+    issued = []
+    for _ in range(count):
+        oldest = keys.order_by("created_at", "id").first() if keys.count() >= AccessKey.quota_of(owner).limit else None
+        making_room = retire(cli, oldest) if oldest is not None else None
+        issued.append(access_key_create(actor=cli, owner=owner, scenario="cli"))
+        with override_settings(**retention):
+            retire(cli, issued[-1].access_key)
+        if making_room is not None:
+            restored = access_key_restore(actor=cli, recycled=making_room)
+            if oldest.status != restored.status:
+                access_key_set_status(actor=cli, access_key=restored, status=oldest.status)
+    return issued
+
+
+def fill_recycle_bin(account: Account, cli: Principal, *, first: int = 0, users: int = 15,
+                     twice: int = 5) -> list[IssuedKey]:
+    """Keys in the recycle bins of ``account``'s RAM users (``users`` of them by name, from
+    ``first``: one key each, two for the first ``twice``) and of its root (one key), through the
+    services (``recycle_keys``): the first user's to be purged soon (in 3 days), the second's overdue,
+    the others' in the setting's time. Returns the keys deleted, with their secrets."""
+    owners = list(RamUser.objects.filter(account=account).order_by("user_name", "id")[first:first + users])
+    issued = []
+    for n, owner in enumerate(owners):
+        issued += recycle_keys(cli, owner, 2 if n < twice else 1, days={0: 3, 1: 0}.get(first + n))
+    if first == 0:
+        issued += recycle_keys(cli, account)
+    return issued
+
+
 def fill_every_admin_list(demo, cli, make_account, models) -> None:
     """30+ AccessKeys (and their users and events) in a second account, a third account, MFA
-    devices bound to three of the demo's logons, and three roles of the demo's with their
-    policies, versions and sessions (``fill_roles``): at least two rows of every one of ``models``."""
+    devices bound to three of the demo's logons, three roles of the demo's with their policies,
+    versions and sessions (``fill_roles``), and 23 keys in recycle bins: of the second account's users
+    and root (``fill_recycle_bin``), of the demo's admin and alice: at least two rows of every one
+    of ``models``."""
     with open(os.devnull, "w") as devnull:
         call_command("generate_load_data", users=15, keys_per_user=2, events=40, account="arrows", root_keys=1,
                      seed=15, stdout=devnull, stderr=devnull)
@@ -67,4 +120,7 @@ def fill_every_admin_list(demo, cli, make_account, models) -> None:
         seed = pyotp.random_base32()
         mfa_device_bind(actor=cli, owner=owner, seed=seed, code=pyotp.TOTP(seed).now())
     fill_roles(demo, cli, count=3)
+    fill_recycle_bin(Account.objects.get(alias="arrows"), cli)
+    for name in ("admin", "alice"):
+        recycle_keys(cli, RamUser.objects.get(account=demo, user_name=name))
     assert {model: model.objects.count() >= 2 for model in models} == dict.fromkeys(models, True)

@@ -16,10 +16,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.urls.resolvers import URLResolver
 
-from ram.models import AccessKey, AuditEvent, MfaDevice, RamUser
+from ram.models import AccessKey, AuditEvent, MfaDevice, RamUser, RecycledAccessKey
 from ram.services import access_key_create, mfa_device_bind
 
-from .admin_data import fill_every_admin_list, fill_roles
+from .admin_data import fill_every_admin_list, fill_roles, recycle_keys
 
 RAM_ADMINS = {model: model_admin for model, model_admin in admin.site._registry.items()
               if model._meta.app_label == "ram"}
@@ -69,7 +69,32 @@ def test_access_key_list_leaves_out_columns_that_repeat_another(auditor, many_ke
                        "Created by", "Trail"]  # no "Owner type" (the owner says <root>), no "Age" (Created at)
 
 
-@pytest.mark.parametrize("model_name", ["accesskey", "auditevent", "ramuser"])
+def test_recycle_bin_list_shows_who_deleted_a_key_and_when_it_is_purged(auditor, many_keys):
+    page = auditor.get(reverse("admin:ram_recycledaccesskey_changelist")).content.decode()
+    thead = page.split("<thead>")[1].split("</thead>")[0]
+    headers = re.findall(r'<div class="text">(?:<a [^>]*>|<span>)([^<]+)<', thead)
+    assert headers == ["AccessKey ID", "Owner", "Account", "Created at", "Deleted at", "Deleted by", "Purge at",
+                       "Last used at", "Scenario", "Trail"]
+    key = RecycledAccessKey.objects.filter(account__alias="arrows", ram_user__isnull=False).select_related(
+        "ram_user").first()
+    page = auditor.get(f"{reverse('admin:ram_recycledaccesskey_changelist')}?q={key.access_key_id}").content.decode()
+    row = page.split("<tbody>")[1].split("</tbody>")[0]
+    for text in [key.access_key_id, key.ram_user.user_name, "arrows", "cli:tests", key.deleted_at.strftime("%Y-%m-%d"),
+                 f"?target__exact={key.access_key_id}"]:
+        assert text in row, text
+
+
+def test_a_recycle_bin_search_looks_its_owners_up_once(auditor, many_keys):
+    with CaptureQueriesContext(connection) as captured:
+        response = auditor.get(f"{reverse('admin:ram_recycledaccesskey_changelist')}?q=user-")
+    owned = RecycledAccessKey.objects.filter(ram_user__user_name__contains="user-")
+    assert response.context["cl"].result_count == owned.count() > 0
+    assert {key.ram_user_id for key in response.context["cl"].result_list} <= set(owned.values_list("ram_user_id",
+                                                                                                    flat=True))
+    assert len([q for q in captured if 'FROM "ram_ramuser"' in q["sql"]]) == 1
+
+
+@pytest.mark.parametrize("model_name", ["accesskey", "auditevent", "ramuser", "recycledaccesskey"])
 def test_a_page_lists_20_rows(auditor, many_keys, model_name):
     response = auditor.get(reverse(f"admin:ram_{model_name}_changelist"))
     assert len(response.context["cl"].result_list) == 20
@@ -117,17 +142,23 @@ def test_the_admin_never_reads_a_sealed_secret_or_a_token_digest(auditor, demo, 
     mfa_device_bind(actor=cli, owner=RamUser.objects.get(user_name="alice"), seed=seed, code=pyotp.TOTP(seed).now())
     device = MfaDevice.objects.get()
     session = fill_roles(demo, cli, count=1)[0].session
+    recycle_keys(cli, RamUser.objects.get(user_name="alice"))
+    recycled = RecycledAccessKey.objects.get()
     urls = [reverse("admin:ram_accesskey_changelist"), reverse("admin:ram_accesskey_change", args=[key.pk]),
             reverse("admin:ram_accesskey_export"), reverse("admin:ram_mfadevice_changelist"),
             reverse("admin:ram_mfadevice_change", args=[device.pk]), reverse("admin:ram_mfadevice_export"),
             reverse("admin:ram_stssession_changelist"), reverse("admin:ram_stssession_change", args=[session.pk]),
-            reverse("admin:ram_stssession_export"), reverse("admin:ram_role_change", args=[session.role_id])]
+            reverse("admin:ram_stssession_export"), reverse("admin:ram_role_change", args=[session.role_id]),
+            reverse("admin:ram_recycledaccesskey_changelist"), f"{reverse('admin:ram_recycledaccesskey_changelist')}?q=alice",
+            reverse("admin:ram_recycledaccesskey_change", args=[recycled.pk]),
+            reverse("admin:ram_recycledaccesskey_export")]
     for url in urls:
         with CaptureQueriesContext(connection) as captured:
             response = auditor.get(url)
             b"".join(response.streaming_content) if response.streaming else response.content
         assert response.status_code == 200, url
         assert [q for q in captured if "ram_stssession" in q["sql"]] or "stssession" not in url, url  # it was read
+        assert [q for q in captured if "ram_recycledaccesskey" in q["sql"]] or "recycled" not in url, url
         assert not [q["sql"] for q in captured if "secret_sealed" in q["sql"] or "token_digest" in q["sql"]], url
 
 

@@ -12,10 +12,16 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from ram.models import AccessKey, AuditEvent, MfaDevice, Policy, RamUser, Role, StsSession
-from ram.services import access_key_create, mfa_device_bind
+from ram.models import AccessKey, AuditEvent, MfaDevice, Policy, RamUser, RecycledAccessKey, Role, StsSession
+from ram.services import (
+    access_key_create,
+    access_key_delete_from_recycle_bin,
+    access_key_restore,
+    mfa_device_bind,
+    recycle_bin_purge,
+)
 
-from .admin_data import READ_ONLY_DOCUMENT, fill_roles
+from .admin_data import READ_ONLY_DOCUMENT, fill_roles, recycle_keys
 
 RAM_ADMINS = {model: model_admin for model, model_admin in admin.site._registry.items()
               if model._meta.app_label == "ram"}
@@ -31,12 +37,15 @@ def ram_snapshot() -> dict:
 
 @pytest.fixture
 def world(demo, cli):
-    """The demo account with a root key, an MFA device, events, and a role with its policies,
-    versions and a session, twice (``fill_roles``): a row of every RAM model."""
+    """The demo account with a root key, an MFA device, events, a role with its policies, versions
+    and a session, twice (``fill_roles``), and a key of alice's and one of the root's in their recycle
+    bins (``recycle_keys``): a row of every RAM model."""
     access_key_create(actor=cli, owner=demo, scenario="")
     seed = pyotp.random_base32()
     mfa_device_bind(actor=cli, owner=RamUser.objects.get(user_name="alice"), seed=seed, code=pyotp.TOTP(seed).now())
     fill_roles(demo, cli, count=2)
+    recycle_keys(cli, RamUser.objects.get(user_name="alice"))
+    recycle_keys(cli, demo, days=3)
     return demo
 
 
@@ -73,7 +82,7 @@ def admin_urls():
 def test_every_ram_model_the_auditors_need_is_in_the_admin():
     assert {model.__name__ for model in RAM_ADMINS} >= {"Account", "RamUser", "AccessKey", "AuditEvent", "MfaDevice",
                                                         "Policy", "PolicyVersion", "Role", "RolePolicyAttachment",
-                                                        "StsSession"}
+                                                        "StsSession", "RecycledAccessKey"}
 
 
 def test_auditor_can_view_every_list_and_every_record(auditor):
@@ -166,7 +175,7 @@ def test_the_auditors_group_may_only_view(world):
     codenames = {perm.split(".")[1] for perm in auditor.get_all_permissions()}
     assert codenames >= {"view_account", "view_ramuser", "view_accesskey", "view_auditevent", "view_mfadevice",
                          "view_policy", "view_policyversion", "view_role", "view_rolepolicyattachment",
-                         "view_stssession"}
+                         "view_stssession", "view_recycledaccesskey"}
     assert codenames >= {f"view_{model._meta.model_name}" for model in RAM_ADMINS}  # every list of the admin
     assert all(codename.startswith("view_") for codename in codenames)
     assert not auditor.is_superuser
@@ -247,3 +256,92 @@ def test_a_custom_policy_shows_its_versions_and_the_roles_it_is_attached_to(audi
     assert f'<a href="{reverse("admin:ram_role_change", args=[role.pk])}">role {role.arn}</a>' in page
     versions = auditor.get(f"{reverse('admin:ram_policyversion_changelist')}?policy__id__exact={policy.pk}")
     assert [(v.version_id, v.is_default) for v in versions.context["cl"].result_list] == [("v2", True), ("v1", False)]
+
+
+def test_the_migration_gives_the_existing_auditors_group_the_recycle_bin(db):
+    """Migration 0014 gives the Auditors group of a deployed database the view of the recycle bin."""
+    from django.contrib.auth.models import Group, Permission
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    group, _ = Group.objects.get_or_create(name="Auditors")
+    group.permissions.set(Permission.objects.filter(content_type__app_label="ram", codename__in=[
+        "view_account", "view_ramuser", "view_accesskey", "view_auditevent", "view_policy", "view_policyattachment",
+        "view_mfadevice", "view_policyversion", "view_role", "view_rolepolicyattachment", "view_stssession"]))
+    assert "view_recycledaccesskey" not in set(group.permissions.values_list("codename", flat=True))
+    name = "0014_auditors_view_recycle_bin"
+    historical = MigrationLoader(connection).project_state(("ram", name)).apps
+    importlib.import_module(f"ram.migrations.{name}").refresh_auditors_group(historical, None)
+    codenames = set(group.permissions.values_list("codename", flat=True))
+    assert "view_recycledaccesskey" in codenames and all(codename.startswith("view_") for codename in codenames)
+
+
+def test_a_recycled_key_shows_whose_it_was_who_deleted_it_and_its_trail(auditor, world):
+    recycled = RecycledAccessKey.objects.get(ram_user__user_name="alice")
+    page = auditor.get(reverse("admin:ram_recycledaccesskey_change", args=[recycled.pk])).content.decode()
+    trail = f"{reverse('admin:ram_auditevent_changelist')}?target__exact={recycled.access_key_id}"
+    for text in [recycled.access_key_id, "RAM user", "Command Line Interface (CLI)", "cli:tests", "CreateAccessKey",
+                 "UpdateAccessKey", "DeleteAccessKey", f'<a href="{trail}">Audit trail</a>', "All events of this AccessKey",
+                 f'{reverse("admin:ram_recycledaccesskey_changelist")}?ram_user__id__exact={recycled.ram_user_id}"',
+                 f'{reverse("admin:ram_ramuser_change", args=[recycled.ram_user_id])}"', "29 days"]:
+        assert text in page, text
+    listed = auditor.get(reverse("admin:ram_recycledaccesskey_changelist")).content.decode()
+    assert f'<a href="{trail}">Events</a>' in listed
+    root_key = RecycledAccessKey.objects.get(ram_user__isnull=True)
+    page = auditor.get(reverse("admin:ram_recycledaccesskey_change", args=[root_key.pk])).content.decode()
+    assert "Account root" in page and "2 days" in page
+    assert f'{reverse("admin:ram_recycledaccesskey_changelist")}?account={world.uid}&amp;owner=root"' in page
+
+
+def test_the_recycle_bin_list_is_the_bins_as_the_services_leave_them(auditor, world, cli):
+    """Restored, deleted permanently or purged: no longer listed; their trail says what became of them."""
+    bin_list = reverse("admin:ram_recycledaccesskey_changelist")
+
+    def listed(query: str = "") -> set[str]:
+        return {str(key) for key in auditor.get(f"{bin_list}{query}").context["cl"].result_list}
+
+    alices, roots = (RecycledAccessKey.objects.get(ram_user__isnull=is_root) for is_root in (False, True))
+    assert listed() == {alices.access_key_id, roots.access_key_id}
+    assert listed("?purge=soon") == {roots.access_key_id} and listed("?purge=later") == {alices.access_key_id}
+    assert listed("?owner=root") == {roots.access_key_id} and listed("?owner=ram_user") == {alices.access_key_id}
+    assert listed("?q=alice") == {alices.access_key_id} and listed(f"?q={roots.access_key_id}") == {roots.access_key_id}
+    access_key_restore(actor=cli, recycled=alices)
+    assert listed() == {roots.access_key_id}
+    overdue = recycle_keys(cli, RamUser.objects.get(user_name="alice"), days=0)[0].access_key.access_key_id
+    assert listed("?purge=overdue") == {overdue}
+    assert recycle_bin_purge(actor=cli) == 1
+    access_key_delete_from_recycle_bin(actor=cli, recycled=roots)
+    assert listed() == set()
+    for key_id, last in [(alices.access_key_id, "RestoreAccessKeyFromRecycleBin"),
+                         (overdue, "PurgeAccessKeyFromRecycleBin"), (roots.access_key_id, "DeleteAccessKeyInRecycleBin")]:
+        events = auditor.get(f"{reverse('admin:ram_auditevent_changelist')}?target__exact={key_id}")
+        assert events.context["cl"].result_list[0].action == last, key_id
+
+
+@pytest.mark.parametrize("who", ["auditor", "superuser"])
+def test_no_one_restores_changes_or_deletes_a_recycled_key_in_the_admin(request, world, who):
+    client = request.getfixturevalue(who)
+    recycled = RecycledAccessKey.objects.order_by("pk").first()
+    before = ram_snapshot()
+    assert client.post(reverse("admin:ram_recycledaccesskey_delete", args=[recycled.pk]),
+                       {"post": "yes"}).status_code == 403
+    assert client.post(reverse("admin:ram_recycledaccesskey_change", args=[recycled.pk]),
+                       {"purge_at": "2030-01-01 00:00:00", "deleted_by": "tampered", "_save": "Save"}).status_code == 403
+    assert client.get(reverse("admin:ram_recycledaccesskey_add")).status_code == 403
+    page = client.get(reverse("admin:ram_recycledaccesskey_change", args=[recycled.pk])).content.decode()
+    assert 'name="_save"' not in page and "deletelink" not in page
+    assert ram_snapshot() == before
+
+
+def test_accounts_users_and_the_keys_list_link_to_the_recycle_bin(auditor, world):
+    bin_list = reverse("admin:ram_recycledaccesskey_changelist")
+    page = auditor.get(reverse("admin:ram_account_change", args=[world.pk])).content.decode()
+    assert f'<a href="{bin_list}?account={world.uid}">Recycle bin</a>' in page
+    alice = RamUser.objects.get(user_name="alice")
+    page = auditor.get(f"{reverse('admin:ram_ramuser_changelist')}?q=alice").content.decode()
+    assert f'<a href="{bin_list}?ram_user__id__exact={alice.pk}">Recycle bin</a>' in page
+    listed = auditor.get(f"{bin_list}?ram_user__id__exact={alice.pk}").context["cl"].result_list
+    assert [key.ram_user_id for key in listed] == [alice.pk]
+    assert f'<a href="{bin_list}">Recycle bin</a>' in auditor.get(reverse("admin:ram_accesskey_changelist")).content.decode()
+    home = auditor.get(reverse("admin:index")).content.decode()
+    assert f'<a href="{bin_list}?purge=soon">AccessKeys purged soon</a>' in home

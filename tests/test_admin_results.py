@@ -33,7 +33,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 
 from ram.admin.results import DateSpanQuerySet, EstimatedCountPaginator, changelist_rows
-from ram.models import AccessKey, AppendOnlyQuerySet, AuditEvent, PolicyVersion, RamUser, Role, StsSession
+from ram.models import AccessKey, AppendOnlyQuerySet, AuditEvent, PolicyVersion, RamUser, RecycledAccessKey, Role, StsSession
 from ram.services import access_key_create
 from tests.django_pins import pinned
 
@@ -157,6 +157,8 @@ QUERIES = {  # model: changelist queries with one page or several, found or not
     Role: ["", "?sessions=active", "?q=Role-", "?p=2"],
     StsSession: ["", "?state=expired", "?narrowed=yes", "?q=alice", "?p=2"],
     PolicyVersion: ["", "?is_default__exact=0", "?q=Policy-", "?p=2"],
+    RecycledAccessKey: ["", "?purge=soon", "?purge=overdue", "?owner=root", "?q=user-", "?q=nothing-like-it", "?p=2",
+                        "?o=6&p=2"],
 }
 
 
@@ -301,6 +303,7 @@ def sidebar(response) -> str:
 
 @pytest.mark.parametrize("model_name, query", [
     ("accesskey", "?status__exact=Inactive&o=-4"), ("accesskey", "?q=alice&usage=never"), ("accesskey", ""),
+    ("recycledaccesskey", "?purge=soon&o=-4"), ("recycledaccesskey", "?owner=ram_user&q=user-"),
     ("auditevent", "?action=CreateAccessKey"), ("ramuser", "?keys=some"), ("account", "?root_keys=yes"),
 ])
 def test_the_filters_sidebar_kept_a_minute_is_the_one_django_draws(every_model, client, monkeypatch,

@@ -19,10 +19,21 @@ from django.utils import timezone
 
 from ram.admin.hygiene import hygiene_figures
 from ram.admin.results import EstimatedCountPaginator
-from ram.models import AccessKey, Account, AuditEvent, Policy, PolicyVersion, RamUser, Role, RolePolicyAttachment, StsSession
+from ram.models import (
+    AccessKey,
+    Account,
+    AuditEvent,
+    Policy,
+    PolicyVersion,
+    RamUser,
+    RecycledAccessKey,
+    Role,
+    RolePolicyAttachment,
+    StsSession,
+)
 from ram.services import access_key_create, access_key_history_seed
 
-from .admin_data import fill_roles
+from .admin_data import fill_recycle_bin, fill_roles
 
 LOAD_ALIAS = "scale"
 BIG_TABLES = ("ram_accesskey", "ram_auditevent", "ram_ramuser")
@@ -165,6 +176,46 @@ def test_role_and_session_changelist_queries_are_constant_from_3_to_45_roles_on_
     assert_constant_queries_from_3_to_45_roles(auditor, demo, cli)
 
 
+def recycle_bin_urls(account: Account) -> list[str]:
+    """The recycle bin's list filtered, searched and sorted every way offered, and narrowed to one
+    owner as the links of a user, an account and a key's page do."""
+    key = RecycledAccessKey.objects.filter(account=account, ram_user__isnull=False).order_by("pk").first()
+    keys = reverse("admin:ram_recycledaccesskey_changelist")
+    uid = account.uid
+    return [
+        keys, f"{keys}?owner=root", f"{keys}?owner=ram_user", f"{keys}?purge=soon", f"{keys}?purge=overdue",
+        f"{keys}?purge=later", f"{keys}?account={uid}", f"{keys}?account={uid}&owner=root",
+        f"{keys}?ram_user__id__exact={key.ram_user_id}", f"{keys}?q={key.access_key_id}", f"{keys}?q=user-",
+        f"{keys}?q={uid}", f"{keys}?q=cli:", f"{keys}?o=-4", f"{keys}?o=6", f"{keys}?o=0",
+    ]
+
+
+def assert_constant_queries_from_3_to_61_recycled_keys(auditor, cli):
+    generate(users=40, events=10)
+    account = Account.objects.get(alias=LOAD_ALIAS)
+    fill_recycle_bin(account, cli, users=2, twice=0)  # a key of two users (one purged soon, one overdue), the root's
+    analyzed(RecycledAccessKey)
+    urls = recycle_bin_urls(account)
+    small = queries_per_page(auditor, urls)
+    fill_recycle_bin(account, cli, first=2, users=38, twice=20)
+    analyzed(RecycledAccessKey)
+    assert RecycledAccessKey.objects.count() == 61
+    large = queries_per_page(auditor, urls)
+    assert {url: total - counting for url, (total, counting) in large.items()} == {
+        url: total - counting for url, (total, counting) in small.items()}
+    assert max(counting for _total, counting in large.values()) <= 2
+    assert max(total for total, _counting in large.values()) <= 9
+
+
+def test_recycle_bin_queries_are_constant_from_3_to_61_keys(auditor, cli):
+    assert_constant_queries_from_3_to_61_recycled_keys(auditor, cli)
+
+
+@pytest.mark.postgres
+def test_recycle_bin_queries_are_constant_from_3_to_61_keys_on_postgres(auditor, cli):
+    assert_constant_queries_from_3_to_61_recycled_keys(auditor, cli)
+
+
 # --- PostgreSQL: estimates and indexes ----------------------------------------------------
 
 @pytest.fixture
@@ -263,6 +314,21 @@ def test_trail_search_by_a_user_name_uses_the_actor_name_index(loaded, term):
     text = plan(url, "enable_seqscan")
     assert "audit_actor_name" in text and "audit_actor_trgm" not in text, text
     assert loaded.get(url).context["cl"].result_count >= AuditEvent.objects.filter(actor__iendswith=f"/{name}").count()
+
+
+@pytest.mark.postgres
+def test_every_recycle_bin_filter_search_and_order_has_an_index(auditor, cli):
+    generate(users=40, events=10)
+    account = Account.objects.get(alias=LOAD_ALIAS)
+    fill_recycle_bin(account, cli, users=40, twice=0)
+    analyzed(RecycledAccessKey)
+    for url in recycle_bin_urls(account):
+        text = plan(url, "enable_seqscan")
+        assert "Seq Scan on ram_recycledaccesskey" not in text, f"{url}\n{text}"
+    text = plan(f"{reverse('admin:ram_recycledaccesskey_changelist')}?q=cli:", "enable_seqscan", "enable_indexscan")
+    assert "recycled_access_key_deleted_by_trgm" in text, text  # who deleted it, any part (migration 0014)
+    text = plan(reverse("admin:ram_recycledaccesskey_changelist"), "enable_seqscan")
+    assert "recycled_access_key_deleted_id" in text, text  # the latest deleted first
 
 
 # --- Filters and figures ------------------------------------------------------------------

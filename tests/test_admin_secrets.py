@@ -1,9 +1,11 @@
-"""No secret and no ciphertext in any admin page, export or report: keys, MFA devices and STS
-sessions are created through the services (so their secrets and security tokens are known), then
-every page an auditor can open is searched for them, and for the sessions' token digests."""
+"""No secret and no ciphertext in any admin page, export or report: keys (in use and in the
+recycle bin), MFA devices and STS sessions are created through the services (so their secrets and
+security tokens are known), then every page an auditor can open is searched for them, and for the
+sessions' token digests."""
 from __future__ import annotations
 
 import base64
+from datetime import UTC
 
 import pyotp
 import pytest
@@ -11,10 +13,10 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from ram.models import AccessKey, Account, AuditEvent, MfaDevice, RamUser, StsSession
+from ram.models import AccessKey, Account, AuditEvent, MfaDevice, RamUser, RecycledAccessKey, StsSession
 from ram.services import access_key_create, mfa_device_bind
 
-from .admin_data import fill_roles
+from .admin_data import fill_roles, recycle_keys
 
 RAM_MODELS = [model for model in admin.site._registry if model._meta.app_label == "ram"]
 
@@ -28,8 +30,10 @@ def encodings(blob: bytes) -> list[str]:
 
 @pytest.fixture
 def secrets_world(demo, cli):
-    """Keys of a RAM user and of the root, an MFA device, and STS sessions of three roles (one
-    narrowed, one expired): their plaintext and sealed forms, the sessions' tokens and digests."""
+    """Keys of a RAM user and of the root, an MFA device, STS sessions of three roles (one narrowed,
+    one expired), and keys in the recycle bins of alice, bob (who makes room for it: his oldest key
+    goes to the bin and back) and the root, one overdue: their plaintext and sealed forms, the
+    sessions' tokens and digests."""
     alice = RamUser.objects.get(user_name="alice")
     issued = [access_key_create(actor=cli, owner=alice, scenario="cli"), access_key_create(actor=cli, owner=demo)]
     seed = pyotp.random_base32()
@@ -37,7 +41,11 @@ def secrets_world(demo, cli):
     needles = [seed, *encodings(bytes(MfaDevice.objects.get().secret_sealed))]
     for item in issued:
         needles.append(item.secret)
+    for owner, days in ((alice, None), (RamUser.objects.get(user_name="bob"), 3), (demo, 0)):
+        needles += [item.secret for item in recycle_keys(cli, owner, days=days)]
     for key in AccessKey.objects.all():  # bob's seeded keys too: their secrets are unknown, their ciphertext is not
+        needles += encodings(bytes(key.secret_sealed))
+    for key in RecycledAccessKey.objects.all():
         needles += encodings(bytes(key.secret_sealed))
     for session in fill_roles(demo, cli, count=3):
         needles += [session.secret, session.security_token]
@@ -81,6 +89,18 @@ def every_auditor_url() -> list[str]:
     for query in ("state=active", "state=expired", "narrowed=yes", "narrowed=no"):
         urls += [f"{reverse('admin:ram_stssession_changelist')}?{query}",
                  f"{reverse('admin:ram_stssession_export')}?{query}"]
+    for key_id, user_id in RecycledAccessKey.objects.values_list("access_key_id", "ram_user_id"):
+        urls += [f"{reverse('admin:ram_recycledaccesskey_changelist')}?q={key_id}",
+                 f"{reverse('admin:ram_recycledaccesskey_export')}?q={key_id}",
+                 f"{reverse('admin:ram_auditevent_changelist')}?target__exact={key_id}",
+                 f"{reverse('admin:ram_auditevent_export')}?q={key_id}"]
+        if user_id is not None:
+            urls += [f"{reverse('admin:ram_recycledaccesskey_changelist')}?ram_user__id__exact={user_id}",
+                     f"{reverse('admin:ram_recycledaccesskey_export')}?ram_user__id__exact={user_id}"]
+    for query in ("purge=soon", "purge=overdue", "purge=later", "owner=root", "owner=ram_user", "q=alice",
+                  "q=cli:", "o=-6"):
+        urls += [f"{reverse('admin:ram_recycledaccesskey_changelist')}?{query}",
+                 f"{reverse('admin:ram_recycledaccesskey_export')}?{query}"]
     return urls
 
 
@@ -121,6 +141,23 @@ def test_sts_session_pages_show_the_metadata_auditors_need(auditor, demo):
         "alice-0": ["False", "False"], "alice-1": ["False", "True"], "alice-2": ["True", "False"]}
 
 
+def test_recycle_bin_pages_show_the_metadata_auditors_need(auditor, demo):
+    key = RecycledAccessKey.objects.get(ram_user__user_name="bob")  # his oldest key went back (restored)
+    page = body(auditor.get(reverse("admin:ram_recycledaccesskey_change", args=[key.pk])))
+    for text in [key.access_key_id, "bob", "RAM user", "Command Line Interface (CLI)", "cli:tests", "2 days",
+                 "All events of this AccessKey", "CreateAccessKey", "DeleteAccessKey"]:
+        assert text in page, text
+    exported = body(auditor.get(reverse("admin:ram_recycledaccesskey_export"))).splitlines()
+    assert exported[0].split(",") == ["access_key_id", "owner", "owner_type", "account_uid", "account_alias",
+                                      "scenario", "created_by", "created_at", "last_used_at", "last_used_service",
+                                      "deleted_by", "deleted_at", "purge_at"]
+    rows = {line.split(",")[0]: line.split(",") for line in exported[1:]}
+    assert set(rows) == set(RecycledAccessKey.objects.values_list("access_key_id", flat=True))
+    assert rows[key.access_key_id][1:6] == ["bob", "RAM user", demo.uid, "demo", "cli"]
+    assert rows[key.access_key_id][10:] == [key.deleted_by, *(moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                                                                for moment in (key.deleted_at, key.purge_at))]
+
+
 def test_access_key_pages_show_the_metadata_auditors_need(auditor):
     key = AccessKey.objects.get(ram_user__user_name="alice")
     page = body(auditor.get(reverse("admin:ram_accesskey_change", args=[key.pk])))
@@ -136,6 +173,11 @@ def test_access_key_pages_show_the_metadata_auditors_need(auditor):
     ("stssession", "secret_sealed__startswith"), ("stssession", "seal_version__exact"),
     ("stssession", "token_digest__startswith"), ("role", "sessions__token_digest__startswith"),
     ("rolepolicyattachment", "role__sessions__secret_sealed__startswith"),
+    ("recycledaccesskey", "secret_sealed__startswith"), ("recycledaccesskey", "secret_sealed__exact"),
+    ("recycledaccesskey", "seal_version__exact"), ("recycledaccesskey", "seal_version__gte"),
+    ("account", "recycled_access_keys__secret_sealed__startswith"),
+    ("ramuser", "recycled_access_keys__secret_sealed__contains"),
+    ("recycledaccesskey", "ram_user__login_user__password__startswith"),
 ])
 def test_no_url_can_filter_on_a_ciphertext_or_a_password_hash(auditor, model, lookup):
     """A filter would be an oracle: it reads a ciphertext or a hash one guess at a time."""

@@ -215,7 +215,7 @@ def test_the_admins_links_between_lists_are_what_reverse_writes():
     from ram.admin.readonly import change_url, changelist_url
 
     for model_name in ["account", "ramuser", "accesskey", "auditevent", "mfadevice", "policy", "policyversion", "role",
-                       "rolepolicyattachment", "stssession"]:
+                       "rolepolicyattachment", "stssession", "recycledaccesskey"]:
         assert changelist_url(model_name) == reverse(f"admin:ram_{model_name}_changelist")
         for pk in [1, 42, 10**12]:
             assert change_url(model_name, pk) == reverse(f"admin:ram_{model_name}_change", args=[pk])

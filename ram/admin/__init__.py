@@ -5,10 +5,12 @@ offers none, to superusers neither. The Auditors group (``ram.bootstrap``) holds
 Built for large tables (``readonly.EstimatedCountPaginator``, indexed filters and searches,
 constant queries per page); every list exports as CSV; an account's page gives its credential
 report; ``/admin/ram/accesskey/hygiene/`` is the key-hygiene dashboard. No page ever renders an
-AccessKey secret, an STS session's secret or SecurityToken digest, their ciphertext, or an MFA seed.
+AccessKey secret (in use or in the recycle bin), an STS session's secret or SecurityToken digest,
+their ciphertext, or an MFA seed.
 
 Modules: ``readonly`` (the base), ``filters``, ``identities`` (accounts, RAM users, MFA devices),
 ``policies`` (policies and their versions), ``roles`` (RAM roles, their policy attachments, STS
-sessions), ``access_keys``, ``events`` (the audit trail), ``hygiene`` (the dashboard).
+sessions), ``access_keys``, ``recycle_bin`` (deleted AccessKeys in their owners' recycle bins),
+``events`` (the audit trail), ``hygiene`` (the dashboard).
 """
-from . import access_keys, events, identities, policies, roles  # noqa: F401 (they register the model admins)
+from . import access_keys, events, identities, policies, recycle_bin, roles  # noqa: F401 (they register the model admins)

@@ -46,6 +46,39 @@ def key_trail_url(access_key_id: str) -> str:
     return f"{changelist_url('auditevent')}?target__exact={access_key_id}"
 
 
+def key_trail_link(access_key_id: str) -> str:
+    """A list cell: the link to a key's trail."""
+    # Not format_html: its lazy-string checks cost more than the rest of the cell, on every row.
+    return mark_safe(f'<a href="{escape(key_trail_url(access_key_id))}">Events</a>')  # noqa: S308 - escaped
+
+
+def key_audit_trail(access_key_id: str) -> str:
+    """Who did what to a key, when, from where; the scenario and confirmations at creation (a key's
+    page, in use or in the recycle bin: its events outlive it)."""
+    events = AuditEvent.objects.filter(target=access_key_id).order_by("-occurred_at", "-id")[:TRAIL_ON_PAGE]
+    rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                                "<td>{}</td><td>{}</td></tr>",
+                            ((e.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC"), e.action, e.actor,
+                              e.source_ip or "—", e.user_agent or "—", scenario_label(e.scenario),
+                              "; ".join(e.detail.get("confirmations", [])) or "—",
+                              e.result + (f" ({e.error_code})" if e.error_code else ""))
+                             for e in events))
+    return format_html(
+        '<table class="ram-trail"><thead><tr><th>When</th><th>Action</th><th>Actor</th><th>Source IP</th>'
+        "<th>User agent</th><th>Scenario</th><th>Confirmations</th><th>Result</th></tr></thead>"
+        '<tbody>{}</tbody></table><p><a href="{}">All events of this AccessKey</a></p>',
+        rows, key_trail_url(access_key_id),
+    )
+
+
+def owned_by_users_named(term: str) -> Q:
+    """Rows of the RAM users whose name holds ``term``: the owners' ids first (trigram index on user
+    names), then the rows by ``ram_user_id``: an OR over a join would make PostgreSQL scan every row."""
+    owners = RamUser.objects.filter(user_name__icontains=term).order_by().values_list("pk", flat=True)
+    owner_ids = list(owners[:OWNER_IDS_INLINED + 1])
+    return Q(ram_user_id__in=owner_ids) if len(owner_ids) <= OWNER_IDS_INLINED else Q(ram_user__in=owners)
+
+
 @admin.register(AccessKey)
 class AccessKeyAdmin(ReadOnlyModelAdmin):
     # The owner's type ("<root>" or a user name) and the key's age (its creation time) are on its
@@ -82,7 +115,8 @@ class AccessKeyAdmin(ReadOnlyModelAdmin):
         return [path("hygiene/", view, name="ram_accesskey_hygiene")]
 
     def object_tools(self):
-        return {"hygiene_url": console_link("admin:ram_accesskey_hygiene")}
+        return {"hygiene_url": console_link("admin:ram_accesskey_hygiene"),
+                "recycle_bin_url": changelist_url("recycledaccesskey")}
 
     def hygiene_view(self, request):
         """The key-hygiene dashboard (``hygiene.py``)."""
@@ -95,12 +129,7 @@ class AccessKeyAdmin(ReadOnlyModelAdmin):
             return Q(account__uid=term)
         if ":" in term:  # an ARN: who created the key
             return Q(created_by__icontains=term)
-        # The owners' ids first (trigram index on user names), then the keys by ram_user_id: an OR
-        # over a join would make PostgreSQL scan every key.
-        owners = RamUser.objects.filter(user_name__icontains=term).order_by().values_list("pk", flat=True)
-        owner_ids = list(owners[:OWNER_IDS_INLINED + 1])
-        by_owner = Q(ram_user_id__in=owner_ids) if len(owner_ids) <= OWNER_IDS_INLINED else Q(ram_user__in=owners)
-        return by_owner | Q(created_by__icontains=term)
+        return owned_by_users_named(term) | Q(created_by__icontains=term)
 
     @admin.display(description="Owner")
     def owner(self, obj: AccessKey) -> str:
@@ -127,23 +156,8 @@ class AccessKeyAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description="Trail")
     def trail(self, obj: AccessKey) -> str:
-        # Not format_html: its lazy-string checks cost more than the rest of the cell, on every row.
-        return mark_safe(f'<a href="{escape(key_trail_url(obj.access_key_id))}">Events</a>')  # noqa: S308 - escaped
+        return key_trail_link(obj.access_key_id)
 
     @admin.display(description="Audit trail")
     def audit_trail(self, obj: AccessKey) -> str:
-        """Who did what to this key, when, from where; the scenario and confirmations at creation."""
-        events = AuditEvent.objects.filter(target=obj.access_key_id).order_by("-occurred_at", "-id")[:TRAIL_ON_PAGE]
-        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                                    "<td>{}</td><td>{}</td></tr>",
-                                ((e.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC"), e.action, e.actor,
-                                  e.source_ip or "—", e.user_agent or "—", scenario_label(e.scenario),
-                                  "; ".join(e.detail.get("confirmations", [])) or "—",
-                                  e.result + (f" ({e.error_code})" if e.error_code else ""))
-                                 for e in events))
-        return format_html(
-            '<table class="ram-trail"><thead><tr><th>When</th><th>Action</th><th>Actor</th><th>Source IP</th>'
-            "<th>User agent</th><th>Scenario</th><th>Confirmations</th><th>Result</th></tr></thead>"
-            '<tbody>{}</tbody></table><p><a href="{}">All events of this AccessKey</a></p>',
-            rows, key_trail_url(obj.access_key_id),
-        )
+        return key_audit_trail(obj.access_key_id)

@@ -21,6 +21,7 @@ from django.core.cache import caches
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
 from ..models import RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA, AccessKey, Account, AuditEvent, StsSession
@@ -225,6 +226,37 @@ class SessionPolicyFilter(FixedChoicesFilter):
 
     def condition(self, value):
         return Q(session_policy__isnull=value == "no")
+
+
+PURGE_SOON_DAYS = 7
+
+
+def purge_condition(when: str) -> Q:
+    """Keys in the recycle bin by when the purge deletes them: ``overdue``, its time past (the purge
+    has not run since: ``manage.py purge_recycle_bin``, from cron); ``soon``, within
+    ``PURGE_SOON_DAYS``; ``later``. On the ``purge_at`` index."""
+    now = timezone.now()
+    soon = now + timedelta(days=PURGE_SOON_DAYS)
+    return {
+        "overdue": Q(purge_at__lte=now),
+        "soon": Q(purge_at__gt=now, purge_at__lte=soon),
+        "later": Q(purge_at__gt=soon),
+    }[when]
+
+
+class PurgeFilter(FixedChoicesFilter):
+    """AccessKeys in the recycle bin the purge deletes soon (their last chance to be restored)."""
+
+    title = gettext_lazy("purge")
+    parameter_name = "purge"
+    choices_map = {
+        "soon": format_lazy(gettext_lazy("Due within {days} days"), days=PURGE_SOON_DAYS),
+        "overdue": gettext_lazy("Overdue (the purge has not run)"),
+        "later": gettext_lazy("Later"),
+    }
+
+    def condition(self, value):
+        return purge_condition(value)
 
 
 class RoleSessionsFilter(FixedChoicesFilter):

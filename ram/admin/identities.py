@@ -52,9 +52,10 @@ class AccountAdmin(ReadOnlyModelAdmin):
     def links(self, obj: Account) -> str:
         report = credential_report_url(obj.pk)
         return format_html(
-            '{} · {} · {} · {} · <a href="{}">Credential report (CSV)</a>',
+            '{} · {} · {} · {} · {} · <a href="{}">Credential report (CSV)</a>',
             changelist_link("ramuser", f"account={obj.uid}", "RAM users"),
             changelist_link("accesskey", f"account={obj.uid}", "AccessKeys"),
+            changelist_link("recycledaccesskey", f"account={obj.uid}", _("Recycle bin")),
             changelist_link("role", f"account={obj.uid}", _("RAM roles")),
             changelist_link("auditevent", f"account={obj.uid}", "Audit events"), report,
         )
@@ -120,7 +121,8 @@ class RamUserAdmin(ReadOnlyModelAdmin):
     @admin.display(description="Trail")
     def links(self, obj: RamUser) -> str:
         return format_html(
-            "{} · {}", changelist_link("accesskey", f"ram_user__id__exact={obj.pk}", "AccessKeys"),
+            "{} · {} · {}", changelist_link("accesskey", f"ram_user__id__exact={obj.pk}", "AccessKeys"),
+            changelist_link("recycledaccesskey", f"ram_user__id__exact={obj.pk}", _("Recycle bin")),
             changelist_link("auditevent", f"account={obj.account.uid}&q={obj.user_name}", "Audit events"),
         )
 
