@@ -528,12 +528,25 @@ def policy_version_delete(*, actor: Principal, account: Account, policy_name: st
                  target_type="Policy", target=policy.name, detail={"version": version.version_id})
 
 
+def _authorize_on_policy(actor: Principal, action: str, account: Account, policy: Policy) -> None:
+    """Granting or revoking a policy (``ram:AttachPolicyToUser`` … ``ram:DetachPolicyFromRole``) needs
+    the action on the user or role (the caller checks it) AND on the policy, as Alibaba's RAM
+    authorizes them: else whoever may grant one policy to a user grants any, AliyunRAMFullAccess to
+    itself included, and whoever may revoke one revokes the Deny policy that fences it in. The
+    callers authorize the name as sent before the policy is looked up (NoPermission before anyone
+    learns whether it exists); this, its stored name (a resource matches case-sensitively)."""
+    authorize(actor, f"ram:{action}", policy_arn(account, policy.name))
+
+
 def _attach(*, actor: Principal, context: AuditContext, account: Account, policy_name: str, policy_type: str,
             attachments, owner: dict, target_type: str, target: str, shown: str, action: str, taken_code: str):
     """Attach a system policy, or a custom policy of ``account``, to one owner (``owner``: the
-    attachment model's owner field and its value), refused when it is attached already."""
+    attachment model's owner field and its value), refused when it is attached already. The
+    grant is authorized on the policy too (``_authorize_on_policy``)."""
     validate_policy_type(policy_type)
+    authorize(actor, f"ram:{action}", policy_arn(account, policy_name))
     policy = _policy_held(policy_of(account=account, policy_name=policy_name, policy_type=policy_type))
+    _authorize_on_policy(actor, action, account, policy)
     taken = RamError(taken_code, f"The policy {policy.name} is already attached to {shown}.")
     if attachments.filter(policy=policy, **owner).exists():
         raise taken
@@ -550,9 +563,12 @@ def _attach(*, actor: Principal, context: AuditContext, account: Account, policy
 def _detach(*, actor: Principal, context: AuditContext, account: Account, policy_name: str, policy_type: str,
             attachments, owner: dict, target_type: str, target: str, shown: str, action: str,
             missing_code: str) -> None:
-    """Detach a policy from one owner, refused when it is not attached."""
+    """Detach a policy from one owner, refused when it is not attached. Authorized on the policy
+    too (``_authorize_on_policy``)."""
     validate_policy_type(policy_type)
+    authorize(actor, f"ram:{action}", policy_arn(account, policy_name))
     policy = policy_of(account=account, policy_name=policy_name, policy_type=policy_type)
+    _authorize_on_policy(actor, action, account, policy)
     deleted, _ = attachments.filter(policy=policy, **owner).delete()
     if not deleted:
         raise RamError(missing_code, f"The policy {policy.name} is not attached to {shown}.")

@@ -1,0 +1,166 @@
+"""Outside attacks on Permissions > Policies, Identities > Roles and STS (issue 17), after
+``test_sts_attacks``: what that file does not try. Plain signed HTTP through the whole middleware
+stack (Django's test client), the console as a logged-on user, and the policy language directly.
+
+Each finding is a test that failed before its fix (its docstring says so); the attacks the product
+held are kept as regression tests after them."""
+from __future__ import annotations
+
+import pytest
+
+from ram.models import AuditEvent, PolicyAttachment, RolePolicyAttachment
+from ram.services import access_key_create, policy_attach, policy_create, role_create, role_policy_attach
+
+from .api_helpers import send, v1_call
+from .sdk_drivers import trust_policy
+
+STS_VERSION = "2015-04-01"
+
+
+def document(*statements) -> dict:
+    return {"Version": "1", "Statement": list(statements)}
+
+
+def allow(action, resource="*") -> dict:
+    return {"Effect": "Allow", "Action": action, "Resource": resource}
+
+
+def deny(action, resource) -> dict:
+    return {"Effect": "Deny", "Action": action, "Resource": resource}
+
+
+class Lab:
+    """Account A with the roles ``Admin`` (full access) and ``Reader`` (read-only), both trusting
+    A; ``key_of`` makes a RAM user of A with a custom policy of its own and returns its key."""
+
+    def __init__(self, client, account, make_account, make_ram_user, cli):
+        self.client, self.account, self.make_account, self.make_ram_user, self.cli = (
+            client, account, make_account, make_ram_user, cli)
+        self.uid = account.uid
+        self.roles = {}
+        for name, policy in [("Admin", "AliyunRAMFullAccess"), ("Reader", "AliyunRAMReadOnlyAccess")]:
+            self.roles[name] = role_create(actor=cli, account=account, role_name=name,
+                                           trust_policy=trust_policy(RAM=self.uid))
+            role_policy_attach(actor=cli, role=self.roles[name], policy_name=policy, policy_type="System")
+
+    def arn(self, kind: str, name: str) -> str:
+        return f"acs:ram:*:{self.uid}:{kind}/{name}"
+
+    def role_arn(self, name: str) -> str:
+        return f"acs:ram::{self.uid}:role/{name}"
+
+    def key_of(self, user_name: str, *statements, account=None) -> tuple[str, str]:
+        account = account or self.account
+        user = self.make_ram_user(account, user_name)
+        if statements:
+            policy_create(actor=self.cli, account=account, policy_name=f"{user_name}-policy",
+                          document=document(*statements))
+            policy_attach(actor=self.cli, ram_user=user, policy_name=f"{user_name}-policy", policy_type="Custom")
+        issued = access_key_create(actor=self.cli, owner=user)
+        return issued.access_key.access_key_id, issued.secret
+
+    def call(self, key: tuple[str, str], action: str, token: str | None = None, **params) -> tuple[int, dict]:
+        """A V1-signed call (an STS action with the STS version); (HTTP status, JSON body)."""
+        extra = {"SecurityToken": token} if token else {}
+        if action in ("AssumeRole", "GetCallerIdentity"):
+            extra["Version"] = STS_VERSION
+        answer = send(self.client, v1_call(action, params, key_id=key[0], secret=key[1], extra=extra))
+        return answer.status_code, answer.json()
+
+    def assume(self, key, role: str, session: str = "s-1", **params) -> tuple[tuple[str, str], str]:
+        status, body = self.call(key, "AssumeRole", RoleArn=self.role_arn(role), RoleSessionName=session, **params)
+        assert status == 200, body
+        credentials = body["Credentials"]
+        return (credentials["AccessKeyId"], credentials["AccessKeySecret"]), credentials["SecurityToken"]
+
+
+@pytest.fixture
+def lab(client, account, make_account, make_ram_user, cli, system_policies) -> Lab:
+    return Lab(client, account, make_account, make_ram_user, cli)
+
+
+def code_of(answer: tuple[int, dict]) -> tuple[str | None, int]:
+    status, body = answer
+    return body.get("Code"), status
+
+
+# --- 1. Granting a policy is authorized on the policy too ---------------------------------------
+
+@pytest.fixture
+def helpdesk(lab):
+    """The delegation Alibaba documents ("RAM authorization": AttachPolicyToUser / …ToRole and
+    their Detach need the user or role AND ``policy/<name>``): helpdesk may grant and revoke the
+    custom policy ``Grantable`` to anyone, and is explicitly denied AliyunRAMFullAccess."""
+    policy_create(actor=lab.cli, account=lab.account, policy_name="Grantable", document=document(allow("ram:GetUser")))
+    policy_create(actor=lab.cli, account=lab.account, policy_name="Powerful", document=document(allow("ram:*")))
+    policy_create(actor=lab.cli, account=lab.account, policy_name="Guardrail",
+                  document=document(deny("ram:CreateUser", "*")))
+    grants = ["ram:AttachPolicyToUser", "ram:DetachPolicyFromUser", "ram:AttachPolicyToRole",
+              "ram:DetachPolicyFromRole"]
+    key = lab.key_of("helpdesk",
+                     allow(grants, [lab.arn("policy", "Grantable"), lab.arn("user", "*"), lab.arn("role", "*")]),
+                     deny(grants, lab.arn("policy", "AliyunRAMFullAccess")))
+    policy_attach(actor=lab.cli, ram_user=lab.account.ram_users.get(user_name="helpdesk"), policy_name="Guardrail",
+                  policy_type="Custom")
+    return key
+
+
+@pytest.mark.parametrize("policy_name,policy_type", [
+    ("AliyunRAMFullAccess", "System"), ("aliyunramfullaccess", "System"), ("AliyunSTSAssumeRoleAccess", "System"),
+    ("Powerful", "Custom")])
+def test_a_user_allowed_to_grant_one_policy_cannot_grant_itself_another(lab, helpdesk, policy_name, policy_type):
+    """BROKEN before the fix: AttachPolicyToUser / AttachPolicyToRole were authorized on the user
+    or role only, never on the policy. A RAM user allowed to grant the one policy ``Grantable``
+    (the delegation Alibaba documents: Resource ``policy/Grantable`` and ``user/*``), and even
+    explicitly denied AliyunRAMFullAccess, attached AliyunRAMFullAccess to itself (or to a role it
+    then assumed) and administered the account."""
+    assert code_of(lab.call(helpdesk, "AttachPolicyToUser", UserName="helpdesk", PolicyName=policy_name,
+                            PolicyType=policy_type)) == ("NoPermission", 403)
+    assert code_of(lab.call(helpdesk, "AttachPolicyToRole", RoleName="Reader", PolicyName=policy_name,
+                            PolicyType=policy_type)) == ("NoPermission", 403)
+    assert not PolicyAttachment.objects.filter(ram_user__user_name="helpdesk", policy__name__iexact=policy_name).exists()
+    assert not RolePolicyAttachment.objects.filter(role__role_name="Reader", policy__name__iexact=policy_name).exists()
+    assert code_of(lab.call(helpdesk, "CreateUser", UserName="eve")) == ("NoPermission", 403)
+    # what it was given: Grantable, to anyone
+    assert lab.call(helpdesk, "AttachPolicyToUser", UserName="helpdesk", PolicyName="Grantable",
+                    PolicyType="Custom")[0] == 200
+    assert lab.call(helpdesk, "AttachPolicyToRole", RoleName="Reader", PolicyName="Grantable",
+                    PolicyType="Custom")[0] == 200
+
+
+def test_a_user_allowed_to_revoke_one_policy_cannot_revoke_its_own_guardrail(lab, helpdesk):
+    """BROKEN before the fix: DetachPolicyFromUser / …FromRole were authorized on the user or role
+    only: helpdesk detached the Deny policy ``Guardrail`` from itself and created users."""
+    policy_attach(actor=lab.cli, ram_user=lab.account.ram_users.get(user_name="helpdesk"), policy_name="Grantable",
+                  policy_type="Custom")
+    role_policy_attach(actor=lab.cli, role=lab.roles["Reader"], policy_name="Guardrail", policy_type="Custom")
+    assert code_of(lab.call(helpdesk, "DetachPolicyFromUser", UserName="helpdesk", PolicyName="Guardrail",
+                            PolicyType="Custom")) == ("NoPermission", 403)
+    assert code_of(lab.call(helpdesk, "DetachPolicyFromRole", RoleName="Reader", PolicyName="GUARDRAIL",
+                            PolicyType="Custom")) == ("NoPermission", 403)
+    assert code_of(lab.call(helpdesk, "CreateUser", UserName="eve")) == ("NoPermission", 403)
+    assert RolePolicyAttachment.objects.filter(role__role_name="Reader", policy__name="Guardrail").exists()
+    # a policy that does not exist: NoPermission too (its name is not learned)
+    assert code_of(lab.call(helpdesk, "AttachPolicyToUser", UserName="helpdesk", PolicyName="NoSuchPolicy",
+                            PolicyType="Custom")) == ("NoPermission", 403)
+    assert lab.call(helpdesk, "DetachPolicyFromUser", UserName="helpdesk", PolicyName="Grantable",
+                    PolicyType="Custom")[0] == 200
+    assert not AuditEvent.objects.filter(action="DetachPolicyFromUser", detail__policy="Guardrail").exists()
+
+
+def test_the_console_grant_is_authorized_on_the_policy_too(lab, helpdesk, client):
+    """The same through the console's Permissions tabs (one service behind both)."""
+    from django.contrib.auth import get_user_model
+
+    user = lab.account.ram_users.get(user_name="helpdesk")
+    logon = get_user_model().objects.create_user(username=f"helpdesk{lab.account.logon_suffix}", password="x")
+    user.login_user = logon
+    user.save(update_fields=["login_user"])
+    client.force_login(logon, backend="console.backends.ConsoleBackend")
+    answer = client.post("/users/helpdesk/policies/attach", {"policy_name": "System:AliyunRAMFullAccess"})
+    assert answer.status_code == 403
+    answer = client.post("/roles/Reader/change/attach", {"policy_name": "System:AliyunRAMFullAccess"})
+    assert answer.status_code == 403
+    assert not PolicyAttachment.objects.filter(policy__name="AliyunRAMFullAccess").exists()
+    assert client.post("/users/helpdesk/policies/attach", {"policy_name": "Custom:Grantable"}).status_code == 302
+    assert PolicyAttachment.objects.filter(ram_user=user, policy__name="Grantable").exists()
