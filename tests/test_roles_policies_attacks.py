@@ -6,9 +6,17 @@ Each finding is a test that failed before its fix (its docstring says so); the a
 held are kept as regression tests after them."""
 from __future__ import annotations
 
+import json
+import re
+import signal
+from contextlib import contextmanager
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ram.models import AuditEvent, PolicyAttachment, RolePolicyAttachment
+from ram.policy_language import _wildcard
 from ram.services import access_key_create, policy_attach, policy_create, role_create, role_policy_attach
 
 from .api_helpers import send, v1_call
@@ -164,3 +172,54 @@ def test_the_console_grant_is_authorized_on_the_policy_too(lab, helpdesk, client
     assert not PolicyAttachment.objects.filter(policy__name="AliyunRAMFullAccess").exists()
     assert client.post("/users/helpdesk/policies/attach", {"policy_name": "Custom:Grantable"}).status_code == 302
     assert PolicyAttachment.objects.filter(ram_user=user, policy__name="Grantable").exists()
+
+
+# --- 2. Wildcards that backtrack -------------------------------------------------------------
+
+class _Hung(BaseException):
+    """Raised by ``_guard`` (a BaseException: no handler of the server's turns it into a 500)."""
+
+
+@contextmanager
+def _guard(seconds: int):
+    """Fail the test instead of hanging it: not a measurement (the answer after the fix takes
+    milliseconds, the one before took hours), only a way out of a worker that would never return."""
+    def expired(signum, frame):
+        raise _Hung(f"no answer within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_session_policy_of_many_wildcards_does_not_hang_the_server(lab):
+    """BROKEN before the fix: a wildcard became the regular expression ``.*``, matched with
+    backtracking; ``user/*a*a*a…*b`` (40 pieces, 82 characters) against ``user/aaa…a`` took time
+    exponential in the pieces. Anyone allowed sts:AssumeRole on any role put it in a session policy
+    (or anyone allowed CreatePolicy in a document) and held a worker for hours with one request."""
+    low = lab.key_of("low", allow("sts:AssumeRole"))
+    resource = lab.arn("user", "*a" * 40 + "*b")
+    session, token = lab.assume(low, "Reader", Policy=json.dumps(document(allow("ram:GetUser", resource))))
+    name = "a" * 29 + "." + "a" * 29 + "." + "aaaa"  # 64 characters, no run a credential could be
+    with _guard(30):
+        assert code_of(lab.call(session, "GetUser", token, UserName=name)) == ("NoPermission", 403)
+        assert code_of(lab.call(session, "GetUser", token, UserName=name[:-1] + "b")) == ("EntityNotExist.User", 404)
+
+
+def _backtracking(pattern: str, ignore_case: bool) -> re.Pattern:
+    """The translation of before the fix: the reference for what a wildcard means."""
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(body, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(pattern=st.text(alphabet="aAb*?.\\[\n", max_size=8), text=st.text(alphabet="aAb.\\[\n", max_size=10),
+       ignore_case=st.booleans())
+def test_wildcards_mean_what_they_meant(pattern, text, ignore_case):
+    """The expression that cannot backtrack answers as the one that could, for every pattern."""
+    assert bool(_wildcard(pattern, ignore_case=ignore_case).fullmatch(text)) == \
+        bool(_backtracking(pattern, ignore_case).fullmatch(text))
