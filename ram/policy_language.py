@@ -377,9 +377,9 @@ def _date(value) -> datetime | None:
             return None
     try:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: in UTC beyond year 1 or 9999 ("9999-12-31T23:59:59-01:00")
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # --- Matching ----------------------------------------------------------------------------------

@@ -223,3 +223,28 @@ def test_wildcards_mean_what_they_meant(pattern, text, ignore_case):
     """The expression that cannot backtrack answers as the one that could, for every pattern."""
     assert bool(_wildcard(pattern, ignore_case=ignore_case).fullmatch(text)) == \
         bool(_backtracking(pattern, ignore_case).fullmatch(text))
+
+
+# --- 3. Conditions on what the caller sends --------------------------------------------------
+
+@pytest.mark.parametrize("external_id", ["9999-12-31T23:59:59-01:00",
+                                         "9999-12-31T23:59:59.999999-23:59"])
+def test_a_date_condition_on_the_external_id_refuses_a_date_out_of_range(lab, external_id):
+    """BROKEN before the fix: a trust policy with a date condition on ``sts:ExternalId`` read the
+    caller's ExternalId as a date; one that parses but lies beyond year 9999 in UTC
+    (``9999-12-31T23:59:59-01:00``: the ExternalId's characters allow it) raised OverflowError out
+    of the evaluator: AssumeRole answered InternalError (500) to anyone who asked."""
+    trust = trust_policy(RAM=lab.uid)
+    trust["Statement"][0]["Condition"] = {"DateLessThan": {"sts:ExternalId": "2030-01-01T00:00:00Z"}}
+    role_create(actor=lab.cli, account=lab.account, role_name="Dated", trust_policy=trust)
+    low = lab.key_of("low", allow("sts:AssumeRole"))
+    status, body = lab.call(low, "AssumeRole", RoleArn=lab.role_arn("Dated"), RoleSessionName="s-1",
+                            ExternalId=external_id)
+    assert (body.get("Code"), status) == ("NoPermission", 403)
+    assert lab.call(low, "AssumeRole", RoleArn=lab.role_arn("Dated"), RoleSessionName="s-1",
+                    ExternalId="2029-12-31T00:00:00Z")[0] == 200
+    # written in a document, such a date is malformed, named as such
+    code, status = code_of(lab.call(lab.key_of("writer", allow("ram:*")), "CreatePolicy", PolicyName="Far",
+                                    PolicyDocument=json.dumps(document({**allow("ram:GetUser"), "Condition": {
+                                        "DateLessThan": {"acs:CurrentTime": external_id}}}))))
+    assert (code, status) == ("MalformedPolicyDocument", 400)
