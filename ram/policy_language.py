@@ -425,9 +425,13 @@ def _condition_match(operator: str, test: str, actual, expected) -> bool:
         flag = actual if isinstance(actual, bool) else str(actual).lower() == "true"
         return flag == expected
     try:
-        return ipaddress.ip_address(str(actual)) in expected
+        address = ipaddress.ip_address(str(actual))
     except (ValueError, TypeError):
         return False
+    # An IPv4 client seen through an IPv6 socket ("::ffff:203.0.113.5") is that IPv4 client: else
+    # a Deny on its IPv4 block would not apply, and an Allow on it would refuse it.
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address in expected or (mapped is not None and mapped in expected)
 
 
 def _as_text(value) -> str:

@@ -12,6 +12,7 @@ import signal
 from contextlib import contextmanager
 
 import pytest
+from django.test import Client
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -248,3 +249,25 @@ def test_a_date_condition_on_the_external_id_refuses_a_date_out_of_range(lab, ex
                                     PolicyDocument=json.dumps(document({**allow("ram:GetUser"), "Condition": {
                                         "DateLessThan": {"acs:CurrentTime": external_id}}}))))
     assert (code, status) == ("MalformedPolicyDocument", 400)
+
+
+@pytest.mark.parametrize("remote", ["::ffff:203.0.113.5", "::FFFF:cb00:7105", "0:0:0:0:0:ffff:203.0.113.5"])
+def test_an_ip_condition_holds_for_an_ipv4_client_seen_through_an_ipv6_socket(lab, remote):
+    """BROKEN before the fix: a server listening on an IPv6 socket (or a proxy that does, writing
+    X-Forwarded-For) sees an IPv4 client as ``::ffff:203.0.113.5``; the evaluator compared that
+    IPv6 address with the IPv4 block ``203.0.113.0/24`` and found it outside: a Deny on the block
+    did not apply (the caller did what it was fenced from), an Allow on it refused its own users."""
+    fenced = lab.key_of("fenced", allow("ram:*"), {**deny("ram:*", "*"), "Condition": {
+        "IpAddress": {"acs:SourceIp": "203.0.113.0/24"}}})
+    office = lab.key_of("office", {**allow("ram:ListUsers"), "Condition": {
+        "IpAddress": {"acs:SourceIp": ["198.51.100.0/24", "203.0.113.0/24"]}}})
+    client = Client(REMOTE_ADDR=remote)
+    answer = send(client, v1_call("ListUsers", {}, key_id=fenced[0], secret=fenced[1]))
+    assert (answer.status_code, answer.json().get("Code")) == (403, "NoPermission")
+    assert send(client, v1_call("ListUsers", {}, key_id=office[0], secret=office[1])).status_code == 200
+    # an IPv6 block still matches the address as written, and another IPv4 address stays outside
+    v6 = lab.key_of("v6", {**allow("ram:ListUsers"), "Condition": {"IpAddress": {"acs:SourceIp": "::ffff:0:0/96"}}})
+    assert send(client, v1_call("ListUsers", {}, key_id=v6[0], secret=v6[1])).status_code == 200
+    elsewhere = Client(REMOTE_ADDR="::ffff:192.0.2.1")
+    assert send(elsewhere, v1_call("ListUsers", {}, key_id=office[0], secret=office[1])).status_code == 403
+    assert send(elsewhere, v1_call("ListUsers", {}, key_id=fenced[0], secret=fenced[1])).status_code == 200
