@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -21,6 +22,7 @@ from ram.policy_language import _wildcard
 from ram.services import access_key_create, policy_attach, policy_create, role_create, role_policy_attach
 
 from .api_helpers import send, v1_call
+from .live_http import bind_mfa
 from .sdk_drivers import trust_policy
 
 STS_VERSION = "2015-04-01"
@@ -271,3 +273,47 @@ def test_an_ip_condition_holds_for_an_ipv4_client_seen_through_an_ipv6_socket(la
     elsewhere = Client(REMOTE_ADDR="::ffff:192.0.2.1")
     assert send(elsewhere, v1_call("ListUsers", {}, key_id=office[0], secret=office[1])).status_code == 403
     assert send(elsewhere, v1_call("ListUsers", {}, key_id=fenced[0], secret=fenced[1])).status_code == 200
+
+
+# --- 4. The console's Security Verification on a role's grants and trust ----------------------
+
+@pytest.fixture
+def operator_with_mfa(lab, client):
+    """The root of A logged on in the console, with an MFA device (its TOTP)."""
+    totp = bind_mfa(lab.account)
+    client.force_login(lab.account.root_user, backend="console.backends.ConsoleBackend")
+    return client, totp
+
+
+def test_a_role_grant_or_trust_change_asks_the_operators_code(lab, operator_with_mfa):
+    """BROKEN before the fix: the user page asks the operator's MFA code before attaching or
+    revoking a policy ("the operator's code before every sensitive change"), the role page did not.
+    A stolen console session (no code) attached AliyunRAMFullAccess to a role, rewrote its trust
+    policy to name an outside account, and that account assumed it: full access, an AccessKey
+    factory, no code ever asked."""
+    client, totp = operator_with_mfa
+    outside = trust_policy(RAM="acs:ram::1999999999999999:root")
+    reader = lab.roles["Reader"]
+    for change, data in [("attach", {"policy_name": "System:AliyunRAMFullAccess"}),
+                         ("detach", {"policy_name": "System:AliyunRAMReadOnlyAccess"}),
+                         ("trust", {"trust_policy": json.dumps(outside)})]:
+        asked = client.post(f"/roles/Reader/change/{change}", data)
+        assert asked.status_code == 200 and "Security Verification" in asked.content.decode(), change
+        wrong = client.post(f"/roles/Reader/change/{change}", {**data, "code": f"{(int(totp.now()) + 1) % 10**6:06d}"})
+        assert wrong.status_code == 400 and "Security Verification" in wrong.content.decode(), change
+    reader.refresh_from_db()
+    assert reader.trust_policy == trust_policy(RAM=lab.uid)
+    assert list(reader.policy_attachments.values_list("policy__name", flat=True)) == ["AliyunRAMReadOnlyAccess"]
+    # with the code: done, each code once
+    done = client.post("/roles/Reader/change/attach", {"policy_name": "System:AliyunRAMFullAccess", "code": totp.now()})
+    assert done.status_code == 302 and reader.policy_attachments.filter(policy__name="AliyunRAMFullAccess").exists()
+    again = client.post("/roles/Reader/change/trust", {"trust_policy": json.dumps(outside), "code": totp.now()})
+    assert again.status_code == 400  # the code was spent
+    later = client.post("/roles/Reader/change/trust", {"trust_policy": json.dumps(outside),
+                                                        "code": totp.at(time.time() + 30)})
+    assert later.status_code == 302
+    reader.refresh_from_db()
+    assert reader.trust_policy == outside
+    # the note and the session duration are not a grant: no code
+    assert client.post("/roles/Reader/change/settings", {"description": "n", "max_session_duration": "3600"}
+                       ).status_code == 302
