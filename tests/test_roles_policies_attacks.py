@@ -17,7 +17,7 @@ from django.test import Client
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ram.models import AuditEvent, PolicyAttachment, RolePolicyAttachment
+from ram.models import AuditEvent, Policy, PolicyAttachment, RolePolicyAttachment
 from ram.policy_language import _wildcard
 from ram.services import access_key_create, policy_attach, policy_create, role_create, role_policy_attach
 
@@ -317,3 +317,33 @@ def test_a_role_grant_or_trust_change_asks_the_operators_code(lab, operator_with
     # the note and the session duration are not a grant: no code
     assert client.post("/roles/Reader/change/settings", {"description": "n", "max_session_duration": "3600"}
                        ).status_code == 302
+
+
+def test_a_new_default_version_of_a_policy_asks_the_operators_code(lab, operator_with_mfa):
+    """BROKEN before the fix: attaching a policy asks the operator's code, but rewriting what an
+    attached policy allows did not: with a stolen session (no code), a new default version of a
+    custom policy attached to the thief's own user (``Allow *``), or an old permissive version made
+    the default again, gave that user everything the attach would have."""
+    client, totp = operator_with_mfa
+    policy_create(actor=lab.cli, account=lab.account, policy_name="Dev", document=document(allow("ram:GetUser")))
+    policy_attach(actor=lab.cli, ram_user=lab.make_ram_user(lab.account, "bob"), policy_name="Dev", policy_type="Custom")
+    everything = json.dumps(document(allow("ram:*")))
+    asked = client.post("/policies/Custom/Dev/versions/create", {"document": everything, "set_as_default": "on"})
+    assert asked.status_code == 200 and "Security Verification" in asked.content.decode()
+    # a version that is not the default changes nothing yet: no code; making it the default does
+    assert client.post("/policies/Custom/Dev/versions/create", {"document": everything}).status_code == 302
+    asked = client.post("/policies/Custom/Dev/versions/v2/default")
+    assert asked.status_code == 200 and "Security Verification" in asked.content.decode()
+    dev = Policy.objects.get(name="Dev")
+    assert dev.default_version == "v1" and dev.document == document(allow("ram:GetUser"))
+    assert client.post("/policies/Custom/Dev/versions/v2/default", {"code": totp.now()}).status_code == 302
+    dev.refresh_from_db()
+    assert dev.default_version == "v2"
+    assert client.post("/policies/Custom/Dev/versions/v2/delete").status_code == 302  # the default: refused, no code
+    assert client.post("/policies/Custom/Dev/versions/v1/delete").status_code == 302
+    assert list(dev.versions.values_list("number", flat=True)) == [2]
+    assert client.post("/policies/Custom/Dev/versions/create", {
+        "document": json.dumps(document(allow("ram:ListUsers"))), "set_as_default": "on",
+        "code": totp.at(time.time() + 30)}).status_code == 302
+    dev.refresh_from_db()
+    assert dev.default_version == "v3" and dev.document == document(allow("ram:ListUsers"))
