@@ -55,6 +55,9 @@ from .policy import Principal, account_arn, authorize, is_allowed, is_trusted_by
 from .policy_language import MAX_DOCUMENT_LENGTH, MalformedPolicyDocument, RequestContext, parse_document
 
 USER_NAME_CHARS = re.compile(r"[A-Za-z0-9._-]+")
+# Names a console path cannot hold: a browser resolves /roles/../ to / (and %2E%2E alike), so such a
+# role or user could be listed but never opened, inspected or deleted there.
+DOT_SEGMENTS = (".", "..")
 CLI_CONTEXT = AuditContext.cli()
 
 
@@ -87,9 +90,10 @@ def validate_user_name(user_name: str) -> None:
     if not user_name or len(user_name) > 64:
         raise RamError("InvalidParameter.UserName.Length",
                        "The parameter - UserName must be 1 to 64 characters long.")
-    if not USER_NAME_CHARS.fullmatch(user_name):
+    if not USER_NAME_CHARS.fullmatch(user_name) or user_name in DOT_SEGMENTS:
         raise RamError("InvalidParameter.UserName.InvalidChars",
-                       "The parameter - UserName contains invalid characters: use letters, digits, '.', '-' and '_'.")
+                       "The parameter - UserName contains invalid characters: use letters, digits, '.', '-' and '_' "
+                       "(not '.' or '..' alone).")
     refuse_credential("UserName", user_name)
 
 
@@ -613,9 +617,10 @@ def validate_role_name(role_name: str, parameter: str = "RoleName") -> None:
     if not role_name or len(role_name) > Role.NAME_MAX_LENGTH:
         raise RamError(f"InvalidParameter.{parameter}.Length",
                        f"The parameter - {parameter} must be 1 to {Role.NAME_MAX_LENGTH} characters long.")
-    if not ROLE_NAME_CHARS.fullmatch(role_name):
+    if not ROLE_NAME_CHARS.fullmatch(role_name) or role_name in DOT_SEGMENTS:
         raise RamError(f"InvalidParameter.{parameter}.InvalidChars",
-                       f"The parameter - {parameter} contains invalid characters: use letters, digits, '.' and '-'.")
+                       f"The parameter - {parameter} contains invalid characters: use letters, digits, '.' and '-' "
+                       "(not '.' or '..' alone).")
 
 
 def _role_description(description: str, parameter: str = "Description") -> str:

@@ -347,3 +347,27 @@ def test_a_new_default_version_of_a_policy_asks_the_operators_code(lab, operator
         "code": totp.at(time.time() + 30)}).status_code == 302
     dev.refresh_from_db()
     assert dev.default_version == "v3" and dev.document == document(allow("ram:ListUsers"))
+
+
+# --- 5. Names a browser cannot reach -----------------------------------------------------------
+
+@pytest.mark.parametrize("name", [".", ".."])
+def test_a_role_or_user_named_dot_or_dot_dot_cannot_be_created(lab, client, name):
+    """BROKEN before the fix: role and user names allow periods, so ``.`` and ``..`` were accepted;
+    the console links such a role to ``/roles/../``, which every browser resolves to ``/`` (a
+    dot-segment, percent-encoded or not). A role made over the API with AliyunRAMFullAccess and a
+    trust policy naming an outside account was listed but could not be opened, inspected or
+    deleted in the console: a backdoor its administrators could not see into. (A user likewise.)"""
+    admin = lab.key_of("admin", allow("ram:*"))
+    trust = json.dumps(trust_policy(RAM="acs:ram::1999999999999999:root"))
+    assert code_of(lab.call(admin, "CreateRole", RoleName=name, AssumeRolePolicyDocument=trust)) == \
+        ("InvalidParameter.RoleName.InvalidChars", 400)
+    assert code_of(lab.call(admin, "CreateUser", UserName=name)) == ("InvalidParameter.UserName.InvalidChars", 400)
+    assert not lab.account.roles.filter(role_name=name).exists()
+    assert not lab.account.ram_users.filter(user_name=name).exists()
+    # periods elsewhere are fine, and their pages open
+    assert lab.call(admin, "CreateRole", RoleName=name + "a", AssumeRolePolicyDocument=trust)[0] == 200
+    client.force_login(lab.account.root_user, backend="console.backends.ConsoleBackend")
+    page = client.post("/roles/create", {"trusted_entity": "account", "account": "current", "role_name": name,
+                                         "max_session_duration": "3600"})
+    assert page.status_code == 400 and not lab.account.roles.filter(role_name=name).exists()
