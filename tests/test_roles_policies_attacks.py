@@ -13,16 +13,17 @@ import time
 from contextlib import contextmanager
 
 import pytest
+import requests
 from django.test import Client
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ram.models import AuditEvent, Policy, PolicyAttachment, RolePolicyAttachment
+from ram.models import AuditEvent, Policy, PolicyAttachment, PolicyVersion, RolePolicyAttachment
 from ram.policy_language import _wildcard
 from ram.services import access_key_create, policy_attach, policy_create, role_create, role_policy_attach
 
 from .api_helpers import send, v1_call
-from .live_http import bind_mfa
+from .live_http import bind_mfa, in_parallel
 from .sdk_drivers import trust_policy
 
 STS_VERSION = "2015-04-01"
@@ -371,3 +372,173 @@ def test_a_role_or_user_named_dot_or_dot_dot_cannot_be_created(lab, client, name
     page = client.post("/roles/create", {"trusted_entity": "account", "account": "current", "role_name": name,
                                          "max_session_duration": "3600"})
     assert page.status_code == 400 and not lab.account.roles.filter(role_name=name).exists()
+
+
+# --- Held: regression tests of attacks the product withstood -----------------------------------
+
+def _statement_with(condition: dict) -> str:
+    return json.dumps(document({**allow("ram:GetUser"), "Condition": condition}), separators=(",", ":"))
+
+
+CRAFTED = {
+    "not an object": "[]", "a string": '"x"', "null": "null", "empty": "{}",
+    "a BOM": "\ufeff" + json.dumps(document(allow("ram:GetUser"))),
+    "a statement object": '{"Version":"1","Statement":{}}',
+    "a CIDR /33": _statement_with({"IpAddress": {"acs:SourceIp": "1.2.3.4/33"}}),
+    "a number CIDR": _statement_with({"IpAddress": {"acs:SourceIp": 16843009}}),
+    "a date out of range": _statement_with({"DateLessThan": {"acs:CurrentTime": "0001-01-01T00:00:00+01:00"}}),
+    "an epoch out of range": _statement_with({"DateLessThan": {"acs:CurrentTime": 1e300}}),
+    "February 30": _statement_with({"DateLessThan": {"acs:CurrentTime": "2026-02-30"}}),
+    "a bool as a number": _statement_with({"NumericLessThan": {"acs:x": True}}),
+    "a list of lists": _statement_with({"StringLike": {"acs:x": [["a"]]}}),
+    "no values": _statement_with({"StringLike": {"acs:x": []}}),
+    "a lone surrogate key": '{"Version":"1","Statement":[{"Effect":"Allow","Action":"ram:GetUser","Resource":"*",'
+                            '"\\ud800":1}]}',
+    "a NUL key": '{"Version":"1","Statement":[{"Effect":"Allow","Action":"ram:GetUser","Resource":"*"}],"\\u0000":1}',
+    "a number resource": '{"Version":"1","Statement":[{"Effect":"Allow","Action":"ram:GetUser","Resource":["*",1]}]}',
+}
+ACCEPTED = {
+    "any IPv4 address": _statement_with({"IpAddress": {"acs:SourceIp": "0.0.0.0/0"}}),
+    "any IPv6 address": _statement_with({"IpAddress": {"acs:SourceIp": "::/0"}}),
+    "a scoped IPv6 block": _statement_with({"NotIpAddress": {"acs:SourceIp": "fe80::1%eth0/64"}}),
+    "mixed condition values": _statement_with({"StringLike": {"acs:x": ["a", 1, True, 1.5]}}),
+    "a number too small": '{"Version":"1","Statement":[{"Effect":"Allow","Action":"ram:GetUser","Resource":"*",'
+                          '"Condition":{"NumericLessThan":{"acs:x":1e-400}}}]}',
+}
+
+
+@pytest.mark.parametrize("text", list(CRAFTED.values()) + list(ACCEPTED.values()),
+                         ids=list(CRAFTED) + list(ACCEPTED))
+def test_crafted_documents_get_an_answer_at_every_door(lab, text):
+    """Held: CreatePolicy, CreatePolicyVersion, CreateRole, UpdateRole and AssumeRole's session
+    policy refuse each crafted document by name (MalformedPolicyDocument, PolicyGrammar) or take
+    it; never an InternalError."""
+    admin = lab.key_of("admin", allow(["ram:*", "sts:AssumeRole"]))
+    policy_create(actor=lab.cli, account=lab.account, policy_name="Base", document=document(allow("ram:GetUser")))
+    trust = text.replace('"Resource":"*"', f'"Principal":{{"RAM":"{lab.uid}"}}').replace("ram:GetUser", "sts:AssumeRole")
+    answers = [lab.call(admin, "CreatePolicy", PolicyName="Crafted", PolicyDocument=text),
+               lab.call(admin, "CreatePolicyVersion", PolicyName="Base", PolicyDocument=text),
+               lab.call(admin, "CreateRole", RoleName="Crafted", AssumeRolePolicyDocument=trust),
+               lab.call(admin, "UpdateRole", RoleName="Reader", NewAssumeRolePolicyDocument=trust),
+               lab.call(admin, "AssumeRole", RoleArn=lab.role_arn("Admin"), RoleSessionName="s-1", Policy=text)]
+    codes = [code_of(answer) for answer in answers]
+    if text in CRAFTED.values():
+        assert codes == [("MalformedPolicyDocument", 400)] * 4 + [("InvalidParameter.PolicyGrammar", 400)], codes
+    else:
+        assert [status for _, status in codes] == [200] * 5, codes
+
+
+def test_the_console_holds_csrf_other_tenants_and_markup(lab, client, make_account):
+    """Held: role and policy forms need the CSRF token; another account's role or policy is a 404
+    for every page and change; markup in a description or a document is shown as text; the JSON
+    editor's invalid JSON is a form error with nothing created."""
+    root = lab.account.root_user
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(root, backend="console.backends.ConsoleBackend")
+    assert strict.post("/roles/Reader/change/attach", {"policy_name": "System:AliyunRAMFullAccess"}).status_code == 403
+    assert strict.post("/policies/create", {"policy_name": "X", "document": "{}"}).status_code == 403
+    client.force_login(root, backend="console.backends.ConsoleBackend")
+    markup = '<script>alert(1)</script>"\'><img src=x onerror=alert(1)>'
+    assert client.post("/policies/create", {"policy_name": "Shown", "description": markup, "document": _statement_with(
+        {"StringEquals": {"acs:x": markup}})}).status_code == 302
+    assert client.post("/roles/create", {"trusted_entity": "account", "account": "current", "role_name": "Shown",
+                                         "description": markup, "max_session_duration": "3600"}).status_code == 302
+    for path in ("/policies/", "/policies/Custom/Shown/", "/roles/", "/roles/Shown/", "/roles/Shown/trust"):
+        page = client.get(path).content.decode()
+        assert "<script>alert" not in page and "<img src=x" not in page, path
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in client.get("/policies/Custom/Shown/").content.decode()
+    for bad in ("{not json", "[" * 100_000, "x" * 1_000_000):
+        assert client.post("/policies/create", {"policy_name": "Bad", "document": bad}).status_code == 400
+    assert not lab.account.custom_policies.filter(name="Bad").exists()
+    other = make_account()
+    policy_create(actor=lab.cli, account=other, policy_name="Theirs", document=document(allow("ram:GetUser")))
+    role_create(actor=lab.cli, account=other, role_name="Theirs", trust_policy=trust_policy(RAM=other.uid))
+    for path in ("/policies/Custom/Theirs/", "/roles/Theirs/", "/roles/Theirs/sessions"):
+        assert client.get(path).status_code == 404, path
+    for path in ("/policies/Custom/Theirs/delete", "/policies/Custom/Theirs/versions/create", "/roles/Theirs/delete",
+                 "/roles/Theirs/change/attach", "/roles/Theirs/change/trust"):
+        assert client.post(path, {"policy_name": "System:AliyunRAMFullAccess", "document": "{}",
+                                  "trust_policy": "{}"}).status_code == 404, path
+    assert other.roles.get().policy_attachments.count() == 0 and other.custom_policies.get().versions.count() == 1
+
+
+def test_a_session_with_full_access_stays_within_what_a_role_may_do(lab):
+    """Held: a session of a role with AliyunRAMFullAccess has no keys of its own to make, never
+    reaches the root's keys, and cannot assume a role whose trust policy names a user (the one who
+    assumed it) rather than the session's role or account."""
+    dev = lab.key_of("dev", allow("sts:AssumeRole"))
+    role_policy_attach(actor=lab.cli, role=lab.roles["Admin"], policy_name="AliyunSTSAssumeRoleAccess",
+                       policy_type="System")
+    role_create(actor=lab.cli, account=lab.account, role_name="DevOnly",
+                trust_policy=trust_policy(RAM=f"acs:ram::{lab.uid}:user/dev"))
+    session, token = lab.assume(dev, "Admin")
+    assert code_of(lab.call(session, "CreateAccessKey", token))[1] == 400  # which user? an assumed role has none
+    assert not lab.account.access_keys.filter(created_by__contains="assumed-role").exists()
+    assert code_of(lab.call(session, "AssumeRole", token, RoleArn=lab.role_arn("DevOnly"), RoleSessionName="s-2")) == \
+        ("NoPermission", 403)
+    assert lab.call(dev, "AssumeRole", RoleArn=lab.role_arn("DevOnly"), RoleSessionName="s-3")[0] == 200
+    # a session chained from it cannot outlive the role's maximum either
+    assert code_of(lab.call(session, "AssumeRole", token, RoleArn=lab.role_arn("Admin"), RoleSessionName="s-4",
+                            DurationSeconds="3601")) == ("InvalidParameter.DurationSeconds", 400)
+
+
+def test_nothing_of_temporary_credentials_reaches_a_log(lab, caplog):
+    """Held: assuming, using and misusing temporary credentials (a wrong secret over V1, whose
+    answer repeats the string to sign to its sender, an expired-looking token, a refused call)
+    logs neither the secret nor the token, at any level."""
+    caplog.set_level("DEBUG")
+    dev = lab.key_of("dev", allow("sts:AssumeRole"))
+    session, token = lab.assume(dev, "Reader")
+    lab.call(session, "ListUsers", token)
+    lab.call(session, "CreateUser", token, UserName="eve")
+    lab.call((session[0], "x" * 30), "ListUsers", token)
+    lab.call(session, "ListUsers", token[:-4] + "AAAA")
+    lab.call(session, "ListUsers", token + "x" * 5000)
+    logged = "\n".join(f"{record.getMessage()} {record.exc_text or ''}" for record in caplog.records)
+    assert session[1] not in logged and token not in logged
+    assert token[20:60] not in logged
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_new_default_versions_delete_and_grants_of_one_policy(live_server, account, make_ram_user, cli,
+                                                                        system_policies):
+    """Held (PostgreSQL, real HTTP, threads behind a barrier): new default versions with rotation,
+    SetDefaultPolicyVersion, AttachPolicyToUser / …ToRole and a cascading DeletePolicy of one policy
+    at once. Every answer is an answer (no InternalError); the policy is either gone with every
+    version and attachment, or there with at most 5 versions and exactly one default, the one its
+    document is."""
+    user = make_ram_user(account, "admin")
+    policy_create(actor=cli, account=account, policy_name="Admin", document=document(allow("ram:*")))
+    policy_attach(actor=cli, ram_user=user, policy_name="Admin", policy_type="Custom")
+    issued = access_key_create(actor=cli, owner=user)
+    key_id, secret = issued.access_key.access_key_id, issued.secret
+
+    def call(action, **params):
+        signed = v1_call(action, params, key_id=key_id, secret=secret)
+        answer = requests.get(f"{live_server.url}/", params=signed.query, timeout=60)
+        return answer.status_code, answer.json().get("Code")
+
+    for round_ in range(4):
+        name = f"Race{round_}"
+        policy_create(actor=cli, account=account, policy_name=name, document=document(allow("ram:GetUser")))
+        role_create(actor=cli, account=account, role_name=name, trust_policy=trust_policy(RAM=account.uid))
+        calls = [lambda n=n: call("CreatePolicyVersion", PolicyName=name, SetAsDefault="true",
+                                  RotateStrategy="DeleteOldestNonDefaultVersionWhenLimitExceeded",
+                                  PolicyDocument=json.dumps(document(allow(f"ram:Get{n}")))) for n in range(6)]
+        calls += [lambda: call("DeletePolicy", PolicyName=name, CascadingDelete="true"),
+                  lambda: call("SetDefaultPolicyVersion", PolicyName=name, VersionId="v1"),
+                  lambda: call("AttachPolicyToRole", RoleName=name, PolicyName=name, PolicyType="Custom"),
+                  lambda: call("AttachPolicyToUser", UserName="admin", PolicyName=name, PolicyType="Custom")]
+        answers = in_parallel(calls)
+        assert all(status < 500 for status, _ in answers), answers
+        policy = Policy.objects.filter(name=name).first()
+        if policy is None:
+            assert not PolicyVersion.objects.filter(policy__name=name).exists()
+            assert not PolicyAttachment.objects.filter(policy__name=name).exists()
+            assert not RolePolicyAttachment.objects.filter(policy__name=name).exists()
+        else:
+            versions = list(policy.versions.all())
+            defaults = [version for version in versions if version.is_default]
+            assert len(versions) <= 5 and len(defaults) == 1, answers
+            assert defaults[0].version_id == policy.default_version and defaults[0].document == policy.document
