@@ -542,3 +542,25 @@ def test_parallel_new_default_versions_delete_and_grants_of_one_policy(live_serv
             defaults = [version for version in versions if version.is_default]
             assert len(versions) <= 5 and len(defaults) == 1, answers
             assert defaults[0].version_id == policy.default_version and defaults[0].document == policy.document
+
+
+# --- 6. Rate limits of a role's sessions ---------------------------------------------------------
+
+def test_new_session_names_do_not_reset_the_access_key_creation_limit(lab, settings):
+    """BROKEN before the fix: the per-principal limit of AccessKey creations counted by the
+    caller's ARN, and an assumed role's ARN names its session: whoever may assume a role allowed
+    ram:CreateAccessKey got a fresh allowance with every AssumeRole of a new RoleSessionName."""
+    settings.RAM_ACCESS_KEY_CREATE_RATE_PER_PRINCIPAL = "2/600"
+    dev = lab.key_of("dev", allow("sts:AssumeRole"))
+    for name in ("u1", "u2", "u3"):
+        lab.make_ram_user(lab.account, name)
+    first, token = lab.assume(dev, "Admin", "first")
+    assert [lab.call(first, "CreateAccessKey", token, UserName=name)[0] for name in ("u1", "u2")] == [200, 200]
+    assert code_of(lab.call(first, "CreateAccessKey", token, UserName="u3")) == ("Throttling.User", 429)
+    second, token = lab.assume(dev, "Admin", "second")
+    assert code_of(lab.call(second, "CreateAccessKey", token, UserName="u3")) == ("Throttling.User", 429)
+    assert not lab.account.ram_users.get(user_name="u3").access_keys.exists()
+    # another role's sessions have their own allowance
+    role_policy_attach(actor=lab.cli, role=lab.roles["Reader"], policy_name="AliyunRAMFullAccess", policy_type="System")
+    other, token = lab.assume(dev, "Reader", "third")
+    assert lab.call(other, "CreateAccessKey", token, UserName="u3")[0] == 200
