@@ -1277,9 +1277,10 @@ RECYCLE_BIN_CAPACITY = 3  # keys per owner's recycle bin (Alibaba's); a fourth d
 
 
 def recycle_bin_of(owner: RamUser | Account) -> list[RecycledAccessKey]:
-    """The keys in the recycle bin of ``owner`` (a RAM user, or an Account: its root), newest first."""
+    """The keys in the recycle bin of ``owner`` (a RAM user, or an Account: its root), newest first;
+    not those whose time is over (deleted permanently, whether the purge has run yet or not)."""
     keys = (RecycledAccessKey.objects.filter(account=owner, ram_user__isnull=True) if isinstance(owner, Account)
-            else RecycledAccessKey.objects.filter(ram_user=owner))
+            else RecycledAccessKey.objects.filter(ram_user=owner)).filter(purge_at__gt=timezone.now())
     return list(keys.select_related("account", "ram_user").defer("secret_sealed").order_by("-deleted_at", "-id"))
 
 
@@ -1292,7 +1293,7 @@ def recycled_key_of(*, account: Account, access_key_id: str, ram_user: RamUser |
                     root: bool = False) -> RecycledAccessKey:
     """A key in the recycle bin of ``account`` (of ``ram_user``, or of the root when ``root``), or
     EntityNotExist.User.AccessKey."""
-    keys = RecycledAccessKey.objects.filter(account=account, access_key_id=access_key_id)
+    keys = RecycledAccessKey.objects.filter(account=account, access_key_id=access_key_id, purge_at__gt=timezone.now())
     if ram_user is not None:
         keys = keys.filter(ram_user=ram_user)
     elif root:
@@ -1313,8 +1314,8 @@ def access_key_restore(*, actor: Principal, recycled: RecycledAccessKey,
     authorize(actor, "ram:RestoreAccessKeyFromRecycleBin", access_key_resource(recycled))
     owner = recycled.account if recycled.is_root_key else recycled.ram_user
     keys = _owner_keys_locked(owner)
-    recycled = RecycledAccessKey.objects.select_for_update().filter(pk=recycled.pk).first()
-    if recycled is None:  # restored or deleted by another request meanwhile
+    recycled = RecycledAccessKey.objects.select_for_update().filter(pk=recycled.pk, purge_at__gt=timezone.now()).first()
+    if recycled is None:  # restored or deleted meanwhile, or its time in the bin is over
         raise RamError("EntityNotExist.User.AccessKey", "The AccessKey is no longer in the recycle bin.")
     quota = AccessKey.quota_of(owner)
     for _attempt in range(quota.limit):
