@@ -63,7 +63,6 @@ from .parsing import ApiRequest
 logger = logging.getLogger("ram.api")
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 MAX_CLOCK_SKEW = timedelta(minutes=15)
-SERVICE_NAME = "ram"
 AUDIT_ACTION = "APIAuthentication"
 THROTTLED = "Throttling.User"  # ram.ratelimit.api_authentication_allow
 V1_REQUIRED = ("AccessKeyId", "Signature", "SignatureMethod", "SignatureVersion", "SignatureNonce", "Timestamp")
@@ -99,8 +98,9 @@ class _Attempt:
     owner_keys: list[tuple[str, str, datetime]] = field(default_factory=list)  # read with the key
 
 
-def authenticate(api: ApiRequest, *, action: str, context: AuditContext) -> Caller:
-    """Verify the request's signature and replay guard; return the caller or raise RamError."""
+def authenticate(api: ApiRequest, *, action: str, context: AuditContext, service: str = "ram") -> Caller:
+    """Verify the request's signature and replay guard; return the caller or raise RamError.
+    ``service``: the API product called (``ram``, ``sts``, ``ims``), the key's last use records it."""
     attempt = _Attempt(signature_version="V3" if api.is_v3 else "V1", action=action, context=context)
     try:
         if api.is_v3:
@@ -122,7 +122,7 @@ def authenticate(api: ApiRequest, *, action: str, context: AuditContext) -> Call
     if isinstance(access_key, AccessKey):
         _check_network_policy(access_key, attempt, context)
     if isinstance(access_key, AccessKey) and _last_use_is_stale(access_key):
-        services.access_key_record_use(access_key=access_key, service=SERVICE_NAME)
+        services.access_key_record_use(access_key=access_key, service=service)
     principal = _principal_of(access_key, attempt.policy_documents)
     # An AccessKey's call carries no MFA; the conditions of the caller's policies see this request.
     principal.request = RequestContext(source_ip=context.source_ip, secure_transport=api.secure, mfa_present=False)

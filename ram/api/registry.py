@@ -18,3 +18,6 @@ RAM_VERSION = "2015-05-01"
 ACTIONS: dict[str, Callable[[ActionCall], dict]] = {**IDENTITY_ACTIONS, **POLICY_ACTIONS, **ROLE_ACTIONS}
 APIS: dict[str, dict[str, Callable[[ActionCall], dict]]] = {RAM_VERSION: ACTIONS, STS_VERSION: STS_ACTIONS,
                                                            IMS_VERSION: IMS_ACTIONS}
+# The product each version belongs to: the service a key's last use names (GetAccessKeyLastUsed).
+SERVICE_BY_VERSION: dict[str, str] = {RAM_VERSION: "ram", STS_VERSION: "sts", IMS_VERSION: "ims"}
+assert set(SERVICE_BY_VERSION) == set(APIS), "every API version names its service"
