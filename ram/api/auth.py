@@ -18,7 +18,8 @@ Checks, in order, each refusal with the code Alibaba Cloud returns:
 7. an AccessKey fenced by a network access policy is used from an address the policy allows
    (``Forbidden.AccessKeyNetworkPolicy``, 403; ``ram.network_policy``).
 
-Only then is the key's last use recorded and the caller's ``Principal`` returned. Every refusal
+Only then is the key's last use recorded (and the call counted in its usage, ``ram.usage``) and
+the caller's ``Principal`` returned. Every refusal
 counts as a failed authentication of the client's address (``ram.ratelimit``) and is audited
 (``APIAuthentication``, result Failure, with the error code, the claimed key id and the source
 address) through ``ram.audit.audit_refusal_bounded``: one event per address, key id and code a
@@ -40,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from ram import network_policy, ratelimit, sealing, services
+from ram import network_policy, ratelimit, sealing, services, usage
 from ram.audit import AuditContext, audit_refusal_bounded
 from ram.credentials import (
     ACCESS_KEY_ID_REGEX,
@@ -121,6 +122,8 @@ def authenticate(api: ApiRequest, *, action: str, context: AuditContext, service
         raise
     if isinstance(access_key, AccessKey):
         _check_network_policy(access_key, attempt, context)
+        usage.record(access_key_id=access_key.access_key_id, account_uid=access_key.account.uid, service=service,
+                     action=action, source_ip=context.source_ip, at=timezone.now())
     if isinstance(access_key, AccessKey) and _last_use_is_stale(access_key):
         services.access_key_record_use(access_key=access_key, service=service)
     principal = _principal_of(access_key, attempt.policy_documents)
