@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from django.test import Client
 from django.utils import timezone
 
+from ram import network_policy
+from ram.errors import RamError
 from ram.models import AccessKey, AccessKeyUsage, RecycledAccessKey
 from ram.services import access_key_create, access_key_delete, access_key_set_status
 
@@ -57,3 +60,39 @@ def test_the_audit_page_shows_a_ram_user_no_key_of_the_root(client_as, demo, cli
     root_page = client_as("root").get("/accesskey-audit").content.decode()
     assert all(f'data-usage-key="{key_id}"' in root_page
                for key_id in (root_key.access_key_id, recycled_root_key.access_key_id, bob_key.access_key_id))
+
+
+# --- Finding: a lone surrogate (or any text) in a policy broke the console and PostgreSQL ----------
+
+SURROGATE_POLICIES = [
+    # A VPC ID of a JSON escape no UTF-8 text can hold
+    '{"Status":"Active","Statements":[{"Type":"VPCWhiteList","Value":"vpc-\\ud800","IPList":["10.0.0.0/8"]}]}',
+    # An IPv6 address with a zone id: any text after the %, kept as the entry
+    '{"Status":"Active","Statements":[{"Type":"ClassicWhiteList","IPList":["fe80::1%\\ud800"]}]}',
+    '{"Status":"Active","Statements":[{"Type":"ClassicWhiteList","IPList":["fe80::1%eth0"]}]}',
+]
+
+
+@pytest.mark.parametrize("text", SURROGATE_POLICIES)
+def test_a_policy_holds_no_text_but_addresses_and_vpc_ids(text):
+    with pytest.raises(RamError) as refused:
+        network_policy.parse(text)
+    assert refused.value.code == "InvalidParameter.AccessKeyPolicy"
+
+
+@pytest.mark.parametrize("text", SURROGATE_POLICIES[:2])
+def test_a_policy_with_a_lone_surrogate_is_refused_and_the_console_still_shows_the_key(client_as, demo, cli, text):
+    """Before: SetAccessKeyPolicy(ForAccount) took it (200 on SQLite, then every GET of the key's
+    or the account's Network ACL dialog raised UnicodeEncodeError: a 500 for everyone; a 500
+    InternalError on PostgreSQL, whose jsonb refuses \\ud800)."""
+    issued = access_key_create(actor=cli, owner=demo)
+    bob_key = AccessKey.objects.filter(ram_user__user_name="bob").first()
+    refused = _ims("SetAccessKeyPolicy", {"UserPrincipalName": f"bob@{demo.alias}.onaliyun.com",
+                                          "UserAccessKeyId": bob_key.access_key_id, "AccessKeyPolicy": text}, issued)
+    assert refused.status_code == 400 and refused.json()["Code"] == "InvalidParameter.AccessKeyPolicy"
+    refused = _ims("SetAccessKeyPolicyForAccount", {"AccessKeyPolicy": text}, issued)
+    assert refused.status_code == 400 and refused.json()["Code"] == "InvalidParameter.AccessKeyPolicy"
+    assert AccessKey.objects.get(pk=bob_key.pk).network_policy is None
+    root = client_as("root")
+    assert root.get(f"/accesskeys/{bob_key.access_key_id}/network-policy").status_code == 200
+    assert root.get("/accesskey-network-policy").status_code == 200
