@@ -3,6 +3,7 @@ policies, the rotation step of the Create AccessKey dialog, AccessKey usage and 
 each finding's test first, then what the product held, kept as regression tests."""
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -96,3 +97,27 @@ def test_a_policy_with_a_lone_surrogate_is_refused_and_the_console_still_shows_t
     root = client_as("root")
     assert root.get(f"/accesskeys/{bob_key.access_key_id}/network-policy").status_code == 200
     assert root.get("/accesskey-network-policy").status_code == 200
+
+
+# --- Finding: on PostgreSQL, no key could be fenced --------------------------------------------------
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("owner", ["bob", "root"])
+def test_a_key_is_fenced_on_postgresql_through_the_api_and_the_console(client_as, demo, cli, owner):
+    """Before: access_key_network_policy_set locked the key with ``select_related("ram_user")``, a
+    LEFT OUTER JOIN (a root key has no user): PostgreSQL refuses FOR UPDATE on the nullable side
+    of an outer join, so every SetAccessKeyPolicy was a 500 InternalError and the console's Network
+    ACL dialog a 500, for any key."""
+    root_key = access_key_create(actor=cli, owner=demo)
+    key = root_key.access_key if owner == "root" else AccessKey.objects.filter(ram_user__user_name="bob").first()
+    params = {"UserAccessKeyId": key.access_key_id, "AccessKeyPolicy": json.dumps(
+        {"Version": 1, "Status": "Active", "Statements": [{"Type": "ClassicWhiteList", "IPList": ["192.0.2.0/24"]}]})}
+    if owner == "bob":
+        params["UserPrincipalName"] = f"bob@{demo.alias}.onaliyun.com"
+    answer = _ims("SetAccessKeyPolicy", params, root_key, REMOTE_ADDR="192.0.2.1")
+    assert answer.status_code == 200, answer.content
+    assert AccessKey.objects.get(pk=key.pk).network_policy["Statements"][0]["IPList"] == ["192.0.2.0/24"]
+    saved = client_as("root").post(f"/accesskeys/{key.access_key_id}/network-policy", {
+        "status": "Active", "addresses": "198.51.100.0/24", "confirm_access_key_id": key.access_key_id})
+    assert saved.status_code == 302
+    assert AccessKey.objects.get(pk=key.pk).network_policy["Statements"][0]["IPList"] == ["198.51.100.0/24"]
