@@ -32,6 +32,7 @@ from .models import (
     Policy,
     PolicyAttachment,
     RamUser,
+    RecycledAccessKey,
     Role,
     RolePolicyAttachment,
     StsSession,
@@ -514,11 +515,19 @@ class AccountUsage:
     total: int
 
 
-def account_access_key_usage(*, account_uid: str, first_day, last_day, access_key_id: str = "") -> AccountUsage:
-    """The usage of an account's keys (or of one, ``access_key_id``) over some days, in two queries."""
+def account_access_key_usage(*, account_uid: str, first_day, last_day, access_key_id: str = "",
+                             root_keys: bool = True) -> AccountUsage:
+    """The usage of an account's keys (or of one, ``access_key_id``) over some days, in two queries.
+    Without ``root_keys``, none of the root's keys (held, or in its recycle bin): for a caller who
+    may not read them (only the root may, ``ram.policy``)."""
     rows = AccessKeyUsage.objects.filter(account_uid=account_uid, day__gte=first_day, day__lte=last_day)
     if access_key_id:
         rows = rows.filter(access_key_id=access_key_id)
+    if not root_keys:
+        rows = rows.exclude(access_key_id__in=AccessKey.objects.filter(
+            account__uid=account_uid, ram_user__isnull=True).values("access_key_id")).exclude(
+            access_key_id__in=RecycledAccessKey.objects.filter(
+                account__uid=account_uid, ram_user__isnull=True).values("access_key_id"))
     per_day = dict(rows.values_list("day").annotate(calls=Sum("calls")).values_list("day", "calls"))
     keys = list(rows.values_list("access_key_id").annotate(
         calls=Sum("calls"), last=Max("last_used_at"), addresses=Count("source_ip", distinct=True))

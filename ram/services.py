@@ -1247,7 +1247,9 @@ def access_key_network_policy_set(*, actor: Principal, access_key: AccessKey, po
     InvalidParameter.AccessKeyPolicy when malformed."""
     authorize(actor, "ram:SetAccessKeyPolicy", access_key_resource(access_key))
     parsed = network_policy.parse(policy)
-    access_key = AccessKey.objects.select_for_update().select_related("account", "ram_user").get(pk=access_key.pk)
+    # of=self: a root key has no user, and PostgreSQL locks no nullable side of an outer join
+    access_key = (AccessKey.objects.select_for_update(of=("self",)).select_related("account", "ram_user")
+                  .get(pk=access_key.pk))
     access_key.network_policy = _stored_network_policy(parsed)
     access_key.updated_at = timezone.now()
     access_key.save(update_fields=["network_policy", "updated_at"])

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from ..forms import AccessKeyAuditForm
-from ..policy import account_arn
+from ..policy import account_arn, is_allowed, root_arn
 from ..selectors import access_key_usage, account_access_key_usage
 from ..services import access_key_resource
 from .common import access_key_in_account, principal_of, require
@@ -52,8 +52,10 @@ def access_key_audit(request: HttpRequest) -> HttpResponse:
         key = form.cleaned_data["access_key_id"]
     else:
         first_day, last_day, key = today - timedelta(days=29), today, ""
+    # The root's keys are the root's alone (ram.policy): their usage too, as their Usage dialogs.
     usage = account_access_key_usage(account_uid=account.uid, first_day=first_day, last_day=last_day,
-                                     access_key_id=key)
+                                     access_key_id=key, root_keys=is_allowed(principal, "ram:GetAccessKeyLastUsed",
+                                                                             root_arn(account)))
     return render(request, "ram/access_key_audit.html", {
         "form": form, "usage": usage, "first_day": first_day, "last_day": last_day, "chart": _chart(usage.days),
     }, status=400 if form.errors else 200)
