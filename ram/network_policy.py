@@ -61,6 +61,8 @@ class NetworkPolicy:
             ip = ipaddress.ip_address(address)
         except ValueError:
             return False
+        if ip.version == 6 and ip.ipv4_mapped is not None:  # an IPv4 client seen through an IPv6 socket
+            ip = ip.ipv4_mapped
         return any(ip in network for network in self.public if network.version == ip.version)
 
 

@@ -6,6 +6,7 @@ transaction. Refusals raise ``RamError`` with the RAM API's error code and leave
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -1230,7 +1231,7 @@ def _stored_network_policy(policy: network_policy.NetworkPolicy) -> dict | None:
     """What is kept: nothing for the empty Inactive policy (the way to clear one, as in Alibaba)."""
     if not policy.is_active and not policy.document["Statements"]:
         return None
-    return policy.document
+    return copy.deepcopy(policy.document)  # not the parsed policy's own (cached, shared) document
 
 
 def _network_policy_detail(policy: network_policy.NetworkPolicy) -> dict:

@@ -205,3 +205,11 @@ def test_the_accounts_policy_is_on_the_security_settings(client_as, demo):
     assert reader.post("/accesskey-network-policy", {"status": "Inactive", "addresses": ""}).status_code == 403
     assert client_as("alice").get("/accesskey-network-policy").status_code == 403
     assert Account.objects.get(pk=demo.pk).access_key_network_policy["Status"] == "Active"
+
+
+def test_an_ipv4_client_seen_through_an_ipv6_socket_is_that_ipv4_client(client, fenced, cli):
+    saved = access_key_network_policy_set(actor=cli, access_key=fenced["key"], policy=policy("192.0.2.0/24"))
+    assert _list_users(client, fenced, "::ffff:192.0.2.5").status_code == 200
+    assert _list_users(client, fenced, "::ffff:198.51.100.5").status_code == 403
+    saved.network_policy["Statements"].clear()  # the key's document is its own, not the parser's cached one
+    assert network_policy.parse(policy("192.0.2.0/24")).document["Statements"]
