@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import replace
 
 from django.core.exceptions import DisallowedHost
 from django.db import InterfaceError, OperationalError
@@ -23,7 +24,7 @@ from .actions import ActionCall
 from .auth import authenticate
 from .ims_actions import IMS_VERSION
 from .parsing import ApiRequest, is_api_call, parse_api_request
-from .registry import APIS, RAM_VERSION
+from .registry import APIS, RAM_VERSION, SERVICE_NAMES
 from .responses import api_error, api_success
 from .sts_actions import STS_VERSION
 
@@ -54,8 +55,10 @@ def handle_api_call(request: HttpRequest) -> HttpResponse:
             raise RamError("UnsupportedHTTPMethod", "Specified HTTP method is not supported: use GET or POST.")
         api = parse_api_request(request)
         action = _action_name(api)
-        handler = _check_version_and_format(api, action)
+        version, handler = _check_version_and_format(api, action)
         caller = authenticate(api, action=action, context=context)
+        # What the call changes is audited with the key that signed it and the API it called.
+        context = replace(context, access_key_id=caller.access_key.access_key_id, service=SERVICE_NAMES[version])
         body = handler(ActionCall(principal=caller.principal, params=api.params, context=context,
                                   own_keys=caller.own_keys))
         return api_success(body, request_id=request.request_id)
@@ -97,8 +100,8 @@ def _action_name(api: ApiRequest) -> str:
 
 
 def _check_version_and_format(api: ApiRequest, action: str):
-    """The function that answers ``action`` in the request's API version (RAM 2015-05-01, STS
-    2015-04-01 or IMS 2019-08-15), once the version and the response format are ones this server speaks."""
+    """The request's API version (RAM 2015-05-01, STS 2015-04-01 or IMS 2019-08-15) and the function
+    that answers ``action`` in it, once the version and the response format are ones this server speaks."""
     name, version = ("x-acs-version", api.headers.get("x-acs-version", "")) if api.is_v3 \
         else ("Version", api.params.get("Version", ""))
     if not version:
@@ -114,7 +117,7 @@ def _check_version_and_format(api: ApiRequest, action: str):
     if response_format.upper() != "JSON":
         raise RamError("InvalidParameter.Format", "Specified parameter format is not valid: this server answers JSON.",
                        recommend="Use Format=JSON (the SDKs' default).")
-    return actions[action]
+    return version, actions[action]
 
 
 def _missing(name: str) -> RamError:

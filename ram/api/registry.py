@@ -18,3 +18,6 @@ RAM_VERSION = "2015-05-01"
 ACTIONS: dict[str, Callable[[ActionCall], dict]] = {**IDENTITY_ACTIONS, **POLICY_ACTIONS, **ROLE_ACTIONS}
 APIS: dict[str, dict[str, Callable[[ActionCall], dict]]] = {RAM_VERSION: ACTIONS, STS_VERSION: STS_ACTIONS,
                                                            IMS_VERSION: IMS_ACTIONS}
+# The service each version is, as the audit trail records it (``AuditEvent.service``) and
+# ActionTrail names it (an event's serviceName).
+SERVICE_NAMES: dict[str, str] = {RAM_VERSION: "Ram", STS_VERSION: "Sts", IMS_VERSION: "Ims"}
