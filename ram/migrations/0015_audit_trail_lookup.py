@@ -7,12 +7,19 @@
 - An account's trail is paged by keyset on (occurred_at, id): the (account_uid, occurred_at) index
   gets ``id`` as its last column (it serves every lookup the old one served); the events one key
   signed get an index of their own, on the API's events only.
+- The system policy AliyunActionTrailReadOnlyAccess (``ram.policy.SYSTEM_POLICIES``).
 
 Depends on both 0014s: it merges them (the lead may renumber them at merge; then only these
 dependencies change).
 """
 from django.db import migrations, models
 from django.db.models import Q
+
+from ram.bootstrap import ensure_system_policies
+
+
+def system_policies(apps, schema_editor):
+    ensure_system_policies(apps.get_model("ram", "Policy"), apps.get_model("ram", "PolicyVersion"))
 
 
 class Migration(migrations.Migration):
@@ -51,4 +58,5 @@ class Migration(migrations.Migration):
             index=models.Index(condition=~Q(access_key_id=''), fields=['access_key_id', 'occurred_at', 'id'],
                                name='audit_signing_key_time'),
         ),
+        migrations.RunPython(system_policies, migrations.RunPython.noop),
     ]
