@@ -21,6 +21,7 @@ from ram.audit import AuditContext
 from ram.errors import RamError
 
 from .actions import ActionCall
+from .actiontrail_actions import ACTIONTRAIL_VERSION
 from .auth import authenticate
 from .ims_actions import IMS_VERSION
 from .parsing import ApiRequest, is_api_call, parse_api_request
@@ -100,15 +101,17 @@ def _action_name(api: ApiRequest) -> str:
 
 
 def _check_version_and_format(api: ApiRequest, action: str):
-    """The request's API version (RAM 2015-05-01, STS 2015-04-01 or IMS 2019-08-15) and the function
-    that answers ``action`` in it, once the version and the response format are ones this server speaks."""
+    """The request's API version (RAM 2015-05-01, STS 2015-04-01, IMS 2019-08-15 or ActionTrail
+    2020-07-06) and the function that answers ``action`` in it, once the version and the response
+    format are ones this server speaks."""
     name, version = ("x-acs-version", api.headers.get("x-acs-version", "")) if api.is_v3 \
         else ("Version", api.params.get("Version", ""))
     if not version:
         raise _missing(name)
     if version not in APIS:
         raise RamError("InvalidVersion", "Specified parameter Version is not valid.",
-                       recommend=f"This server answers RAM {RAM_VERSION}, STS {STS_VERSION} and IMS {IMS_VERSION}.")
+                       recommend=f"This server answers RAM {RAM_VERSION}, STS {STS_VERSION}, IMS {IMS_VERSION} "
+                                 f"and ActionTrail {ACTIONTRAIL_VERSION}.")
     actions = APIS[version]
     if action not in actions:
         raise RamError("InvalidAction.NotFound", "Specified api is not found, please check your url and method.",
