@@ -92,6 +92,9 @@ TARGETS = [
     # What a user of an official SDK with a root key gets: ListAccessKeys of the root's own keys.
     Target("api_list_keys_v1_root", "api", "API ListAccessKeys V1, a root key's own keys", signed=True,
            moto_goal=True),
+    # A key fenced by a network access policy (docs/API.md): the same call as api_list_keys_v3.
+    Target("api_list_keys_v3_fenced", "api", "API ListAccessKeys V3, a key with a network access policy",
+           signed=True),
     # The safer alternative: temporary credentials from STS, and a call signed with them.
     Target("api_assume_role_v3", "api", "API AssumeRole (STS), signature V3", signed=True),
     Target("api_sts_list_keys_v3", "api", "API ListAccessKeys V3, signed with STS credentials", signed=True),
@@ -294,6 +297,7 @@ class Requests:
         self.middle_page = pages // 2
         self.credentials = {"key_id": fx["api_key_id"], "secret": fx["api_secret"]}
         self.root_credentials = {"key_id": fx["root_key_id"], "secret": fx["root_secret"]}
+        self.fenced_credentials = {"key_id": fx["fenced_key_id"], "secret": fx["fenced_secret"]}
         self.sts_credentials = {"key_id": fx["sts_key_id"], "secret": fx["sts_secret"],
                                 "security_token": fx["sts_token"]}
 
@@ -325,6 +329,8 @@ class Requests:
             return v3_request(self.host, "GetUser", {"UserName": api_user}, **self.credentials)
         if name == "api_list_keys_v1_root":
             return v1_request("ListAccessKeys", {}, **self.root_credentials)
+        if name == "api_list_keys_v3_fenced":
+            return v3_request(self.host, "ListAccessKeys", {"UserName": api_user}, **self.fenced_credentials)
         if name == "api_assume_role_v3":
             return v3_request(self.host, "AssumeRole", {"RoleArn": self.fx["role_arn"], "RoleSessionName": "bench",
                                                         "DurationSeconds": "900"},
@@ -353,6 +359,7 @@ class Requests:
         text = body.decode("utf-8", "replace")
         wanted = {"api_list_keys_v3": '"AccessKeys"', "api_list_keys_v1": '"AccessKeys"',
                   "api_list_keys_v1_root": '"AccessKeys"', "api_sts_list_keys_v3": '"AccessKeys"',
+                  "api_list_keys_v3_fenced": '"AccessKeys"',
                   "api_assume_role_v3": '"SecurityToken"',
                   "api_get_user_v3": '"User"', "moto_list_keys": "<AccessKeyMetadata>"}.get(target.name)
         if wanted is None:
@@ -362,7 +369,7 @@ class Requests:
         if target.name == "moto_list_keys" and text.count("<AccessKeyId>") != 2:
             raise SystemExit("moto's user does not have exactly 2 access keys")
         if target.name in ("api_list_keys_v3", "api_list_keys_v1", "api_list_keys_v1_root",
-                           "api_sts_list_keys_v3") and text.count('"AccessKeyId"') != 2:
+                           "api_sts_list_keys_v3", "api_list_keys_v3_fenced") and text.count('"AccessKeyId"') != 2:
             raise SystemExit(f"{target.name}: the listed owner does not have exactly 2 AccessKeys")
 
 

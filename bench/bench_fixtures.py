@@ -9,6 +9,9 @@ to ``bench.py``, never a file), what the load driver needs:
   own Groups changelist, as shipped (the admin's floor on this machine; the auditor may not);
 - ``bench-admin``, a RAM administrator (``AliyunRAMFullAccess``) with one fresh AccessKey: the
   caller of the signed API calls (its secret is in the JSON, and only there);
+- a second key of ``bench-admin``, fenced by a network access policy of 60 blocks that allows
+  the load's address by its last one: the same ListAccessKeys signed with it (its secret in the
+  JSON, and only there);
 - ``bench-reader``, a RAM role the account trusts, with ``AliyunRAMReadOnlyAccess`` and a 12-hour
   maximum session; ``bench-admin`` may assume it (``AliyunSTSAssumeRoleAccess``): the AssumeRole
   target asks for it, and one session of it, assumed here (its secret and token in the JSON, and
@@ -56,6 +59,12 @@ AUDITOR = "bench-auditor"
 SUPERUSER = "bench-superuser"
 ADMIN_USER, API_USER = "bench-admin", "bench-api"
 ROLE = "bench-reader"
+# The fenced key's network access policy: 3 statements of 20 blocks, the load's address (loopback)
+# matched by the last block of the last statement (the most a policy check scans for an allowed call).
+FENCE = {"Version": 1, "Status": "Active", "Statements": [
+    {"Type": "ClassicWhiteList", "IPList": [f"198.51.{statement}.{n * 8}/29" for n in range(20)]}
+    for statement in range(2)] + [{"Type": "ClassicWhiteList", "IPList": [
+        *[f"203.0.113.{n * 8}/29" for n in range(19)], "127.0.0.0/8"]}]}
 CLIENT_USERS = 16  # bench-cycle-00.. and bench-wizard-00..: at least as many as load-driver threads
 ACTOR = Principal.cli("bench")
 CONTEXT = AuditContext(user_agent="bench", request_id="bench-fixtures")
@@ -132,6 +141,8 @@ def setup() -> dict:
         services.policy_attach(actor=ACTOR, ram_user=admin, policy_name="AliyunSTSAssumeRoleAccess", context=CONTEXT)
     _clear_keys(admin)
     issued = services.access_key_create(actor=ACTOR, owner=admin, scenario="other", context=CONTEXT)
+    fenced = services.access_key_create(actor=ACTOR, owner=admin, scenario="other", context=CONTEXT)
+    services.access_key_network_policy_set(actor=ACTOR, access_key=fenced.access_key, policy=FENCE, context=CONTEXT)
     role = _role(account)
     session = services.sts_assume_role(actor=Principal.for_ram_user(admin), role_arn_text=role.arn,
                                        session_name="bench-fixtures", duration_seconds=role.max_session_duration,
@@ -157,6 +168,7 @@ def setup() -> dict:
         "root_password": root_password, "auditor": AUDITOR, "auditor_password": auditor_password,
         "superuser": SUPERUSER, "superuser_password": superuser_password,
         "api_key_id": issued.access_key.access_key_id, "api_secret": issued.secret,
+        "fenced_key_id": fenced.access_key.access_key_id, "fenced_secret": fenced.secret,
         "root_key_id": root_issued.access_key.access_key_id, "root_secret": root_issued.secret,
         "role_arn": role.arn, "sts_key_id": session.session.access_key_id, "sts_secret": session.secret,
         "sts_token": session.security_token,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from django import forms
 from django.utils.text import format_lazy
@@ -194,6 +195,33 @@ class NetworkPolicyForm(forms.Form):
         statements = ([{"Type": "ClassicWhiteList", "IPList": lines}] if lines else []) + self.kept_statements
         data["policy"] = json.dumps({"Version": 1, "Status": data.get("status") or "Active",
                                      "Statements": statements})
+        return data
+
+
+class AccessKeyAuditForm(forms.Form):
+    """The AccessKey Audit page's filters: one key (or all) and a range of days."""
+
+    access_key_id = forms.RegexField(label=_("AccessKey ID"), regex=r"^(LTAI[A-Za-z0-9]{20})?$", required=False,
+                                     error_messages={"invalid": _("Enter an AccessKey ID (LTAI…), or leave it empty.")})
+    first_day = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    last_day = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, today, oldest, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today, self.oldest = today, oldest
+        self.fields["first_day"].initial = today - timedelta(days=29)
+        self.fields["last_day"].initial = today
+
+    def clean(self):
+        data = super().clean()
+        first, last = data.get("first_day"), data.get("last_day")
+        if first and last:
+            if first > last:
+                self.add_error("first_day", _("The first day comes after the last."))
+            elif first < self.oldest:
+                self.add_error("first_day", _("Usage is kept from %(day)s on.") % {"day": self.oldest.isoformat()})
+            elif last > self.today:
+                self.add_error("last_day", _("The last day is in the future."))
         return data
 
 

@@ -567,6 +567,37 @@ class AuditEvent(models.Model):
         raise PermissionError("The audit trail is append-only.")
 
 
+class AccessKeyUsage(models.Model):
+    """How an AccessKey was used on one day (UTC): calls to one action of one service (API product)
+    from one source address, counted (``ram.usage``: counted in each server process, written at most
+    once a minute per process, never once per request). Stored by the key's ID, as the audit trail
+    names things, so that it outlives the key; kept ``RAM_ACCESS_KEY_USAGE_DAYS`` days."""
+
+    access_key_id = models.CharField("AccessKey ID", max_length=32)
+    account_uid = models.CharField(max_length=16)
+    day = models.DateField()
+    service = models.CharField(max_length=16)
+    action = models.CharField(max_length=64)
+    source_ip = models.CharField(max_length=45, blank=True, help_text="Empty: not known, or folded (too many).")
+    calls = models.PositiveBigIntegerField(default=0)
+    first_used_at = models.DateTimeField()
+    last_used_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "AccessKey usage"
+        verbose_name_plural = "AccessKey usage"
+        constraints = [
+            models.UniqueConstraint(fields=["access_key_id", "day", "service", "action", "source_ip"],
+                                    name="access_key_usage_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["account_uid", "day"], name="access_key_usage_account_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.access_key_id} {self.day} {self.service}:{self.action} {self.source_ip} ×{self.calls}"
+
+
 class SignatureNonce(models.Model):
     """A signature nonce the OpenAPI has accepted, kept until its request's timestamp leaves the
     accepted window. Shared by every server instance: the unique ``digest`` is what refuses a

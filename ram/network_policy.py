@@ -16,13 +16,16 @@ access policies"). An Active policy that allows no address refuses every call of
 Limits (Alibaba's published quotas, ``ConditionsPerAKPolicyQuota`` and ``IPItemsPerAKPolicyQuota``):
 at most 8 statements, at most 50 addresses or CIDR blocks in each. Any IPv4 or IPv6 address or
 CIDR block is accepted (``0.0.0.0/0`` included, as Alibaba's own example has it); host bits set
-in a block are refused, as a typing mistake. A malformed document is refused with
-``InvalidParameter.AccessKeyPolicy`` saying what is wrong.
+in a block are refused, as a typing mistake, and so is an IPv6 zone id (``fe80::1%eth0``: free
+text, and no address on the Internet has one); a VPC statement's ``Value`` is an ID (letters,
+digits, ``-``, ``_`` and ``.``), never free text a page could not render. A malformed document
+is refused with ``InvalidParameter.AccessKeyPolicy`` saying what is wrong.
 """
 from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -35,6 +38,7 @@ MAX_ADDRESSES_PER_STATEMENT = 50
 MAX_DOCUMENT_LENGTH = 8192
 PUBLIC, VPC = "ClassicWhiteList", "VPCWhiteList"
 ACTIVE, INACTIVE = "Active", "Inactive"
+_VPC_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # an ID, never free text (vpc-bp1…)
 REFUSED = "Forbidden.AccessKeyNetworkPolicy"  # the lab's code: Alibaba documents none (docs/SECURITY.md)
 
 
@@ -113,7 +117,7 @@ def _parsed(text: str) -> NetworkPolicy:
         value = statement.get("Value", "")
         if kind == PUBLIC and value:
             raise _invalid(_("%(where)s: a ClassicWhiteList statement takes no Value.") % {"where": where})
-        if kind == VPC and (not isinstance(value, str) or not 1 <= len(value) <= 64):
+        if kind == VPC and (not isinstance(value, str) or not _VPC_ID.fullmatch(value)):
             raise _invalid(_("%(where)s: a VPCWhiteList statement needs its VPC ID as Value.") % {"where": where})
         addresses = statement.get("IPList")
         if not isinstance(addresses, list) or not addresses:
@@ -126,6 +130,8 @@ def _parsed(text: str) -> NetworkPolicy:
             if not isinstance(entry, str) or len(entry) > 64:
                 raise _invalid(_("%(where)s: every IPList entry is an address or a CIDR block.") % {"where": where})
             try:
+                if "%" in entry:  # an IPv6 zone id: any text, and no address of the Internet has one
+                    raise ValueError(entry)
                 networks.append(ipaddress.ip_network(entry.strip(), strict=True))
             except ValueError:
                 raise _invalid(_("%(where)s: %(entry)s is not an IP address or CIDR block.") % {

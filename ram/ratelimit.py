@@ -10,7 +10,8 @@ Redis and in the local-memory cache), so every server instance sharing Redis sha
 window may let through up to twice its limit across a boundary; that is fine for a brake.
 Limits are settings read from the environment, ``"COUNT/SECONDS"``:
 
-- ``RAM_ACCESS_KEY_CREATE_RATE_PER_PRINCIPAL`` (default ``10/600``): per principal (its ARN);
+- ``RAM_ACCESS_KEY_CREATE_RATE_PER_PRINCIPAL`` (default ``10/600``): per principal (its ARN; all
+  sessions of an assumed role count as the role);
 - ``RAM_ACCESS_KEY_CREATE_RATE_PER_ADDRESS`` (default ``30/600``): per client address, as
   ``ram.audit.client_address`` resolves it (behind trusted proxies, the real client).
 
@@ -67,7 +68,7 @@ def access_key_create_allow(*, actor: Principal, context: AuditContext) -> None:
     """
     if actor.is_operator:
         return  # the operator at the server's command line: trusted, and not reachable from outside
-    checks = [("principal", actor.arn,
+    checks = [("principal", _counted_as(actor),
                getattr(settings, "RAM_ACCESS_KEY_CREATE_RATE_PER_PRINCIPAL", DEFAULT_PER_PRINCIPAL))]
     if context.source_ip:
         checks.append(("address", context.source_ip,
@@ -80,6 +81,14 @@ def access_key_create_allow(*, actor: Principal, context: AuditContext) -> None:
                 f"were created by this {'user' if scope == 'principal' else 'address'} in a short time.",
                 recommend=f"Wait up to {window // 60 or 1} minute(s), then try again.",
             )
+
+
+def _counted_as(actor: Principal) -> str:
+    """Whose allowance a creation takes: the principal's ARN; for an assumed role the role's, as
+    a session's ARN names the session and a new RoleSessionName would be a new allowance."""
+    if actor.is_assumed_role:
+        return f"acs:ram::{actor.account.uid}:role/{actor.role.role_name}"
+    return actor.arn
 
 
 def api_authentication_allow(*, context: AuditContext, failures: int | None = None) -> None:

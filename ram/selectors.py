@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
@@ -18,19 +19,21 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q, Sum
 
 from . import hot_reads, sealing
 from .errors import RamError
 from .hot_reads import hot_read
 from .models import (
     AccessKey,
+    AccessKeyUsage,
     Account,
     AuditEvent,
     MfaDevice,
     Policy,
     PolicyAttachment,
     RamUser,
+    RecycledAccessKey,
     Role,
     RolePolicyAttachment,
     StsSession,
@@ -501,3 +504,62 @@ def account_counts(*, account: Account) -> AccountCounts:
         roles=Role.objects.filter(account=account).count(),
         mfa_devices=MfaDevice.objects.filter(Q(user_id=account.root_user_id) | Q(user__ram_user__account=account)).count(),
     )
+
+
+# --- AccessKey usage (ram.usage) ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class KeyUsage:
+    """How one key was used over some days: calls per day, per service and action, per address."""
+
+    days: list[tuple]  # (day, calls), oldest first, every day of the range
+    actions: list[tuple]  # (service, action, calls, last used), most calls first
+    addresses: list[tuple]  # (address, calls, last used), most recent first
+    total: int
+
+
+def access_key_usage(*, access_key_id: str, first_day, last_day) -> KeyUsage:
+    """The usage of one key from ``first_day`` to ``last_day`` (dates, UTC), in three queries."""
+    rows = AccessKeyUsage.objects.filter(access_key_id=access_key_id, day__gte=first_day, day__lte=last_day)
+    per_day = dict(rows.values_list("day").annotate(calls=Sum("calls")).values_list("day", "calls"))
+    actions = list(rows.values_list("service", "action").annotate(calls=Sum("calls"), last=Max("last_used_at"))
+                   .order_by("-calls", "service", "action").values_list("service", "action", "calls", "last")[:50])
+    addresses = list(rows.values_list("source_ip").annotate(calls=Sum("calls"), last=Max("last_used_at"))
+                     .order_by("-last", "source_ip").values_list("source_ip", "calls", "last")[:20])
+    return KeyUsage(days=_every_day(per_day, first_day, last_day), actions=actions, addresses=addresses,
+                    total=sum(per_day.values()))
+
+
+@dataclass(frozen=True)
+class AccountUsage:
+    days: list[tuple]  # (day, calls) of every day of the range
+    keys: list[tuple]  # (access_key_id, calls, last used, addresses), most calls first
+    total: int
+
+
+def account_access_key_usage(*, account_uid: str, first_day, last_day, access_key_id: str = "",
+                             root_keys: bool = True) -> AccountUsage:
+    """The usage of an account's keys (or of one, ``access_key_id``) over some days, in two queries.
+    Without ``root_keys``, none of the root's keys (held, or in its recycle bin): for a caller who
+    may not read them (only the root may, ``ram.policy``)."""
+    rows = AccessKeyUsage.objects.filter(account_uid=account_uid, day__gte=first_day, day__lte=last_day)
+    if access_key_id:
+        rows = rows.filter(access_key_id=access_key_id)
+    if not root_keys:
+        rows = rows.exclude(access_key_id__in=AccessKey.objects.filter(
+            account__uid=account_uid, ram_user__isnull=True).values("access_key_id")).exclude(
+            access_key_id__in=RecycledAccessKey.objects.filter(
+                account__uid=account_uid, ram_user__isnull=True).values("access_key_id"))
+    per_day = dict(rows.values_list("day").annotate(calls=Sum("calls")).values_list("day", "calls"))
+    keys = list(rows.values_list("access_key_id").annotate(
+        calls=Sum("calls"), last=Max("last_used_at"), addresses=Count("source_ip", distinct=True))
+        .order_by("-calls", "access_key_id").values_list("access_key_id", "calls", "last", "addresses")[:200])
+    return AccountUsage(days=_every_day(per_day, first_day, last_day), keys=keys, total=sum(per_day.values()))
+
+
+def _every_day(per_day: dict, first_day, last_day) -> list[tuple]:
+    days, day = [], first_day
+    while day <= last_day:
+        days.append((day, per_day.get(day, 0)))
+        day += timedelta(days=1)
+    return days

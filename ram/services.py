@@ -57,6 +57,9 @@ from .policy import Principal, account_arn, authorize, is_allowed, is_trusted_by
 from .policy_language import MAX_DOCUMENT_LENGTH, MalformedPolicyDocument, RequestContext, parse_document
 
 USER_NAME_CHARS = re.compile(r"[A-Za-z0-9._-]+")
+# Names a console path cannot hold: a browser resolves /roles/../ to / (and %2E%2E alike), so such a
+# role or user could be listed but never opened, inspected or deleted there.
+DOT_SEGMENTS = (".", "..")
 CLI_CONTEXT = AuditContext.cli()
 
 
@@ -89,9 +92,10 @@ def validate_user_name(user_name: str) -> None:
     if not user_name or len(user_name) > 64:
         raise RamError("InvalidParameter.UserName.Length",
                        "The parameter - UserName must be 1 to 64 characters long.")
-    if not USER_NAME_CHARS.fullmatch(user_name):
+    if not USER_NAME_CHARS.fullmatch(user_name) or user_name in DOT_SEGMENTS:
         raise RamError("InvalidParameter.UserName.InvalidChars",
-                       "The parameter - UserName contains invalid characters: use letters, digits, '.', '-' and '_'.")
+                       "The parameter - UserName contains invalid characters: use letters, digits, '.', '-' and '_' "
+                       "(not '.' or '..' alone).")
     refuse_credential("UserName", user_name)
 
 
@@ -537,12 +541,25 @@ def policy_version_delete(*, actor: Principal, account: Account, policy_name: st
                  target_type="Policy", target=policy.name, detail={"version": version.version_id})
 
 
+def _authorize_on_policy(actor: Principal, action: str, account: Account, policy: Policy) -> None:
+    """Granting or revoking a policy (``ram:AttachPolicyToUser`` … ``ram:DetachPolicyFromRole``) needs
+    the action on the user or role (the caller checks it) AND on the policy, as Alibaba's RAM
+    authorizes them: else whoever may grant one policy to a user grants any, AliyunRAMFullAccess to
+    itself included, and whoever may revoke one revokes the Deny policy that fences it in. The
+    callers authorize the name as sent before the policy is looked up (NoPermission before anyone
+    learns whether it exists); this, its stored name (a resource matches case-sensitively)."""
+    authorize(actor, f"ram:{action}", policy_arn(account, policy.name))
+
+
 def _attach(*, actor: Principal, context: AuditContext, account: Account, policy_name: str, policy_type: str,
             attachments, owner: dict, target_type: str, target: str, shown: str, action: str, taken_code: str):
     """Attach a system policy, or a custom policy of ``account``, to one owner (``owner``: the
-    attachment model's owner field and its value), refused when it is attached already."""
+    attachment model's owner field and its value), refused when it is attached already. The
+    grant is authorized on the policy too (``_authorize_on_policy``)."""
     validate_policy_type(policy_type)
+    authorize(actor, f"ram:{action}", policy_arn(account, policy_name))
     policy = _policy_held(policy_of(account=account, policy_name=policy_name, policy_type=policy_type))
+    _authorize_on_policy(actor, action, account, policy)
     taken = RamError(taken_code, f"The policy {policy.name} is already attached to {shown}.")
     if attachments.filter(policy=policy, **owner).exists():
         raise taken
@@ -559,9 +576,12 @@ def _attach(*, actor: Principal, context: AuditContext, account: Account, policy
 def _detach(*, actor: Principal, context: AuditContext, account: Account, policy_name: str, policy_type: str,
             attachments, owner: dict, target_type: str, target: str, shown: str, action: str,
             missing_code: str) -> None:
-    """Detach a policy from one owner, refused when it is not attached."""
+    """Detach a policy from one owner, refused when it is not attached. Authorized on the policy
+    too (``_authorize_on_policy``)."""
     validate_policy_type(policy_type)
+    authorize(actor, f"ram:{action}", policy_arn(account, policy_name))
     policy = policy_of(account=account, policy_name=policy_name, policy_type=policy_type)
+    _authorize_on_policy(actor, action, account, policy)
     deleted, _ = attachments.filter(policy=policy, **owner).delete()
     if not deleted:
         raise RamError(missing_code, f"The policy {policy.name} is not attached to {shown}.")
@@ -606,9 +626,10 @@ def validate_role_name(role_name: str, parameter: str = "RoleName") -> None:
     if not role_name or len(role_name) > Role.NAME_MAX_LENGTH:
         raise RamError(f"InvalidParameter.{parameter}.Length",
                        f"The parameter - {parameter} must be 1 to {Role.NAME_MAX_LENGTH} characters long.")
-    if not ROLE_NAME_CHARS.fullmatch(role_name):
+    if not ROLE_NAME_CHARS.fullmatch(role_name) or role_name in DOT_SEGMENTS:
         raise RamError(f"InvalidParameter.{parameter}.InvalidChars",
-                       f"The parameter - {parameter} contains invalid characters: use letters, digits, '.' and '-'.")
+                       f"The parameter - {parameter} contains invalid characters: use letters, digits, '.' and '-' "
+                       "(not '.' or '..' alone).")
 
 
 def _role_description(description: str, parameter: str = "Description") -> str:
@@ -1226,7 +1247,9 @@ def access_key_network_policy_set(*, actor: Principal, access_key: AccessKey, po
     InvalidParameter.AccessKeyPolicy when malformed."""
     authorize(actor, "ram:SetAccessKeyPolicy", access_key_resource(access_key))
     parsed = network_policy.parse(policy)
-    access_key = AccessKey.objects.select_for_update().select_related("account", "ram_user").get(pk=access_key.pk)
+    # of=self: a root key has no user, and PostgreSQL locks no nullable side of an outer join
+    access_key = (AccessKey.objects.select_for_update(of=("self",)).select_related("account", "ram_user")
+                  .get(pk=access_key.pk))
     access_key.network_policy = _stored_network_policy(parsed)
     access_key.updated_at = timezone.now()
     access_key.save(update_fields=["network_policy", "updated_at"])
@@ -1256,9 +1279,10 @@ RECYCLE_BIN_CAPACITY = 3  # keys per owner's recycle bin (Alibaba's); a fourth d
 
 
 def recycle_bin_of(owner: RamUser | Account) -> list[RecycledAccessKey]:
-    """The keys in the recycle bin of ``owner`` (a RAM user, or an Account: its root), newest first."""
+    """The keys in the recycle bin of ``owner`` (a RAM user, or an Account: its root), newest first;
+    not those whose time is over (deleted permanently, whether the purge has run yet or not)."""
     keys = (RecycledAccessKey.objects.filter(account=owner, ram_user__isnull=True) if isinstance(owner, Account)
-            else RecycledAccessKey.objects.filter(ram_user=owner))
+            else RecycledAccessKey.objects.filter(ram_user=owner)).filter(purge_at__gt=timezone.now())
     return list(keys.select_related("account", "ram_user").defer("secret_sealed").order_by("-deleted_at", "-id"))
 
 
@@ -1271,7 +1295,7 @@ def recycled_key_of(*, account: Account, access_key_id: str, ram_user: RamUser |
                     root: bool = False) -> RecycledAccessKey:
     """A key in the recycle bin of ``account`` (of ``ram_user``, or of the root when ``root``), or
     EntityNotExist.User.AccessKey."""
-    keys = RecycledAccessKey.objects.filter(account=account, access_key_id=access_key_id)
+    keys = RecycledAccessKey.objects.filter(account=account, access_key_id=access_key_id, purge_at__gt=timezone.now())
     if ram_user is not None:
         keys = keys.filter(ram_user=ram_user)
     elif root:
@@ -1292,8 +1316,8 @@ def access_key_restore(*, actor: Principal, recycled: RecycledAccessKey,
     authorize(actor, "ram:RestoreAccessKeyFromRecycleBin", access_key_resource(recycled))
     owner = recycled.account if recycled.is_root_key else recycled.ram_user
     keys = _owner_keys_locked(owner)
-    recycled = RecycledAccessKey.objects.select_for_update().filter(pk=recycled.pk).first()
-    if recycled is None:  # restored or deleted by another request meanwhile
+    recycled = RecycledAccessKey.objects.select_for_update().filter(pk=recycled.pk, purge_at__gt=timezone.now()).first()
+    if recycled is None:  # restored or deleted meanwhile, or its time in the bin is over
         raise RamError("EntityNotExist.User.AccessKey", "The AccessKey is no longer in the recycle bin.")
     quota = AccessKey.quota_of(owner)
     for _attempt in range(quota.limit):

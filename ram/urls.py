@@ -2,7 +2,7 @@
 from django.urls import path, register_converter
 from django.urls.converters import StringConverter
 
-from .views import access_keys, create_key, mfa, network_policy, policies, recycle_bin, reports, roles, root_keys, users
+from .views import access_keys, create_key, mfa, network_policy, policies, recycle_bin, reports, roles, root_keys, usage, users
 
 app_name = "ram"
 
@@ -31,6 +31,8 @@ urlpatterns = [
     path("accesskeys/<name:access_key_id>/status", access_keys.access_key_status, name="access_key_status"),
     path("accesskeys/<name:access_key_id>/network-policy", network_policy.access_key_network_policy,
          name="access_key_network_policy"),
+    path("accesskeys/<name:access_key_id>/usage", usage.access_key_usage_view, name="access_key_usage"),
+    path("accesskey-audit", usage.access_key_audit, name="access_key_audit"),
     path("accesskey-network-policy", network_policy.account_network_policy, name="account_network_policy"),
     path("accesskeys/<name:access_key_id>/delete", access_keys.access_key_delete_view, name="access_key_delete"),
     path("roles/", roles.role_list, name="role_list"),

@@ -269,7 +269,7 @@ def test_the_migration_gives_the_existing_auditors_group_the_recycle_bin(db):
         "view_account", "view_ramuser", "view_accesskey", "view_auditevent", "view_policy", "view_policyattachment",
         "view_mfadevice", "view_policyversion", "view_role", "view_rolepolicyattachment", "view_stssession"]))
     assert "view_recycledaccesskey" not in set(group.permissions.values_list("codename", flat=True))
-    name = "0014_auditors_view_recycle_bin"
+    name = "0015_auditors_view_recycle_bin"
     historical = MigrationLoader(connection).project_state(("ram", name)).apps
     importlib.import_module(f"ram.migrations.{name}").refresh_auditors_group(historical, None)
     codenames = set(group.permissions.values_list("codename", flat=True))

@@ -305,7 +305,7 @@ def test_access_key_actions_and_their_refusals(world, signature):
     client(world, "bob", signature).get_default_domain()
     used = root.get_access_key_last_used(ims.GetAccessKeyLastUsedRequest(
         user_principal_name=bob_upn, user_access_key_id=world["keys"]["bob"][0])).body.access_key_last_used
-    assert DATE.match(used.last_used_date) and used.service_name == "ram"
+    assert DATE.match(used.last_used_date) and used.service_name == "ims"  # the product it called
 
     root.delete_access_key(ims.DeleteAccessKeyRequest(user_principal_name=bob_upn,
                                                       user_access_key_id=created.access_key_id))

@@ -202,3 +202,12 @@ def test_the_readmes_role_example_runs_as_written(live_server, account, cli, sys
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith(f"acs:ram::{account.uid}:assumed-role/Reader/dev-laptop until ")
     assert printed[1] == "['dev']" and printed[2] == "refused: NoPermission"
+
+
+def test_a_keys_last_use_names_the_product_it_called(world):
+    from ram.models import AccessKey
+
+    key_id, secret = world["nobody_key"]
+    StsClient(sdk_config(world["port"], key_id, secret)).get_caller_identity()
+    used = AccessKey.objects.get(access_key_id=key_id)
+    assert used.last_used_at is not None and used.last_used_service == "sts"

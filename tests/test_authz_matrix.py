@@ -171,6 +171,10 @@ CONSOLE_MATRIX = [
     "POST /accesskeys/{key}/delete confirm_access_key_id={key} +inactive A login done done 403    done  403   404     403     403     404",
     "POST /accesskeys/{key}/delete confirm_access_key_id={key} +inactive B login 404  404  404    404   404   done    403     403     404",
     "GET  /accesskeys/{root_key}/delete                              A    login  ok    403   403    403   403   404     403     403     404",
+    # Where and how keys were used: one key's Usage dialog, the account's AccessKey Audit page
+    "GET  /accesskeys/{key}/usage                                    A    login  ok    ok    ok     ok    403   404     403     403     404",
+    "GET  /accesskeys/{key}/usage                                    B    login  404   404   404    404   404   ok      403     403     404",
+    "GET  /accesskey-audit                                           -    login  ok    ok    ok     403   403   ok      403     403     ok",
     # AccessKey network access policies: one key's, the account's
     "GET  /accesskeys/{key}/network-policy                           A    login  ok    ok    ok     403   403   404     403     403     404",
     "POST /accesskeys/{key}/network-policy status=Active addresses=192.0.2.0/24 confirm_access_key_id={key} A login done done 403 403 403 404 403 403 404",
@@ -712,8 +716,8 @@ def test_the_matrix_counts_its_cells():
     """The figure in docs/SECURITY.md: cells tried (each a request, or a short flow, and a state check)."""
     console = sum(outcome != "-" for row in CONSOLE_ROWS for outcome in row.outcomes.values())
     api = sum(outcome != "-" for row in API_ROWS for outcome in row.outcomes.values())
-    assert (len(CONSOLE_ROWS), len(API_ROWS), len(ROLES)) == (101, 122, 10)
-    assert (console, api) == (1010, 976)
+    assert (len(CONSOLE_ROWS), len(API_ROWS), len(ROLES)) == (104, 122, 10)
+    assert (console, api) == (1040, 976)
 
 
 def test_the_world_has_what_the_table_assumes(db):

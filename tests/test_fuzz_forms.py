@@ -102,7 +102,7 @@ def user_name_error(raw: str) -> str:
         return "This field is required."
     if len(name) > 64:
         return "at most 64 characters"
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", name) or name in (".", ".."):  # a path's dot segments
         return "contains invalid characters"
     return ""
 

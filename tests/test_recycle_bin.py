@@ -245,3 +245,17 @@ def test_deleting_a_user_deletes_its_recycle_bin_and_audits_each_key(demo, cli, 
     assert not RecycledAccessKey.objects.filter(access_key_id=recycled.access_key_id).exists()
     event = AuditEvent.objects.get(action="DeleteAccessKeyInRecycleBin", target=recycled.access_key_id)
     assert event.detail == {"reason": "user deleted"}
+
+
+def test_a_key_past_its_time_is_gone_even_before_the_purge_runs(client_as, demo, cli):
+    key = AccessKey.objects.filter(ram_user__user_name="bob").first()
+    recycled = _retire(cli, key)
+    RecycledAccessKey.objects.filter(pk=recycled.pk).update(purge_at=timezone.now() - timedelta(seconds=1))
+    client = client_as("root")
+    assert key.access_key_id not in client.get("/users/bob/").content.decode()
+    assert client.post(f"/recycle-bin/{key.access_key_id}/restore").status_code == 404
+    from ram.errors import RamError
+    with pytest.raises(RamError) as refused:
+        access_key_restore(actor=cli, recycled=recycled)
+    assert refused.value.code == "EntityNotExist.User.AccessKey"
+    assert not AccessKey.objects.filter(access_key_id=key.access_key_id).exists()

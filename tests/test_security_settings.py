@@ -29,6 +29,7 @@ from ram.services import access_key_create, security_preference_set
 
 from .api_helpers import send, v1_call, v3_call
 from .conftest import missing_service, redis_reachable
+from .flows import confirm_rotation_if_asked
 from .security_helpers import PROBE_REDIS_URL
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -300,6 +301,7 @@ def wizard_create(client, user_name="alice") -> int:
     if page.status_code != 200:
         return page.status_code
     run = re.search(r'name="wizard_run" value="([^"]+)"', page.content.decode()).group(1)
+    confirm_rotation_if_asked(client, url, page.content.decode(), run)  # a second key: a rotation
     return client.post(url, {STEP: "scenario", "wizard_run": run, "scenario-scenario": "cli",
                              "scenario-confirm_necessary": "on"}).status_code
 

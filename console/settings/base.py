@@ -242,6 +242,10 @@ RAM_SEALING_KEYS = os.environ.get("RAM_SEALING_KEYS", "")
 # --- Training ---------------------------------------------------------------------------
 # How long a deleted AccessKey stays in its owner's recycle bin before `purge_recycle_bin` deletes it.
 RAM_ACCESS_KEY_RECYCLE_BIN_DAYS = int(os.environ.get("RAM_ACCESS_KEY_RECYCLE_BIN_DAYS", "30"))
+# AccessKey usage (ram.usage): counted in each process, written at most once per this many seconds
+# per process; kept this many days (ActionTrail's AccessKey usage covers 400).
+RAM_ACCESS_KEY_USAGE_FLUSH_SECONDS = int(os.environ.get("RAM_ACCESS_KEY_USAGE_FLUSH_SECONDS", "60"))
+RAM_ACCESS_KEY_USAGE_DAYS = int(os.environ.get("RAM_ACCESS_KEY_USAGE_DAYS", "400"))
 TRAINING_SANDBOXES_PER_HOUR = int(os.environ.get("TRAINING_SANDBOXES_PER_HOUR", "5"))
 
 # --- Logging ----------------------------------------------------------------------------

@@ -11,3 +11,6 @@ RAM_SEALING_KEYS = "1:" + base64.b64encode(b"k" * 32).decode()
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ALLOWED_HOSTS = ["*"]
+# AccessKey usage counts are written only when a test asks (ram.usage.flush, or this setting at 0):
+# a write falling into another test's counted queries would make it flaky.
+RAM_ACCESS_KEY_USAGE_FLUSH_SECONDS = 10**9

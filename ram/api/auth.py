@@ -18,7 +18,8 @@ Checks, in order, each refusal with the code Alibaba Cloud returns:
 7. an AccessKey fenced by a network access policy is used from an address the policy allows
    (``Forbidden.AccessKeyNetworkPolicy``, 403; ``ram.network_policy``).
 
-Only then is the key's last use recorded and the caller's ``Principal`` returned. Every refusal
+Only then is the key's last use recorded (and the call counted in its usage, ``ram.usage``) and
+the caller's ``Principal`` returned. Every refusal
 counts as a failed authentication of the client's address (``ram.ratelimit``) and is audited
 (``APIAuthentication``, result Failure, with the error code, the claimed key id and the source
 address) through ``ram.audit.audit_refusal_bounded``: one event per address, key id and code a
@@ -40,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from ram import network_policy, ratelimit, sealing, services
+from ram import network_policy, ratelimit, sealing, services, usage
 from ram.audit import AuditContext, audit_refusal_bounded
 from ram.credentials import (
     ACCESS_KEY_ID_REGEX,
@@ -63,7 +64,6 @@ from .parsing import ApiRequest
 logger = logging.getLogger("ram.api")
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 MAX_CLOCK_SKEW = timedelta(minutes=15)
-SERVICE_NAME = "ram"
 AUDIT_ACTION = "APIAuthentication"
 THROTTLED = "Throttling.User"  # ram.ratelimit.api_authentication_allow
 V1_REQUIRED = ("AccessKeyId", "Signature", "SignatureMethod", "SignatureVersion", "SignatureNonce", "Timestamp")
@@ -99,8 +99,9 @@ class _Attempt:
     owner_keys: list[tuple[str, str, datetime]] = field(default_factory=list)  # read with the key
 
 
-def authenticate(api: ApiRequest, *, action: str, context: AuditContext) -> Caller:
-    """Verify the request's signature and replay guard; return the caller or raise RamError."""
+def authenticate(api: ApiRequest, *, action: str, context: AuditContext, service: str = "ram") -> Caller:
+    """Verify the request's signature and replay guard; return the caller or raise RamError.
+    ``service``: the API product called (``ram``, ``sts``, ``ims``), the key's last use records it."""
     attempt = _Attempt(signature_version="V3" if api.is_v3 else "V1", action=action, context=context)
     try:
         if api.is_v3:
@@ -121,8 +122,10 @@ def authenticate(api: ApiRequest, *, action: str, context: AuditContext) -> Call
         raise
     if isinstance(access_key, AccessKey):
         _check_network_policy(access_key, attempt, context)
+        usage.record(access_key_id=access_key.access_key_id, account_uid=access_key.account.uid, service=service,
+                     action=action, source_ip=context.source_ip, at=timezone.now())
     if isinstance(access_key, AccessKey) and _last_use_is_stale(access_key):
-        services.access_key_record_use(access_key=access_key, service=SERVICE_NAME)
+        services.access_key_record_use(access_key=access_key, service=service)
     principal = _principal_of(access_key, attempt.policy_documents)
     # An AccessKey's call carries no MFA; the conditions of the caller's policies see this request.
     principal.request = RequestContext(source_ip=context.source_ip, secure_transport=api.secure, mfa_present=False)

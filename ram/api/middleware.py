@@ -25,7 +25,7 @@ from .actiontrail_actions import ACTIONTRAIL_VERSION
 from .auth import authenticate
 from .ims_actions import IMS_VERSION
 from .parsing import ApiRequest, is_api_call, parse_api_request
-from .registry import APIS, RAM_VERSION, SERVICE_NAMES
+from .registry import APIS, RAM_VERSION, SERVICE_BY_VERSION, SERVICE_NAMES
 from .responses import api_error, api_success
 from .sts_actions import STS_VERSION
 
@@ -56,8 +56,8 @@ def handle_api_call(request: HttpRequest) -> HttpResponse:
             raise RamError("UnsupportedHTTPMethod", "Specified HTTP method is not supported: use GET or POST.")
         api = parse_api_request(request)
         action = _action_name(api)
-        version, handler = _check_version_and_format(api, action)
-        caller = authenticate(api, action=action, context=context)
+        handler, version = _check_version_and_format(api, action)
+        caller = authenticate(api, action=action, context=context, service=SERVICE_BY_VERSION[version])
         # What the call changes is audited with the key that signed it and the API it called.
         context = replace(context, access_key_id=caller.access_key.access_key_id, service=SERVICE_NAMES[version])
         body = handler(ActionCall(principal=caller.principal, params=api.params, context=context,
@@ -101,9 +101,9 @@ def _action_name(api: ApiRequest) -> str:
 
 
 def _check_version_and_format(api: ApiRequest, action: str):
-    """The request's API version (RAM 2015-05-01, STS 2015-04-01, IMS 2019-08-15 or ActionTrail
-    2020-07-06) and the function that answers ``action`` in it, once the version and the response
-    format are ones this server speaks."""
+    """The function that answers ``action`` in the request's API version (RAM 2015-05-01, STS
+    2015-04-01, IMS 2019-08-15 or ActionTrail 2020-07-06), and the version, once the version and the
+    response format are ones this server speaks."""
     name, version = ("x-acs-version", api.headers.get("x-acs-version", "")) if api.is_v3 \
         else ("Version", api.params.get("Version", ""))
     if not version:
@@ -120,7 +120,7 @@ def _check_version_and_format(api: ApiRequest, action: str):
     if response_format.upper() != "JSON":
         raise RamError("InvalidParameter.Format", "Specified parameter format is not valid: this server answers JSON.",
                        recommend="Use Format=JSON (the SDKs' default).")
-    return version, actions[action]
+    return actions[action], version
 
 
 def _missing(name: str) -> RamError:

@@ -21,8 +21,11 @@ ACTIONS: dict[str, Callable[[ActionCall], dict]] = {**IDENTITY_ACTIONS, **POLICY
 APIS: dict[str, dict[str, Callable[[ActionCall], dict]]] = {RAM_VERSION: ACTIONS, STS_VERSION: STS_ACTIONS,
                                                            IMS_VERSION: IMS_ACTIONS,
                                                            ACTIONTRAIL_VERSION: ACTIONTRAIL_ACTIONS}
-# The service each version is, as the audit trail records it (``AuditEvent.service``) and
-# ActionTrail names it (an event's serviceName).
-SERVICE_NAMES: dict[str, str] = {RAM_VERSION: "Ram", STS_VERSION: "Sts", IMS_VERSION: "Ims",
-                                 ACTIONTRAIL_VERSION: "Actiontrail"}
+# The product each version belongs to: the service a key's last use names (GetAccessKeyLastUsed).
+SERVICE_BY_VERSION: dict[str, str] = {RAM_VERSION: "ram", STS_VERSION: "sts", IMS_VERSION: "ims",
+                                      ACTIONTRAIL_VERSION: "actiontrail"}
+assert set(SERVICE_BY_VERSION) == set(APIS), "every API version names its service"
+# The same as the audit trail records it (``AuditEvent.service``) and ActionTrail names it (an
+# event's serviceName: Ram, Sts, Ims, Actiontrail); and back.
+SERVICE_NAMES: dict[str, str] = {version: service.capitalize() for version, service in SERVICE_BY_VERSION.items()}
 API_VERSIONS: dict[str, str] = {service: version for version, service in SERVICE_NAMES.items()}

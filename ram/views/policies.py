@@ -8,7 +8,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ..audit import AuditContext
@@ -25,7 +27,7 @@ from ..services import (
     policy_version_delete,
     policy_version_set_default,
 )
-from .common import message_or_403, principal_of, require
+from .common import message_or_403, principal_of, require, with_operator_code
 
 POLICY_TYPES = (Policy.SYSTEM, Policy.CUSTOM)
 # Where a refusal of Create Policy belongs in the form.
@@ -100,19 +102,30 @@ def policy_detail(request: HttpRequest, policy_type: str, policy_name: str) -> H
 
 @login_required
 @require_POST
+@sensitive_post_parameters("code")
 def policy_version_create_view(request: HttpRequest, policy_name: str) -> HttpResponse:
     principal = principal_of(request)
     policy = _policy_or_404(principal, Policy.CUSTOM, policy_name)
     form = PolicyVersionForm(request.POST)
     if form.is_valid():
+        document, set_as_default = form.cleaned_data["document"], form.cleaned_data["set_as_default"]
+        created = []
+
+        def create(context):
+            created.append(policy_version_create(actor=principal, account=principal.account, policy_name=policy.name,
+                                                 document=document, set_as_default=set_as_default, context=context))
         try:
-            version = policy_version_create(
-                actor=principal, account=principal.account, policy_name=policy.name,
-                document=form.cleaned_data["document"], set_as_default=form.cleaned_data["set_as_default"],
-                context=AuditContext.from_request(request))
+            if set_as_default:  # what every holder of the policy may do changes: the operator's code first
+                dialog = _with_code(request, principal, policy, "CreatePolicyVersion", create,
+                                    hidden=[("document", document), ("set_as_default", "on")])
+                if dialog is not None:
+                    return dialog
+            else:
+                create(AuditContext.from_request(request))
         except RamError as error:
             message_or_403(request, error)
         else:
+            version = created[0]
             done = _("Version %(version)s of %(name)s is created and made the default.") if version.is_default \
                 else _("Version %(version)s of %(name)s is created.")
             messages.success(request, done % {"version": version.version_id, "name": policy.name})
@@ -123,8 +136,9 @@ def policy_version_create_view(request: HttpRequest, policy_name: str) -> HttpRe
 
 @login_required
 @require_POST
+@sensitive_post_parameters("code")
 def policy_version_change(request: HttpRequest, policy_name: str, version_id: str, change: str) -> HttpResponse:
-    """Make a version the default, or delete it."""
+    """Make a version the default (behind the operator's code), or delete it."""
     principal = principal_of(request)
     policy = _policy_or_404(principal, Policy.CUSTOM, policy_name)
     service, done = {"default": (policy_version_set_default, _("Version %(version)s of %(name)s is now the default.")),
@@ -132,14 +146,35 @@ def policy_version_change(request: HttpRequest, policy_name: str, version_id: st
         change, (None, ""))
     if service is None:
         raise Http404("No such change.")
-    try:
+
+    def apply(context):
         service(actor=principal, account=principal.account, policy_name=policy.name, version_id=version_id,
-                context=AuditContext.from_request(request))
+                context=context)
+    try:
+        if change == "default":
+            dialog = _with_code(request, principal, policy, "SetDefaultPolicyVersion", apply)
+            if dialog is not None:
+                return dialog
+        else:
+            apply(AuditContext.from_request(request))
     except RamError as error:
         message_or_403(request, error)
     else:
         messages.success(request, done % {"version": version_id, "name": policy.name})
     return redirect("ram:policy_detail", policy_type=Policy.CUSTOM, policy_name=policy.name)
+
+
+def _with_code(request: HttpRequest, principal, policy: Policy, purpose: str, change, hidden: list | None = None):
+    """``change`` (given the request's AuditContext) behind the operator's security code when the
+    operator has an MFA device (``with_operator_code``): a new default version rewrites what every
+    user and role the policy is attached to may do, as attaching a policy would. The Security
+    Verification dialog, or None once the change is made."""
+    return with_operator_code(
+        request, actor=principal, purpose=purpose, hidden=hidden,
+        cancel_url=reverse("ram:policy_detail", args=[Policy.CUSTOM, policy.name]),
+        text=_("Changing what a policy allows is a sensitive operation: it changes what everyone it is "
+               "attached to may do."),
+        change=change)
 
 
 @login_required

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -36,7 +37,7 @@ def _resource(recycled: RecycledAccessKey) -> str:
 
 def _recycled_in_account(principal, access_key_id: str) -> RecycledAccessKey:
     recycled = (RecycledAccessKey.objects.select_related("account", "ram_user")
-                .filter(account=principal.account, access_key_id=access_key_id).first())
+                .filter(account=principal.account, access_key_id=access_key_id, purge_at__gt=timezone.now()).first())
     if recycled is None:
         raise Http404("No such AccessKey in the recycle bin.")
     return recycled

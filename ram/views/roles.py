@@ -8,8 +8,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ..audit import AuditContext
@@ -19,7 +21,7 @@ from ..models import Role
 from ..policy import is_allowed, role_arn
 from ..selectors import policies_attachable, policy_attachments_of_role, role_sessions_recent, roles_listed
 from ..services import role_create, role_delete, role_get, role_policy_attach, role_policy_detach, role_update
-from .common import message_or_403, principal_of, require
+from .common import message_or_403, principal_of, require, with_operator_code
 
 ROLE_TABS = ("permissions", "trust", "sessions")
 CREATE_ERROR_FIELDS = {"MalformedPolicyDocument": "trusted_entity", "InvalidParameter.Description.Length": "description",
@@ -104,6 +106,7 @@ def role_detail(request: HttpRequest, role_name: str, tab: str = "permissions") 
 
 @login_required
 @require_POST
+@sensitive_post_parameters("code")
 def role_change(request: HttpRequest, role_name: str, change: str) -> HttpResponse:
     """The role's trust policy, its settings (note, maximum session duration), or a policy granted
     or revoked; then back to the tab it was changed on."""
@@ -120,24 +123,48 @@ def role_change(request: HttpRequest, role_name: str, change: str) -> HttpRespon
         return redirect("ram:role_tab", role_name=role.role_name, tab=tab)
     data = form.cleaned_data
     try:
-        if change == "trust":
-            role_update(actor=principal, role=role, trust_policy=data["trust_policy"], context=context)
-            done = _("%(name)s: its trust policy is saved.")
-        elif change == "settings":
+        if change == "settings":
             role_update(actor=principal, role=role, description=data["description"],
                         max_session_duration=data["max_session_duration"], context=context)
             done = _("%(name)s: its basic information is saved.")
         else:
-            service = role_policy_attach if change == "attach" else role_policy_detach
-            service(actor=principal, role=role, policy_name=data["policy_name"], policy_type=data["policy_type"],
-                    context=context)
-            done = (_("%(name)s: %(policy)s is attached to it.") if change == "attach"
-                    else _("%(name)s: %(policy)s is detached from it."))
+            # What the role may do, or who may assume it: the operator's code first, as for a user's policies.
+            dialog, done = _role_grant(request, principal, role, change, data)
+            if dialog is not None:
+                return dialog
     except RamError as error:
         message_or_403(request, error)
     else:
         messages.success(request, done % {"name": role.role_name, "policy": data.get("policy_name", "")})
     return redirect("ram:role_tab", role_name=role.role_name, tab=tab)
+
+
+def _role_grant(request: HttpRequest, principal, role: Role, change: str, data: dict):
+    """A policy granted to or revoked from ``role``, or its trust policy rewritten (``change``),
+    behind the operator's security code when the operator has an MFA device (``with_operator_code``):
+    each gives whoever the trust policy names what the role's policies allow. Returns the Security
+    Verification dialog (or None once the change is made) and the message of the change."""
+    if change == "trust":
+        hidden = [("trust_policy", data["trust_policy"])]
+        purpose, done = "UpdateRole", _("%(name)s: its trust policy is saved.")
+
+        def apply(context):
+            role_update(actor=principal, role=role, trust_policy=data["trust_policy"], context=context)
+    else:
+        hidden = [("policy_name", data["policy_name"]), ("policy_type", data["policy_type"])]
+        service = role_policy_attach if change == "attach" else role_policy_detach
+        purpose, done = (("AttachPolicyToRole", _("%(name)s: %(policy)s is attached to it.")) if change == "attach"
+                         else ("DetachPolicyFromRole", _("%(name)s: %(policy)s is detached from it.")))
+
+        def apply(context):
+            service(actor=principal, role=role, policy_name=data["policy_name"], policy_type=data["policy_type"],
+                    context=context)
+    tab = "trust" if change == "trust" else "permissions"
+    dialog = with_operator_code(request, actor=principal, purpose=purpose, hidden=hidden,
+                                cancel_url=reverse("ram:role_tab", args=[role.role_name, tab]),
+                                text=_("Changing what a role may do, or who may assume it, is a sensitive operation."),
+                                change=apply)
+    return dialog, done
 
 
 @login_required

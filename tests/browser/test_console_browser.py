@@ -256,3 +256,33 @@ def test_root_fences_a_key_to_one_network_and_sets_the_accounts_policy(page, dem
     expect(page.get_by_text("The network access policy of the account's AccessKey pairs is saved.")).to_be_visible()
     expect(page.locator("[data-account-network-policy]")).to_have_text("Active")
     shot("account-policy-active")
+
+
+def test_root_reads_where_a_key_is_used_before_retiring_it(page, demo_site, shot):
+    """AccessKey Audit (navigation) shows calls per day by key; a key's Usage dialog its addresses
+    and actions; the counts are the server's own (bob's key used through the API first)."""
+    from datetime import UTC, datetime, timedelta
+
+    from ram.models import AccessKeyUsage
+
+    key = AccessKey.objects.filter(ram_user__user_name="bob").order_by("pk").first()
+    now = datetime.now(UTC)
+    for age, calls, address in ((0, 12, "192.0.2.10"), (1, 40, "192.0.2.10"), (2, 25, "198.51.100.7"),
+                                (5, 60, "192.0.2.10"), (6, 8, "203.0.113.4")):
+        at = now - timedelta(days=age)
+        AccessKeyUsage.objects.create(access_key_id=key.access_key_id, account_uid=key.account.uid, day=at.date(),
+                                      service="ecs" if age % 2 else "ram", action="DescribeInstances" if age % 2
+                                      else "ListUsers", source_ip=address, calls=calls, first_used_at=at,
+                                      last_used_at=at)
+    log_on(page, demo_site, "owner@demo.example", "demo-owner")
+    page.get_by_role("navigation", name="RAM navigation").get_by_role("link", name="AccessKey Audit").click()
+    expect(page.get_by_role("heading", name="AccessKey Audit")).to_be_visible()
+    expect(page.locator("[data-total-calls]")).to_have_text("(145 calls)")
+    expect(page.locator(f'tr[data-usage-key="{key.access_key_id}"]')).to_be_visible()
+    shot("audit-page")
+    page.locator(f'tr[data-usage-key="{key.access_key_id}"]').get_by_role("link", name="Usage").click()
+    dialog = page.locator("#console-modal .console-dialog")
+    expect(dialog.get_by_role("heading", name="AccessKey Usage")).to_be_visible()
+    expect(dialog.locator('tr[data-source-ip="198.51.100.7"]')).to_be_visible()
+    expect(dialog.locator('tr[data-action="ecs:DescribeInstances"]')).to_contain_text("100")
+    shot("key-usage-dialog")

@@ -8,9 +8,6 @@
   gets ``id`` as its last column (it serves every lookup the old one served); the events one key
   signed get an index of their own, on the API's events only.
 - The system policy AliyunActionTrailReadOnlyAccess (``ram.policy.SYSTEM_POLICIES``).
-
-Depends on both 0014s: it merges them (the lead may renumber them at merge; then only these
-dependencies change).
 """
 from django.db import migrations, models
 from django.db.models import Q
@@ -25,8 +22,7 @@ def system_policies(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ram', '0014_access_key_network_policies'),
-        ('ram', '0014_auditors_view_recycle_bin'),
+        ('ram', '0016_access_key_usage'),
     ]
 
     operations = [

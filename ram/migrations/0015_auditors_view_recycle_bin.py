@@ -47,7 +47,7 @@ def refresh_auditors_group(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ram', '0013_access_key_recycle_bin'),
+        ('ram', '0014_access_key_network_policies'),
         ('auth', '0012_alter_user_first_name_max_length'),
         ('contenttypes', '0002_remove_content_type_name'),
     ]
