@@ -16,7 +16,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from .credentials import CREDENTIAL_REDACTED, contains_access_key_credential
-from .models import AuditEvent
+from .models import USER_ID_BASE, AuditEvent
 from .policy import Principal
 
 REFUSAL_WINDOW_SECONDS = 60
@@ -30,6 +30,10 @@ class AuditContext:
     source_ip: str | None = None
     user_agent: str = ""
     request_id: str = ""
+    # An OpenAPI call, once authenticated: the AccessKey ID that signed it and the API it called
+    # (``ram.api.registry.SERVICE_NAMES``); blank for the console and the command line.
+    access_key_id: str = ""
+    service: str = ""
 
     @classmethod
     def from_request(cls, request: HttpRequest) -> AuditContext:
@@ -105,7 +109,23 @@ def audit_event(
         result=result,
         error_code=error_code,
         detail=detail or {},
+        principal_id=principal_id(actor),
+        access_key_id=context.access_key_id,
+        service=context.service,
     )
+
+
+def principal_id(actor: Principal) -> str:
+    """The actor's id as the OpenAPI reports it (GetCallerIdentity's PrincipalId): the account UID
+    for a root, the UserId of a RAM user, ``<RoleId>:<session name>`` for an assumed role; "" for
+    the operator, a trainer and the unauthenticated."""
+    if actor.kind == "root":
+        return actor.account.uid
+    if actor.kind == "ram_user":
+        return str(USER_ID_BASE + actor.ram_user.pk)
+    if actor.kind == "assumed_role":
+        return f"{actor.role.role_id}:{actor.label}"
+    return ""
 
 
 def audit_record(**fields) -> AuditEvent:

@@ -52,6 +52,7 @@ RAM_USER_KEY_QUOTA = AccessKeyQuota(limit=2, owner="RAM user", article="A")
 ROOT_KEY_QUOTA = AccessKeyQuota(limit=5, owner="Alibaba Cloud account", article="An")
 
 USER_NAME_REGEX = r"^[A-Za-z0-9._-]{1,64}$"
+USER_ID_BASE = 2 * 10**15  # a RAM user's UserId is this plus its pk: a 16-digit number, as Alibaba's are
 ACCOUNT_UID_REGEX = r"^[0-9]{16}$"
 ACCOUNT_ALIAS_REGEX = r"^[a-z0-9]([a-z0-9-]{1,30}[a-z0-9])?$"
 
@@ -528,6 +529,14 @@ class AuditEvent(models.Model):
     result = models.CharField(max_length=8, default=SUCCESS)
     error_code = models.CharField(max_length=64, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    # Who acted, as the OpenAPI names it (``ram.audit.principal_id``), and how the request came: the
+    # AccessKey ID (or STS AccessKey ID) that signed it and the API (Ram, Sts, Ims, Actiontrail), both
+    # blank for the console and the command line. What ActionTrail's LookupEvents reports as
+    # userIdentity.principalId / accessKeyId, serviceName and eventType. A database default too:
+    # rows written by COPY (generate_load_data) or before these columns existed have them blank.
+    principal_id = models.CharField(max_length=64, blank=True, default="", db_default="")
+    access_key_id = models.CharField(max_length=64, blank=True, default="", db_default="")
+    service = models.CharField(max_length=16, blank=True, default="", db_default="")
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -536,7 +545,11 @@ class AuditEvent(models.Model):
         # Related lookups and the ORM internals use the base manager: it must refuse writes too.
         base_manager_name = "objects"
         indexes = [
-            models.Index(fields=["account_uid", "occurred_at"], name="audit_account_time"),
+            # An account's trail in time order, ties broken by id: LookupEvents pages it by keyset.
+            models.Index(fields=["account_uid", "occurred_at", "id"], name="audit_account_time_id"),
+            # The events an AccessKey signed (LookupEvents' EventAccessKeyId): only the API's.
+            models.Index(fields=["access_key_id", "occurred_at", "id"], name="audit_signing_key_time",
+                         condition=~Q(access_key_id="")),
             # The auditors' admin filters by action and result, newest first, at 1,000,000+ events.
             models.Index(fields=["action", "occurred_at"], name="audit_action_time"),
             models.Index(fields=["result", "occurred_at"], name="audit_result_time"),

@@ -20,7 +20,8 @@ in order:
    ``AllowUserToManageMFADevices`` let a RAM user manage their own AccessKeys / MFA device.
    Anything else is refused (NoPermission). A stored document that cannot be read allows nothing.
 
-Actions and resources use wildcards (``ram:Get*``, ``acs:ram:*:<uid>:user/*``).
+Actions and resources use wildcards (``ram:Get*``, ``acs:ram:*:<uid>:user/*``). Resources are RAM's
+(``acs:ram:*:<uid>:…``) but for ActionTrail's trail of an account (``actiontrail_arn``).
 """
 from __future__ import annotations
 
@@ -63,12 +64,23 @@ STS_ASSUME_ROLE_DOCUMENT = {
     "Version": "1",
     "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
 }
+# Alibaba's AliyunActionTrailReadOnlyAccess (v4): reading the trail (actiontrail:LookupEvents here).
+ACTIONTRAIL_READ_ONLY_DOCUMENT = {
+    "Version": "1",
+    "Statement": [{"Effect": "Allow", "Action": ["actiontrail:Lookup*", "actiontrail:Describe*", "actiontrail:Get*",
+                                                  "actiontrail:Check*", "actiontrail:List*"], "Resource": "*"}],
+}
 SYSTEM_POLICIES = {
     "AliyunRAMFullAccess": ("Provides full access to Resource Access Management (RAM).", FULL_ACCESS_DOCUMENT),
     "AliyunRAMReadOnlyAccess": ("Provides read-only access to Resource Access Management (RAM).", READ_ONLY_DOCUMENT),
     "AliyunSTSAssumeRoleAccess": ("Provides access to assume RAM roles through Security Token Service (STS).",
                                   STS_ASSUME_ROLE_DOCUMENT),
+    "AliyunActionTrailReadOnlyAccess": ("Provides read-only access to Action Trail via Management Console.",
+                                        ACTIONTRAIL_READ_ONLY_DOCUMENT),
 }
+# The services whose resources belong to an account (``acs:<service>:*:<uid>:…``): RAM's, and
+# ActionTrail's trail of the account (``actiontrail_arn``).
+ACCOUNT_SERVICES = ("ram", "actiontrail")
 # A stored document that cannot be read: it allows nothing, and denies everything it might have.
 _UNREADABLE = Document(())
 
@@ -90,6 +102,12 @@ def role_arn(account: Account | str, role_name: str) -> str:
     (``ram:CreateRole`` …, ``sts:AssumeRole``)."""
     uid = account if isinstance(account, str) else account.uid
     return f"acs:ram:*:{uid}:role/{role_name}"
+
+
+def actiontrail_arn(account: Account) -> str:
+    """The account's audit trail as ActionTrail's resource: ActionTrail authorizes by action only
+    (its policies name ``"Resource": "*"``), so any resource of the account's ActionTrail."""
+    return f"acs:actiontrail:*:{account.uid}:*"
 
 
 def root_arn(account: Account) -> str:
@@ -235,7 +253,8 @@ def is_allowed(principal: Principal, action: str, resource: str) -> bool:
             resource == DEMO_ARN or (resource.startswith("acs:ram:*:") and resource.endswith(":sandbox")))
     if principal.kind not in ("root", "ram_user", "assumed_role") or principal.account is None:
         return False
-    if not resource.startswith(f"acs:ram:*:{principal.account.uid}:") and action.lower() != ASSUME_ROLE:
+    if not any(resource.startswith(f"acs:{service}:*:{principal.account.uid}:") for service in ACCOUNT_SERVICES) \
+            and action.lower() != ASSUME_ROLE:
         return False  # nothing crosses accounts (but a role of another account, whose trust policy consents)
     if principal.kind == "root":
         return action.lower() != ASSUME_ROLE  # roles may not be assumed by root accounts

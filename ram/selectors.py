@@ -28,6 +28,7 @@ from .models import (
     AccessKey,
     AccessKeyUsage,
     Account,
+    AuditEvent,
     MfaDevice,
     Policy,
     PolicyAttachment,
@@ -472,6 +473,27 @@ class AccountCounts(NamedTuple):
     policies: int  # custom policies
     roles: int
     mfa_devices: int  # bound to the root's or a RAM user's logon: every device here is in use
+
+
+def audit_trail_page(*, account_uid: str, since: datetime, until: datetime, condition: Q | None,
+                     after: tuple[datetime, int] | None, forward: bool, limit: int) -> tuple[list[AuditEvent], bool]:
+    """Up to ``limit`` events of the account with UID ``account_uid`` that occurred in [``since``,
+    ``until``) and meet ``condition``, the newest first (``forward``: the oldest first), after the
+    position ``after`` (the occurred_at and id of the last event of the previous page); and whether
+    more follow. One query, by keyset on (occurred_at, id): the (account_uid, occurred_at, id)
+    index walked from the position, however deep the page, never an OFFSET."""
+    events = AuditEvent.objects.filter(account_uid=account_uid, occurred_at__gte=since, occurred_at__lt=until)
+    if condition is not None:
+        events = events.filter(condition)
+    if after is not None:
+        at, pk = after
+        # (occurred_at, id) beyond the position, written so that occurred_at bounds the index range.
+        if forward:
+            events = events.filter(Q(occurred_at__gt=at) | Q(pk__gt=pk), occurred_at__gte=at)
+        else:
+            events = events.filter(Q(occurred_at__lt=at) | Q(pk__lt=pk), occurred_at__lte=at)
+    page = list(events.order_by(*(("occurred_at", "pk") if forward else ("-occurred_at", "-pk")))[: limit + 1])
+    return page[:limit], len(page) > limit
 
 
 def account_counts(*, account: Account) -> AccountCounts:

@@ -41,12 +41,13 @@ Outcomes
 
 API rows are sent signed (V3) in the version of the API that answers the action (``registry.APIS``:
 RAM 2015-05-01, STS 2015-04-01 for AssumeRole and GetCallerIdentity; a row ``ims:<Action>`` is the
-action of IMS 2019-08-15, which shares many names with RAM). An API call acts in the
+action of IMS 2019-08-15, which shares many names with RAM, ``actiontrail:<Action>`` that of ActionTrail
+2020-07-06). An API call acts in the
 caller's own account: a row of tenant B sent by a principal of A names a user, policy or role its
 account does not have (404 once it is allowed to ask, 403 before), except AssumeRole, whose RoleArn
 names the account. What the system policies allow: AliyunRAMFullAccess ``ram:*`` (not
 ``sts:AssumeRole``), AliyunRAMReadOnlyAccess ``ram:Get*`` and ``ram:List*``, AliyunSTSAssumeRoleAccess
-``sts:AssumeRole``. A root may do everything in its account but assume a role; a RAM user assumes a
+``sts:AssumeRole``, AliyunActionTrailReadOnlyAccess ``actiontrail:Lookup*`` (and the rest of ActionTrail's reads). A root may do everything in its account but assume a role; a RAM user assumes a
 role when it holds ``sts:AssumeRole`` AND the role's trust policy names its account; a role that does
 not exist is refused like one that does not trust the caller (NoPermission), so no one learns
 another account's roles. GetCallerIdentity needs no permission.
@@ -60,7 +61,7 @@ exercise in the sandbox, ``+policy`` a custom policy ``Matrix`` of the tenant (v
 v2), ``+role`` a role ``Matrix`` of the tenant trusting its account, with AliyunRAMReadOnlyAccess
 (``+emptyrole``: without a policy; ``+crossaccount``: trusting the other of A and B too), ``+sts``
 AliyunSTSAssumeRoleAccess attached to every RAM user that signs a column (ram-admin, reader, alice,
-outsider).
+outsider), ``+trail`` AliyunActionTrailReadOnlyAccess likewise.
 
 Every cell runs in its own savepoint, rolled back afterwards, from a fresh client. A refused cell
 must leave ``world_state()`` exactly as it was; a ``done`` cell must change it. No response to a
@@ -83,6 +84,7 @@ from django.db import transaction
 from django.test import Client
 
 from ram.api.actions import USER_ID_BASE
+from ram.api.actiontrail_actions import ACTIONTRAIL_VERSION
 from ram.api.ims_actions import IMS_VERSION
 from ram.api.registry import APIS
 from ram.models import AccessKey, Account
@@ -354,6 +356,12 @@ API_MATRIX = [
     "ims:GetSecurityPreference                                             -    400  ok    ok    ok     403   403   ok      -       -       ok",
     "ims:SetSecurityPreference AllowUserToManageAccessKeys=true            -    400  done  done  403    403   403   done    -       -       done",
     "ims:GetAccountSummary                                                 -    400  ok    ok    ok     403   403   ok      -       -       ok",
+    # ActionTrail 2020-07-06: the caller's own account's trail. AliyunRAMFullAccess (ram:*) does not reach
+    # actiontrail:LookupEvents (+trail: the RAM users that sign hold AliyunActionTrailReadOnlyAccess). A row of
+    # tenant B looks up events of B's key from A: none of them, in any answer to A.
+    "actiontrail:LookupEvents                                              -    400  ok    403   403    403   403   403     -       -       ok",
+    "actiontrail:LookupEvents +trail                                       -    400  ok    ok    ok     ok    ok    ok      -       -       ok",
+    "actiontrail:LookupEvents LookupAttribute.1.Key=ResourceName LookupAttribute.1.Value={key} +trail B 400 ok ok ok ok ok ok - -     ok",
 ]
 
 # Cells where the code departs from the design, each reported as a finding: (row, tenant, role) ->
@@ -483,6 +491,11 @@ def _setup(world, row: Row, role: str) -> dict:
             for tenant_of, user_name in (("A", "ram-admin"), ("A", "reader"), ("A", "alice"), ("B", "outsider")):
                 policy_attach(actor=cli, ram_user=world.tenants[tenant_of].ram_users.get(user_name=user_name),
                               policy_name="AliyunSTSAssumeRoleAccess")
+        elif setup == "trail":
+            from ram.services import policy_attach
+            for tenant_of, user_name in (("A", "ram-admin"), ("A", "reader"), ("A", "alice"), ("B", "outsider")):
+                policy_attach(actor=cli, ram_user=world.tenants[tenant_of].ram_users.get(user_name=user_name),
+                              policy_name="AliyunActionTrailReadOnlyAccess")
         elif setup == "exercise":
             from training.services import exercise_start
             exercise_start(actor=Principal.root(world.tenants["S"]), exercise_key="ram-user-key",
@@ -529,7 +542,7 @@ def _console_request(client: Client, row: Row, values: dict):
     raise AssertionError(f"unknown method {row.method}")
 
 
-ROW_PREFIX = {IMS_VERSION: "ims:"}  # the versions whose rows name their actions with a prefix
+ROW_PREFIX = {IMS_VERSION: "ims:", ACTIONTRAIL_VERSION: "actiontrail:"}  # versions whose rows name actions with a prefix
 
 
 def _api_version(target: str) -> tuple[str, str]:
@@ -703,8 +716,8 @@ def test_the_matrix_counts_its_cells():
     """The figure in docs/SECURITY.md: cells tried (each a request, or a short flow, and a state check)."""
     console = sum(outcome != "-" for row in CONSOLE_ROWS for outcome in row.outcomes.values())
     api = sum(outcome != "-" for row in API_ROWS for outcome in row.outcomes.values())
-    assert (len(CONSOLE_ROWS), len(API_ROWS), len(ROLES)) == (104, 119, 10)
-    assert (console, api) == (1040, 952)
+    assert (len(CONSOLE_ROWS), len(API_ROWS), len(ROLES)) == (104, 122, 10)
+    assert (console, api) == (1040, 976)
 
 
 def test_the_world_has_what_the_table_assumes(db):

@@ -23,7 +23,7 @@ from django.utils import timezone
 from ram import services
 from ram.audit import AuditContext
 from ram.errors import RamError
-from ram.models import AccessKey, Account, RamUser
+from ram.models import USER_ID_BASE, AccessKey, Account, RamUser
 from ram.policy import Principal, account_arn, authorize, root_arn, user_arn
 from ram.reports import credential_report_csv
 from ram.selectors import (
@@ -38,7 +38,6 @@ from .responses import api_date
 
 MAX_ITEMS_DEFAULT = 100
 MAX_ITEMS_LIMIT = 1000
-USER_ID_BASE = 2 * 10**15  # UserId is a 16-digit number, as Alibaba's are
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import replace
 
 from django.core.exceptions import DisallowedHost
 from django.db import InterfaceError, OperationalError
@@ -20,10 +21,11 @@ from ram.audit import AuditContext
 from ram.errors import RamError
 
 from .actions import ActionCall
+from .actiontrail_actions import ACTIONTRAIL_VERSION
 from .auth import authenticate
 from .ims_actions import IMS_VERSION
 from .parsing import ApiRequest, is_api_call, parse_api_request
-from .registry import APIS, RAM_VERSION, SERVICE_BY_VERSION
+from .registry import APIS, RAM_VERSION, SERVICE_BY_VERSION, SERVICE_NAMES
 from .responses import api_error, api_success
 from .sts_actions import STS_VERSION
 
@@ -56,6 +58,8 @@ def handle_api_call(request: HttpRequest) -> HttpResponse:
         action = _action_name(api)
         handler, version = _check_version_and_format(api, action)
         caller = authenticate(api, action=action, context=context, service=SERVICE_BY_VERSION[version])
+        # What the call changes is audited with the key that signed it and the API it called.
+        context = replace(context, access_key_id=caller.access_key.access_key_id, service=SERVICE_NAMES[version])
         body = handler(ActionCall(principal=caller.principal, params=api.params, context=context,
                                   own_keys=caller.own_keys))
         return api_success(body, request_id=request.request_id)
@@ -98,15 +102,16 @@ def _action_name(api: ApiRequest) -> str:
 
 def _check_version_and_format(api: ApiRequest, action: str):
     """The function that answers ``action`` in the request's API version (RAM 2015-05-01, STS
-    2015-04-01 or IMS 2019-08-15), and the version, once the version and the response format are
-    ones this server speaks."""
+    2015-04-01, IMS 2019-08-15 or ActionTrail 2020-07-06), and the version, once the version and the
+    response format are ones this server speaks."""
     name, version = ("x-acs-version", api.headers.get("x-acs-version", "")) if api.is_v3 \
         else ("Version", api.params.get("Version", ""))
     if not version:
         raise _missing(name)
     if version not in APIS:
         raise RamError("InvalidVersion", "Specified parameter Version is not valid.",
-                       recommend=f"This server answers RAM {RAM_VERSION}, STS {STS_VERSION} and IMS {IMS_VERSION}.")
+                       recommend=f"This server answers RAM {RAM_VERSION}, STS {STS_VERSION}, IMS {IMS_VERSION} "
+                                 f"and ActionTrail {ACTIONTRAIL_VERSION}.")
     actions = APIS[version]
     if action not in actions:
         raise RamError("InvalidAction.NotFound", "Specified api is not found, please check your url and method.",
