@@ -14,3 +14,4 @@ ALLOWED_HOSTS = ["*"]
 # AccessKey usage counts are written only when a test asks (ram.usage.flush, or this setting at 0):
 # a write falling into another test's counted queries would make it flaky.
 RAM_ACCESS_KEY_USAGE_FLUSH_SECONDS = 10**9
+RAM_ACCESS_KEY_USAGE_FLUSH_AT_EXIT = False  # the test databases are gone by then
