@@ -240,7 +240,7 @@ def test_root_fences_a_key_to_one_network_and_sets_the_accounts_policy(page, dem
     page.get_by_label("Enter the AccessKey ID to confirm").fill(key_id)
     page.get_by_role("button", name="OK").click()
     expect(page.get_by_text(f"The network access policy of the AccessKey {key_id} is saved.")).to_be_visible()
-    expect(page.locator(f'tr[data-access-key="{key_id}"]').get_by_text("On")).to_be_visible()
+    expect(page.locator(f'tr[data-access-key="{key_id}"]').get_by_role("link", name="Network ACL On")).to_be_visible()
     shot("network-acl-on")
     assert AccessKey.objects.get(access_key_id=key_id).network_policy["Statements"][0]["IPList"] == \
         ["192.0.2.0/24", "2001:db8::/32"]
