@@ -35,11 +35,11 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from ram.errors import RamError
-from ram.models import AuditEvent
+from ram.models import AccessKey, AccessKeyUsage, AuditEvent, RecycledAccessKey
 from ram.policy import actiontrail_arn, authorize
 from ram.selectors import audit_trail_page
 
-from .actions import ActionCall
+from .actions import ActionCall, _required
 from .responses import api_date
 
 ACTIONTRAIL_VERSION = "2020-07-06"
@@ -103,7 +103,153 @@ def lookup_events(call: ActionCall) -> dict:
     return body
 
 
-ACTIONTRAIL_ACTIONS: dict[str, Callable[[ActionCall], dict]] = {"LookupEvents": lookup_events}
+# --- Where and how a key was used (ram.usage: AccessKeyUsage, counted per day) -------------------------
+
+# The products a key's calls reach here, as ActionTrail names them (ServiceName, its English and Chinese names).
+PRODUCTS = {"ram": ("Ram", "Resource Access Management", "访问控制"),
+            "sts": ("Sts", "Security Token Service", "安全令牌服务"),
+            "ims": ("Ims", "Identity Management Service", "身份管理服务"),
+            "actiontrail": ("Actiontrail", "ActionTrail", "操作审计")}
+USAGE_SOURCE = "ManagementEvent"  # every call counted here is a management (API) call
+PAGE_SIZE_DEFAULT, PAGE_SIZE_LIMIT = 20, 100
+USAGE_TOKEN_SALT = "ram.api.actiontrail.usage-token"
+
+
+def _usage(call: ActionCall, action: str):
+    """The usage rows of the caller's account's key ``AccessKey`` (never another account's), the
+    key's ID, and the account."""
+    account = call.principal.account
+    authorize(call.principal, action, actiontrail_arn(account))
+    key_id = _required(call, "AccessKey")[:64]
+    return AccessKeyUsage.objects.filter(account_uid=account.uid, access_key_id=key_id), key_id, account
+
+
+def _product(service: str) -> tuple[str, str, str]:
+    return PRODUCTS.get(service, (service.capitalize(), service, service))
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _detail(row: AccessKeyUsage, key_id: str, account, owner: tuple[str, str]) -> str:
+    """One call of the key as an ActionTrail event (the last one counted in ``row``), a JSON string."""
+    return json.dumps({"eventName": row.action, "eventType": "ApiCall", "eventTime": api_date(row.last_used_at),
+                       "serviceName": _product(row.service)[0], "sourceIpAddress": row.source_ip,
+                       "userIdentity": {"type": owner[0], "accountId": account.uid, "userName": owner[1],
+                                        "accessKeyId": key_id}}, separators=(",", ":"))
+
+
+def _owner(account, key_id: str) -> tuple[str, str]:
+    """(AccountType, UserName) of a key of ``account``, current or in a recycle bin: ``root-account``
+    and ``root`` for the root's; ``ram-user`` and "" when the key is gone for good."""
+    for model in (AccessKey, RecycledAccessKey):
+        key = model.objects.filter(account=account, access_key_id=key_id).select_related("ram_user").first()
+        if key is not None:
+            return ("root-account", "root") if key.ram_user_id is None else ("ram-user", key.ram_user.user_name)
+    return "ram-user", ""
+
+
+def _latest_by(rows, field: str) -> list[AccessKeyUsage]:
+    """The most recent row of each value of ``field``, most recent first (one query)."""
+    latest: dict = {}
+    for row in rows.order_by("-last_used_at", "-id"):
+        latest.setdefault(getattr(row, field), row)
+    return list(latest.values())
+
+
+def _page(call: ActionCall, entries: list, key_id: str, service: str) -> tuple[list, str]:
+    """One page of ``entries`` (``PageSize`` 0-100, 0 or omitted: 20) after ``NextToken`` (signed: it
+    names its key, service and position), and the next page's token ("" at the end)."""
+    size_text = call.params.get("PageSize", "") or "0"
+    if not re.fullmatch(r"[0-9]{1,3}", size_text) or int(size_text) > PAGE_SIZE_LIMIT:
+        raise RamError("InvalidParameter.PageSize", _("PageSize must be 0 to %(max)d.") % {"max": PAGE_SIZE_LIMIT})
+    size = int(size_text) or PAGE_SIZE_DEFAULT
+    start = 0
+    token = call.params.get("NextToken", "")
+    if token:
+        try:
+            position = signing.loads(token, salt=USAGE_TOKEN_SALT)
+        except signing.BadSignature:
+            position = None
+        if not isinstance(position, dict) or position.get("k") != key_id or position.get("s") != service:
+            raise RamError("InvalidParameter.NextToken", _("The NextToken is not one this query returned."))
+        start = int(position.get("o", 0))
+    page = entries[start:start + size]
+    following = start + size
+    return page, (signing.dumps({"k": key_id, "s": service, "o": following}, salt=USAGE_TOKEN_SALT)
+                  if following < len(entries) else "")
+
+
+def _service_asked(call: ActionCall) -> str:
+    asked = _required(call, "ServiceName")
+    service = next((code for code, names in PRODUCTS.items() if names[0].lower() == asked.lower()), asked.lower())
+    return service[:16]
+
+
+def get_access_key_last_used_info(call: ActionCall) -> dict:
+    """GetAccessKeyLastUsedInfo: the last call counted for ``AccessKey`` (a key of the caller's account)."""
+    rows, key_id, account = _usage(call, "actiontrail:GetAccessKeyLastUsedInfo")
+    owner = _owner(account, key_id)
+    body = {"AccessKeyId": key_id, "AccountId": account.uid, "OwnerId": account.uid, "AccountType": owner[0],
+            "UserName": owner[1]}
+    last = rows.order_by("-last_used_at", "-id").first()
+    if last is not None:
+        name, english, chinese = _product(last.service)
+        body.update({"ServiceName": name, "ServiceNameEn": english, "ServiceNameCn": chinese, "Source": USAGE_SOURCE,
+                     "UsedTimestamp": _ms(last.last_used_at), "Detail": _detail(last, key_id, account, owner)})
+    return body
+
+
+def get_access_key_last_used_products(call: ActionCall) -> dict:
+    """GetAccessKeyLastUsedProducts: each product the key called, its last call first."""
+    rows, key_id, account = _usage(call, "actiontrail:GetAccessKeyLastUsedProducts")
+    owner = _owner(account, key_id)
+    products = []
+    for row in _latest_by(rows, "service"):
+        name, english, chinese = _product(row.service)
+        products.append({"ServiceName": name, "ServiceNameEn": english, "ServiceNameCn": chinese,
+                         "Source": USAGE_SOURCE, "UsedTimestamp": _ms(row.last_used_at),
+                         "Detail": _detail(row, key_id, account, owner)})
+    return {"Products": products}
+
+
+def get_access_key_last_used_ips(call: ActionCall) -> dict:
+    """GetAccessKeyLastUsedIps: the source addresses of the key's calls to ``ServiceName``, the most
+    recent first, a page at a time."""
+    rows, key_id, account = _usage(call, "actiontrail:GetAccessKeyLastUsedIps")
+    service = _service_asked(call)
+    owner = _owner(account, key_id)
+    page, token = _page(call, _latest_by(rows.filter(service=service).exclude(source_ip=""), "source_ip"), key_id,
+                        service)
+    body = {"Ips": [{"Ip": row.source_ip, "UsedTimestamp": _ms(row.last_used_at), "Source": USAGE_SOURCE,
+                     "Detail": _detail(row, key_id, account, owner)} for row in page]}
+    if token:
+        body["NextToken"] = token
+    return body
+
+
+def get_access_key_last_used_events(call: ActionCall) -> dict:
+    """GetAccessKeyLastUsedEvents: the actions (event names) the key called on ``ServiceName``, the
+    most recent first, a page at a time."""
+    rows, key_id, account = _usage(call, "actiontrail:GetAccessKeyLastUsedEvents")
+    service = _service_asked(call)
+    owner = _owner(account, key_id)
+    page, token = _page(call, _latest_by(rows.filter(service=service), "action"), key_id, service)
+    body = {"Events": [{"EventName": row.action, "UsedTimestamp": _ms(row.last_used_at), "Source": USAGE_SOURCE,
+                        "Detail": _detail(row, key_id, account, owner)} for row in page]}
+    if token:
+        body["NextToken"] = token
+    return body
+
+
+ACTIONTRAIL_ACTIONS: dict[str, Callable[[ActionCall], dict]] = {
+    "LookupEvents": lookup_events,
+    "GetAccessKeyLastUsedInfo": get_access_key_last_used_info,
+    "GetAccessKeyLastUsedProducts": get_access_key_last_used_products,
+    "GetAccessKeyLastUsedIps": get_access_key_last_used_ips,
+    "GetAccessKeyLastUsedEvents": get_access_key_last_used_events,
+}
 
 
 # --- An event in ActionTrail's format ----------------------------------------------------
