@@ -39,3 +39,15 @@ def ensure_auditors_group(group_model=None, permission_model=None):
         content_type__app_label="ram", codename__in=[f"view_{model}" for model in AUDITOR_MODELS],
     ))
     return group
+
+
+def refresh_auditors_group(apps, schema_editor) -> None:
+    """A migration's step: give the existing Auditors group view permission on the models added to
+    ``AUDITOR_MODELS`` since (0004: MFA devices; 0012: roles and sessions; 0015: the recycle bin)."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():  # permissions exist only after post_migrate otherwise
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0, apps=apps)
+        app_config.models_module = None
+    ensure_auditors_group(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))

@@ -10,6 +10,8 @@ import sys
 from django.conf import settings
 from django.db import migrations, models
 
+from ram.bootstrap import refresh_auditors_group
+
 # (index name, table, column): the fields the admin searches by substring (ram/admin/). An
 # event's target is searched by prefix instead, on its existing B-tree (varchar_pattern_ops)
 # index: a second trigram index on the audit table cost ~30 % of its insert rate (measured).
@@ -42,18 +44,6 @@ def drop_trigram_indexes(apps, schema_editor):
         for name, _table, _column in TRIGRAM_INDEXES:
             schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
 
-
-def refresh_auditors_group(apps, schema_editor):
-    """Give the existing Auditors group view permission on MFA devices (added to AUDITOR_MODELS)."""
-    from django.contrib.auth.management import create_permissions
-
-    from ram.bootstrap import ensure_auditors_group
-
-    for app_config in apps.get_app_configs():  # permissions exist only after post_migrate otherwise
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
-    ensure_auditors_group(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
 
 
 class Migration(migrations.Migration):

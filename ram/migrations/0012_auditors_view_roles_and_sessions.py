@@ -6,18 +6,8 @@ first, gets its (created_at, id) index, as the AccessKeys' has.
 """
 from django.db import migrations, models
 
+from ram.bootstrap import refresh_auditors_group
 
-def refresh_auditors_group(apps, schema_editor):
-    """Give the existing Auditors group view permission on the models added to AUDITOR_MODELS."""
-    from django.contrib.auth.management import create_permissions
-
-    from ram.bootstrap import ensure_auditors_group
-
-    for app_config in apps.get_app_configs():  # permissions exist only after post_migrate otherwise
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
-    ensure_auditors_group(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
 
 
 class Migration(migrations.Migration):

@@ -10,6 +10,8 @@ import sys
 
 from django.db import migrations, models
 
+from ram.bootstrap import refresh_auditors_group
+
 TRIGRAM_INDEX = "recycled_access_key_deleted_by_trgm"
 
 
@@ -30,18 +32,6 @@ def drop_trigram_index(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(f"DROP INDEX IF EXISTS {TRIGRAM_INDEX}")
 
-
-def refresh_auditors_group(apps, schema_editor):
-    """Give the existing Auditors group view permission on the models added to AUDITOR_MODELS."""
-    from django.contrib.auth.management import create_permissions
-
-    from ram.bootstrap import ensure_auditors_group
-
-    for app_config in apps.get_app_configs():  # permissions exist only after post_migrate otherwise
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
-    ensure_auditors_group(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
 
 
 class Migration(migrations.Migration):
