@@ -38,7 +38,7 @@ from types import SimpleNamespace
 from django.contrib.auth import get_user_model
 from django.db import connections, router
 
-from .models import AccessKey, Account, MfaDevice, Policy, PolicyAttachment, RamUser
+from .models import AccessKey, Account, MfaDevice, Policy, PolicyAttachment, RamUser, Role
 
 
 class HotRead:
@@ -123,7 +123,7 @@ def tables(connection) -> SimpleNamespace:
     quote = connection.ops.quote_name
     return SimpleNamespace(**{
         model._meta.model_name: quote(model._meta.db_table)
-        for model in (AccessKey, Account, RamUser, Policy, PolicyAttachment, MfaDevice, get_user_model())})
+        for model in (AccessKey, Account, RamUser, Role, Policy, PolicyAttachment, MfaDevice, get_user_model())})
 
 
 def fields(model, alias: str) -> list:
@@ -276,6 +276,16 @@ def logon_read(connection) -> HotRead:
         f"FROM {t.user} l LEFT OUTER JOIN {t.account} ra ON ra.root_user_id = l.id"
         f" LEFT OUTER JOIN {t.ramuser} u ON u.login_user_id = l.id"
         f" LEFT OUTER JOIN {t.account} ua ON ua.id = u.account_id WHERE l.id = %s")
+
+
+def role_by_name_read(connection) -> HotRead:
+    """A role by its account's UID and its name in lower case, with its account: the role a
+    RoleArn names (``selectors.role_by_arn_parts``; ``LOWER(role_name)`` is what the unique index
+    answers)."""
+    t = tables(connection)
+    return HotRead(connection, fields(Role, "r") + fields(Account, "a"),
+                   f"FROM {t.role} r INNER JOIN {t.account} a ON a.id = r.account_id"
+                   " WHERE a.uid = %s AND LOWER(r.role_name) = %s")
 
 
 def user_by_name_read(connection) -> HotRead:

@@ -309,6 +309,20 @@ def _no_such_user(user_name: str) -> RamError:
     return RamError("EntityNotExist.User", f"The user {user_name} does not exist.")
 
 
+def role_by_arn_parts(*, uid: str, role_name: str) -> Role | None:
+    """The role of account ``uid`` named ``role_name`` in any letter case (role names are ASCII,
+    ``services.validate_role_name``), with its account, or None: what
+    ``Role.objects.select_related("account").filter(account__uid=…, role_name__iexact=…).first()``
+    reads, as a hot read (``hot_reads.role_by_name_read``; AssumeRole's)."""
+    read, connection = hot_read("role-by-name", hot_reads.role_by_name_read)
+    rows = read.rows(connection, [uid, role_name.lower()])
+    if not rows:
+        return None
+    (role, account), _ = hot_reads.instances(rows[0], Role, Account)
+    role.account = account
+    return role
+
+
 def ram_user_get(*, account: Account, user_name: str) -> RamUser:
     """A RAM user of ``account`` by name, in any letter case (names are unique that way).
 

@@ -56,6 +56,7 @@ from .models import (
 )
 from .policy import Principal, account_arn, authorize, is_allowed, is_trusted_by, policy_arn, role_arn, root_arn, user_arn
 from .policy_language import MAX_DOCUMENT_LENGTH, MalformedPolicyDocument, RequestContext, parse_document
+from .selectors import role_by_arn_parts
 
 USER_NAME_CHARS = re.compile(r"[A-Za-z0-9._-]+")
 # Names a console path cannot hold: a browser resolves /roles/../ to / (and %2E%2E alike), so such a
@@ -852,7 +853,7 @@ def sts_assume_role(*, actor: Principal, role_arn_text: str, session_name: str, 
         narrowed = json.loads(session_policy)
     uid, role_name = match.groups()
     authorize(actor, "sts:AssumeRole", role_arn(uid, role_name))
-    role = Role.objects.select_related("account").filter(account__uid=uid, role_name__iexact=role_name).first()
+    role = role_by_arn_parts(uid=uid, role_name=role_name)
     request = replace(actor.request or RequestContext(),
                       extra=(("sts:externalid", external_id),) if external_id else ())
     # The caller's policies decide on the role's stored name too (a resource matches

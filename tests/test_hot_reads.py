@@ -358,3 +358,26 @@ def test_a_window_takes_integers_only_and_only_on_a_windowed_read(db):
         by_name.sql_with_window(20, 0)
     with pytest.raises(TypeError):
         by_name.rows(connection, [1, "alice"], limit=20)
+
+
+def test_the_role_a_role_arn_names_is_what_iexact_reads(data, cli, django_assert_num_queries):
+    from ram.models import Role
+    from ram.selectors import role_by_arn_parts
+    from ram.services import role_create
+
+    for account, name in ((data["account"], "Deployer"), (data["other"], "deployer.v2")):
+        role_create(actor=cli, account=account, role_name=name, description="Zoë ☃", trust_policy={
+            "Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                           "Principal": {"RAM": [account.uid]}}]}, max_session_duration=7200)
+    for account in (data["account"], data["other"]):
+        for name in ("Deployer", "deployer", "DEPLOYER", "deployer.v2", "DEPLOYER.V2", "nobody", "Deployer "):
+            expected = Role.objects.select_related("account").filter(
+                account__uid=account.uid, role_name__iexact=name).first()
+            with django_assert_num_queries(1):
+                found = role_by_arn_parts(uid=account.uid, role_name=name)
+            if expected is None:
+                assert found is None
+                continue
+            assert loaded(found) == loaded(expected)
+            with django_assert_num_queries(0):
+                assert loaded(found.account) == loaded(expected.account)
