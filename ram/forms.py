@@ -8,6 +8,7 @@ from django import forms
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from .credentials import ACCESS_KEY_ID_REGEX
 from .errors import RamError
 from .models import AccessKey
 from .services import refuse_credential, validate_user_name
@@ -201,7 +202,7 @@ class NetworkPolicyForm(forms.Form):
 class AccessKeyAuditForm(forms.Form):
     """The AccessKey Audit page's filters: one key (or all) and a range of days."""
 
-    access_key_id = forms.RegexField(label=_("AccessKey ID"), regex=r"^(LTAI[A-Za-z0-9]{20})?$", required=False,
+    access_key_id = forms.RegexField(label=_("AccessKey ID"), regex=f"^({ACCESS_KEY_ID_REGEX[1:-1]})?$", required=False,
                                      error_messages={"invalid": _("Enter an AccessKey ID (LTAI…), or leave it empty.")})
     first_day = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     last_day = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
