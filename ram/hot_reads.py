@@ -38,7 +38,7 @@ from types import SimpleNamespace
 from django.contrib.auth import get_user_model
 from django.db import connections, router
 
-from .models import AccessKey, Account, MfaDevice, Policy, PolicyAttachment, RamUser, Role
+from .models import AccessKey, Account, MfaDevice, Policy, PolicyAttachment, RamUser, Role, RolePolicyAttachment, StsSession
 
 
 class HotRead:
@@ -123,7 +123,8 @@ def tables(connection) -> SimpleNamespace:
     quote = connection.ops.quote_name
     return SimpleNamespace(**{
         model._meta.model_name: quote(model._meta.db_table)
-        for model in (AccessKey, Account, RamUser, Role, Policy, PolicyAttachment, MfaDevice, get_user_model())})
+        for model in (AccessKey, Account, RamUser, Role, Policy, PolicyAttachment, MfaDevice, StsSession,
+                      RolePolicyAttachment, get_user_model())})
 
 
 def fields(model, alias: str) -> list:
@@ -213,13 +214,16 @@ def key_summaries_by_owner_name_read(connection) -> HotRead:
         " WHERE u.account_id = %s AND LOWER(u.user_name) = %s ORDER BY k.created_at, k.id")
 
 
-def _policy_documents_sql(connection) -> str:
-    """The JSON array of the documents of the policies attached to the key's owner ``k`` (NULL
-    when none, as for a root key); PostgreSQL hands it over parsed, SQLite as text."""
+def _policy_documents_sql(connection, attachments: str = "policyattachment",
+                          owner: str = "pa.ram_user_id = k.ram_user_id") -> str:
+    """The JSON array of the documents of the policies attached to an owner (NULL when none, as
+    for a root key; ``[]`` on SQLite); PostgreSQL hands it over parsed, SQLite as text. By default
+    the owner is the key ``k``'s RAM user; ``attachments`` (a table of ``tables``, aliased ``pa``)
+    and ``owner`` (its condition) name another, e.g. a role's."""
     t = tables(connection)
     aggregate = "JSONB_AGG(p.document)" if connection.vendor == "postgresql" else "JSON_GROUP_ARRAY(JSON(p.document))"
-    return (f"(SELECT {aggregate} FROM {t.policyattachment} pa INNER JOIN {t.policy} p ON p.id = pa.policy_id"
-            " WHERE pa.ram_user_id = k.ram_user_id)")
+    return (f"(SELECT {aggregate} FROM {getattr(t, attachments)} pa INNER JOIN {t.policy} p ON p.id = pa.policy_id"
+            f" WHERE {owner})")
 
 
 def _owner_key_summaries_sql(connection) -> str:
@@ -286,6 +290,17 @@ def role_by_name_read(connection) -> HotRead:
     return HotRead(connection, fields(Role, "r") + fields(Account, "a"),
                    f"FROM {t.role} r INNER JOIN {t.account} a ON a.id = r.account_id"
                    " WHERE a.uid = %s AND LOWER(r.role_name) = %s")
+
+
+def sts_session_read(connection) -> HotRead:
+    """An STS session by its ``STS.`` key id, with its role, the role's account and the documents
+    of the policies attached to the role (NULL when none; PostgreSQL hands them over parsed, SQLite
+    as text): what a call signed with temporary credentials reads (``selectors.sts_session_for_signature``)."""
+    t = tables(connection)
+    return HotRead(connection, fields(StsSession, "s") + fields(Role, "r") + fields(Account, "a"),
+                   f"FROM {t.stssession} s INNER JOIN {t.role} r ON r.id = s.role_id"
+                   f" INNER JOIN {t.account} a ON a.id = r.account_id WHERE s.access_key_id = %s",
+                   extra=(_policy_documents_sql(connection, "rolepolicyattachment", "pa.role_id = r.id"),))
 
 
 def user_by_name_read(connection) -> HotRead:

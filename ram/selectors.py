@@ -351,10 +351,29 @@ def access_key_list_by_user_name(*, account: Account, user_name: str) -> list[tu
     return [tuple(row) for row in read.rows(connection, [account.pk, user_name.lower()])]
 
 
-def sts_session_for_signature(*, access_key_id: str) -> StsSession | None:
-    """The STS session of temporary credentials by their ``STS.`` key id, with its role and the
-    role's account, or None."""
-    return StsSession.objects.select_related("role__account").filter(access_key_id=access_key_id).first()
+class SigningSession(NamedTuple):
+    """What ``sts_session_for_signature`` reads with the temporary credentials that sign a call."""
+
+    session: StsSession  # its role and the role's account set
+    role_documents: list[dict]  # of the policies attached to its role
+
+
+def sts_session_for_signature(*, access_key_id: str) -> SigningSession | None:
+    """The STS session of temporary credentials by their ``STS.`` key id, with its role, the
+    role's account and the documents of the role's policies, in one query; None if no such session.
+
+    What ``StsSession.objects.select_related("role__account").filter(access_key_id=…).first()``
+    and the role's ``policy_attachments``' policies read, in one round trip, as a hot read
+    (``hot_reads.sts_session_read``). The documents come in no particular order.
+    """
+    read, connection = hot_read("sts-session", hot_reads.sts_session_read)
+    rows = read.rows(connection, [access_key_id])
+    if not rows:
+        return None
+    (session, role, account), (documents,) = hot_reads.instances(rows[0], StsSession, Role, Account)
+    role.account, session.role = account, role
+    documents = json.loads(documents) if isinstance(documents, str) else documents
+    return SigningSession(session, [document for document in documents or [] if document is not None])
 
 
 def access_key_secret_open(*, access_key: AccessKey | StsSession) -> str:

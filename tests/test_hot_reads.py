@@ -381,3 +381,49 @@ def test_the_role_a_role_arn_names_is_what_iexact_reads(data, cli, django_assert
             assert loaded(found) == loaded(expected)
             with django_assert_num_queries(0):
                 assert loaded(found.account) == loaded(expected.account)
+
+
+def test_the_session_of_temporary_credentials_is_what_select_related_reads_with_its_roles_documents(
+        data, cli, django_assert_num_queries):
+    """``sts_session_for_signature``: every field of the session, its role and the role's account as
+    the ORM loads them, and the documents of the role's policies as its attachments hold them; a
+    role without policies gives none; an unknown key id, None."""
+    from ram.models import Role, StsSession
+    from ram.policy import Principal
+    from ram.selectors import sts_session_for_signature
+    from ram.services import role_create, role_policy_attach, sts_assume_role
+
+    alice = data["alice"]
+    sessions = []
+    for name, policies in (("Reader", ("AliyunRAMReadOnlyAccess", "AliyunRAMFullAccess")), ("Bare", ())):
+        role = role_create(actor=cli, account=data["account"], role_name=name, description="Zoë ☃", trust_policy={
+            "Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                           "Principal": {"RAM": [data["account"].uid]}}]}, max_session_duration=7200)
+        for policy_name in policies:
+            role_policy_attach(actor=cli, role=role, policy_name=policy_name, policy_type="System")
+        if not sessions:
+            policy_attach(actor=cli, ram_user=alice, policy_name="AliyunSTSAssumeRoleAccess")
+        sessions.append(sts_assume_role(actor=Principal.for_ram_user(alice), role_arn_text=role.arn,
+                                        session_name="zoe.session@1", duration_seconds=3600,
+                                        session_policy='{"Version": "1", "Statement": [{"Effect": "Allow", '
+                                                       '"Action": "ram:List*", "Resource": "*"}]}' if name == "Bare" else "")
+                        .session)
+    for access_key_id in [session.access_key_id for session in sessions] + ["STS." + "0" * 24, "LTAI" + "0" * 20]:
+        expected = StsSession.objects.select_related("role__account").filter(access_key_id=access_key_id).first()
+        with django_assert_num_queries(1):
+            found = sts_session_for_signature(access_key_id=access_key_id)
+        if expected is None:
+            assert found is None
+            continue
+        session, documents = found
+        assert loaded(session) == loaded(expected)
+        with django_assert_num_queries(0):  # its role and account come with it
+            assert loaded(session.role) == loaded(expected.role)
+            assert loaded(session.role.account) == loaded(expected.role.account)
+        assert type(bytes(session.secret_sealed)) is bytes and bytes(session.secret_sealed) == bytes(expected.secret_sealed)
+        orm_documents = [attachment.policy.document
+                         for attachment in Role.objects.get(pk=expected.role_id).policy_attachments.select_related("policy")]
+        assert sorted(documents, key=repr) == sorted(orm_documents, key=repr)
+    assert len(sts_session_for_signature(access_key_id=sessions[0].access_key_id).role_documents) == 2
+    assert sts_session_for_signature(access_key_id=sessions[1].access_key_id).role_documents == []
+    assert sts_session_for_signature(access_key_id=sessions[1].access_key_id).session.session_policy["Statement"]

@@ -95,7 +95,7 @@ class _Attempt:
     context: AuditContext
     access_key_id: str = ""
     access_key: AccessKey | None = None
-    policy_documents: list[dict] | None = None  # of the key's owner, read with the key
+    policy_documents: list[dict] | None = None  # of the key's owner (or the session's role), read with it
     owner_keys: list[tuple[str, str, datetime]] = field(default_factory=list)  # read with the key
 
 
@@ -253,10 +253,11 @@ def _active_session(attempt: _Attempt, security_token: str) -> StsSession:
     """The STS session of the request's temporary credentials, checked: its token is one this
     server issued (``InvalidSecurityToken.MalFormed`` otherwise), for these credentials
     (``…MismatchWithAccessKey``), the one stored for them, and not expired (``…Expired``)."""
-    session = sts_session_for_signature(access_key_id=attempt.access_key_id)
-    if session is None:  # never issued, or its role was deleted (and its sessions with it)
+    found = sts_session_for_signature(access_key_id=attempt.access_key_id)
+    if found is None:  # never issued, or its role was deleted (and its sessions with it)
         raise RamError("InvalidAccessKeyId.NotFound", "Specified access key is not found.",
                        recommend="Temporary credentials stop working when their role is deleted: assume a role again.")
+    session, attempt.policy_documents = found
     attempt.access_key = session
     if not security_token:
         raise RamError("MissingSecurityToken", "SecurityToken is mandatory for this action.",
@@ -370,7 +371,8 @@ def _last_use_is_stale(access_key: AccessKey) -> bool:
 def _principal_of(access_key: AccessKey | StsSession, policy_documents: list[dict] | None = None) -> Principal:
     if isinstance(access_key, StsSession):
         return Principal.assumed_role(role=access_key.role, session_name=access_key.session_name,
-                                      assumed_by=access_key.assumed_by, session_policy=access_key.session_policy)
+                                      assumed_by=access_key.assumed_by, session_policy=access_key.session_policy,
+                                      role_documents=policy_documents)
     if access_key.ram_user_id is None:
         return Principal.root(access_key.account)
     return Principal.for_ram_user(access_key.ram_user, policy_documents=policy_documents)
