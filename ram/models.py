@@ -253,11 +253,14 @@ class StsSession(models.Model):
     (never the token), the role it acts as and who assumed it, until ``expires_at``. Deleted with
     its role: its credentials then stop working."""
 
-    access_key_id = models.CharField("AccessKeyId", max_length=32, unique=True)
+    # Unique by a constraint, not ``unique=True``, and the role's own index left to the composite
+    # one below: on PostgreSQL ``unique=True`` adds a second, ``LIKE`` index that nothing reads, and
+    # each index is one more insert on AssumeRole, the API's hottest write.
+    access_key_id = models.CharField("AccessKeyId", max_length=32)
     secret_sealed = models.BinaryField(editable=False)
     seal_version = models.PositiveSmallIntegerField(editable=False)
     token_digest = models.CharField(max_length=64, editable=False)
-    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="sessions")
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="sessions", db_index=False)
     session_name = models.CharField("RoleSessionName", max_length=64)
     session_policy = models.JSONField(null=True, blank=True)
     assumed_by = models.CharField(max_length=300, help_text="The ARN of the identity that assumed the role.")
@@ -267,7 +270,8 @@ class StsSession(models.Model):
 
     class Meta:
         verbose_name = "STS session"
-        indexes = [models.Index(fields=["role", "-created_at"], name="sts_session_role_recent"),
+        constraints = [models.UniqueConstraint(fields=["access_key_id"], name="sts_session_access_key_id_unique")]
+        indexes = [models.Index(fields=["role", "-created_at"], name="sts_session_role_recent"),  # role_id's lookups too
                    models.Index(fields=["expires_at"], name="sts_session_expiry"),
                    # The auditors' admin lists every session newest first (ram/admin/roles.py).
                    models.Index(fields=["created_at", "id"], name="sts_session_created_id")]
