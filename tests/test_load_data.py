@@ -98,3 +98,14 @@ def test_a_small_run_on_postgres_copies_events_as_json(db):
     check_generated_account("loadpg", users=10, keys=21, events=3000)
     created = AuditEvent.objects.filter(account_uid=Account.objects.get(alias="loadpg").uid, action="CreateAccessKey")
     assert created.filter(detail__confirmations__0="I confirm that it is necessary to create an AccessKey").exists()
+
+
+@pytest.mark.postgres
+def test_a_batch_of_keys_beyond_a_statements_parameters_is_split(db):
+    """5,000 AccessKeys in one batch would be 70,000 parameters in one INSERT: PostgreSQL takes
+    65,535 at most. The command splits what one statement carries (the benchmark's dataset is
+    generated with this batch size)."""
+    generate(users=2500, keys_per_user=2, events=10, root_keys=0, account="loadwide", seed=4, batch_size=5000)
+    account = Account.objects.get(alias="loadwide")
+    assert AccessKey.objects.filter(account=account).count() == 5000
+    assert RamUser.objects.filter(account=account).count() == 2500

@@ -133,7 +133,7 @@ class Command(BaseCommand):
                         comments="generate_load_data", login_user=logon, created_at=created, updated_at=created,
                         last_login_at=self._past(since=created) if logon and self.rng.random() < 0.8 else None,
                     ))
-                RamUser.objects.bulk_create(batch, batch_size=self.batch_size)
+                RamUser.objects.bulk_create(batch, batch_size=self._rows_per_statement(RamUser))
             rows += [(user.pk, user.user_name, user.created_at) for user in batch]
             progress.advance(len(batch))
         progress.done()
@@ -144,8 +144,15 @@ class Command(BaseCommand):
         unusable = make_password(None)
         logons = [get_user_model()(username=f"{name}{account.logon_suffix}".lower(), password=unusable)
                   for name in names]
-        get_user_model().objects.bulk_create(logons, batch_size=self.batch_size)
+        get_user_model().objects.bulk_create(logons, batch_size=self._rows_per_statement(get_user_model()))
         return dict(zip(names, logons, strict=True))
+
+    def _rows_per_statement(self, model) -> int:
+        """``--batch-size`` rows, or fewer: as many as one INSERT can carry on PostgreSQL, whose
+        protocol counts a statement's parameters in 16 bits (65,535 at most: 5,000 AccessKeys of
+        14 columns each would be 70,000). Django leaves that bound to the caller there."""
+        columns = sum(1 for field in model._meta.concrete_fields if not field.primary_key)
+        return max(1, min(self.batch_size, MAX_STATEMENT_PARAMETERS // columns))
 
     # --- AccessKeys ---------------------------------------------------------------------
 
@@ -167,7 +174,7 @@ class Command(BaseCommand):
             owners = [(pk, slot, created) for pk, _name, created in chunk for slot in range(1, per_user + 1)]
             credentials = Credentials(len(owners))
             keys = [self._key(account, pk, slot, created, credentials) for pk, slot, created in owners]
-            AccessKey.objects.bulk_create(keys, batch_size=self.batch_size)
+            AccessKey.objects.bulk_create(keys, batch_size=self._rows_per_statement(AccessKey))
             key_ids += [key.access_key_id for key in keys]
             progress.advance(len(keys))
         progress.done()
@@ -263,6 +270,9 @@ class Command(BaseCommand):
         request_id = str(uuid.UUID(int=rng.getrandbits(128))).upper()
         return (when, account.uid, actor, actor_type, action, target_type, target, scenario, source_ip, USER_AGENT,
                 request_id, result, error_code, json.dumps(detail))
+
+
+MAX_STATEMENT_PARAMETERS = 65535  # PostgreSQL's wire protocol
 
 
 class Credentials:
