@@ -160,7 +160,7 @@ def test_restore_is_refused_while_the_user_holds_two_keys(world, signature):
         user_id=bob_id, user_access_key_id=key_id))) == ("LimitExceeded.User.AccessKey", 409)
     assert RecycledAccessKey.objects.filter(access_key_id=key_id).exists()
     assert not AccessKey.objects.filter(access_key_id=key_id).exists()
-    assert not AuditEvent.objects.filter(action="RestoreAccessKeyFromRecycleBin").exists()
+    assert not AuditEvent.objects.filter(action="RestoreAccessKeyFromRecycleBin", result="Success").exists()
 
 
 @pytest.mark.parametrize("signature", SIGNATURES)

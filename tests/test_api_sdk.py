@@ -81,6 +81,34 @@ def test_user_actions_and_their_refusals(root, account):
     assert failure(root, "DeleteUser", UserName="carol").status == 404
 
 
+def test_a_call_its_action_refuses_is_a_failure_event_of_its_caller_bounded_and_without_its_parameters(
+        root, connect, make_ram_user, account, cli):
+    """An authenticated call refused by its action (NoPermission, a quota) is audited, as ActionTrail
+    records failed calls: the caller, the key that signed it, the API, the error code; repeated,
+    it is counted, not written again; its parameters (here a pasted secret) are not kept."""
+    bob = make_ram_user(account, "bob")
+    issued = access_key_create(actor=cli, owner=bob)
+    as_bob = connect(issued.access_key.access_key_id, issued.secret)
+    for _ in range(3):
+        assert failure(as_bob, "CreateUser", UserName="eve").code == "NoPermission"
+    pasted = "Zq" * 15
+    assert failure(as_bob, "CreateUser", UserName="eve", Comments=pasted).code == "InvalidParameter.AccessKeyCredential"
+    refused = AuditEvent.objects.filter(action="CreateUser", result="Failure")
+    assert sorted(refused.values_list("error_code", flat=True)) == ["InvalidParameter.AccessKeyCredential", "NoPermission"]
+    event = refused.get(error_code="NoPermission")
+    assert (event.actor, event.access_key_id, event.service, event.account_uid) == (
+        f"acs:ram::{account.uid}:user/bob", issued.access_key.access_key_id, "Ram", account.uid)
+    assert event.detail["count"] == 1 and event.detail["via"] == "OpenAPI"
+    for kept in refused:
+        assert pasted not in json.dumps(kept.detail) + kept.target and "eve" not in json.dumps(kept.detail) + kept.target
+    assert not RamUser.objects.filter(account=account, user_name="eve").exists()
+
+    root.call("CreateAccessKey", UserName="bob")  # bob's second key
+    assert failure(root, "CreateAccessKey", UserName="bob").code == "LimitExceeded.User.AccessKey"
+    quota = AuditEvent.objects.get(action="CreateAccessKey", result="Failure")
+    assert (quota.actor, quota.error_code) == (f"acs:ram::{account.uid}:root", "LimitExceeded.User.AccessKey")
+
+
 # --- AccessKeys -------------------------------------------------------------------------
 
 def test_access_key_lifecycle_quota_and_last_used(root, connect, make_ram_user, account):

@@ -17,7 +17,7 @@ from django.core.exceptions import DisallowedHost
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 
-from ram.audit import AuditContext
+from ram.audit import AuditContext, audit_refusal_bounded
 from ram.errors import RamError
 
 from .actions import ActionCall
@@ -60,8 +60,12 @@ def handle_api_call(request: HttpRequest) -> HttpResponse:
         caller = authenticate(api, action=action, context=context, service=SERVICE_BY_VERSION[version])
         # What the call changes is audited with the key that signed it and the API it called.
         context = replace(context, access_key_id=caller.access_key.access_key_id, service=SERVICE_NAMES[version])
-        body = handler(ActionCall(principal=caller.principal, params=api.params, context=context,
-                                  own_keys=caller.own_keys))
+        try:
+            body = handler(ActionCall(principal=caller.principal, params=api.params, context=context,
+                                      own_keys=caller.own_keys))
+        except RamError as error:
+            _audit_refused_call(caller, action, error, context)
+            raise
         return api_success(body, request_id=request.request_id)
     except RamError as error:
         return api_error(error, request_id=request.request_id, host_id=host_id)
@@ -75,6 +79,20 @@ def handle_api_call(request: HttpRequest) -> HttpResponse:
         error = RamError("InternalError", "The request processing has failed due to some unknown error.",
                          recommend=f"Report the request id {request.request_id} to the operator.")
         return api_error(error, request_id=request.request_id, host_id=host_id)
+
+
+def _audit_refused_call(caller, action: str, error: RamError, context: AuditContext) -> None:
+    """An authenticated call its action refused (NoPermission, a quota, a bad parameter…) is a
+    Failure event of its caller, with the key that signed it and the API it called, as ActionTrail
+    records failed calls with their error code: bounded (``audit_refusal_bounded``), since a caller
+    can repeat it at will. No parameter is kept: a refused one may hold what must not be stored
+    (a pasted secret is refused for that very reason). The action's own writes were rolled back."""
+    if error.code == "ServiceUnavailable":
+        return  # the server's failure, logged where it happened
+    principal = caller.principal
+    audit_refusal_bounded(context=context, actor=principal, action=action[:64],
+                          account_uid=principal.account.uid if principal.account else "",
+                          error_code=error.code, detail={"via": "OpenAPI"})
 
 
 def _host(request: HttpRequest) -> str:
