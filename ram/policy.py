@@ -85,8 +85,9 @@ ACCOUNT_SERVICES = ("ram", "actiontrail")
 _UNREADABLE = Document(())
 
 
-def account_arn(account: Account) -> str:
-    return f"acs:ram:*:{account.uid}:*"
+def account_arn(account: Account | str) -> str:
+    """An account (or the account with that UID) as a whole."""
+    return f"acs:ram:*:{account if isinstance(account, str) else account.uid}:*"
 
 
 def user_arn(account: Account, user_name: str) -> str:

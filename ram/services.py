@@ -1380,6 +1380,36 @@ def recycle_bin_purge(*, actor: Principal, now=None, context: AuditContext = CLI
     return purged
 
 
+def sts_sessions_purge(*, actor: Principal, now=None, batch: int = 1000,
+                       context: AuditContext = CLI_CONTEXT) -> int:
+    """Delete the STS sessions whose credentials expired more than ``RAM_STS_SESSION_RETENTION_DAYS``
+    ago (``console:PurgeStsSessions``, the operator's: ``manage.py purge_sts_sessions``, from cron).
+    Expired credentials authenticate nothing; their AssumeRole events stay in the audit trail. In
+    batches of ``batch`` sessions, each batch one transaction with one event per account it touched
+    (how many of its sessions, and the oldest and newest expiry). Returns how many were deleted."""
+    now = now or timezone.now()
+    before = now - timedelta(days=settings.RAM_STS_SESSION_RETENTION_DAYS)
+    purged = 0
+    while True:
+        with transaction.atomic():
+            rows = list(StsSession.objects.filter(expires_at__lt=before).order_by("expires_at", "pk")
+                        .values_list("pk", "expires_at", "role__account__uid")[:batch])
+            if not rows:
+                return purged
+            by_account: dict[str, list] = {}
+            for _pk, expires_at, uid in rows:
+                by_account.setdefault(uid, []).append(expires_at)
+            for uid in by_account:
+                authorize(actor, "console:PurgeStsSessions", account_arn(uid))
+            StsSession.objects.filter(pk__in=[pk for pk, _expires, _uid in rows]).delete()
+            for uid, expiries in by_account.items():
+                audit_record(context=context, actor=actor, action="PurgeStsSessions", account_uid=uid,
+                             target_type="Account", target=uid,
+                             detail={"sessions": len(expiries), "expired_from": min(expiries).isoformat(),
+                                     "expired_to": max(expiries).isoformat()})
+            purged += len(rows)
+
+
 @transaction.atomic
 def access_key_history_seed(*, actor: Principal, access_key: AccessKey, created_at, last_used_at=None,
                             last_used_service: str = "", context: AuditContext = CLI_CONTEXT) -> AccessKey:

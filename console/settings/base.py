@@ -246,6 +246,9 @@ RAM_ACCESS_KEY_RECYCLE_BIN_DAYS = int(os.environ.get("RAM_ACCESS_KEY_RECYCLE_BIN
 # per process; kept this many days (ActionTrail's AccessKey usage covers 400).
 RAM_ACCESS_KEY_USAGE_FLUSH_SECONDS = int(os.environ.get("RAM_ACCESS_KEY_USAGE_FLUSH_SECONDS", "60"))
 RAM_ACCESS_KEY_USAGE_DAYS = int(os.environ.get("RAM_ACCESS_KEY_USAGE_DAYS", "400"))
+# How long an STS session's row is kept after its credentials expire (the auditors' admin lists it
+# meanwhile); `manage.py purge_sts_sessions` deletes older ones. Its AssumeRole event stays in the trail.
+RAM_STS_SESSION_RETENTION_DAYS = int(os.environ.get("RAM_STS_SESSION_RETENTION_DAYS", "7"))
 TRAINING_SANDBOXES_PER_HOUR = int(os.environ.get("TRAINING_SANDBOXES_PER_HOUR", "5"))
 
 # --- Logging ----------------------------------------------------------------------------
