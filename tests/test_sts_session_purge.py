@@ -39,7 +39,7 @@ def sessions(make_account, make_ram_user, cli, system_policies, settings):
 def test_purge_deletes_only_sessions_expired_beyond_the_retention_and_audits_each_account(sessions):
     assumed = AuditEvent.objects.filter(action="AssumeRole").count()
     assert call_command("purge_sts_sessions") is None
-    for uid, issued in sessions.items():
+    for uid in sessions:
         kept = set(StsSession.objects.filter(role__account__uid=uid).values_list("session_name", flat=True))
         assert kept == {"s3", "s4"}
         event = AuditEvent.objects.get(action="PurgeStsSessions", account_uid=uid)
