@@ -187,7 +187,7 @@ def test_trainer_page_shows_the_board_and_the_json_the_same_rows(trainer_client)
     root_cell = next(c for c in json_row["cells"] if c["exercise"] == "root-key")
     assert (root_cell["status"], root_cell["text"], root_cell["done"], root_cell["total"]) == ("running", "3/6", 3, 6)
     assert [step["done"] for step in root_cell["steps"]] == [True, True, True, False, False, False]
-    assert set(json_row) == {"account", "sandbox", "name", "cells", "mistakes"}
+    assert set(json_row) == {"account", "sandbox", "name", "cells", "mistakes", "other_mistakes"}
     assert set(root_cell) == {"exercise", "status", "text", "done", "total", "time_spent", "time_spent_seconds",
                               "steps", "mistakes"}
 
@@ -219,7 +219,7 @@ def test_the_summary_page_and_its_csv(trainer_client):
     html = page.content.decode()
     assert page.status_code == 200 and "2 trainees, as of" in html
     completion = html[html.index('data-summary-exercise="disable-delete"'):]
-    assert re.search(r"<td data-completed>1 of 2</td>\s*<td data-started>1</td>", completion)
+    assert re.search(r"data-completed>1 of 2</td>\s*<td class=\"board-number\" data-started>1</td>", completion)
 
     response = trainer_client.get("/training/trainer/summary.csv")
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -233,6 +233,19 @@ def test_the_summary_page_and_its_csv(trainer_client):
     assert done[3:6] == ["3", "3", "yes"] and done[6] != "-"
     untouched = next(r for r in rows if r[1] == other.alias and r[2] == "Prefer a RAM role")
     assert untouched[3:] == ["0", "6", "no", "-", "", ""]
+
+
+def test_a_mistake_of_no_exercise_has_its_own_column_and_csv_row(trainer_client):
+    account = new_sandbox()
+    access_key_create(actor=root(account), owner=account, context=CONTEXT)  # before any exercise
+    the_board = board([account])
+    assert [m.code for m in the_board.rows[0].other_mistakes] == ["root_key"]
+    assert not any(c.mistakes for c in the_board.rows[0].cells)
+    html = trainer_client.get("/training/trainer").content.decode()
+    assert re.search(r'<td data-board-row-mistakes><div class="small text-danger-emphasis">Has a main account', html)
+    rows = list(csv.reader(io.StringIO(trainer_client.get("/training/trainer/summary.csv").content.decode())))
+    assert rows[-1] == [account.alias, account.alias, "(outside the exercises)", "", "", "", "", "",
+                        "Has a main account (root) AccessKey: delete it when the exercise is over."]
 
 
 def test_the_csv_guards_against_formula_injection(db):

@@ -71,6 +71,12 @@ class Row:
     cells: list[Cell]
     mistakes: list[Mistake]   # all of the trainee's, those of no exercise included
 
+    @property
+    def other_mistakes(self) -> list[Mistake]:
+        """The mistakes of no exercise on the board (a cell shows its exercise's own)."""
+        shown = {cell.exercise.key for cell in self.cells}
+        return [mistake for mistake in self.mistakes if mistake.exercise not in shown]
+
 
 @dataclass
 class Board:
@@ -213,6 +219,7 @@ def board_rows_json(board: Board) -> list[dict]:
             "mistakes": [mistake.text for mistake in cell.mistakes],
         } for cell in row.cells],
         "mistakes": [mistake.text for mistake in row.mistakes],
+        "other_mistakes": [mistake.text for mistake in row.other_mistakes],
     } for row in board.rows]
 
 
@@ -231,7 +238,6 @@ def board_csv_rows(board: Board) -> Iterator[list]:
                    "yes" if cell.complete else "no", duration_text(cell.time_spent) if cell.started else "-",
                    int(cell.time_spent.total_seconds()) if cell.time_spent is not None else "",
                    "; ".join(mistake.text for mistake in cell.mistakes)]
-        outside = [mistake.text for mistake in row.mistakes if mistake.exercise not in
-                   {exercise.key for exercise in board.exercises}]
+        outside = [mistake.text for mistake in row.other_mistakes]
         if outside:
             yield [row.name, row.account.alias, _("(outside the exercises)"), "", "", "", "", "", "; ".join(outside)]

@@ -65,7 +65,7 @@
         if (td) { renderCell(td, cell); }
       });
       var mistakes = tr.querySelector("[data-board-row-mistakes]");
-      if (mistakes) { renderRowMistakes(mistakes, row.mistakes); }
+      if (mistakes) { renderRowMistakes(mistakes, row.other_mistakes); }
     });
     var shown = table.querySelectorAll("tr[data-account]");
     var same = shown.length === data.rows.length;
