@@ -18,10 +18,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
 from ram.models import AccessKey, Account
+from ram.reports import csv_lines
 
 from .exercises import EXERCISES, Exercise
 from .progress import Run, StepState, is_complete, runs_of, step_states, training_events
@@ -241,3 +244,19 @@ def board_csv_rows(board: Board) -> Iterator[list]:
         outside = [mistake.text for mistake in row.other_mistakes]
         if outside:
             yield [row.name, row.account.alias, _("(outside the exercises)"), "", "", "", "", "", "; ".join(outside)]
+
+
+def board_json_response(board: Board, **extra) -> JsonResponse:
+    """The board's rows (``board_rows_json``) and when they were read, never stored by any cache."""
+    response = JsonResponse({**extra, "at": board.at.isoformat(), "rows": board_rows_json(board)})
+    add_never_cache_headers(response)
+    response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
+    return response
+
+
+def board_csv_response(board: Board, *, name: str = "training-summary") -> HttpResponse:
+    """The board as a CSV download (``board_csv_rows``), ``<name>-<UTC time>.csv``, never stored."""
+    response = HttpResponse("".join(csv_lines(board_csv_rows(board))), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{board.at:%Y%m%dT%H%M%SZ}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response

@@ -20,12 +20,11 @@ from ram.audit import AuditContext, client_address
 from ram.errors import RamError
 from ram.models import Account
 from ram.policy import Principal
-from ram.reports import csv_lines
 from ram.services import console_logon_succeeded
 from ram.views.common import with_operator_code
 
 from . import guide as guide_module
-from .board import board, board_csv_rows, board_rows_json, class_summary, duration_text, status_text
+from .board import board, board_csv_response, board_json_response, class_summary, duration_text, status_text
 from .exercises import EXERCISES
 from .forms import SandboxActionForm
 from .progress import is_complete, runs_of, step_states, training_events
@@ -177,14 +176,14 @@ def trainer(request: HttpRequest) -> HttpResponse:
         context = AuditContext.from_request(request)
         if form.cleaned_data["action"] == "reset":
             sandbox_reset(actor=Principal.trainer(request.user.username), account=account, context=context)
-            messages.success(request, f"The sandbox {account.alias} is reset.")
+            messages.success(request, _("The sandbox %(alias)s is reset.") % {"alias": account.alias})
         else:
             sandbox_delete(actor=Principal.trainer(request.user.username), account=account, context=context)
-            messages.success(request, f"The sandbox {account.alias} is deleted.")
+            messages.success(request, _("The sandbox %(alias)s is deleted.") % {"alias": account.alias})
         return redirect("training:trainer")
     page, the_board = _board_page(request)
     return render(request, "training/trainer.html", {
-        "board": the_board, "page": page, "poll_milliseconds": BOARD_POLL_MILLISECONDS,
+        "board": the_board, "page": page, "poll_milliseconds": BOARD_POLL_MILLISECONDS, "actions": True,
         "board_url": f"{reverse('training:trainer_board')}?page={page.number}",
         "status_text": status_text, "duration_text": duration_text,
     })
@@ -197,13 +196,10 @@ def trainer_board(request: HttpRequest) -> HttpResponse:
     (a poll has no use for the logon page a redirect would give)."""
     if not is_trainer(request.user):
         response = JsonResponse({"error": _("Only trainers may see the training board.")}, status=403)
-    else:
-        page, the_board = _board_page(request)
-        response = JsonResponse({"page": page.number, "pages": page.paginator.num_pages,
-                                 "at": the_board.at.isoformat(), "rows": board_rows_json(the_board)})
-    add_never_cache_headers(response)
-    response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
-    return response
+        response["Cache-Control"] = "no-store"
+        return response
+    page, the_board = _board_page(request)
+    return board_json_response(the_board, page=page.number, pages=page.paginator.num_pages)
 
 
 @user_passes_test(is_trainer)
@@ -225,11 +221,7 @@ def trainer_summary(request: HttpRequest) -> HttpResponse:
 @require_safe
 def trainer_summary_csv(request: HttpRequest) -> HttpResponse:
     """Trainers: the summary as CSV, one row per trainee × exercise, spreadsheet-safe cells."""
-    the_board = board(_sandboxes())
-    response = HttpResponse("".join(csv_lines(board_csv_rows(the_board))), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="training-summary-{the_board.at:%Y%m%dT%H%M%SZ}.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return board_csv_response(board(_sandboxes()))
 
 
 @user_passes_test(is_trainer)
