@@ -77,6 +77,14 @@ def test_the_trainers_board_ticks_without_a_reload_as_a_trainee_works(new_contex
     assert trainer.evaluate("window.boardMarker") == "same page" and navigations == []
     shot("board-mistake", trainer)
 
+    # Without JavaScript the page is the same board, as the server rendered it.
+    plain = new_context(java_script_enabled=False).new_page()
+    log_on(plain, site, "trainer", "demo-trainer")
+    plain.goto(f"{site}/training/trainer")
+    plain_row = plain.locator(f'tr[data-sandbox="{alias}"]')
+    expect(plain_row.locator('td[data-exercise="disable-delete"] [data-board-text]')).to_have_text("Completed")
+    expect(plain_row.locator('td[data-exercise="root-key"] [data-board-text]')).to_have_text("5/6")
+
     trainer.get_by_role("link", name="Class summary").click()
     summary = trainer.locator('[data-summary-exercise="disable-delete"]')
     expect(summary.locator("[data-completed]")).to_have_text("1 of 1")
