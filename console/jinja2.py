@@ -6,6 +6,8 @@ keeps Django's templates.
 What a page may use besides Jinja2's own:
 
 - ``url("ram:user_tab", name, "permissions")``: what ``{% url %}`` prints (``console.links``);
+- ``_("text")`` / ``gettext`` / ``ngettext`` (Django's translations, Jinja2's i18n extension, new style:
+  ``_("%(n)s done", n=count)``);
 - ``static(path)``; ``csrf_input`` (the hidden CSRF field, one token per page: ``csrf``); ``request``, ``user``,
   ``messages`` and what ``console.context_processors`` and ``training.context_processors`` give;
 - filters ``console_datetime`` (``console.formats``, in the page's time zone: ``time_zone``),
@@ -24,6 +26,7 @@ from django.template.backends.utils import csrf_input
 from django.templatetags.static import static
 from django.utils.functional import SimpleLazyObject
 from django.utils.timezone import get_current_timezone, template_localtime
+from django.utils.translation import gettext, ngettext
 
 from console.formats import console_datetime
 from console.links import console_link
@@ -64,7 +67,10 @@ def csrf(request) -> dict:
 
 def environment(**options) -> Environment:
     options["undefined"] = ChainableUndefined  # the backend's default raises on an attribute of a missing name
+    options["extensions"] = [*options.get("extensions", []), "jinja2.ext.i18n"]
     env = Environment(**options)
+    # ``{{ _("Text %(name)s", name=value) }}``: Django's gettext, the text autoescaped like any other.
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)
     env.globals.update({"url": url, "static": static})
     env.filters.update({
         "console_datetime": datetime_filter, "date": date, "pluralize": defaultfilters.pluralize,

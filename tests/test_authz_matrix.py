@@ -213,6 +213,9 @@ CONSOLE_MATRIX = [
     "GET  /training/certificate/ram-user-key +exercise               -    login  404   404   404    404   404   404     404     404     ok",
     "GET  /training/trainer                                          -    login  login login login  login login login   login   ok      login",
     "POST /training/trainer action=reset account={sandbox_pk}        -    login  login login login  login login login   login   done    login",
+    "GET  /training/trainer/board.json                               -    403    403   403   403    403   403   403     403     ok      403",
+    "GET  /training/trainer/summary                                  -    login  login login login  login login login   login   ok      login",
+    "GET  /training/trainer/summary.csv                              -    login  login login login  login login login   login   ok      login",
     "POST /training/demo/reset                                       -    login  login login login  login login login   login   done    login",
     # The auditors' admin (read-only)
     "GET  /admin/                                                    -    login  login login login  login login login   ok      ok      login",

@@ -141,8 +141,11 @@ def test_the_auditors_admin_and_its_export_are_private_and_not_stored(demo):
 def test_the_trainer_pages_are_private_and_not_stored(demo):
     trainer = Client()
     trainer.force_login(get_user_model().objects.get(username="trainer"))
-    response = trainer.get("/training/trainer")
-    assert response.status_code == 200 and is_private_no_store(response)
+    for path in ("/training/trainer", "/training/trainer/board.json", "/training/trainer/summary"):
+        response = trainer.get(path)
+        assert response.status_code == 200 and is_private_no_store(response), path
+    export = trainer.get("/training/trainer/summary.csv")
+    assert export.status_code == 200 and export["Cache-Control"] == "no-store"
 
 
 def test_anonymous_pages_and_the_api_keep_their_own_headers(demo):

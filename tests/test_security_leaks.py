@@ -192,7 +192,7 @@ def walk(recorder: Recorder) -> dict[str, str]:
         staff_client = recorder.client()
         staff_client.force_login(get_user_model().objects.get(username=staff),
                                  backend="console.backends.ConsoleBackend")
-        _crawl(staff_client, ["/admin/", "/training/trainer", "/"])
+        _crawl(staff_client, ["/admin/", "/training/trainer", "/training/trainer/board.json", "/"])
     return issued
 
 

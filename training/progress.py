@@ -38,7 +38,7 @@ def training_events(account_uids: list[str]) -> dict[str, list[AuditEvent]]:
     """The training-relevant events of some accounts since each one's last reset, oldest first (one query)."""
     by_account: dict[str, list[AuditEvent]] = {uid: [] for uid in account_uids}
     events = (AuditEvent.objects.filter(account_uid__in=account_uids, action__in=TRAINING_ACTIONS)
-              .order_by("occurred_at", "id").only("account_uid", "action", "occurred_at", "detail", "actor"))
+              .order_by("occurred_at", "id").only("account_uid", "action", "occurred_at", "detail", "actor", "target"))
     for event in events:
         if event.action == "ResetSandbox":
             by_account[event.account_uid] = []

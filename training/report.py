@@ -1,15 +1,18 @@
 """What a trainee did well and not so well: mistakes for the trainer, choices for the certificate."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from ram.models import AccessKey, AuditEvent
 
 from .exercises import EXERCISES
 from .progress import Run, avoided_key
+from .services import OPERATOR
 
 UNUSED_AFTER = timedelta(minutes=30)
 
@@ -57,21 +60,66 @@ def safety_choices(run: Run) -> list[str]:
     return choices
 
 
-def mistakes_of(events: list[AuditEvent], keys: list[dict]) -> list[str]:
-    """Habits a trainer wants to talk about: root keys, keys left Active and unused, keys not needed."""
+@dataclass(frozen=True)
+class Mistake:
+    """A habit worth a word: ``code`` groups the same mistake across trainees (the class summary),
+    ``exercise`` is the key of the exercise whose run it happened in ("" when in none)."""
+    code: str
+    text: str
+    exercise: str = ""
+
+
+# What each mistake is called where several trainees' are counted together (the class summary).
+MISTAKE_LABELS = {
+    "root_key": gettext_lazy("Created a main account (root) AccessKey and kept it"),
+    "unused_key": gettext_lazy("Left an AccessKey pair Active and unused"),
+    "key_instead_of_role": gettext_lazy("Created an AccessKey pair where a RAM role was the answer"),
+}
+
+
+def mistakes_found(events: list[AuditEvent], keys: list[dict]) -> list[Mistake]:
+    """Habits a trainer wants to talk about: root keys, keys the trainee created and left Active
+    and unused, keys not needed. ``events``: the sandbox's training events since its last reset
+    (``training_events``), oldest first; ``keys``: its keys as dicts with ``ram_user_id``,
+    ``status``, ``last_used_at``, ``created_at`` and ``access_key_id`` (an ID, never a secret),
+    which ties a key to the exercise run that created it."""
+    run_of_key: dict[str, str] = {}
+    created_by_trainee: set[str] = set()
     mistakes = []
-    if any(key["ram_user_id"] is None for key in keys):
-        mistakes.append("Has a main account (root) AccessKey: delete it when the exercise is over.")
-    stale = timezone.now() - UNUSED_AFTER
-    unused = [key for key in keys if key["status"] == "Active" and key["last_used_at"] is None
-              and key["created_at"] < stale]
-    if unused:
-        mistakes.append(f"Left {len(unused)} AccessKey pair{'s' if len(unused) > 1 else ''} Active and unused.")
     exercise = None
     for event in events:
         if event.action == "StartExercise":
             exercise = EXERCISES.get(event.detail.get("exercise", ""))
-        elif exercise is not None and exercise.avoid_key_for and avoided_key(exercise, event):
-            mistakes.append(_("Created an AccessKey for %(user)s in “%(exercise)s” instead of using a role.") % {
-                "user": exercise.avoid_key_for, "exercise": exercise.title})
+        elif event.action == "CreateAccessKey":
+            if event.actor != OPERATOR.arn:  # the sandbox's sample keys are not the trainee's doing
+                created_by_trainee.add(event.target)
+            if exercise is not None:
+                run_of_key[event.target] = exercise.key
+            if exercise is not None and exercise.avoid_key_for and avoided_key(exercise, event):
+                mistakes.append(Mistake("key_instead_of_role", _(
+                    "Created an AccessKey for %(user)s in “%(exercise)s” instead of using a role.") % {
+                    "user": exercise.avoid_key_for, "exercise": exercise.title}, exercise.key))
+    for key in keys:
+        if key["ram_user_id"] is None:
+            mistakes.insert(0, Mistake("root_key", _(
+                "Has a main account (root) AccessKey: delete it when the exercise is over."),
+                run_of_key.get(key.get("access_key_id", ""), "")))
+            break
+    stale = timezone.now() - UNUSED_AFTER
+    unused: dict[str, int] = {}
+    for key in keys:
+        key_id = key.get("access_key_id", "")
+        if (key["status"] == "Active" and key["last_used_at"] is None and key["created_at"] < stale
+                and key_id in created_by_trainee):
+            where = run_of_key.get(key_id, "")
+            unused[where] = unused.get(where, 0) + 1
+    for where, count in unused.items():
+        mistakes.append(Mistake("unused_key", ngettext(
+            "Left %(count)d AccessKey pair Active and unused.", "Left %(count)d AccessKey pairs Active and unused.",
+            count) % {"count": count}, where))
     return mistakes
+
+
+def mistakes_of(events: list[AuditEvent], keys: list[dict]) -> list[str]:
+    """The texts of ``mistakes_found``."""
+    return [mistake.text for mistake in mistakes_found(events, keys)]

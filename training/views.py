@@ -7,27 +7,28 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required, user_passes_test
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from ram.audit import AuditContext, client_address
 from ram.errors import RamError
-from ram.models import AccessKey, Account
+from ram.models import Account
 from ram.policy import Principal
 from ram.services import console_logon_succeeded
 from ram.views.common import with_operator_code
 
 from . import guide as guide_module
+from .board import board, board_csv_response, board_json_response, class_summary, duration_text, status_text
 from .exercises import EXERCISES
 from .forms import SandboxActionForm
 from .progress import is_complete, runs_of, step_states, training_events
-from .report import mistakes_of, safety_choices
+from .report import safety_choices
 from .services import demo_account_reset, exercise_start, sandbox_create, sandbox_delete, sandbox_reset
 
 TRAINERS_GROUP = "Trainers"
@@ -146,10 +147,25 @@ def _minutes_seconds(seconds: float) -> str:
     return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
+TRAINER_PAGE_SIZE = 50
+BOARD_POLL_MILLISECONDS = 5000
+
+
+def _sandboxes():
+    return Account.objects.filter(is_sandbox=True).order_by("-created_at", "-id")
+
+
+def _board_page(request: HttpRequest):
+    """The page of sandboxes a trainer's board shows (``?page=N``, 50 a page) and its board."""
+    page = Paginator(_sandboxes(), TRAINER_PAGE_SIZE).get_page(request.GET.get("page"))
+    return page, board(page.object_list)
+
+
 @user_passes_test(is_trainer)
 @require_http_methods(["GET", "POST"])
 def trainer(request: HttpRequest) -> HttpResponse:
-    """Trainers: every active sandbox with its trainee's progress and mistakes; reset or delete one."""
+    """Trainers: the board of the active sandboxes (each trainee's steps, time and mistakes, kept
+    current by ``static/js/board.js`` polling ``trainer_board``); reset or delete one."""
     if request.method == "POST":
         form = SandboxActionForm(request.POST)
         if not form.is_valid():
@@ -160,33 +176,52 @@ def trainer(request: HttpRequest) -> HttpResponse:
         context = AuditContext.from_request(request)
         if form.cleaned_data["action"] == "reset":
             sandbox_reset(actor=Principal.trainer(request.user.username), account=account, context=context)
-            messages.success(request, f"The sandbox {account.alias} is reset.")
+            messages.success(request, _("The sandbox %(alias)s is reset.") % {"alias": account.alias})
         else:
             sandbox_delete(actor=Principal.trainer(request.user.username), account=account, context=context)
-            messages.success(request, f"The sandbox {account.alias} is deleted.")
+            messages.success(request, _("The sandbox %(alias)s is deleted.") % {"alias": account.alias})
         return redirect("training:trainer")
-    page = Paginator(Account.objects.filter(is_sandbox=True).order_by("-created_at", "-id"), 50).get_page(
-        request.GET.get("page"))
-    accounts = list(page.object_list)
-    events = training_events([account.uid for account in accounts])
-    keys = AccessKey.objects.filter(account__in=accounts).values("account_id", "ram_user_id", "status",
-                                                                  "last_used_at", "created_at")
-    keys_by_account: dict[int, list[dict]] = {}
-    for key in keys:
-        keys_by_account.setdefault(key["account_id"], []).append(key)
-    rows = []
-    for account in accounts:
-        runs = runs_of(events[account.uid])
-        progress = []
-        for exercise in EXERCISES.values():
-            run = runs.get(exercise.key)
-            states = step_states(run) if run else []
-            progress.append({"exercise": exercise, "started": run is not None,
-                             "done": sum(state.done for state in states), "total": len(exercise.steps),
-                             "complete": bool(states) and is_complete(states)})
-        rows.append({"account": account, "progress": progress,
-                     "mistakes": mistakes_of(events[account.uid], keys_by_account.get(account.pk, []))})
-    return render(request, "training/trainer.html", {"rows": rows, "page": page})
+    page, the_board = _board_page(request)
+    return render(request, "training/trainer.html", {
+        "board": the_board, "page": page, "poll_milliseconds": BOARD_POLL_MILLISECONDS, "actions": True,
+        "board_url": f"{reverse('training:trainer_board')}?page={page.number}",
+        "status_text": status_text, "duration_text": duration_text,
+    })
+
+
+@require_safe
+def trainer_board(request: HttpRequest) -> HttpResponse:
+    """Trainers: the rows of the trainer page's board as JSON (``?page=N``), for its poll. Progress,
+    times and mistakes only: never a password, an AccessKey secret or ID. Anyone else gets a 403
+    (a poll has no use for the logon page a redirect would give)."""
+    if not is_trainer(request.user):
+        response = JsonResponse({"error": _("Only trainers may see the training board.")}, status=403)
+        response["Cache-Control"] = "no-store"
+        return response
+    page, the_board = _board_page(request)
+    return board_json_response(the_board, page=page.number, pages=page.paginator.num_pages)
+
+
+@user_passes_test(is_trainer)
+@require_safe
+def trainer_summary(request: HttpRequest) -> HttpResponse:
+    """Trainers: the summary of every active sandbox (completion per exercise, common mistakes,
+    median times, then each trainee), printable, with its CSV export."""
+    the_board = board(_sandboxes())
+    response = render(request, "training/board_summary.html", {
+        "board": the_board, "summary": class_summary(the_board), "status_text": status_text,
+        "duration_text": duration_text, "csv_url": reverse("training:trainer_summary_csv"),
+        "back_url": reverse("training:trainer"),
+    })
+    add_never_cache_headers(response)
+    return response
+
+
+@user_passes_test(is_trainer)
+@require_safe
+def trainer_summary_csv(request: HttpRequest) -> HttpResponse:
+    """Trainers: the summary as CSV, one row per trainee × exercise, spreadsheet-safe cells."""
+    return board_csv_response(board(_sandboxes()))
 
 
 @user_passes_test(is_trainer)
