@@ -7,7 +7,6 @@ from __future__ import annotations
 import importlib
 import os
 import re
-from datetime import timedelta
 
 import pytest
 from django.contrib import admin
@@ -221,7 +220,7 @@ def test_the_trail_shows_the_api_the_signing_key_and_the_principal(auditor, api_
     assert (event.service, event.access_key_id, event.principal_id) == ("Ims", key_id, str(
         2 * 10**15 + api_events["admin"].pk))
     body = page.split("<tbody>")[1].split("</tbody>")[0]
-    assert f'<td class="field-service">Ims</td>' in body
+    assert '<td class="field-service">Ims</td>' in body
     assert f'<a href="{reverse(EVENTS)}?access_key_id__exact={key_id}">{key_id}</a>' in body
     principal_link = (f'{reverse(EVENTS)}?actor__exact={event.actor.replace(":", "%3A").replace("/", "%2F")}'
                       f"&amp;principal_id__exact={event.principal_id}")

@@ -6,8 +6,8 @@ page shows an account, across every account.
 Filters and searches each stand on an index (migration 0018): the list, the latest day first, on
 (day, id); a period on the same; a service on (service, day); an account on (account_uid, day); an
 AccessKey ID on the unique (access_key_id, day, …); a source address on (source_ip, day); an action
-name on (action, day); a user's name finds the user first (trigram index), then its keys' rows. A key's row links to the audit events the key signed (``access_key_id`` of
-the trail).
+name on (action, day); a user's name finds the user first (trigram index), then its keys' rows.
+A key's row links to the audit events the key signed (``access_key_id`` of the trail).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from ..api.registry import SERVICE_BY_VERSION, SERVICE_NAMES
 from ..credentials import STS_ACCESS_KEY_ID_REGEX
@@ -97,4 +97,4 @@ class AccessKeyUsageAdmin(ReadOnlyModelAdmin):
         """A list cell: the events the key signed."""
         # Not format_html: its lazy-string checks cost more than the rest of the cell, on every row.
         return mark_safe(f'<a href="{escape(signed_events_url(obj.access_key_id))}">'  # noqa: S308 - escaped
-                         f'{escape(gettext_lazy("Signed events"))}</a>')
+                         f'{escape(gettext("Signed events"))}</a>')
