@@ -53,7 +53,7 @@ class UsageServiceFilter(FixedChoicesFilter):
 class UsagePeriodFilter(FixedChoicesFilter):
     """Days (UTC) from ``n`` days before today to today."""
 
-    title = gettext_lazy("used")
+    title = gettext_lazy("day")
     parameter_name = "period"
     choices_map = {value: label for value, (label, _days) in PERIODS.items()}
 
