@@ -9,7 +9,7 @@ from .policy import SYSTEM_POLICIES
 
 AUDITORS_GROUP = "Auditors"
 AUDITOR_MODELS = ["account", "ramuser", "accesskey", "auditevent", "policy", "policyattachment", "mfadevice",
-                  "policyversion", "role", "rolepolicyattachment", "stssession", "recycledaccesskey"]
+                  "policyversion", "role", "rolepolicyattachment", "stssession", "recycledaccesskey", "accesskeyusage"]
 
 
 def ensure_system_policies(policy_model=None, version_model=None) -> None:
@@ -43,7 +43,7 @@ def ensure_auditors_group(group_model=None, permission_model=None):
 
 def refresh_auditors_group(apps, schema_editor) -> None:
     """A migration's step: give the existing Auditors group view permission on the models added to
-    ``AUDITOR_MODELS`` since (0004: MFA devices; 0012: roles and sessions; 0015: the recycle bin)."""
+    ``AUDITOR_MODELS`` since (0004: MFA devices; 0012: roles and sessions; 0015: the recycle bin; 0019: AccessKey usage)."""
     from django.contrib.auth.management import create_permissions
 
     for app_config in apps.get_app_configs():  # permissions exist only after post_migrate otherwise

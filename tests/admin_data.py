@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
+from ram import usage
 from ram.models import AccessKey, Account, Policy, RamUser, RecycledAccessKey, StsSession
 from ram.policy import Principal
 from ram.services import (
@@ -106,12 +107,32 @@ def fill_recycle_bin(account: Account, cli: Principal, *, first: int = 0, users:
     return issued
 
 
+def record_usage(keys, *, days: int = 2) -> int:
+    """Calls of each of ``keys`` (AccessKeys, in use or recycled) counted by ``ram.usage`` as the API
+    counts them, then written (its ``flush``): on each of the last ``days`` days, ListUsers on RAM
+    from two addresses and GetCallerIdentity on STS from one. Nothing another test left counting
+    is written with them. Returns the rows written."""
+    usage._counts.clear()
+    usage._addresses.clear()
+    now = timezone.now()
+    for n, key in enumerate(keys):
+        uid = key.account.uid
+        for day in range(days):
+            at = now - timedelta(days=day, minutes=n)
+            for service, action, address in (("ram", "ListUsers", f"192.0.2.{n % 250 + 1}"),
+                                             ("ram", "ListUsers", "198.51.100.7"),
+                                             ("sts", "GetCallerIdentity", f"192.0.2.{n % 250 + 1}")):
+                usage.record(access_key_id=key.access_key_id, account_uid=uid, service=service, action=action,
+                             source_ip=address, at=at)
+    return usage.flush()
+
+
 def fill_every_admin_list(demo, cli, make_account, models) -> None:
     """30+ AccessKeys (and their users and events) in a second account, a third account, MFA
     devices bound to three of the demo's logons, three roles of the demo's with their policies,
-    versions and sessions (``fill_roles``), and 23 keys in recycle bins: of the second account's users
-    and root (``fill_recycle_bin``), of the demo's admin and alice: at least two rows of every one
-    of ``models``."""
+    versions and sessions (``fill_roles``), 23 keys in recycle bins: of the second account's users
+    and root (``fill_recycle_bin``), of the demo's admin and alice, and the usage of the demo's keys
+    (``record_usage``): at least two rows of every one of ``models``."""
     with open(os.devnull, "w") as devnull:
         call_command("generate_load_data", users=15, keys_per_user=2, events=40, account="arrows", root_keys=1,
                      seed=15, stdout=devnull, stderr=devnull)
@@ -123,4 +144,6 @@ def fill_every_admin_list(demo, cli, make_account, models) -> None:
     fill_recycle_bin(Account.objects.get(alias="arrows"), cli)
     for name in ("admin", "alice"):
         recycle_keys(cli, RamUser.objects.get(account=demo, user_name=name))
+    record_usage([*AccessKey.objects.filter(account=demo).select_related("account"),
+                  *RecycledAccessKey.objects.filter(account=demo).select_related("account")])
     assert {model: model.objects.count() >= 2 for model in models} == dict.fromkeys(models, True)

@@ -55,7 +55,8 @@ def test_export_of_the_trail_has_every_column_but_no_secret_material(auditor):
     rows = export(auditor, "auditevent", "?action=CreateAccessKey")
     assert rows and {row["action"] for row in rows} == {"CreateAccessKey"}
     assert list(rows[0]) == ["occurred_at", "account_uid", "actor", "actor_type", "action", "target_type", "target",
-                             "scenario", "source_ip", "user_agent", "request_id", "result", "error_code", "detail"]
+                             "scenario", "source_ip", "user_agent", "request_id", "result", "error_code", "detail",
+                             "principal_id", "service", "access_key_id"]
     keys = export(auditor, "accesskey")
     assert "secret_sealed" not in keys[0] and "seal_version" not in keys[0]
 

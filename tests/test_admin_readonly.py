@@ -21,7 +21,7 @@ from ram.services import (
     recycle_bin_purge,
 )
 
-from .admin_data import READ_ONLY_DOCUMENT, fill_roles, recycle_keys
+from .admin_data import READ_ONLY_DOCUMENT, fill_roles, record_usage, recycle_keys
 
 RAM_ADMINS = {model: model_admin for model, model_admin in admin.site._registry.items()
               if model._meta.app_label == "ram"}
@@ -39,13 +39,14 @@ def ram_snapshot() -> dict:
 def world(demo, cli):
     """The demo account with a root key, an MFA device, events, a role with its policies, versions
     and a session, twice (``fill_roles``), and a key of alice's and one of the root's in their recycle
-    bins (``recycle_keys``): a row of every RAM model."""
+    bins (``recycle_keys``), and the usage of two keys (``record_usage``): a row of every RAM model."""
     access_key_create(actor=cli, owner=demo, scenario="")
     seed = pyotp.random_base32()
     mfa_device_bind(actor=cli, owner=RamUser.objects.get(user_name="alice"), seed=seed, code=pyotp.TOTP(seed).now())
     fill_roles(demo, cli, count=2)
     recycle_keys(cli, RamUser.objects.get(user_name="alice"))
     recycle_keys(cli, demo, days=3)
+    record_usage(AccessKey.objects.filter(account=demo).select_related("account")[:2])
     return demo
 
 
@@ -82,7 +83,8 @@ def admin_urls():
 def test_every_ram_model_the_auditors_need_is_in_the_admin():
     assert {model.__name__ for model in RAM_ADMINS} >= {"Account", "RamUser", "AccessKey", "AuditEvent", "MfaDevice",
                                                         "Policy", "PolicyVersion", "Role", "RolePolicyAttachment",
-                                                        "StsSession", "RecycledAccessKey"}
+                                                        "StsSession", "RecycledAccessKey",
+                                                        "AccessKeyUsage"}
 
 
 def test_auditor_can_view_every_list_and_every_record(auditor):

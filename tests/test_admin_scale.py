@@ -49,7 +49,8 @@ def changelist_urls() -> list[str]:
     uid = Account.objects.get(alias=LOAD_ALIAS).uid
     key_id = AccessKey.objects.filter(account__uid=uid).values_list("access_key_id", flat=True).first()
     keys, users, events = (reverse(f"admin:ram_{name}_changelist") for name in ("accesskey", "ramuser", "auditevent"))
-    year = AuditEvent.objects.order_by("-occurred_at").first().occurred_at.year
+    latest = AuditEvent.objects.order_by("-occurred_at").first()
+    year = latest.occurred_at.year
     return [
         keys, f"{keys}?status__exact=Inactive", f"{keys}?owner=root", f"{keys}?owner=ram_user", f"{keys}?usage=never",
         f"{keys}?usage=unused90", f"{keys}?usage=used90", f"{keys}?age=gt90", f"{keys}?age=lt30",
@@ -60,6 +61,8 @@ def changelist_urls() -> list[str]:
         events, f"{events}?action=CreateAccessKey", f"{events}?result=Failure", f"{events}?account={uid}",
         f"{events}?q=user-", f"{events}?q={key_id}", f"{events}?target__exact={key_id}",
         f"{events}?occurred_at__year={year}", f"{events}?action=ConsoleLogin&result=Success&q=user",
+        f"{events}?service=Ims", f"{events}?service=none", f"{events}?access_key_id__exact={key_id}",
+        f"{events}?actor__exact={latest.actor}&principal_id__exact={latest.principal_id}",
         reverse("admin:ram_account_changelist"), f"{reverse('admin:ram_account_changelist')}?root_keys=yes",
         reverse("admin:ram_accesskey_hygiene"), f"{reverse('admin:ram_accesskey_hygiene')}?account={uid}",
     ]

@@ -11,6 +11,7 @@ their ciphertext, or an MFA seed.
 Modules: ``readonly`` (the base), ``filters``, ``identities`` (accounts, RAM users, MFA devices),
 ``policies`` (policies and their versions), ``roles`` (RAM roles, their policy attachments, STS
 sessions), ``access_keys``, ``recycle_bin`` (deleted AccessKeys in their owners' recycle bins),
-``events`` (the audit trail), ``hygiene`` (the dashboard).
+``usage`` (where and how each AccessKey was used, per day), ``events`` (the audit trail), ``hygiene``
+(the dashboard).
 """
-from . import access_keys, events, identities, policies, recycle_bin, roles  # noqa: F401 (they register the model admins)
+from . import access_keys, events, identities, policies, recycle_bin, roles, usage  # noqa: F401 (they register the model admins)

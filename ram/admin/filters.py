@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
+from ..api.registry import SERVICE_NAMES
 from ..models import RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA, AccessKey, Account, AuditEvent, StsSession
 
 STALE_DAYS = 90
@@ -315,3 +316,17 @@ class ResultFilter(FixedChoicesFilter):
 
     def condition(self, value):
         return Q(result=value)
+
+
+class ServiceFilter(FixedChoicesFilter):
+    """Events by the API a call came through (``AuditEvent.service``: Ram, Sts, Ims, Actiontrail), on
+    the partial ``audit_service_time`` index (migration 0019); "Console and command line": the events
+    that came through none (most of a trail: its time index finds them)."""
+
+    title = gettext_lazy("API")
+    parameter_name = "service"
+    CONSOLE = "none"
+    choices_map = {**{name: name for name in SERVICE_NAMES.values()}, CONSOLE: gettext_lazy("Console and command line")}
+
+    def condition(self, value):
+        return Q(service="" if value == self.CONSOLE else value)

@@ -80,7 +80,7 @@ from django.db import connections, models
 from django.db.models import Max, Min
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.functional import cached_property
 from django.utils.safestring import SafeString, mark_safe
 
@@ -363,6 +363,14 @@ def _datetime_cell(attname: str, empty: str) -> Cell:
     return cell
 
 
+def _date_cell(attname: str, empty: str) -> Cell:
+    """A date (not a date-time) as Django's list shows it, localized (a day has no time zone to state)."""
+    def cell(obj):
+        value = getattr(obj, attname)
+        return empty if value is None else escape(formats.localize(value))
+    return cell
+
+
 def _boolean_cell(read: Callable[[models.Model], object]) -> Cell:
     icons = {value: display_for_value(value, "", boolean=True) for value in (True, False, None)}
     return lambda obj: icons[read(obj)]
@@ -390,6 +398,8 @@ def _field_cell(field: models.Field, empty: str) -> tuple[Cell, bool] | None:
         return _choices_cell(field, empty), False
     if isinstance(field, models.DateTimeField):
         return _datetime_cell(field.attname, empty), True
+    if isinstance(field, models.DateField):
+        return _date_cell(field.attname, empty), True
     if isinstance(field, models.BooleanField):
         return _boolean_cell(lambda obj: getattr(obj, field.attname)), False
     if isinstance(field, TEXT_FIELDS) or (isinstance(field, models.IntegerField) and not field.is_relation

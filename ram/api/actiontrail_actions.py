@@ -1,5 +1,7 @@
 """The ActionTrail actions (version 2020-07-06) on the same endpoint: LookupEvents, the caller's
-account's audit trail (``ram.models.AuditEvent``) in ActionTrail's event format.
+account's audit trail (``ram.models.AuditEvent``) in ActionTrail's event format; the AccessKey
+audit's GetAccessKeyLastUsedInfo / Products / Ips / Events (``ram.usage``'s counts) and
+GetAccessKeyLastUsedResources (the trail's events the key signed: the resources its writes targeted).
 
 A thin view like the others: the permission is ``actiontrail:LookupEvents`` (the account's root;
 a RAM user or role through a policy such as AliyunActionTrailReadOnlyAccess: AliyunRAMFullAccess's
@@ -29,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
 from django.core import signing
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
@@ -243,12 +245,51 @@ def get_access_key_last_used_events(call: ActionCall) -> dict:
     return body
 
 
+def get_access_key_last_used_resources(call: ActionCall) -> dict:
+    """GetAccessKeyLastUsedResources: the resources the key acted on through ``ServiceName``, the most
+    recently used first, a page at a time. Read from the audit trail, not from ``ram.usage``'s counts
+    (which keep no resource names): the events the key signed that succeeded and name their target
+    (the user, role, policy or AccessKey a write acts on; reads are not in the trail), in the last
+    ``RAM_ACCESS_KEY_USAGE_DAYS`` days. Only a key of the caller's account: its events are those
+    whose actor is a principal of the account (a key of another account reads as unused). Two
+    queries a page: the resources with their last use (``audit_signing_key_time`` index), and the
+    page's last events, for ``Detail``."""
+    account = call.principal.account
+    authorize(call.principal, "actiontrail:GetAccessKeyLastUsedResources", actiontrail_arn(account))
+    key_id = _required(call, "AccessKey")[:64]
+    service = _service_asked(call)
+    signed = AuditEvent.objects.filter(
+        access_key_id=key_id, service=_product(service)[0], result=AuditEvent.SUCCESS,
+        occurred_at__gte=timezone.now() - timedelta(days=settings.RAM_ACCESS_KEY_USAGE_DAYS),
+        actor__startswith=f"acs:ram::{account.uid}:",
+    ).exclude(target="")
+    resources = list(signed.values_list("target_type", "target").annotate(used=Max("occurred_at"))
+                     .order_by("-used", "target_type", "target"))
+    page, token = _page(call, resources, key_id, service)
+    last: dict[tuple[str, str], AuditEvent] = {}
+    if page:
+        which = Q()
+        for target_type, target, used in page:
+            which |= Q(target_type=target_type, target=target, occurred_at=used)
+        for event in signed.filter(which).order_by("-occurred_at", "-id"):
+            last.setdefault((event.target_type, event.target), event)
+    body = {"Resources": [
+        {"ResourceName": target, "ResourceType": RESOURCE_TYPES.get(target_type, target_type),
+         "UsedTimestamp": _ms(used), "Source": USAGE_SOURCE,
+         "Detail": json.dumps(event_record(last[(target_type, target)]), separators=(",", ":"), default=str)}
+        for target_type, target, used in page]}
+    if token:
+        body["NextToken"] = token
+    return body
+
+
 ACTIONTRAIL_ACTIONS: dict[str, Callable[[ActionCall], dict]] = {
     "LookupEvents": lookup_events,
     "GetAccessKeyLastUsedInfo": get_access_key_last_used_info,
     "GetAccessKeyLastUsedProducts": get_access_key_last_used_products,
     "GetAccessKeyLastUsedIps": get_access_key_last_used_ips,
     "GetAccessKeyLastUsedEvents": get_access_key_last_used_events,
+    "GetAccessKeyLastUsedResources": get_access_key_last_used_resources,
 }
 
 
