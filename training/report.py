@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from ram.models import AccessKey, AuditEvent
 
+from .drill import drill_choices, drill_mistakes
 from .exercises import EXERCISES
 from .progress import Run, avoided_key
 
@@ -51,6 +52,7 @@ def safety_choices(run: Run) -> list[str]:
             choices.append(_("Assumed the role %(role)s with STS: temporary credentials that expire on their own "
                              "(%(expires)s UTC).") % {
                 "role": event.target, "expires": event.detail.get("expires", "")[:19].replace("T", " ")})
+    choices.extend(drill_choices(run))
     avoid = run.exercise.avoid_key_for
     if avoid and not any(avoided_key(run.exercise, event) for event in run.events):
         choices.append(_("Gave %(user)s a RAM role instead of a long-term AccessKey pair.") % {"user": avoid})
@@ -74,4 +76,5 @@ def mistakes_of(events: list[AuditEvent], keys: list[dict]) -> list[str]:
         elif exercise is not None and exercise.avoid_key_for and avoided_key(exercise, event):
             mistakes.append(_("Created an AccessKey for %(user)s in “%(exercise)s” instead of using a role.") % {
                 "user": exercise.avoid_key_for, "exercise": exercise.title})
+    mistakes.extend(drill_mistakes(events))
     return mistakes
