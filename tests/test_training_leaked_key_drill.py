@@ -2,6 +2,7 @@
 program's real usage and refused calls, the alert, each step ticked by the right event only, and
 the summary's time from the alert to the key disabled."""
 import ipaddress
+import json
 import re
 from datetime import timedelta
 
@@ -54,6 +55,12 @@ def delete(client, key_id: str) -> None:
 
 def refusals(key_id: str):
     return AuditEvent.objects.filter(action="APIAuthentication", target=key_id)
+
+
+@pytest.fixture(autouse=True)
+def _empty_buffer():
+    usage._counts.clear()  # nothing of another test's calls
+    usage._addresses.clear()
 
 
 @pytest.fixture
@@ -134,7 +141,6 @@ def test_the_programs_calls_are_counted_while_the_key_is_active_and_refused_once
     client, account = trainee
     detail = start_drill(client)
     key_id = detail["leaked_key"]
-    usage.flush()
     calls_before = sum(AccessKeyUsage.objects.filter(access_key_id=key_id).values_list("calls", flat=True))
     client.get(f"/accesskeys/{key_id}/usage")  # the program calls as the trainee watches
     assert usage.flush() == 1
@@ -152,6 +158,9 @@ def test_the_programs_calls_are_counted_while_the_key_is_active_and_refused_once
     assert "backup-sync" in refused.user_agent
     guide = client.get("/").content.decode()
     assert "was refused at" in guide and "InvalidAccessKeyId.Inactive" in guide
+    dialog = client.get(f"/accesskeys/{key_id}/usage").content.decode()  # the dialog lists the refusal
+    refused_rows = dialog[dialog.index('data-refused-call="InvalidAccessKeyId.Inactive"'):]
+    assert detail["program_ip"] in refused_rows and "No refused calls" not in dialog
 
 
 def test_another_sandbox_page_does_not_make_the_program_call(trainee):
@@ -280,3 +289,28 @@ def test_the_alert_costs_one_query_whatever_the_data(trainee):
     client.post("/training/exercise", {"exercise": "disable-delete"})
     client.get("/users/")  # the new run's first visit of the page, as above
     assert query_count(client, "/users/") == few - 1
+
+
+def test_actiontrail_reports_the_leaked_keys_last_use_from_the_programs_address(live_server, cli):
+    """An auditor's script sees the drill's usage as any other key's: the official ActionTrail SDK."""
+    from alibabacloud_actiontrail20200706 import models as trail
+    from alibabacloud_actiontrail20200706.client import Client as TrailClient
+
+    from ram.services import access_key_create
+
+    from .sdk_drivers import sdk_config
+
+    client = Client()
+    account, _ = start_training(client)
+    detail = start_drill(client)
+    root = access_key_create(actor=cli, owner=account)
+    auditor = TrailClient(sdk_config(live_server.thread.port, root.access_key.access_key_id, root.secret))
+    info = auditor.get_access_key_last_used_info(
+        trail.GetAccessKeyLastUsedInfoRequest(access_key=detail["leaked_key"])).body
+    assert (info.account_type, info.user_name, info.service_name) == ("ram-user", "backup-sync", "Ecs")
+    event = json.loads(info.detail)
+    assert (event["eventName"], event["sourceIpAddress"]) == ("DescribeInstances", detail["program_ip"])
+    ips = auditor.get_access_key_last_used_ips(trail.GetAccessKeyLastUsedIpsRequest(
+        access_key=detail["leaked_key"], service_name="Sts")).body
+    # The program never calls STS: the one address that did is the stranger's (GetCallerIdentity).
+    assert [ipaddress.ip_address(ip.ip) in ipaddress.ip_network("198.51.100.0/24") for ip in ips.ips] == [True]
