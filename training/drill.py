@@ -213,10 +213,9 @@ class DrillState:
 
     @property
     def alert_text(self) -> str:
-        return _("The AccessKey pair %(key)s of the RAM user %(owner)s was found in a public code repository on "
-                 "GitHub, and its AccessKey secret is still valid. Anyone who copied it can call Alibaba Cloud APIs "
-                 "with this user's permissions. Replace it, disable it, then delete it.") % {
-            "key": self.leaked_key, "owner": self.owner}
+        return _("This AccessKey pair of the RAM user %(owner)s was found in a public code repository on GitHub, "
+                 "and its AccessKey secret is still valid. Anyone who copied it can call Alibaba Cloud APIs with "
+                 "this user's permissions. Replace it, disable it, then delete it.") % {"owner": self.owner}
 
     @property
     def alert_link(self) -> str:

@@ -186,7 +186,8 @@ EXERCISES: dict[str, Exercise] = {e.key: e for e in (
                  event="UpdateAccessKey", event_detail={"to": "Inactive"}, event_target="{leaked_key}"),
             Step("watch", _("Watch that its use stops: open the leaked AccessKey's Usage again. The program's calls "
                             "with it are now refused."),
-                 _("The leaked key's row › Usage: Last Used no longer changes; the guide shows the refused call."),
+                 _("The leaked key's row › Usage: Last Used no longer changes, and Refused calls lists the "
+                   "program's call."),
                  _("A refused call (InvalidAccessKeyId.Inactive) shows who still holds the old key: move them to "
                    "the replacement before you delete it for good."),
                  event="APIAuthentication", event_target="{leaked_key}", event_error="InvalidAccessKeyId.Inactive",
