@@ -235,6 +235,10 @@ def test_each_step_ticks_from_its_own_event_and_not_from_a_look_alike(trainee):
     assert "Time from the leak alert to the leaked AccessKey disabled" in certificate
     assert re.search(r"data-alert-to-disabled>.*<strong>\d+ s</strong>", certificate)
     assert "Disabled the leaked AccessKey" in certificate
+    assert "Deleted the leaked AccessKey permanently" not in certificate
+    assert client.post(f"/recycle-bin/{key_id}/delete", {"confirm_access_key_id": key_id}).status_code == 302
+    certificate = client.get(f"/training/certificate/{DRILL}").content.decode()
+    assert "Deleted the leaked AccessKey permanently from the recycle bin." in certificate
 
 
 def test_the_time_from_alert_to_disabled_and_the_drills_mistakes(trainee):
@@ -307,7 +311,8 @@ def test_actiontrail_reports_the_leaked_keys_last_use_from_the_programs_address(
     auditor = TrailClient(sdk_config(live_server.thread.port, root.access_key.access_key_id, root.secret))
     info = auditor.get_access_key_last_used_info(
         trail.GetAccessKeyLastUsedInfoRequest(access_key=detail["leaked_key"])).body
-    assert (info.account_type, info.user_name, info.service_name) == ("ram-user", "backup-sync", "Ecs")
+    assert (info.account_type, info.user_name, info.service_name, info.service_name_en) == (
+        "ram-user", "backup-sync", "Ecs", "Elastic Compute Service")
     event = json.loads(info.detail)
     assert (event["eventName"], event["sourceIpAddress"]) == ("DescribeInstances", detail["program_ip"])
     ips = auditor.get_access_key_last_used_ips(trail.GetAccessKeyLastUsedIpsRequest(

@@ -304,7 +304,11 @@ def drill_choices(run: Run) -> list[str]:
     took = alert_to_disabled(run)
     if took is None:
         return [_("The leaked AccessKey is still Active.")]
-    return [_("Disabled the leaked AccessKey %(time)s after the alert.") % {"time": duration_text(took)}]
+    choices = [_("Disabled the leaked AccessKey %(time)s after the alert.") % {"time": duration_text(took)}]
+    if any(event.action == "DeleteAccessKeyInRecycleBin" and event.target == run_value(run, "{leaked_key}")
+           for event in run.events):
+        choices.append(_("Deleted the leaked AccessKey permanently from the recycle bin."))
+    return choices
 
 
 def duration_text(took: timedelta) -> str:
