@@ -103,6 +103,8 @@ def test_restarting_the_drill_sets_it_up_anew_and_once(trainee):
     client, account = trainee
     first = start_drill(client)
     create_key(client, "backup-sync")  # the trainee's replacement, from the first run
+    set_status(client, first["leaked_key"], "Inactive")
+    delete(client, first["leaked_key"])  # in the recycle bin
     second = start_drill(client)
     assert second["leaked_key"] != first["leaked_key"]
     assert RamUser.objects.filter(account=account, user_name="backup-sync").count() == 1
@@ -319,3 +321,23 @@ def test_actiontrail_reports_the_leaked_keys_last_use_from_the_programs_address(
         access_key=detail["leaked_key"], service_name="Sts")).body
     # The program never calls STS: the one address that did is the stranger's (GetCallerIdentity).
     assert [ipaddress.ip_address(ip.ip) in ipaddress.ip_network("198.51.100.0/24") for ip in ips.ips] == [True]
+
+
+def test_the_trainer_sees_the_drills_progress_and_mistakes(demo, client):
+    from django.contrib.auth import get_user_model
+
+    trainee = Client()
+    account, _ = start_training(trainee)
+    detail = start_drill(trainee)
+    trainee.get("/users/backup-sync/authentication")
+    set_status(trainee, detail["leaked_key"], "Inactive")
+    delete(trainee, detail["leaked_key"])  # no replacement first
+    client.force_login(get_user_model().objects.get(username="trainer"), backend="console.backends.ConsoleBackend")
+    html = client.get("/training/trainer").content.decode()
+    row = html[html.index(f'data-sandbox="{account.alias}"'):]
+    row = row[:row.index("</tr>")]
+    # Progress never runs backwards (a later step done marks the earlier ones): the key deleted, the
+    # drill reads complete; the skipped replacement is the trainer's mistake to talk about.
+    assert re.search(r">Completed</span> Respond to a leaked AccessKey", row)
+    assert "Deleted the leaked AccessKey before creating its replacement" in row
+    assert 'data-leak-alert' not in html
