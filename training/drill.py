@@ -311,6 +311,16 @@ def drill_choices(run: Run) -> list[str]:
     return choices
 
 
+def response_summary(run: Run) -> dict | None:
+    """The summary's line of the drill: the time from the alert to the key disabled (None for
+    another exercise)."""
+    if run.exercise.key != LEAKED_KEY:
+        return None
+    took = alert_to_disabled(run)
+    return {"label": _("Time from the leak alert to the leaked AccessKey disabled"),
+            "time": duration_text(took) if took is not None else _("not disabled yet")}
+
+
 def duration_text(took: timedelta) -> str:
     minutes, seconds = divmod(max(int(took.total_seconds()), 0), 60)
     if minutes:

@@ -24,8 +24,8 @@ from ram.services import console_logon_succeeded
 from ram.views.common import with_operator_code
 
 from . import guide as guide_module
-from .drill import alert_to_disabled, duration_text
-from .exercises import EXERCISES, LEAKED_KEY
+from .drill import response_summary
+from .exercises import EXERCISES
 from .forms import SandboxActionForm
 from .progress import is_complete, runs_of, step_states, training_events
 from .report import mistakes_of, safety_choices
@@ -139,17 +139,8 @@ def certificate(request: HttpRequest, exercise_key: str) -> HttpResponse:
         "finished_at": finished_at,
         "duration": _minutes_seconds((finished_at - run.started.occurred_at).total_seconds()) if finished_at else "-",
         "choices": safety_choices(run), "account": principal.account,
-        "alert_to_disabled": _drill_response(run),
+        "alert_to_disabled": response_summary(run),
     })
-
-
-def _drill_response(run) -> dict | None:
-    """The leaked-key drill's time from the alert to the key disabled, in words (None for other exercises)."""
-    if run.exercise.key != LEAKED_KEY:
-        return None
-    took = alert_to_disabled(run)
-    return {"label": _("Time from the leak alert to the leaked AccessKey disabled"),
-            "time": duration_text(took) if took is not None else _("not disabled yet")}
 
 
 def _minutes_seconds(seconds: float) -> str:
