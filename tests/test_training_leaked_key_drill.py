@@ -341,3 +341,44 @@ def test_the_trainer_sees_the_drills_progress_and_mistakes(demo, client):
     assert re.search(r">Completed</span> Respond to a leaked AccessKey", row)
     assert "Deleted the leaked AccessKey before creating its replacement" in row
     assert 'data-leak-alert' not in html
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_drill_starts_at_once_in_one_sandbox_leave_one_user_with_one_key():
+    """A double click (or two tabs) starting the drill together: each start sets the drill up in
+    turn (the sandbox row is locked), and the sandbox ends with the drill's user and one key."""
+    import threading
+
+    from django.db import connections
+
+    from ram.audit import AuditContext
+    from ram.policy import Principal
+    from training.services import exercise_start
+
+    account, _ = start_training(Client())
+    root = Principal.root(account)
+    barrier, outcomes, lock = threading.Barrier(4), [], threading.Lock()
+
+    def start():
+        try:
+            barrier.wait()
+            outcome = exercise_start(actor=root, exercise_key=DRILL, context=AuditContext.cli()).detail["leaked_key"]
+        except Exception as error:  # noqa: BLE001 - any failure is a defect to report
+            outcome = repr(error)
+        finally:
+            connections.close_all()
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(outcome.startswith("LTAI") for outcome in outcomes), outcomes
+    keys = list(AccessKey.objects.filter(account=account, ram_user__user_name="backup-sync")
+                .values_list("access_key_id", flat=True))
+    latest = AuditEvent.objects.filter(action="StartExercise", account_uid=account.uid).latest("occurred_at", "id")
+    assert keys == [latest.detail["leaked_key"]]
+    assert RamUser.objects.filter(account=account, user_name="backup-sync").count() == 1

@@ -76,6 +76,7 @@ def leaked_key_setup(*, actor: Principal, account: Account, context: AuditContex
     its earlier keys, their recycle bin and usage go). Returns what the run names: the key, its
     owner, the program's address."""
     now = timezone.now()
+    Account.objects.select_for_update().filter(pk=account.pk).first()  # one setup at a time per sandbox
     ram_user = RamUser.objects.filter(account=account, user_name=DRILL_USER).select_related("account").first()
     if ram_user is None:
         ram_user = ram_user_create(actor=actor, account=account, user_name=DRILL_USER,
