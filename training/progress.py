@@ -41,7 +41,7 @@ def training_events(account_uids: list[str]) -> dict[str, list[AuditEvent]]:
     by_account: dict[str, list[AuditEvent]] = {uid: [] for uid in account_uids}
     events = (AuditEvent.objects.filter(account_uid__in=account_uids, action__in=TRAINING_ACTIONS)
               .order_by("occurred_at", "id")
-              .only("account_uid", "action", "occurred_at", "detail", "actor", "target", "error_code"))
+              .only("account_uid", "action", "occurred_at", "detail", "actor", "target", "error_code", "scenario"))
     for event in events:
         if event.action == "ResetSandbox":
             by_account[event.account_uid] = []
