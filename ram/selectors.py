@@ -563,6 +563,18 @@ def access_key_usage(*, access_key_id: str, first_day, last_day) -> KeyUsage:
                     total=sum(per_day.values()))
 
 
+def access_key_refusals(*, account_uid: str, access_key_id: str, since: datetime, limit: int = 10) -> list[tuple]:
+    """The latest calls with a key of ``account_uid`` that the OpenAPI refused since ``since``
+    (``APIAuthentication`` failures: the key disabled, fenced…), newest first, as (time, address,
+    action, error code); one query (the trail's index on the target). The trail keeps one event
+    per address, key and code a minute (``ram.audit.audit_refusal_bounded``)."""
+    return [(event.occurred_at, event.source_ip or "", str(event.detail.get("action", ""))[:64], event.error_code)
+            for event in AuditEvent.objects.filter(target=access_key_id, account_uid=account_uid,
+                                                   action="APIAuthentication", result=AuditEvent.FAILURE,
+                                                   occurred_at__gte=since)
+            .only("occurred_at", "source_ip", "detail", "error_code").order_by("-occurred_at", "-id")[:limit]]
+
+
 @dataclass(frozen=True)
 class AccountUsage:
     days: list[tuple]  # (day, calls) of every day of the range

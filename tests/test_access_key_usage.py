@@ -112,6 +112,22 @@ def test_the_key_usage_dialog_and_the_audit_page(client_as, client, reader_key, 
     assert client_as("alice").get("/accesskey-audit").status_code == 403
 
 
+def test_the_usage_dialog_lists_the_calls_refused_with_a_disabled_key(client_as, client, reader_key, cli):
+    from ram.models import AccessKey
+    from ram.services import access_key_set_status
+
+    key_id = reader_key[0]
+    root = client_as("root")
+    assert "No refused calls in the last 30 days." in root.get(f"/accesskeys/{key_id}/usage").content.decode()
+    access_key_set_status(actor=cli, access_key=AccessKey.objects.get(access_key_id=key_id), status="Inactive")
+    assert _call(client, reader_key, address="198.51.100.7").status_code == 400
+    assert _call(client, (key_id, "x" * 30), address="192.0.2.99").status_code == 400  # refused the same way
+    dialog = root.get(f"/accesskeys/{key_id}/usage").content.decode()
+    assert dialog.count('data-refused-call="InvalidAccessKeyId.Inactive"') == 2
+    refused = dialog[dialog.index('data-refused-call'):]
+    assert "198.51.100.7" in dialog and "ListUsers" in refused and "No refused calls" not in dialog
+
+
 def test_another_accounts_usage_is_never_shown(client_as, make_account, cli, demo):
     other = make_account()
     now = datetime.now(UTC)

@@ -232,7 +232,8 @@ FORMS = [
     # training/urls.py
     Form("training:start", "anonymous", {"exercise": crafted("ram-user-key")}, good={}, examples=3),
     Form("training:exercise", "trainee", {"exercise": crafted("ram-user-key", "root-key", "disable-delete",
-                                                              "prefer-role")}, good={"exercise": "ram-user-key"},
+                                                              "prefer-role", "leaked-key")},
+         good={"exercise": "ram-user-key"},
          examples=6),
     Form("training:guide_toggle", "root", {"next": URL_LIKE}, good={"next": "/users/"}),
     Form("training:reset", "trainee", {"confirm": crafted("on")}, good={}, examples=3),

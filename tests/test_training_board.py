@@ -24,6 +24,7 @@ from ram.services import (
     root_access_key_risk_acknowledge,
 )
 from training.board import board, class_summary
+from training.exercises import EXERCISES
 from training.services import exercise_start, sandbox_create
 
 from .test_training import STEP, start_training
@@ -228,7 +229,7 @@ def test_the_summary_page_and_its_csv(trainer_client):
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == ["trainee", "sandbox", "exercise", "steps_done", "steps_total", "complete", "time_spent",
                        "time_spent_seconds", "mistakes"]
-    assert len(rows) == 1 + 2 * 4  # two trainees × four exercises
+    assert len(rows) == 1 + 2 * len(EXERCISES)  # two trainees × every exercise
     done = next(r for r in rows if r[1] == account.alias and r[2] == "Disable and delete an AccessKey")
     assert done[3:6] == ["3", "3", "yes"] and done[6] != "-"
     untouched = next(r for r in rows if r[1] == other.alias and r[2] == "Prefer a RAM role")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext_lazy as _
+
 from ram.models import RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA
 
 
@@ -23,6 +25,11 @@ class Step:
     visit: tuple[str, ...] = ()  # URL names whose visit completes the step
     after_previous_event: bool = False  # done once a page is opened after the previous step's event
     cancel_of: str = ""  # done by a visit of ``visit`` after this step key's visit, with no key created
+    # A run's own names: "{name}" in ``visit`` (after a colon), ``event_detail`` values and
+    # ``event_target`` stands for the run's StartExercise detail[name] (the drill's leaked key, its owner).
+    event_target: str = ""  # the event's target must be this
+    event_error: str = ""  # the event's error code must be this (a refusal)
+    event_after_previous: bool = False  # the event must come after the previous step was done
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,8 @@ class Exercise:
     # The RAM user the exercise is about not giving a key: a key for it is the run's mistake.
     avoid_key_for: str = ""
 
+
+LEAKED_KEY = "leaked-key"  # the leaked-key drill (training.drill sets it up when it starts)
 
 WHY_SECRET_ONCE = ("The AccessKey secret is shown only once, at creation time. Save it immediately: it "
                    "cannot be retrieved later.")
@@ -146,6 +155,49 @@ EXERCISES: dict[str, Exercise] = {e.key: e for e in (
                  "The credentials AssumeRole returns expire on their own (within the hour by default), and "
                  "dev-lee's key can do nothing but assume roles.",
                  event="AssumeRole"),
+        ),
+    ),
+    Exercise(
+        key=LEAKED_KEY,
+        title=_("Respond to a leaked AccessKey"),
+        summary=_("Security Center found an AccessKey pair in a public code repository while a program still "
+                  "uses it: find who uses it, replace it, disable it, watch its use stop, then delete it."),
+        steps=(
+            Step("owner", _("Read the AccessKey leak alert and open the RAM user that owns the leaked AccessKey."),
+                 _("The alert's link, or Identities › Users › the owner › Authentication tab."),
+                 _("The owner's Authentication tab is where the key is replaced and disabled, and the owner's "
+                   "permissions are what anyone holding the leaked pair can use right now."),
+                 visit=("user_detail:{owner}", "user_tab:{owner}")),
+            Step("usage", _("See where the leaked AccessKey is used: open its Usage, or Audit › AccessKey Audit."),
+                 _("The leaked key's row › Usage: source IP addresses, services and actions."),
+                 _("Before you disable the key, know which program you will stop (its address and the services it "
+                   "calls), and whether an address you do not know has used the key already."),
+                 visit=("access_key_usage:{leaked_key}", "access_key_audit")),
+            Step("replace", _("Create a replacement AccessKey for the same RAM user and give it to the program "
+                              "(rotation)."),
+                 _("Authentication tab › Create AccessKey › confirm that it is for rotation."),
+                 _("The program keeps working on a new secret once the leaked key is disabled; the leaked secret "
+                   "must never be used again, since anyone may have copied it."),
+                 event="CreateAccessKey", event_owner="user", event_detail={"owner": "{owner}"}),
+            Step("disable", _("Disable the leaked AccessKey."), _("The leaked key's row › Disable."),
+                 _("Disabling stops the key at once, for whoever copied it and for every program still using it, "
+                   "and it can be undone if something essential breaks. Every minute it stays Active is a minute "
+                   "an attacker can use it."),
+                 event="UpdateAccessKey", event_detail={"to": "Inactive"}, event_target="{leaked_key}"),
+            Step("watch", _("Watch that its use stops: open the leaked AccessKey's Usage again. The program's calls "
+                            "with it are now refused."),
+                 _("The leaked key's row › Usage: Last Used no longer changes, and Refused calls lists the "
+                   "program's call."),
+                 _("A refused call (InvalidAccessKeyId.Inactive) shows who still holds the old key: move them to "
+                   "the replacement before you delete it for good."),
+                 event="APIAuthentication", event_target="{leaked_key}", event_error="InvalidAccessKeyId.Inactive",
+                 event_after_previous=True),
+            Step("delete", _("Delete the leaked AccessKey: it moves to the AccessKey Pair Recycle Bin."),
+                 _("The leaked key's row › Delete › type the AccessKey ID › Move to Recycle Bin (then, when you "
+                   "are sure, delete it permanently from the recycle bin)."),
+                 _("A deleted key cannot be enabled again by mistake. Until it is purged, the recycle bin keeps "
+                   "it restorable in case a forgotten program still needed it."),
+                 event="DeleteAccessKey", event_target="{leaked_key}"),
         ),
     ),
 )}

@@ -5,17 +5,24 @@ steps only. Everything else comes from the audit trail (``training.progress``).
 """
 from __future__ import annotations
 
+import re
 import time
 
 from django.http import HttpRequest
 
-from .exercises import EXERCISES
+from .drill import drill_state
+from .exercises import EXERCISES, LEAKED_KEY
 from .progress import is_complete, latest_run, step_states, training_events
 
 RUN_KEY = "training_run"
 VISITS_KEY = "training_visits"
 LAST_PAGE_KEY = "training_last_page_at"
 OPEN_KEY = "training_guide_open"
+# A page of one user or AccessKey is also recorded as "url_name:value" (the drill's steps are about
+# one user and one key); at most this many visits are kept per run, and only names of that shape.
+QUALIFIED_KWARGS = ("user_name", "access_key_id")
+MAX_VISITS = 200
+_QUALIFIER = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def sandbox_principal(request: HttpRequest):
@@ -31,14 +38,22 @@ def begin_run(request: HttpRequest, run_id: int) -> None:
     request.session[OPEN_KEY] = True
 
 
-def record_visit(request: HttpRequest, url_name: str) -> None:
-    """Remember that this trainee opened ``url_name`` during the current run."""
+def record_visit(request: HttpRequest, url_name: str, view_kwargs: dict | None = None) -> None:
+    """Remember that this trainee opened ``url_name`` (and the page of which user or key, from
+    ``view_kwargs``) during the current run."""
     if RUN_KEY not in request.session:
         return
     now = time.time()
     visits = request.session.get(VISITS_KEY, {})
-    entry = visits.setdefault(url_name, {"first": now, "last": now})
-    entry["last"] = now
+    names = [url_name]
+    for kwarg in QUALIFIED_KWARGS:
+        value = (view_kwargs or {}).get(kwarg)
+        if isinstance(value, str) and _QUALIFIER.fullmatch(value):
+            names.append(f"{url_name}:{value}")
+    for name in names:
+        if name == url_name or name in visits or len(visits) < MAX_VISITS:
+            entry = visits.setdefault(name, {"first": now, "last": now})
+            entry["last"] = now
     request.session[VISITS_KEY] = visits
     request.session[LAST_PAGE_KEY] = now
 
@@ -54,7 +69,7 @@ class TrainingVisitsMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         if request.method == "GET" and request.resolver_match and sandbox_principal(request):
-            record_visit(request, request.resolver_match.url_name or "")
+            record_visit(request, request.resolver_match.url_name or "", view_kwargs)
         return None
 
 
@@ -72,4 +87,6 @@ def guide_context(request: HttpRequest) -> dict:
         states = step_states(run, visits=request.session.get(VISITS_KEY) if same_run else None,
                              last_page_at=request.session.get(LAST_PAGE_KEY) if same_run else None)
         context["guide"].update({"steps": states, "complete": is_complete(states)})
+        if run.exercise.key == LEAKED_KEY:
+            context["guide"]["drill"] = drill_state(principal.account, run)
     return context

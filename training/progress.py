@@ -15,7 +15,9 @@ from .exercises import EXERCISES, Exercise, Step
 
 TRAINING_ACTIONS = ["StartExercise", "ResetSandbox", "CreateAccessKey", "AcknowledgeRootAccessKeyRisk",
                     "ConfirmAccessKeySecretSaved", "UpdateAccessKey", "DeleteAccessKey", "CreateRole",
-                    "AttachPolicyToRole", "AttachPolicyToUser", "AssumeRole"]
+                    "AttachPolicyToRole", "AttachPolicyToUser", "AssumeRole",
+                    # The leaked-key drill: its program's refused calls, and a key deleted for good.
+                    "APIAuthentication", "DeleteAccessKeyInRecycleBin"]
 
 
 @dataclass
@@ -38,7 +40,8 @@ def training_events(account_uids: list[str]) -> dict[str, list[AuditEvent]]:
     """The training-relevant events of some accounts since each one's last reset, oldest first (one query)."""
     by_account: dict[str, list[AuditEvent]] = {uid: [] for uid in account_uids}
     events = (AuditEvent.objects.filter(account_uid__in=account_uids, action__in=TRAINING_ACTIONS)
-              .order_by("occurred_at", "id").only("account_uid", "action", "occurred_at", "detail", "actor", "target"))
+              .order_by("occurred_at", "id")
+              .only("account_uid", "action", "occurred_at", "detail", "actor", "target", "error_code", "scenario"))
     for event in events:
         if event.action == "ResetSandbox":
             by_account[event.account_uid] = []
@@ -67,14 +70,39 @@ def latest_run(events: list[AuditEvent]) -> Run | None:
     return max(runs.values(), key=lambda run: run.started.occurred_at, default=None)
 
 
-def _event_matches(step: Step, event: AuditEvent) -> bool:
+def run_value(run: Run, value: str):
+    """``value``, or for "{name}" the run's own ``name`` (its StartExercise detail; None when it has none)."""
+    if value.startswith("{") and value.endswith("}"):
+        return run.started.detail.get(value[1:-1])
+    return value
+
+
+def _visit_names(run: Run, names) -> tuple[str, ...]:
+    """A step's URL names, "name:{value}" made the run's "name:LTAI…" (a page of one user or key)."""
+    resolved = []
+    for name in names:
+        url_name, _sep, qualifier = name.partition(":")
+        if qualifier:
+            value = run_value(run, qualifier)
+            if value is None:
+                continue
+            name = f"{url_name}:{value}"
+        resolved.append(name)
+    return tuple(resolved)
+
+
+def _event_matches(step: Step, event: AuditEvent, run: Run) -> bool:
     if event.action != step.event:
         return False
     if step.event_owner:
         is_root = event.detail.get("owner") == "root"
         if (step.event_owner == "root") != is_root:
             return False
-    return all(event.detail.get(key) == value for key, value in step.event_detail.items())
+    if step.event_target and event.target != run_value(run, step.event_target):
+        return False
+    if step.event_error and event.error_code != step.event_error:
+        return False
+    return all(event.detail.get(key) == run_value(run, value) for key, value in step.event_detail.items())
 
 
 def step_states(run: Run, *, visits: dict | None = None, last_page_at: float | None = None) -> list[StepState]:
@@ -91,15 +119,19 @@ def step_states(run: Run, *, visits: dict | None = None, last_page_at: float | N
         if step.event == "ConsoleLogin":
             done_at[index] = run.started.occurred_at
         elif step.event:
-            match = next((event for event in run.events if _event_matches(step, event)), None)
+            after = done_at[index - 1] if step.event_after_previous and index else None
+            if step.event_after_previous and index and after is None:
+                continue
+            match = next((event for event in run.events if _event_matches(step, event, run)
+                          and (after is None or event.occurred_at >= after)), None)
             done_at[index] = match.occurred_at if match else None
         elif step.cancel_of:
-            opened = _first_visit(visits, _step(run.exercise, step.cancel_of).visit)
-            back = _last_visit(visits, step.visit)
+            opened = _first_visit(visits, _visit_names(run, _step(run.exercise, step.cancel_of).visit))
+            back = _last_visit(visits, _visit_names(run, step.visit))
             if opened and back and back > opened and not created_key:
                 done_at[index] = _as_datetime(back)
         elif step.visit:
-            first = _first_visit(visits, step.visit)
+            first = _first_visit(visits, _visit_names(run, step.visit))
             done_at[index] = _as_datetime(first) if first else None
         elif step.after_previous_event and index and done_at[index - 1] and last_page_at:
             if last_page_at > done_at[index - 1].timestamp():

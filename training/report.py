@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from ram.models import AccessKey, AuditEvent
 
+from .drill import LEAKED_KEY, drill_choices, drill_mistakes
 from .exercises import EXERCISES
 from .progress import Run, avoided_key
 from .services import OPERATOR
@@ -54,6 +55,7 @@ def safety_choices(run: Run) -> list[str]:
             choices.append(_("Assumed the role %(role)s with STS: temporary credentials that expire on their own "
                              "(%(expires)s UTC).") % {
                 "role": event.target, "expires": event.detail.get("expires", "")[:19].replace("T", " ")})
+    choices.extend(drill_choices(run))
     avoid = run.exercise.avoid_key_for
     if avoid and not any(avoided_key(run.exercise, event) for event in run.events):
         choices.append(_("Gave %(user)s a RAM role instead of a long-term AccessKey pair.") % {"user": avoid})
@@ -74,6 +76,10 @@ MISTAKE_LABELS = {
     "root_key": gettext_lazy("Created a main account (root) AccessKey and kept it"),
     "unused_key": gettext_lazy("Left an AccessKey pair Active and unused"),
     "key_instead_of_role": gettext_lazy("Created an AccessKey pair where a RAM role was the answer"),
+    "drill_root_key": gettext_lazy("Created a main account (root) AccessKey during the leaked-key drill"),
+    "drill_deleted_first": gettext_lazy("Deleted the leaked AccessKey before creating its replacement"),
+    "drill_slow": gettext_lazy("Left the leaked AccessKey Active too long after the alert"),
+    "drill_enabled_again": gettext_lazy("Enabled the leaked AccessKey again after disabling it"),
 }
 
 
@@ -117,6 +123,7 @@ def mistakes_found(events: list[AuditEvent], keys: list[dict]) -> list[Mistake]:
         mistakes.append(Mistake("unused_key", ngettext(
             "Left %(count)d AccessKey pair Active and unused.", "Left %(count)d AccessKey pairs Active and unused.",
             count) % {"count": count}, where))
+    mistakes.extend(Mistake(code, text, LEAKED_KEY) for code, text in drill_mistakes(events))
     return mistakes
 
 

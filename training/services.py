@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from ram.audit import AuditContext, audit_record
 from ram.errors import RamError
-from ram.models import AccessKey, Account, AuditEvent, MfaDevice, RecycledAccessKey
+from ram.models import AccessKey, AccessKeyUsage, Account, AuditEvent, MfaDevice, RecycledAccessKey
 from ram.policy import DEMO_ARN, Principal, authorize, sandbox_arn
 from ram.services import (
     access_key_create,
@@ -35,7 +35,8 @@ from ram.services import (
     security_preference_set,
 )
 
-from .exercises import EXERCISES
+from .drill import leaked_key_setup
+from .exercises import EXERCISES, LEAKED_KEY
 
 OPERATOR = Principal.cli("training")
 SANDBOX_DOMAIN = "sandbox.example"
@@ -101,6 +102,9 @@ def sandbox_reset(*, actor: Principal, account: Account, context: AuditContext) 
         role_delete(actor=OPERATOR, role=role, context=context)
     for ram_user in account.ram_users.select_related("account"):
         ram_user_delete(actor=OPERATOR, ram_user=ram_user, context=context)
+    # The starting state has no usage: the counts of the keys just removed (the leaked-key drill's
+    # history among them) go with them.
+    AccessKeyUsage.objects.filter(account_uid=account.uid).delete()
     if MfaDevice.objects.filter(user=account.root_user).exists():
         mfa_device_unbind(actor=OPERATOR, owner=account, context=context)
     security_preference_set(actor=OPERATOR, account=account, allow_user_to_manage_access_keys=False,
@@ -142,8 +146,11 @@ def exercise_start(*, actor: Principal, exercise_key: str, context: AuditContext
     if actor.account is None or not actor.account.is_sandbox:
         raise RamError("NoPermission", "Exercises run in a training sandbox.")
     authorize(actor, "training:StartExercise", sandbox_arn(actor.account))
+    detail = {"exercise": exercise_key}
+    if exercise_key == LEAKED_KEY:  # the drill's user, its leaked key in use (set up anew at each start)
+        detail.update(leaked_key_setup(actor=OPERATOR, account=actor.account, context=context))
     return audit_record(context=context, actor=actor, action="StartExercise", target_type="Exercise",
-                 target=exercise_key, detail={"exercise": exercise_key})
+                 target=exercise_key, detail=detail)
 
 
 def demo_account_reset(*, actor: Principal, context: AuditContext) -> None:

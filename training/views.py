@@ -25,6 +25,7 @@ from ram.views.common import with_operator_code
 
 from . import guide as guide_module
 from .board import board, board_csv_response, board_json_response, class_summary, duration_text, status_text
+from .drill import response_summary
 from .exercises import EXERCISES
 from .forms import SandboxActionForm
 from .progress import is_complete, runs_of, step_states, training_events
@@ -139,6 +140,7 @@ def certificate(request: HttpRequest, exercise_key: str) -> HttpResponse:
         "finished_at": finished_at,
         "duration": _minutes_seconds((finished_at - run.started.occurred_at).total_seconds()) if finished_at else "-",
         "choices": safety_choices(run), "account": principal.account,
+        "alert_to_disabled": response_summary(run),
     })
 
 

@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "console.middleware.RequestContextMiddleware",  # before axes: its lockout answers carry a request id
     "axes.middleware.AxesMiddleware",
     "training.guide.TrainingVisitsMiddleware",
+    "training.drill.DrillProgramMiddleware",  # the leaked-key drill's program calls when its use is watched
 ]
 
 CONTEXT_PROCESSORS = [

@@ -111,7 +111,10 @@ def lookup_events(call: ActionCall) -> dict:
 PRODUCTS = {"ram": ("Ram", "Resource Access Management", "访问控制"),
             "sts": ("Sts", "Security Token Service", "安全令牌服务"),
             "ims": ("Ims", "Identity Management Service", "身份管理服务"),
-            "actiontrail": ("Actiontrail", "ActionTrail", "操作审计")}
+            "actiontrail": ("Actiontrail", "ActionTrail", "操作审计"),
+            # Not served here, but counted for the training drill's simulated program (training.drill).
+            "ecs": ("Ecs", "Elastic Compute Service", "云服务器ECS"),
+            "oss": ("Oss", "Object Storage Service", "对象存储")}
 USAGE_SOURCE = "ManagementEvent"  # every call counted here is a management (API) call
 PAGE_SIZE_DEFAULT, PAGE_SIZE_LIMIT = 20, 100
 USAGE_TOKEN_SALT = "ram.api.actiontrail.usage-token"

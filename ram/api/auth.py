@@ -122,16 +122,42 @@ def authenticate(api: ApiRequest, *, action: str, context: AuditContext, service
         raise
     if isinstance(access_key, AccessKey):
         _check_network_policy(access_key, attempt, context)
-        usage.record(access_key_id=access_key.access_key_id, account_uid=access_key.account.uid, service=service,
-                     action=action, source_ip=context.source_ip, at=timezone.now())
-    if isinstance(access_key, AccessKey) and _last_use_is_stale(access_key):
-        services.access_key_record_use(access_key=access_key, service=service)
+        _record_use(access_key, service=service, action=action, context=context)
     principal = _principal_of(access_key, attempt.policy_documents)
     # An AccessKey's call carries no MFA; the conditions of the caller's policies see this request.
     principal.request = RequestContext(source_ip=context.source_ip, secure_transport=api.secure, mfa_present=False)
     return Caller(access_key=access_key, principal=principal,
                   signature_version=attempt.signature_version,
                   own_keys=attempt.owner_keys if isinstance(access_key, AccessKey) else None)
+
+
+def key_call_admit(*, access_key_id: str, action: str, service: str, context: AuditContext,
+                   signature_version: str = "V3") -> AccessKey:
+    """The checks of ``authenticate`` that follow the signature, with the same refusals and the same
+    audit, then the use recorded as for a verified call: for the program a training drill simulates
+    (``training.drill``), which holds no secret (none is opened for it) and sends no request. The
+    key must exist and be Active (``InvalidAccessKeyId.NotFound`` / ``.Inactive``) and its network
+    access policy must allow ``context.source_ip``. The refusals are not counted against the
+    address's failed authentications: the address is the simulation's. Never call it for a request
+    a client sent: that is ``authenticate``."""
+    attempt = _Attempt(signature_version=signature_version, action=action, context=context,
+                       access_key_id=access_key_id if _ACCESS_KEY_ID.fullmatch(access_key_id) else "")
+    try:
+        access_key = _active_key(attempt, None)
+    except RamError as error:
+        _audit_refusal(attempt, error, context)
+        raise
+    _check_network_policy(access_key, attempt, context)
+    _record_use(access_key, service=service, action=action, context=context)
+    return access_key
+
+
+def _record_use(access_key: AccessKey, *, service: str, action: str, context: AuditContext) -> None:
+    """Count the call in the key's usage (``ram.usage``) and record its last use (at most once a minute)."""
+    usage.record(access_key_id=access_key.access_key_id, account_uid=access_key.account.uid, service=service,
+                 action=action, source_ip=context.source_ip, at=timezone.now())
+    if _last_use_is_stale(access_key):
+        services.access_key_record_use(access_key=access_key, service=service)
 
 
 # --- V1 ---------------------------------------------------------------------------------

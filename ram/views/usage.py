@@ -14,7 +14,7 @@ from django.views.decorators.http import require_safe
 
 from ..forms import AccessKeyAuditForm
 from ..policy import account_arn, is_allowed, root_arn
-from ..selectors import access_key_usage, account_access_key_usage
+from ..selectors import access_key_refusals, access_key_usage, account_access_key_usage
 from ..services import access_key_resource
 from .common import access_key_in_account, principal_of, require
 
@@ -32,9 +32,11 @@ def access_key_usage_view(request: HttpRequest, access_key_id: str) -> HttpRespo
                              last_day=last_day)
     owner_page = (reverse("ram:root_access_keys") if access_key.is_root_key
                   else reverse("ram:user_tab", args=[access_key.ram_user.user_name, "authentication"]))
+    refusals = access_key_refusals(account_uid=access_key.account.uid, access_key_id=access_key.access_key_id,
+                                   since=timezone.now() - timedelta(days=KEY_DAYS))
     return render(request, "ram/dialogs/access_key_usage.html", {
         "access_key": access_key, "usage": usage, "days": KEY_DAYS, "cancel_url": owner_page,
-        "chart": _chart(usage.days),
+        "chart": _chart(usage.days), "refusals": refusals,
     })
 
 
