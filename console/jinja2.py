@@ -6,6 +6,7 @@ keeps Django's templates.
 What a page may use besides Jinja2's own:
 
 - ``url("ram:user_tab", name, "permissions")``: what ``{% url %}`` prints (``console.links``);
+- ``_("text")`` and ``ngettext(singular, plural, n)``: Django's translations (``%`` formats after them);
 - ``static(path)``; ``csrf_input`` (the hidden CSRF field, one token per page: ``csrf``); ``request``, ``user``,
   ``messages`` and what ``console.context_processors`` and ``training.context_processors`` give;
 - filters ``console_datetime`` (``console.formats``, in the page's time zone: ``time_zone``),
@@ -24,6 +25,7 @@ from django.template.backends.utils import csrf_input
 from django.templatetags.static import static
 from django.utils.functional import SimpleLazyObject
 from django.utils.timezone import get_current_timezone, template_localtime
+from django.utils.translation import gettext, ngettext
 
 from console.formats import console_datetime
 from console.links import console_link
@@ -65,7 +67,7 @@ def csrf(request) -> dict:
 def environment(**options) -> Environment:
     options["undefined"] = ChainableUndefined  # the backend's default raises on an attribute of a missing name
     env = Environment(**options)
-    env.globals.update({"url": url, "static": static})
+    env.globals.update({"url": url, "static": static, "_": gettext, "ngettext": ngettext})
     env.filters.update({
         "console_datetime": datetime_filter, "date": date, "pluralize": defaultfilters.pluralize,
         "urlencode": defaultfilters.urlencode, "as_crispy_field": as_crispy_field,

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ram.audit import AuditContext, client_address
 from ram.errors import RamError
-from ram.models import AccessKey, Account
+from ram.models import Account
 from ram.policy import Principal
 from ram.services import console_logon_succeeded
 from ram.views.common import with_operator_code
@@ -27,7 +27,8 @@ from . import guide as guide_module
 from .exercises import EXERCISES
 from .forms import SandboxActionForm
 from .progress import is_complete, runs_of, step_states, training_events
-from .report import mistakes_of, safety_choices
+from .report import safety_choices
+from .rows import progress_rows
 from .services import demo_account_reset, exercise_start, sandbox_create, sandbox_delete, sandbox_reset
 
 TRAINERS_GROUP = "Trainers"
@@ -167,25 +168,7 @@ def trainer(request: HttpRequest) -> HttpResponse:
         return redirect("training:trainer")
     page = Paginator(Account.objects.filter(is_sandbox=True).order_by("-created_at", "-id"), 50).get_page(
         request.GET.get("page"))
-    accounts = list(page.object_list)
-    events = training_events([account.uid for account in accounts])
-    keys = AccessKey.objects.filter(account__in=accounts).values("account_id", "ram_user_id", "status",
-                                                                  "last_used_at", "created_at")
-    keys_by_account: dict[int, list[dict]] = {}
-    for key in keys:
-        keys_by_account.setdefault(key["account_id"], []).append(key)
-    rows = []
-    for account in accounts:
-        runs = runs_of(events[account.uid])
-        progress = []
-        for exercise in EXERCISES.values():
-            run = runs.get(exercise.key)
-            states = step_states(run) if run else []
-            progress.append({"exercise": exercise, "started": run is not None,
-                             "done": sum(state.done for state in states), "total": len(exercise.steps),
-                             "complete": bool(states) and is_complete(states)})
-        rows.append({"account": account, "progress": progress,
-                     "mistakes": mistakes_of(events[account.uid], keys_by_account.get(account.pk, []))})
+    rows = progress_rows(list(page.object_list))
     return render(request, "training/trainer.html", {"rows": rows, "page": page})
 
 

@@ -247,6 +247,11 @@ RAM_ACCESS_KEY_RECYCLE_BIN_DAYS = int(os.environ.get("RAM_ACCESS_KEY_RECYCLE_BIN
 RAM_ACCESS_KEY_USAGE_FLUSH_SECONDS = int(os.environ.get("RAM_ACCESS_KEY_USAGE_FLUSH_SECONDS", "60"))
 RAM_ACCESS_KEY_USAGE_DAYS = int(os.environ.get("RAM_ACCESS_KEY_USAGE_DAYS", "400"))
 TRAINING_SANDBOXES_PER_HOUR = int(os.environ.get("TRAINING_SANDBOXES_PER_HOUR", "5"))
+# Classes (training.classes): joining with a valid code is limited by the class, not the address;
+# wrong codes are throttled per client address ("COUNT/SECONDS"); `purge_sandboxes` deletes a class's
+# sandboxes this many days after it was closed or ended.
+TRAINING_JOIN_WRONG_CODES = os.environ.get("TRAINING_JOIN_WRONG_CODES", "10/600")
+TRAINING_CLASS_RETENTION_DAYS = int(os.environ.get("TRAINING_CLASS_RETENTION_DAYS", "7"))
 
 # --- Logging ----------------------------------------------------------------------------
 LOGGING = {
