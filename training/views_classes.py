@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ram.audit import AuditContext
 from ram.errors import RamError
@@ -68,6 +68,7 @@ def _class_exercises(training_class) -> list:
 # --- Trainer pages ----------------------------------------------------------------------------------
 
 @user_passes_test(is_trainer)
+@require_GET
 def class_list(request: HttpRequest) -> HttpResponse:
     classes = list(classes_for(request.user).order_by("-created_at", "-id")[:200])
     return render(request, "training/class_list.html", {
@@ -98,6 +99,7 @@ def class_new(request: HttpRequest) -> HttpResponse:
 
 
 @user_passes_test(is_trainer)
+@require_GET
 def class_detail(request: HttpRequest, pk: int) -> HttpResponse:
     training_class = _class_or_404(request, pk)
     members = list(active_members(training_class))
@@ -201,6 +203,7 @@ def join_qr_svg(url: str) -> str:
 
 
 @user_passes_test(is_trainer)
+@require_GET
 def class_join_page(request: HttpRequest, pk: int) -> HttpResponse:
     """To print or project: the code, big; the join address; a QR code of it with the code filled in."""
     training_class = _class_or_404(request, pk)
