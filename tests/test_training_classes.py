@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import IntegrityError, connections, transaction
@@ -247,7 +248,7 @@ def test_a_trainee_joins_with_the_code_and_lands_in_their_own_sandbox(alice_trai
     assert "Disable and delete an AccessKey" in choose and "Create an AccessKey pair for a RAM user" not in choose
     assert "no-store" in response["Cache-Control"]
     password = re.search(r"data-sandbox-password>([^<]+)<", html).group(1)
-    assert account.is_sandbox and account.root_user.check_password(password)
+    assert account.is_sandbox and check_password(password, account.root_user.password)
     assert trainee.get("/users/").status_code == 200  # logged on as the sandbox's root
     member = ClassMembership.objects.get()
     assert (member.training_class, member.display_name, member.account, member.account_alias) == (
@@ -435,3 +436,25 @@ def test_forty_trainees_joining_at_once_from_one_address_never_exceed_the_capaci
     assert Account.objects.filter(is_sandbox=True).count() == capacity
     assert AuditEvent.objects.filter(action="JoinClass").count() == capacity
     assert AuditEvent.objects.filter(action="CreateSandbox").count() == capacity
+
+
+def test_generated_sandbox_passwords_use_the_light_hasher_and_a_logon_upgrades_it(alice_trainer):
+    """Sandboxes are cheap to create: their random passwords (95 bits and more) skip the slow KDF;
+    a person's logon with one upgrades the stored hash to the default hasher."""
+    training_class = new_class(alice_trainer)
+    response = join(Client(), training_class.code)
+    account = joined_account(response)
+    password = re.search(r"data-sandbox-password>([^<]+)<", response.content.decode()).group(1)
+    root = account.root_user
+    dev_lee = RamUser.objects.get(account=account, user_name="dev-lee").login_user
+    assert root.password.startswith("pbkdf2_sha256_generated$1000$")
+    assert dev_lee.password.startswith("pbkdf2_sha256_generated$1000$")
+    logon = Client().post("/login", {"username": root.username, "password": password})
+    assert logon.status_code == 302, logon.content.decode()[:500]
+    root.refresh_from_db()
+    assert not root.password.startswith("pbkdf2_sha256_generated$") and root.check_password(password)
+    # A password a person sets never uses it.
+    from ram.services import ram_user_create
+    person = ram_user_create(actor=Principal.cli("t"), account=account, user_name="person",
+                             console_password="Chosen-by-a-person-1")
+    assert not person.login_user.password.startswith("pbkdf2_sha256_generated$")
