@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django import forms
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from ram.errors import RamError
@@ -25,6 +26,11 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(attrs, format="%Y-%m-%dT%H:%M")
 
 
+def _percent(message, values: dict):
+    """``message % values``, translated when it is shown (a form's texts are made at import)."""
+    return lazy(lambda: str(message) % values, str)()
+
+
 def _minute(value):
     return value.replace(second=0, microsecond=0)
 
@@ -38,10 +44,10 @@ class ClassCreateForm(NoCredentialEchoMixin, forms.Form):
                                            "max_length": _("A class name has at most 100 characters.")})
     capacity = forms.IntegerField(
         label=_("Capacity"), initial=30, min_value=1, max_value=MAX_CAPACITY,
-        help_text=_("How many trainees may join: 1 to %(max)d.") % {"max": MAX_CAPACITY},
+        help_text=_percent(_("How many trainees may join: 1 to %(max)d."), {"max": MAX_CAPACITY}),
         error_messages={"required": _("Enter the capacity."), "invalid": _("The capacity is a whole number."),
-                        "min_value": _("The capacity must be from 1 to %(max)d trainees.") % {"max": MAX_CAPACITY},
-                        "max_value": _("The capacity must be from 1 to %(max)d trainees.") % {"max": MAX_CAPACITY}})
+                        "min_value": _percent(_("The capacity must be from 1 to %(max)d trainees."), {"max": MAX_CAPACITY}),
+                        "max_value": _percent(_("The capacity must be from 1 to %(max)d trainees."), {"max": MAX_CAPACITY})})
     starts_at = forms.DateTimeField(
         label=_("Starts (UTC)"), input_formats=DATETIME_FORMATS, widget=DateTimeLocalInput(),
         error_messages={"required": _("Enter when the class starts."),
@@ -88,14 +94,14 @@ class JoinForm(NoCredentialEchoMixin, forms.Form):
 
     code = forms.CharField(
         label=_("Class code"), max_length=32,
-        help_text=_("The %(length)d-character code your trainer shows, e.g. ABCD-1234.") % {"length": CODE_LENGTH},
+        help_text=_percent(_("The %(length)d-character code your trainer shows, e.g. ABCD-1234."), {"length": CODE_LENGTH}),
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false",
                                       "class": "mono"}),
         error_messages={"required": _("Enter the class code your trainer shows."),
-                        "max_length": _("A class code has %(length)d characters.") % {"length": CODE_LENGTH}})
+                        "max_length": _percent(_("A class code has %(length)d characters."), {"length": CODE_LENGTH})})
     display_name = forms.CharField(
         label=_("Your display name"), max_length=DISPLAY_NAME_MAX * 4, strip=False,
-        help_text=_("How your trainer sees you in the class: 1 to %(max)d characters.") % {"max": DISPLAY_NAME_MAX},
+        help_text=_percent(_("How your trainer sees you in the class: 1 to %(max)d characters."), {"max": DISPLAY_NAME_MAX}),
         widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
         error_messages={"required": _("Enter a display name.")})
 
