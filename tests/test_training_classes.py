@@ -458,3 +458,16 @@ def test_generated_sandbox_passwords_use_the_light_hasher_and_a_logon_upgrades_i
     person = ram_user_create(actor=Principal.cli("t"), account=account, user_name="person",
                              console_password="Chosen-by-a-person-1")
     assert not person.login_user.password.startswith("pbkdf2_sha256_generated$")
+
+
+def test_each_class_page_lists_only_its_own_trainees(alice_trainer):
+    first, second = new_class(alice_trainer, name="First"), new_class(alice_trainer, name="Second")
+    one = joined_account(join(Client(), first.code, "In first"))
+    two = joined_account(join(Client(), second.code, "In second"))
+    client = trainer_client(alice_trainer)
+    page_one = client.get(f"/training/classes/{first.pk}").content.decode()
+    page_two = client.get(f"/training/classes/{second.pk}").content.decode()
+    assert one.alias in page_one and "In first" in page_one and two.alias not in page_one
+    assert two.alias in page_two and "In second" in page_two and one.alias not in page_two
+    member_of_second = ClassMembership.objects.get(account=two)
+    assert client.post(f"/training/classes/{first.pk}/trainees/{member_of_second.pk}/reset").status_code == 404
