@@ -249,7 +249,10 @@ def test_a_trainee_joins_with_the_code_and_lands_in_their_own_sandbox(alice_trai
     assert "no-store" in response["Cache-Control"]
     password = re.search(r"data-sandbox-password>([^<]+)<", html).group(1)
     assert account.is_sandbox and check_password(password, account.root_user.password)
-    assert trainee.get("/users/").status_code == 200  # logged on as the sandbox's root
+    users_page = trainee.get("/users/")
+    assert users_page.status_code == 200  # logged on as the sandbox's root
+    guide = users_page.content.decode()[users_page.content.decode().index('id="guide-panel"'):]
+    assert "Disable and delete an AccessKey" in guide and "Prefer a RAM role" not in guide  # the class's only
     member = ClassMembership.objects.get()
     assert (member.training_class, member.display_name, member.account, member.account_alias) == (
         training_class, "Ada Lovelace", account, account.alias)

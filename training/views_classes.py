@@ -266,6 +266,7 @@ def join(request: HttpRequest) -> HttpResponse:
     console_logon_succeeded(principal=Principal.root(account), context=context)
     request.session[guide_module.OPEN_KEY] = True
     request.session[JOINED_KEY] = {str(training_class.pk): account.alias}
+    request.session[guide_module.CLASS_EXERCISES_KEY] = list(training_class.exercises)
     response = render(request, "training/sandbox_created.html", {
         "account": account, "password": password, "exercises": _class_exercises(training_class),
         "training_class": training_class, "membership": membership,

@@ -68,6 +68,8 @@ def test_a_class_is_created_projected_and_joined_by_three_trainees(new_context, 
         if number == 1:
             shot("joined", trainee)
         trainee.get_by_role("button", name=re.compile("Create an AccessKey pair for a RAM user")).click()
+        expect(trainee.locator("#guide-exercise option")).to_have_count(3)  # the class's exercises only
+        expect(trainee.locator("#guide-panel ol li.done")).to_have_count(1)
         trainee.get_by_role("navigation", name="RAM navigation").get_by_role("link", name="Users").click()
         expect(trainee.get_by_role("link", name=f"ci-runner@{alias}.onaliyun.com")).to_be_visible()
         for other in aliases[:-1]:
