@@ -98,7 +98,9 @@ def test_a_trainer_creates_a_class_and_it_is_audited(alice_trainer):
     assert (event.actor, event.target) == ("trainer:trainer-alice", training_class.code)
     detail = client.get(response["Location"]).content.decode()
     assert training_class.display_code in detail and "Nobody has joined yet." in detail
-    assert training_class.code in client.get("/training/classes").content.decode()
+    listing = client.get("/training/classes").content.decode()
+    row = listing[listing.index(f'data-class="{training_class.code}"'):]
+    assert training_class.display_code in row and "Open" in row[:row.index("</tr>")]
 
 
 @pytest.mark.parametrize(("data", "message"), [
