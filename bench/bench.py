@@ -102,6 +102,8 @@ TARGETS = [
     Target("healthz_py", "floor-py", "GET /healthz, Python driver (floor of the sequences)", driver="py"),
     Target("api_cycle", "sequence", "API CreateAccessKey+UpdateAccessKey+DeleteAccessKey", driver="py"),
     Target("wizard", "sequence", "Console Create AccessKey wizard, 5 requests", driver="py"),
+    # Training at class scale: a trainee joins a class (a sandbox created, logged on), 2 requests.
+    Target("class_join", "sequence", "Training: join a class (sandbox creation), 2 requests", driver="py"),
 ]
 MOTO_TARGET = next(target for target in TARGETS if target.name == "moto_list_keys")
 
@@ -580,7 +582,8 @@ def main(argv=None) -> int:
             if target.driver == "wrk":
                 requests.probe(target, args.moto_port if target.group == "peer" else args.port)
         driver_task = {"api_key_id": fx["api_key_id"], "api_secret": fx["api_secret"],
-                       "root_logon": fx["root_logon"], "root_password": fx["root_password"]}
+                       "root_logon": fx["root_logon"], "root_password": fx["root_password"],
+                       "class_codes": fx["class_codes"]}
         say(f"Load: {len(targets)} targets x {args.rounds} rounds, {args.warmup} s warm-up + {args.duration} s each, "
             f"{args.connections} connections; gunicorn 2 sync workers on 127.0.0.1:{args.port}.")
         rounds: list[dict[str, dict]] = []

@@ -11,7 +11,12 @@ quota. A sequence that gets an unexpected answer counts as an error. Kinds:
 - ``api_cycle``: signed V3 ``CreateAccessKey`` → ``UpdateAccessKey`` (Inactive) → ``DeleteAccessKey``;
 - ``wizard``: the console's Create AccessKey wizard as a browser walks it, logged on as the root:
   open the dialog → choose a scenario and confirm (the key is revealed) → OK (the Authentication
-  tab) → Disable → Delete (typing the ID), so that the user's quota is free for the next run.
+  tab) → Disable → Delete (typing the ID), so that the user's quota is free for the next run;
+- ``class_join``: a trainee joins a training class as a new browser does (no cookies): open the
+  join form → send the class code and a display name → the new sandbox's one-time logon page. It
+  times sandbox creation end to end (a sandbox account, its sample RAM users and key, the audit
+  events, the logon); the classes (``class_codes``, 200 seats each) are made by ``bench_fixtures``,
+  and a client moves on to the next class when one is full.
 """
 from __future__ import annotations
 
@@ -98,7 +103,30 @@ def wizard(client: Client, task: dict, index: int, state: dict) -> int:
     return 5
 
 
-KINDS = {"healthz": healthz, "api_cycle": api_cycle, "wizard": wizard}
+def class_join(client: Client, task: dict, index: int, state: dict) -> int:
+    codes = task["class_codes"]
+    state.setdefault("class", index % len(codes))
+    state["joins"] = state.get("joins", 0) + 1
+    sent = 0
+    for _attempt in range(len(codes)):
+        client.cookies.clear()  # a new browser: the last join logged this one on as its sandbox
+        status, _headers, html = client.request("GET", "/training/join")
+        expect(status, 200, "open the join form")
+        status, _headers, html = client.request("POST", "/training/join", form={
+            "csrfmiddlewaretoken": csrf_token(html), "code": codes[state["class"]],
+            "display_name": f"Bench trainee {index}-{state['joins']}"})
+        sent += 2
+        if status == 409 and b"This class is full" in html:
+            state["class"] = (state["class"] + 1) % len(codes)
+            continue
+        expect(status, 200, "join the class")
+        if b"data-sandbox-password" not in html:
+            raise Unexpected("the join answered no sandbox logon")
+        return sent
+    raise Unexpected("every benchmark class is full")
+
+
+KINDS = {"healthz": healthz, "api_cycle": api_cycle, "wizard": wizard, "class_join": class_join}
 PREPARE = {"wizard": wizard_prepare}
 
 

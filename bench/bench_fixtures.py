@@ -23,7 +23,10 @@ to ``bench.py``, never a file), what the load driver needs:
 - ``bench-cycle-NN`` and ``bench-wizard-NN``, RAM users without keys: each client of the
   CreateAccessKey+DeleteAccessKey cycle and of the console wizard works on its own user, so the
   2-key quota never refuses a client because of another;
-- the user names the page targets open (the middle of the Users list) and a search term.
+- the user names the page targets open (the middle of the Users list) and a search term;
+- ``CLASSES`` open training classes of ``bench-trainer`` with 200 seats each, for the
+  ``class_join`` target (their codes in the JSON); the sandboxes the previous run's classes made
+  are deleted and those classes closed first.
 
 Every write goes through ``ram.services`` (audited, actor ``cli:bench``) except the
 passwords, which are set as ``create_auditor`` sets them, and the superuser. Keys left over by an interrupted run
@@ -66,8 +69,36 @@ FENCE = {"Version": 1, "Status": "Active", "Statements": [
     for statement in range(2)] + [{"Type": "ClassicWhiteList", "IPList": [
         *[f"203.0.113.{n * 8}/29" for n in range(19)], "127.0.0.0/8"]}]}
 CLIENT_USERS = 16  # bench-cycle-00.. and bench-wizard-00..: at least as many as load-driver threads
+CLASSES = 10  # x 200 seats: more joins than a run's class_join target makes
+TRAINER = "bench-trainer"
 ACTOR = Principal.cli("bench")
 CONTEXT = AuditContext(user_agent="bench", request_id="bench-fixtures")
+
+
+def _classes() -> list[str]:
+    """Fresh open classes of ``bench-trainer`` (the last run's sandboxes deleted, its classes closed)."""
+    from datetime import timedelta
+
+    from django.contrib.auth.models import Group
+    from django.utils import timezone
+
+    from training.classes import class_close, class_create
+    from training.models import ClassMembership, TrainingClass
+    from training.services import sandbox_delete
+
+    trainer, _created = get_user_model().objects.get_or_create(username=TRAINER, defaults={"is_staff": True})
+    trainer.set_unusable_password()
+    trainer.save()
+    trainer.groups.add(Group.objects.get_or_create(name="Trainers")[0])
+    for membership in ClassMembership.objects.filter(training_class__owner=trainer, account__isnull=False) \
+            .select_related("account__root_user"):
+        sandbox_delete(actor=ACTOR, account=membership.account, context=CONTEXT)
+    for training_class in TrainingClass.objects.filter(owner=trainer, closed_at__isnull=True):
+        class_close(actor=ACTOR, training_class=training_class, context=CONTEXT)
+    now = timezone.now()
+    return [class_create(actor=ACTOR, owner=trainer, name=f"Bench class {n}", capacity=200,
+                         starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=6),
+                         exercises=["ram-user-key"], context=CONTEXT).code for n in range(CLASSES)]
 
 
 def status() -> dict:
@@ -160,6 +191,8 @@ def setup() -> dict:
         for n in range(CLIENT_USERS):
             _clear_keys(_user(account, f"{prefix}-{n:02d}"))
 
+    class_codes = _classes()
+
     generated = RamUser.objects.filter(account=account, user_name__startswith="user-").order_by("user_name", "id")
     total = generated.count()
     middle = generated.values_list("user_name", flat=True)[total // 2] if total else API_USER
@@ -177,6 +210,7 @@ def setup() -> dict:
         # The 7-digit number of a generated user: a search the Users page and the admin answer
         # with a handful of rows out of 100,000 (by user name and display name, by substring).
         "search_term": middle[-7:],
+        "class_codes": class_codes,
     }
 
 

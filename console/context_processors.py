@@ -10,7 +10,7 @@ SHELL_URL_NAMES = {
     "home": "console:home", "logout": "console:logout", "user_list": "ram:user_list",
     "security_settings": "ram:security_settings", "root_access_keys": "ram:root_access_keys",
     "my_access_keys": "ram:my_access_keys", "guide_toggle": "training:guide_toggle",
-    "trainer": "training:trainer", "admin": "admin:index",
+    "trainer": "training:trainer", "training_classes": "training:class_list", "admin": "admin:index",
     "user_create": "ram:user_create", "credential_report": "ram:credential_report",
     "policy_list": "ram:policy_list", "policy_create": "ram:policy_create",
     "role_list": "ram:role_list", "role_create": "ram:role_create", "access_key_audit": "ram:access_key_audit",

@@ -9,7 +9,9 @@ in order:
 2. Operator actions (``console:*``: creating and deleting accounts, seeding key history) are the
    operator's alone.
 3. A trainer may do the trainer actions (``TRAINER_ACTIONS``) on training sandboxes
-   (``sandbox_arn``) and the demo (``DEMO_ARN``), and nothing else.
+   (``sandbox_arn``), training classes (``CLASS_ARN_PREFIX``; which classes are a trainer's own
+   is the class selector's business, ``training.classes.classes_for``) and the demo
+   (``DEMO_ARN``), and nothing else.
 4. Nothing crosses accounts: a resource of another account is refused to the rest.
 5. The account's root may do everything in its account; only the root manages root keys.
 6. A RAM user: the documents of its attached policies decide, in Alibaba's policy language
@@ -36,8 +38,10 @@ if TYPE_CHECKING:
     from .models import Account, RamUser, Role
 
 # Training: what trainers do (on sandboxes, and the demo account's reset).
-TRAINER_ACTIONS = frozenset({"training:ResetSandbox", "training:DeleteSandbox", "training:ResetDemo"})
+TRAINER_ACTIONS = frozenset({"training:ResetSandbox", "training:DeleteSandbox", "training:ResetDemo",
+                             "training:CreateClass", "training:UpdateClass"})
 DEMO_ARN = "acs:training:::demo"
+CLASS_ARN_PREFIX = "acs:training:::class/"  # a training class (training.models.TrainingClass.arn)
 ASSUME_ROLE = "sts:assumerole"  # the one action whose resource may be in another account
 
 # Actions a RAM user may take on their own keys when the account allows it.
@@ -251,7 +255,8 @@ def is_allowed(principal: Principal, action: str, resource: str) -> bool:
         return False  # the operator's own actions
     if principal.kind == "trainer":
         return action in TRAINER_ACTIONS and (
-            resource == DEMO_ARN or (resource.startswith("acs:ram:*:") and resource.endswith(":sandbox")))
+            resource == DEMO_ARN or resource.startswith(CLASS_ARN_PREFIX)
+            or (resource.startswith("acs:ram:*:") and resource.endswith(":sandbox")))
     if principal.kind not in ("root", "ram_user", "assumed_role") or principal.account is None:
         return False
     if not any(resource.startswith(f"acs:{service}:*:{principal.account.uid}:") for service in ACCOUNT_SERVICES) \

@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -143,10 +144,11 @@ def _new_uid() -> str:
 @transaction.atomic
 def account_create(
     *, actor: Principal, alias: str, root_email: str, root_password: str, uid: str | None = None,
-    is_sandbox: bool = False, context: AuditContext = CLI_CONTEXT,
+    is_sandbox: bool = False, context: AuditContext = CLI_CONTEXT, password_hasher: str = "default",
 ) -> Account:
     """Create an account with its root logon (``console:CreateAccount``: the operator's CLI, or
-    the training system creating a sandbox)."""
+    the training system creating a sandbox). ``password_hasher`` names a hasher of
+    ``PASSWORD_HASHERS`` for a generated password (``training.hashers``)."""
     authorize(actor, "console:CreateAccount", "*")
     user_model = get_user_model()
     email = user_model.objects.normalize_email(root_email).lower()
@@ -155,7 +157,7 @@ def account_create(
     if user_model.objects.filter(username=email).exists():
         raise RamError("EntityAlreadyExists.Account", f"The logon {email} is taken.")
     root_user = user_model(username=email, email=email)
-    root_user.set_password(root_password)
+    root_user.password = make_password(root_password, hasher=password_hasher)
     root_user.save()
     account = Account.objects.create(uid=uid or _new_uid(), alias=alias, root_user=root_user, is_sandbox=is_sandbox)
     audit_record(context=context, actor=actor, action="CreateAccount", account_uid=account.uid,
@@ -252,7 +254,7 @@ def credential_report_generate(*, actor: Principal, account: Account, context: A
 def ram_user_create(
     *, actor: Principal, account: Account, user_name: str, display_name: str = "", comments: str = "",
     email: str = "", mobile_phone: str = "", console_password: str | None = None,
-    context: AuditContext = CLI_CONTEXT,
+    context: AuditContext = CLI_CONTEXT, password_hasher: str = "default",
 ) -> RamUser:
     """Create a RAM user (``ram:CreateUser``), with a console logon when a password is given.
 
@@ -268,7 +270,8 @@ def ram_user_create(
         raise RamError("EntityAlreadyExists.User", f"The user {user_name} already exists.")
     login_user = None
     if console_password is not None:
-        login_user = _logon_create(account=account, user_name=user_name, password=console_password)
+        login_user = _logon_create(account=account, user_name=user_name, password=console_password,
+                                   password_hasher=password_hasher)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -283,12 +286,12 @@ def ram_user_create(
     return ram_user
 
 
-def _logon_create(*, account: Account, user_name: str, password: str):
+def _logon_create(*, account: Account, user_name: str, password: str, password_hasher: str = "default"):
     user_model = get_user_model()
     logon_name = f"{user_name}{account.logon_suffix}".lower()
     user = user_model(username=logon_name)
     _validate_password(password, user)
-    user.set_password(password)
+    user.password = make_password(password, hasher=password_hasher)
     user.save()
     return user
 

@@ -217,6 +217,28 @@ CONSOLE_MATRIX = [
     "GET  /training/trainer/summary                                  -    login  login login login  login login login   login   ok      login",
     "GET  /training/trainer/summary.csv                              -    login  login login login  login login login   login   ok      login",
     "POST /training/demo/reset                                       -    login  login login login  login login login   login   done    login",
+    # Classes: joining is public (a join logs the browser on as a new sandbox's root, whoever it was);
+    # a trainer's class pages are their own (+class: a class of trainer-x with one trainee; +otherclass:
+    # another trainer's class, "not found" to trainer-x).
+    "GET  /training/join                                             -    ok     ok    ok    ok     ok    ok    ok      ok      ok      ok",
+    "POST /training/join code={class_code} display_name=Matrix +class -   done   done  done  done   done  done  done    done    done    done",
+    "POST /training/join code=ZZZZZZZZ display_name=Matrix +class    -    400    400   400   400    400   400   400     400     400     400",
+    "GET  /training/classes                                          -    login  login login login  login login login   login   ok      login",
+    "GET  /training/classes/create                                   -    login  login login login  login login login   login   ok      login",
+    "POST /training/classes/create name=Matrix capacity=5 starts_at=2020-01-01T00:00 ends_at=2099-01-01T00:00 exercises=root-key language=en - login login login login login login login login done login",
+    "GET  /training/classes/{class_pk} +class                        -    login  login login login  login login login   login   ok      login",
+    "GET  /training/classes/{class_pk}/join-page +class              -    login  login login login  login login login   login   ok      login",
+    "GET  /training/classes/{class_pk}/board.json +class             -    403    403   403   403    403   403   403     403     ok      403",
+    "GET  /training/classes/{class_pk}/summary +class                -    login  login login login  login login login   login   ok      login",
+    "GET  /training/classes/{class_pk}/summary.csv +class            -    login  login login login  login login login   login   ok      login",
+    "GET  /training/classes/{other_class_pk}/board.json +otherclass  -    403    403   403   403    403   403   403     403     404     403",
+    "GET  /training/classes/{other_class_pk}/summary.csv +otherclass -    login  login login login  login login login   login   404     login",
+    "POST /training/classes/{class_pk}/close +class                  -    login  login login login  login login login   login   done    login",
+    "POST /training/classes/{class_pk}/extend ends_at=2099-01-01T00:00 +class - login login login login login login login login done login",
+    "POST /training/classes/{class_pk}/trainees/{member_pk}/reset +class - login login login login login login login login done login",
+    "POST /training/classes/{class_pk}/trainees/{member_pk}/remove +class - login login login login login login login login done login",
+    "GET  /training/classes/{other_class_pk} +otherclass             -    login  login login login  login login login   login   404     login",
+    "POST /training/classes/{other_class_pk}/close +otherclass       -    login  login login login  login login login   login   404     login",
     # The auditors' admin (read-only)
     "GET  /admin/                                                    -    login  login login login  login login login   ok      ok      login",
     "GET  /admin/ram/auditevent/                                     -    login  login login login  login login login   ok      403     login",
@@ -509,6 +531,23 @@ def _setup(world, row: Row, role: str) -> dict:
             for tenant_of, user_name in (("A", "ram-admin"), ("A", "reader"), ("A", "alice"), ("B", "outsider")):
                 policy_attach(actor=cli, ram_user=world.tenants[tenant_of].ram_users.get(user_name=user_name),
                               policy_name="AliyunActionTrailReadOnlyAccess")
+        elif setup in ("class", "otherclass"):
+            from datetime import timedelta
+
+            from django.contrib.auth import get_user_model
+            from django.utils import timezone
+
+            from training.classes import class_create, class_join
+            owner = world.logons["trainer"] if setup == "class" else \
+                get_user_model().objects.create_user("trainer-y", password="trainer-y-pass-1", is_staff=True)
+            now = timezone.now()
+            training_class = class_create(actor=Principal.trainer(owner.username), owner=owner, name="Matrix",
+                                          capacity=5, starts_at=now - timedelta(hours=1),
+                                          ends_at=now + timedelta(hours=3), exercises=["root-key"], context=_context())
+            member = class_join(training_class=training_class, display_name="Member", context=_context())[0]
+            prefix = "" if setup == "class" else "other_"
+            extra.update({f"{prefix}class_pk": str(training_class.pk), f"{prefix}class_code": training_class.code,
+                          f"{prefix}member_pk": str(member.pk)})
         elif setup == "exercise":
             from training.services import exercise_start
             exercise_start(actor=Principal.root(world.tenants["S"]), exercise_key="ram-user-key",
@@ -729,8 +768,8 @@ def test_the_matrix_counts_its_cells():
     """The figure in docs/SECURITY.md: cells tried (each a request, or a short flow, and a state check)."""
     console = sum(outcome != "-" for row in CONSOLE_ROWS for outcome in row.outcomes.values())
     api = sum(outcome != "-" for row in API_ROWS for outcome in row.outcomes.values())
-    assert (len(CONSOLE_ROWS), len(API_ROWS), len(ROLES)) == (107, 130, 10)
-    assert (console, api) == (1070, 1040)
+    assert (len(CONSOLE_ROWS), len(API_ROWS), len(ROLES)) == (126, 130, 10)
+    assert (console, api) == (1260, 1040)
 
 
 def test_the_world_has_what_the_table_assumes(db):

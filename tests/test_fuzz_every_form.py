@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pyotp
 import pytest
@@ -28,6 +29,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count
 from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
+from django.utils import timezone
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
@@ -44,6 +46,7 @@ from ram.services import (
     role_create,
     role_policy_attach,
 )
+from training.classes import class_create, class_join
 from training.services import sandbox_create
 
 from .security_helpers import fuzz_settings, rolled_back, world_state
@@ -100,6 +103,8 @@ class Stage:
     root_key: str
     sandbox: Account
     recycled_key: str  # alice's, in her recycle bin
+    training_class: object = None  # the demo trainer's class, open, with one trainee (``member``)
+    member: object = None
 
 
 @pytest.fixture
@@ -116,9 +121,15 @@ def stage(demo) -> Stage:
     alice_key = access_key_create(actor=cli, owner=demo.ram_users.get(user_name="alice")).access_key
     alice_key = access_key_set_status(actor=cli, access_key=alice_key, status=AccessKey.INACTIVE)
     recycled = access_key_delete(actor=cli, access_key=alice_key)
+    trainer = get_user_model().objects.get(username="trainer")
+    training_class = class_create(actor=Principal.trainer("trainer"), owner=trainer, name="Fuzzed class", capacity=3,
+                                  starts_at=timezone.now() - timedelta(hours=1),
+                                  ends_at=timezone.now() + timedelta(hours=3), exercises=["root-key"],
+                                  context=AuditContext.cli())
+    member = class_join(training_class=training_class, display_name="Fuzzed", context=AuditContext.cli())[0]
     return Stage(demo=demo, bob_key=bob_key.access_key_id, inactive_key=inactive.access_key_id,
                  root_key=root_key.access_key_id, sandbox=sandbox_create(context=AuditContext.cli())[0],
-                 recycled_key=recycled.access_key_id)
+                 recycled_key=recycled.access_key_id, training_class=training_class, member=member)
 
 
 def log_on(who: str) -> Client:
@@ -244,6 +255,29 @@ FORMS = [
     Form("training:trainer", "auditor", {"account": crafted(REAL), "action": crafted("delete")}, prepare=_sandbox,
          good={"account": REAL, "action": "delete"}, label="training:trainer (auditor)", examples=3),
     Form("training:demo_reset", "trainer", {"confirm": crafted("on")}, good={}, examples=2),
+    Form("training:join", "anonymous", {
+        "code": crafted(REAL, "ZZZZZZZZ", "abcd-efgh", "0O1I-L000"),
+        "display_name": crafted("Ada", "<b>x</b>", "a & b", "LTAI" + "z" * 20, " ", "x\u202e")},
+        prepare=lambda client, stage: {"code": stage.training_class.code},
+        good={"code": REAL, "display_name": "Ada Lovelace"}, examples=15),
+    Form("training:class_create", "trainer", {
+        "name": crafted("Class"), "capacity": crafted("1", "200", "201", "0", "-1"),
+        "starts_at": crafted("2030-01-01T10:00", "2030-01-01 10:00", "2030-02-30T10:00"),
+        "ends_at": crafted("2030-01-01T12:00", "2030-01-01T09:00"),
+        "exercises": crafted("root-key", "prefer-role", "nope"), "language": crafted("en", "zh-hans")},
+        good={"name": "Class", "capacity": "10", "starts_at": "2030-01-01T10:00", "ends_at": "2030-01-01T12:00",
+              "exercises": "root-key", "language": "en"}, examples=12),
+    Form("training:class_close", "trainer", {"confirm": crafted("on")}, args=lambda stage: (stage.training_class.pk,),
+         good={}, examples=2),
+    Form("training:class_extend", "trainer", {"ends_at": crafted("2099-01-01T00:00", "2000-01-01T00:00", "soon")},
+         args=lambda stage: (stage.training_class.pk,), good={"ends_at": "2099-01-01T00:00"}, examples=6),
+    Form("training:class_member_reset", "trainer", {"confirm": crafted("on")},
+         args=lambda stage: (stage.training_class.pk, stage.member.pk), good={}, examples=2),
+    Form("training:class_member_remove", "trainer", {"confirm": crafted("on")},
+         args=lambda stage: (stage.training_class.pk, stage.member.pk), good={}, examples=2),
+    Form("training:class_member_remove", "auditor", {"confirm": crafted("on")},
+         args=lambda stage: (stage.training_class.pk, stage.member.pk), good={},
+         label="training:class_member_remove (auditor)", examples=2),
     # ram/urls.py
     Form("ram:user_create", "root", {
         "user_name": crafted("newbie", "alice", " Alice ", "a" * 65, "a.b-c_d"),

@@ -23,6 +23,7 @@ OPEN_KEY = "training_guide_open"
 QUALIFIED_KWARGS = ("user_name", "access_key_id")
 MAX_VISITS = 200
 _QUALIFIER = re.compile(r"[A-Za-z0-9._-]{1,64}")
+CLASS_EXERCISES_KEY = "training_class_exercises"  # a class's trainee: the exercises the class chose
 
 
 def sandbox_principal(request: HttpRequest):
@@ -80,7 +81,9 @@ def guide_context(request: HttpRequest) -> dict:
         return {}
     events = training_events([principal.account.uid])[principal.account.uid]
     run = latest_run(events)
-    context = {"guide": {"open": request.session.get(OPEN_KEY, True), "exercises": EXERCISES.values(),
+    chosen = request.session.get(CLASS_EXERCISES_KEY)
+    exercises = [EXERCISES[key] for key in chosen if key in EXERCISES] if chosen else EXERCISES.values()
+    context = {"guide": {"open": request.session.get(OPEN_KEY, True), "exercises": exercises,
                          "run": run, "steps": None, "complete": False}}
     if run is not None:
         same_run = request.session.get(RUN_KEY) == run.started.pk

@@ -37,6 +37,7 @@ from ram.services import (
 
 from .drill import leaked_key_setup
 from .exercises import EXERCISES, LEAKED_KEY
+from .hashers import SANDBOX_HASHER
 
 OPERATOR = Principal.cli("training")
 SANDBOX_DOMAIN = "sandbox.example"
@@ -56,7 +57,7 @@ def _samples(account: Account) -> None:
     for user_name, display_name, comments, console, keys in SAMPLE_USERS:
         password = _random(string.ascii_letters + string.digits, 20) if console else None
         ram_user = ram_user_create(actor=OPERATOR, account=account, user_name=user_name, display_name=display_name,
-                                   comments=comments, console_password=password)
+                                   comments=comments, console_password=password, password_hasher=SANDBOX_HASHER)
         for _ in range(keys):
             access_key_create(actor=OPERATOR, owner=ram_user, scenario="other")
 
@@ -67,7 +68,8 @@ def sandbox_create(*, context: AuditContext) -> tuple[Account, str]:
     alias = "t-" + _random(string.ascii_lowercase + string.digits, 10)
     password = _random(string.ascii_letters + string.digits, 16)
     account = account_create(actor=OPERATOR, alias=alias, root_email=f"root@{alias}.{SANDBOX_DOMAIN}",
-                             root_password=password, is_sandbox=True, context=context)
+                             root_password=password, is_sandbox=True, context=context,
+                             password_hasher=SANDBOX_HASHER)
     _samples(account)
     audit_record(context=context, actor=OPERATOR, action="CreateSandbox", account_uid=account.uid,
                  target_type="Account", target=alias)

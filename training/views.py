@@ -191,15 +191,21 @@ def trainer(request: HttpRequest) -> HttpResponse:
     })
 
 
+def board_refused() -> JsonResponse:
+    """A board's JSON asked by someone who is not a trainer: a 403 (a poll has no use for the
+    logon page a redirect would give)."""
+    response = JsonResponse({"error": _("Only trainers may see the training board.")}, status=403)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @require_safe
 def trainer_board(request: HttpRequest) -> HttpResponse:
     """Trainers: the rows of the trainer page's board as JSON (``?page=N``), for its poll. Progress,
     times and mistakes only: never a password, an AccessKey secret or ID. Anyone else gets a 403
     (a poll has no use for the logon page a redirect would give)."""
     if not is_trainer(request.user):
-        response = JsonResponse({"error": _("Only trainers may see the training board.")}, status=403)
-        response["Cache-Control"] = "no-store"
-        return response
+        return board_refused()
     page, the_board = _board_page(request)
     return board_json_response(the_board, page=page.number, pages=page.paginator.num_pages)
 

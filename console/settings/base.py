@@ -162,6 +162,15 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "console:login"
 LOGIN_REDIRECT_URL = "console:home"
 LOGOUT_REDIRECT_URL = "console:login"
+# Django's hashers, and last the one of training sandboxes' generated passwords (training/hashers.py).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    "training.hashers.GeneratedPasswordHasher",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -251,6 +260,11 @@ RAM_ACCESS_KEY_USAGE_DAYS = int(os.environ.get("RAM_ACCESS_KEY_USAGE_DAYS", "400
 # meanwhile); `manage.py purge_sts_sessions` deletes older ones. Its AssumeRole event stays in the trail.
 RAM_STS_SESSION_RETENTION_DAYS = int(os.environ.get("RAM_STS_SESSION_RETENTION_DAYS", "7"))
 TRAINING_SANDBOXES_PER_HOUR = int(os.environ.get("TRAINING_SANDBOXES_PER_HOUR", "5"))
+# Classes (training.classes): joining with a valid code is limited by the class, not the address;
+# wrong codes are throttled per client address ("COUNT/SECONDS"); `purge_sandboxes` deletes a class's
+# sandboxes this many days after it was closed or ended.
+TRAINING_JOIN_WRONG_CODES = os.environ.get("TRAINING_JOIN_WRONG_CODES", "10/600")
+TRAINING_CLASS_RETENTION_DAYS = int(os.environ.get("TRAINING_CLASS_RETENTION_DAYS", "7"))
 
 # --- Logging ----------------------------------------------------------------------------
 LOGGING = {

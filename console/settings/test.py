@@ -8,7 +8,7 @@ from .base import *  # noqa: F403
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production"
 RAM_SEALING_KEYS = "1:" + base64.b64encode(b"k" * 32).decode()
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "training.hashers.GeneratedPasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ALLOWED_HOSTS = ["*"]
 # AccessKey usage counts are written only when a test asks (ram.usage.flush, or this setting at 0):

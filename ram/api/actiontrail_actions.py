@@ -67,7 +67,7 @@ SIGNIN_ACTIONS = frozenset(EVENT_NAMES)
 # Our target types as ActionTrail's resource types: the first four are Alibaba's, the rest ours.
 RESOURCE_TYPES = {"AccessKey": "ACS::RAM::AccessKey", "RamUser": "ACS::RAM::User", "Policy": "ACS::RAM::Policy",
                   "Role": "ACS::RAM::Role", "Account": "ACS::RAM::Account", "Logon": "ACS::RAM::Logon",
-                  "Exercise": "ACS::Training::Exercise"}
+                  "Exercise": "ACS::Training::Exercise", "TrainingClass": "ACS::Training::Class"}
 TARGET_TYPES = {resource_type: target_type for target_type, resource_type in RESOURCE_TYPES.items()}
 IDENTITY_TYPES = {"root": "root-account", "ram_user": "ram-user", "assumed_role": "assumed-role",
                   "cli": "system", "trainer": "system", "anonymous": "anonymous"}
