@@ -35,13 +35,13 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "console",  # before staticfiles: its runserver (make demo's) is staticfiles' with a deeper listen queue
     "django.contrib.staticfiles",
     "formtools",
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
     "csp",
-    "console",
     "ram",
     "training",
 ]
