@@ -41,7 +41,8 @@ def training_events(account_uids: list[str]) -> dict[str, list[AuditEvent]]:
     by_account: dict[str, list[AuditEvent]] = {uid: [] for uid in account_uids}
     events = (AuditEvent.objects.filter(account_uid__in=account_uids, action__in=TRAINING_ACTIONS)
               .order_by("occurred_at", "id")
-              .only("account_uid", "action", "occurred_at", "detail", "actor", "target", "error_code", "scenario"))
+              .only("account_uid", "action", "occurred_at", "detail", "actor", "target", "error_code", "scenario",
+                    "source_ip"))
     for event in events:
         if event.action == "ResetSandbox":
             by_account[event.account_uid] = []
@@ -101,6 +102,8 @@ def _event_matches(step: Step, event: AuditEvent, run: Run) -> bool:
     if step.event_target and event.target != run_value(run, step.event_target):
         return False
     if step.event_error and event.error_code != step.event_error:
+        return False
+    if step.event_source_ip and event.source_ip != run_value(run, step.event_source_ip):
         return False
     return all(event.detail.get(key) == run_value(run, value) for key, value in step.event_detail.items())
 
