@@ -1,0 +1,123 @@
+"""Session 25's attacks on the newest features, each a finding that was real: the trainer board,
+the leaked-key drill, ActionTrail's GetAccessKeyLastUsed* paging, and the auditors' admin lists."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from ram import usage
+from ram.api.actiontrail_actions import ACTIONTRAIL_VERSION
+from ram.models import AuditEvent
+from ram.services import access_key_create, policy_attach
+from training.board import board
+
+from .api_helpers import send, v3_call
+from .test_training import start_training
+from .test_training_board import cell
+from .test_training_leaked_key_drill import set_status, start_drill
+
+OUTSIDER = "192.0.2.77"  # not the drill program's address (203.0.113.0/24)
+
+
+@pytest.fixture(autouse=True)
+def _empty_buffer():
+    usage._counts.clear()
+    usage._addresses.clear()
+
+
+# --- The leaked-key drill: "watch" is the program's refused call, not anyone's ------------------
+
+def outsider_calls_with(key_id: str) -> None:
+    """Anyone who knows the key id (the trainee with curl, another trainee) calls with it from elsewhere."""
+    call = v3_call("ListUsers", {}, key_id=key_id, secret="x" * 30)
+    response = send(Client(), call, REMOTE_ADDR=OUTSIDER)
+    assert json.loads(response.content)["Code"] == "InvalidAccessKeyId.Inactive"
+
+
+def test_a_refused_call_from_another_address_neither_ticks_watch_nor_passes_for_the_program(db):
+    client = Client()
+    account, _ = start_training(client)
+    detail = start_drill(client)
+    key_id = detail["leaked_key"]
+    set_status(client, key_id, "Inactive")
+    outsider_calls_with(key_id)
+    refused = AuditEvent.objects.get(action="APIAuthentication", target=key_id)
+    assert (refused.account_uid, refused.source_ip) == (account.uid, OUTSIDER)  # in the sandbox's trail
+
+    watch = cell(board([account]), account, "leaked-key").states[4]
+    assert watch.step.key == "watch" and not watch.done  # the program never called: nobody watched
+    guide = client.get("/users/").content.decode()
+    assert "was refused at" not in guide  # the guide does not say the program was refused
+
+    client.get(f"/accesskeys/{key_id}/usage")  # now the trainee watches: the program's call is refused
+    watch = cell(board([account]), account, "leaked-key").states[4]
+    assert watch.done
+    assert "was refused at" in client.get("/users/").content.decode()
+
+
+# --- ActionTrail: a NextToken is one of this query, not of another action or account ---------------
+
+@pytest.fixture
+def trail_world(make_account, make_ram_user, cli, system_policies):
+    home, away = make_account(), make_account()
+    auditor_home = make_ram_user(home, "reader")
+    policy_attach(actor=cli, ram_user=auditor_home, policy_name="AliyunActionTrailReadOnlyAccess")
+    auditor_away = make_ram_user(away, "reader")
+    policy_attach(actor=cli, ram_user=auditor_away, policy_name="AliyunActionTrailReadOnlyAccess")
+    used = access_key_create(actor=cli, owner=make_ram_user(home, "bob")).access_key
+    now = timezone.now()
+    usage.write_now((used.access_key_id, home.uid, "ram", action, f"10.1.0.{n}", now - timedelta(minutes=n))
+                    for n, action in enumerate(["ListUsers", "GetUser", "CreateUser"], start=1))
+    keys = {name: access_key_create(actor=cli, owner=user) for name, user in
+            (("home", auditor_home), ("away", auditor_away))}
+    return {"key": used.access_key_id, "home": home,
+            "callers": {name: (issued.access_key.access_key_id, issued.secret) for name, issued in keys.items()}}
+
+
+def trail_call(world, who: str, action: str, **params):
+    key_id, secret = world["callers"][who]
+    call = v3_call(action, {"AccessKey": world["key"], "ServiceName": "Ram", "PageSize": "1", **params},
+                   key_id=key_id, secret=secret, version=ACTIONTRAIL_VERSION)
+    return json.loads(send(Client(), call).content)
+
+
+def test_a_next_token_of_one_action_is_refused_by_another(trail_world):
+    first = trail_call(trail_world, "home", "GetAccessKeyLastUsedIps")
+    assert len(first["Ips"]) == 1 and first["NextToken"]
+    following = trail_call(trail_world, "home", "GetAccessKeyLastUsedIps", NextToken=first["NextToken"])
+    assert following["Ips"][0]["Ip"] != first["Ips"][0]["Ip"]  # the token works for its own query
+    crossed = trail_call(trail_world, "home", "GetAccessKeyLastUsedEvents", NextToken=first["NextToken"])
+    assert crossed.get("Code") == "InvalidParameter.NextToken"
+
+
+def test_a_next_token_of_one_account_is_refused_in_another(trail_world):
+    first = trail_call(trail_world, "home", "GetAccessKeyLastUsedEvents")
+    assert first["NextToken"]
+    crossed = trail_call(trail_world, "away", "GetAccessKeyLastUsedEvents", NextToken=first["NextToken"])
+    assert crossed.get("Code") == "InvalidParameter.NextToken"
+
+
+# --- The auditors' admin: a regular-expression lookup in the URL is refused, not a 500 --------------
+
+@pytest.fixture
+def auditor(demo, client):
+    client.force_login(get_user_model().objects.get(username="auditor"))
+    return client
+
+
+@pytest.mark.parametrize("list_name, query", [
+    ("auditevent", "actor__regex=("), ("auditevent", "target__iregex=[a-"), ("auditevent", "principal_id__regex=(a"),
+    ("auditevent", "action__regex=(a%2B)%2B$"), ("accesskeyusage", "action__regex=("),
+    ("accesskeyusage", "source_ip__iregex=(a%2B)%2B$"),
+])
+def test_an_admin_list_refuses_regular_expression_lookups(auditor, list_name, query):
+    for view in ("changelist", "export"):
+        response = auditor.get(f"{reverse(f'admin:ram_{list_name}_{view}')}?{query}")
+        assert response.status_code == 400, (view, query, response.status_code)
+    assert auditor.get(reverse(f"admin:ram_{list_name}_changelist")).status_code == 200
