@@ -18,7 +18,7 @@ from ram.services import access_key_create, policy_attach
 from training.board import board
 
 from .api_helpers import send, v3_call
-from .test_training import start_training
+from .test_training import guide_steps, start_training
 from .test_training_board import cell
 from .test_training_leaked_key_drill import set_status, start_drill
 
@@ -121,3 +121,18 @@ def test_an_admin_list_refuses_regular_expression_lookups(auditor, list_name, qu
         response = auditor.get(f"{reverse(f'admin:ram_{list_name}_{view}')}?{query}")
         assert response.status_code == 400, (view, query, response.status_code)
     assert auditor.get(reverse(f"admin:ram_{list_name}_changelist")).status_code == 200
+
+
+# --- The guide: a page that is not there was not opened ---------------------------------------------
+
+def test_a_missing_page_of_the_owner_does_not_tick_the_drills_first_step(db):
+    client = Client()
+    start_training(client)
+    start_drill(client)
+    for path in ("/users/backup-sync/no-such-tab", "/users/nobody/", f"/accesskeys/LTAI{'x' * 20}/usage"):
+        assert client.get(path).status_code == 404
+    visits = client.session["training_visits"]
+    assert not {"user_tab:backup-sync", "user_detail:nobody", f"access_key_usage:LTAI{'x' * 20}"} & set(visits)
+    assert guide_steps(client)[0] == "current"  # "open the owner": not done by a 404
+    assert client.get("/users/backup-sync/authentication").status_code == 200
+    assert guide_steps(client)[0] == "done"
