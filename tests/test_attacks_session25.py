@@ -136,3 +136,23 @@ def test_a_missing_page_of_the_owner_does_not_tick_the_drills_first_step(db):
     assert guide_steps(client)[0] == "current"  # "open the owner": not done by a 404
     assert client.get("/users/backup-sync/authentication").status_code == 200
     assert guide_steps(client)[0] == "done"
+
+
+# --- The auditors' admin: a value the database cannot take is a refusal, one out of range no row ----
+
+@pytest.mark.parametrize("query", ["source_ip=zzz", "source_ip__exact=1.2.3", "source_ip__in=a,b",
+                                   "source_ip__gt=zz"])
+def test_an_address_filter_with_no_address_is_refused(auditor, query):
+    page = auditor.get(f"{reverse('admin:ram_auditevent_changelist')}?{query}")
+    assert page.status_code == 302 and page["Location"].endswith("?e=1")  # Django's "bad filter" redirect
+    assert auditor.get(f"{reverse('admin:ram_auditevent_export')}?{query}").status_code == 400
+
+
+@pytest.mark.parametrize("list_name", ["auditevent", "accesskeyusage", "accesskey", "account"])
+def test_a_number_out_of_range_lists_no_row(auditor, list_name):
+    query = "id=99999999999999999999999"
+    page = auditor.get(f"{reverse(f'admin:ram_{list_name}_changelist')}?{query}")
+    assert page.status_code == 200 and list(page.context["cl"].result_list) == []
+    export = auditor.get(f"{reverse(f'admin:ram_{list_name}_export')}?{query}")
+    assert export.status_code == 200
+    assert len(b"".join(export.streaming_content).decode().strip().splitlines()) == 1  # the header only
