@@ -3,11 +3,14 @@ the leaked-key drill, ActionTrail's GetAccessKeyLastUsed* paging, and the audito
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -156,3 +159,36 @@ def test_a_number_out_of_range_lists_no_row(auditor, list_name):
     export = auditor.get(f"{reverse(f'admin:ram_{list_name}_export')}?{query}")
     assert export.status_code == 200
     assert len(b"".join(export.streaming_content).decode().strip().splitlines()) == 1  # the header only
+
+
+# --- ActionTrail: GetAccessKeyLastUsedResources reads a page, not every resource the key touched ------
+
+def test_resources_read_one_page_and_one_more_row(make_account, make_ram_user, cli, system_policies):
+    home = make_account()
+    bob = make_ram_user(home, "bob")
+    policy_attach(actor=cli, ram_user=bob, policy_name="AliyunRAMFullAccess")
+    bobs = access_key_create(actor=cli, owner=bob)
+    for n in range(5):
+        call = v3_call("CreateUser", {"UserName": f"made-{n}"}, key_id=bobs.access_key.access_key_id,
+                       secret=bobs.secret)
+        assert send(Client(), call).status_code == 200
+    root = access_key_create(actor=cli, owner=home)
+
+    def page(**params):
+        call = v3_call("GetAccessKeyLastUsedResources", {"AccessKey": bobs.access_key.access_key_id,
+                                                         "ServiceName": "Ram", "PageSize": "2", **params},
+                       key_id=root.access_key.access_key_id, secret=root.secret, version=ACTIONTRAIL_VERSION)
+        return json.loads(send(Client(), call).content)
+
+    seen, token = [], None
+    with CaptureQueriesContext(connection) as queries:
+        first = page()
+    grouped = [query["sql"] for query in queries.captured_queries if "GROUP BY" in query["sql"]]
+    assert len(grouped) == 1 and re.search(r"LIMIT 3\b", grouped[0])  # the page's 2 and one more
+    seen += [resource["ResourceName"] for resource in first["Resources"]]
+    token = first["NextToken"]
+    while token:
+        following = page(NextToken=token)
+        seen += [resource["ResourceName"] for resource in following["Resources"]]
+        token = following.get("NextToken")
+    assert seen == [f"made-{n}" for n in range(4, -1, -1)]  # every one, the last used first, none twice

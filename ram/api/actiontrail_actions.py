@@ -163,10 +163,11 @@ def _latest_by(rows, field: str) -> list[AccessKeyUsage]:
     return list(latest.values())
 
 
-def _page(call: ActionCall, entries: list, key_id: str, service: str, action: str) -> tuple[list, str]:
-    """One page of ``entries`` (``PageSize`` 0-100, 0 or omitted: 20) after ``NextToken`` (signed: it
-    names its action, account, key, service and position: a token of another query is refused), and
-    the next page's token ("" at the end)."""
+def _page(call: ActionCall, entries, key_id: str, service: str, action: str) -> tuple[list, str]:
+    """One page of ``entries`` (a list, or a queryset: only the page and one more row are read)
+    (``PageSize`` 0-100, 0 or omitted: 20) after ``NextToken`` (signed: it names its action, account,
+    key, service and position: a token of another query is refused), and the next page's token (""
+    at the end)."""
     size_text = call.params.get("PageSize", "") or "0"
     if not re.fullmatch(r"[0-9]{1,3}", size_text) or int(size_text) > PAGE_SIZE_LIMIT:
         raise RamError("InvalidParameter.PageSize", _("PageSize must be 0 to %(max)d.") % {"max": PAGE_SIZE_LIMIT})
@@ -182,9 +183,9 @@ def _page(call: ActionCall, entries: list, key_id: str, service: str, action: st
         if not isinstance(position, dict) or any(position.get(name) != value for name, value in query.items()):
             raise RamError("InvalidParameter.NextToken", _("The NextToken is not one this query returned."))
         start = int(position.get("o", 0))
-    page = entries[start:start + size]
-    following = start + size
-    return page, (signing.dumps({**query, "o": following}, salt=USAGE_TOKEN_SALT) if following < len(entries) else "")
+    window = list(entries[start:start + size + 1])
+    return window[:size], (signing.dumps({**query, "o": start + size}, salt=USAGE_TOKEN_SALT)
+                           if len(window) > size else "")
 
 
 def _service_asked(call: ActionCall) -> str:
@@ -268,8 +269,8 @@ def get_access_key_last_used_resources(call: ActionCall) -> dict:
         occurred_at__gte=timezone.now() - timedelta(days=settings.RAM_ACCESS_KEY_USAGE_DAYS),
         actor__startswith=f"acs:ram::{account.uid}:",
     ).exclude(target="")
-    resources = list(signed.values_list("target_type", "target").annotate(used=Max("occurred_at"))
-                     .order_by("-used", "target_type", "target"))
+    resources = (signed.values_list("target_type", "target").annotate(used=Max("occurred_at"))
+                 .order_by("-used", "target_type", "target"))  # a page of it is read, not every resource
     page, token = _page(call, resources, key_id, service, "GetAccessKeyLastUsedResources")
     last: dict[tuple[str, str], AuditEvent] = {}
     if page:
