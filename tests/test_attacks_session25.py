@@ -16,15 +16,19 @@ from django.utils import timezone
 
 from ram import usage
 from ram.api.actiontrail_actions import ACTIONTRAIL_VERSION
-from ram.models import AuditEvent
+from ram.api.sts_actions import STS_VERSION
+from ram.audit import AuditContext
+from ram.models import AccessKey, AuditEvent, RamUser
+from ram.policy import Principal
 from ram.services import access_key_create, policy_attach
 from training.board import board
 
-from .api_helpers import send, v3_call
+from .api_helpers import API_VERSION, send, v3_call
 from .test_training import guide_steps, start_training
 from .test_training_board import cell
 from .test_training_leaked_key_drill import set_status, start_drill
 
+CONTEXT = AuditContext(source_ip="10.0.0.9", user_agent="pytest")
 OUTSIDER = "192.0.2.77"  # not the drill program's address (203.0.113.0/24)
 
 
@@ -192,3 +196,36 @@ def test_resources_read_one_page_and_one_more_row(make_account, make_ram_user, c
         seen += [resource["ResourceName"] for resource in following["Resources"]]
         token = following.get("NextToken")
     assert seen == [f"made-{n}" for n in range(4, -1, -1)]  # every one, the last used first, none twice
+
+
+# --- Training: a refused API call did nothing, and ticks no step ---------------------------------------
+
+def refused_call(issued, action: str, params: dict, version: str = API_VERSION) -> None:
+    call = v3_call(action, params, key_id=issued.access_key.access_key_id, secret=issued.secret, version=version)
+    response = send(Client(), call)
+    assert response.status_code >= 400, response.content  # refused: nothing was done
+    assert AuditEvent.objects.filter(action=action, result=AuditEvent.FAILURE).exists()  # but audited
+
+
+def test_refused_api_calls_complete_no_exercise(db):
+    client = Client()
+    account, _ = start_training(client)
+    dev_lee = RamUser.objects.get(account=account, user_name="dev-lee")
+    # The trainee's own key for dev-lee (no policy yet: every call of it is refused NoPermission).
+    issued = access_key_create(actor=Principal.root(account), owner=dev_lee, context=CONTEXT)
+    ci_runner_key = AccessKey.objects.get(account=account, ram_user__user_name="ci-runner")
+
+    client.post("/training/exercise", {"exercise": "disable-delete"})
+    refused_call(issued, "DeleteAccessKey", {"UserName": "ci-runner", "UserAccessKeyId": ci_runner_key.access_key_id})
+    disable_delete = cell(board([account]), account, "disable-delete")
+    assert not disable_delete.complete and disable_delete.done == 0
+    assert AccessKey.objects.filter(pk=ci_runner_key.pk, status="Active").exists()  # still there, Active
+
+    client.post("/training/exercise", {"exercise": "prefer-role"})
+    refused_call(issued, "AssumeRole", {"RoleArn": f"acs:ram::{account.uid}:role/app-server-role",
+                                        "RoleSessionName": "s"}, version=STS_VERSION)
+    refused_call(issued, "CreateRole", {"RoleName": "app-server-role", "AssumeRolePolicyDocument": "{}"})
+    prefer_role = cell(board([account]), account, "prefer-role")
+    assert not prefer_role.complete and prefer_role.done == 0
+    certificate = client.get("/training/certificate/prefer-role").content.decode()
+    assert "Assumed the role" not in certificate and "Created the RAM role" not in certificate
