@@ -26,7 +26,7 @@ from training.board import board
 from .api_helpers import API_VERSION, send, v3_call
 from .test_training import guide_steps, start_training
 from .test_training_board import cell
-from .test_training_leaked_key_drill import set_status, start_drill
+from .test_training_leaked_key_drill import create_key, delete, set_status, start_drill
 
 CONTEXT = AuditContext(source_ip="10.0.0.9", user_agent="pytest")
 OUTSIDER = "192.0.2.77"  # not the drill program's address (203.0.113.0/24)
@@ -229,3 +229,25 @@ def test_refused_api_calls_complete_no_exercise(db):
     assert not prefer_role.complete and prefer_role.done == 0
     certificate = client.get("/training/certificate/prefer-role").content.decode()
     assert "Assumed the role" not in certificate and "Created the RAM role" not in certificate
+
+
+# --- The board: the leaked-key drill done right is no "unused key" mistake ------------------------------
+
+def test_the_drills_replacement_key_is_not_an_unused_key_mistake(db):
+    client = Client()
+    account, _ = start_training(client)
+    leaked = start_drill(client)["leaked_key"]
+    client.get("/users/backup-sync/authentication")
+    client.get(f"/accesskeys/{leaked}/usage")
+    replacement = create_key(client, "backup-sync")
+    set_status(client, leaked, "Inactive")
+    client.get(f"/accesskeys/{leaked}/usage")
+    delete(client, leaked)
+    # Half an hour on: the replacement went to the simulated program, whose use of it nobody sees.
+    AccessKey.objects.filter(access_key_id=replacement).update(created_at=timezone.now() - timedelta(minutes=31))
+    drill = cell(board([account]), account, "leaked-key")
+    assert drill.status == "complete" and drill.mistakes == []
+    # Another key the trainee creates and leaves unused, during the drill, is still one.
+    dev_lee = create_key(client, "dev-lee")
+    AccessKey.objects.filter(access_key_id=dev_lee).update(created_at=timezone.now() - timedelta(minutes=31))
+    assert [mistake.code for mistake in cell(board([account]), account, "leaked-key").mistakes] == ["unused_key"]
