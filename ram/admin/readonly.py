@@ -23,7 +23,8 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_ipv46_address
-from django.db.models import GenericIPAddressField, Q
+from django.db import connections
+from django.db.models import GenericIPAddressField, JSONField, Q
 from django.http import HttpRequest, HttpResponseBadRequest, StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
@@ -50,6 +51,8 @@ UNFILTERABLE_LOOKUPS = frozenset({"regex", "iregex"})
 # The lookups of an address field whose value PostgreSQL takes as an ``inet``: a value that is no
 # address is refused as a bad filter (Django's "?e=1"), not a 500 when the query is compiled.
 ADDRESS_LOOKUPS = frozenset({"exact", "in", "gt", "gte", "lt", "lte", "range"})
+# JSON containment, which SQLite cannot run (a NotSupportedError, a 500): refused there.
+JSON_CONTAINMENT_LOOKUPS = frozenset({"contains", "contained_by"})
 # Columns the admin never even reads: the sealed secrets of AccessKeys, MFA devices and STS
 # sessions, and the digest of a session's SecurityToken. No page shows them; deferred, they are
 # not in the admin's SELECTs at all (nor in its memory).
@@ -129,12 +132,16 @@ class ReadOnlyModelAdmin(ResultsModelAdmin, admin.ModelAdmin):
         parts = lookup.split("__")
         if UNFILTERABLE_FIELDS.intersection(parts) or parts[-1] in UNFILTERABLE_LOOKUPS:
             return False
-        self._check_address_value(parts, value)
+        field = next((field for field in self.opts.concrete_fields if field.name == parts[0]), None)
+        if (isinstance(field, JSONField) and parts[-1] in JSON_CONTAINMENT_LOOKUPS
+                and not connections[self.model.objects.db].features.supports_json_field_contains):
+            return False
+        self._check_address_value(field, parts, value)
         return super().lookup_allowed(lookup, value, request)
 
-    def _check_address_value(self, parts: list[str], value) -> None:
+    @staticmethod
+    def _check_address_value(field, parts: list[str], value) -> None:
         """``IncorrectLookupParameters`` for a value of an address field that is no address."""
-        field = next((field for field in self.opts.concrete_fields if field.name == parts[0]), None)
         lookup = parts[1] if len(parts) == 2 else "exact" if len(parts) == 1 else ""
         if not isinstance(field, GenericIPAddressField) or lookup not in ADDRESS_LOOKUPS:
             return
