@@ -242,9 +242,12 @@ def drill_state(account: Account, run: Run) -> DrillState:
     leaked = run_value(run, "{leaked_key}") or ""
     key = (AccessKey.objects.filter(account=account, access_key_id=leaked)
            .only("status", "last_used_at", "last_used_service").first())
-    refusals = [event for event in run.events if event.action == "APIAuthentication" and event.target == leaked]
+    program_ip = run_value(run, "{program_ip}") or ""
+    # The program's refusals only: anyone who knows the key id can have a call refused from elsewhere.
+    refusals = [event for event in run.events if event.action == "APIAuthentication" and event.target == leaked
+                and event.source_ip == program_ip]
     return DrillState(leaked_key=leaked, owner=run_value(run, "{owner}") or "",
-                      program_ip=run_value(run, "{program_ip}") or "", alert_at=run.started.occurred_at,
+                      program_ip=program_ip, alert_at=run.started.occurred_at,
                       status=key.status if key else None, last_used_at=key.last_used_at if key else None,
                       last_used_service=key.last_used_service if key else "",
                       last_refusal=refusals[-1] if refusals else None)

@@ -26,9 +26,11 @@ class Step:
     after_previous_event: bool = False  # done once a page is opened after the previous step's event
     cancel_of: str = ""  # done by a visit of ``visit`` after this step key's visit, with no key created
     # A run's own names: "{name}" in ``visit`` (after a colon), ``event_detail`` values and
-    # ``event_target`` stands for the run's StartExercise detail[name] (the drill's leaked key, its owner).
+    # ``event_target``, ``event_source_ip`` stand for the run's StartExercise detail[name] (the drill's leaked key,
+    # its owner, its program's address).
     event_target: str = ""  # the event's target must be this
     event_error: str = ""  # the event's error code must be this (a refusal)
+    event_source_ip: str = ""  # the event's source address must be this (the drill's program, not anyone)
     event_after_previous: bool = False  # the event must come after the previous step was done
 
 
@@ -191,7 +193,7 @@ EXERCISES: dict[str, Exercise] = {e.key: e for e in (
                  _("A refused call (InvalidAccessKeyId.Inactive) shows who still holds the old key: move them to "
                    "the replacement before you delete it for good."),
                  event="APIAuthentication", event_target="{leaked_key}", event_error="InvalidAccessKeyId.Inactive",
-                 event_after_previous=True),
+                 event_source_ip="{program_ip}", event_after_previous=True),
             Step("delete", _("Delete the leaked AccessKey: it moves to the AccessKey Pair Recycle Bin."),
                  _("The leaked key's row › Delete › type the AccessKey ID › Move to Recycle Bin (then, when you "
                    "are sure, delete it permanently from the recycle bin)."),

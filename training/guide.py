@@ -60,16 +60,31 @@ def record_visit(request: HttpRequest, url_name: str, view_kwargs: dict | None =
 
 
 class TrainingVisitsMiddleware:
-    """Records the console pages a trainee opens (GET), before the page renders its guide."""
+    """Records the console pages a trainee opens (GET), before the page renders its guide; a page
+    that is not there or is refused (an error status: a crafted ``/users/<owner>/<no such tab>``)
+    was not opened, and its visit is taken back."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        response = self.get_response(request)
+        before = getattr(request, "_training_visits_before", None)
+        if before is not None and response.status_code >= 400:
+            visits, last_page_at = before
+            request.session[VISITS_KEY] = visits
+            if last_page_at is None:
+                request.session.pop(LAST_PAGE_KEY, None)
+            else:
+                request.session[LAST_PAGE_KEY] = last_page_at
+        return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         if request.method == "GET" and request.resolver_match and sandbox_principal(request):
+            if RUN_KEY in request.session:
+                request._training_visits_before = (
+                    {name: dict(entry) for name, entry in request.session.get(VISITS_KEY, {}).items()},
+                    request.session.get(LAST_PAGE_KEY))
             record_visit(request, request.resolver_match.url_name or "", view_kwargs)
         return None
 

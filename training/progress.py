@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import Q
+
 from ram.models import AuditEvent
 
 from .exercises import EXERCISES, Exercise, Step
@@ -37,11 +39,16 @@ class StepState:
 
 
 def training_events(account_uids: list[str]) -> dict[str, list[AuditEvent]]:
-    """The training-relevant events of some accounts since each one's last reset, oldest first (one query)."""
+    """The training-relevant events of some accounts since each one's last reset, oldest first (one query).
+    Only what was done: an OpenAPI call its action refused is audited under the action's name
+    (``DeleteAccessKey``, ``AssumeRole``… result Failure) and did nothing, so it ticks no step and
+    counts in no summary; the refused authentications (``APIAuthentication``) are the drill's."""
     by_account: dict[str, list[AuditEvent]] = {uid: [] for uid in account_uids}
     events = (AuditEvent.objects.filter(account_uid__in=account_uids, action__in=TRAINING_ACTIONS)
+              .filter(Q(result=AuditEvent.SUCCESS) | Q(action="APIAuthentication"))
               .order_by("occurred_at", "id")
-              .only("account_uid", "action", "occurred_at", "detail", "actor", "target", "error_code", "scenario"))
+              .only("account_uid", "action", "occurred_at", "detail", "actor", "target", "error_code", "scenario",
+                    "source_ip"))
     for event in events:
         if event.action == "ResetSandbox":
             by_account[event.account_uid] = []
@@ -101,6 +108,8 @@ def _event_matches(step: Step, event: AuditEvent, run: Run) -> bool:
     if step.event_target and event.target != run_value(run, step.event_target):
         return False
     if step.event_error and event.error_code != step.event_error:
+        return False
+    if step.event_source_ip and event.source_ip != run_value(run, step.event_source_ip):
         return False
     return all(event.detail.get(key) == run_value(run, value) for key, value in step.event_detail.items())
 

@@ -93,11 +93,16 @@ def mistakes_found(events: list[AuditEvent], keys: list[dict]) -> list[Mistake]:
     created_by_trainee: set[str] = set()
     mistakes = []
     exercise = None
+    drill_owner = ""
     for event in events:
         if event.action == "StartExercise":
             exercise = EXERCISES.get(event.detail.get("exercise", ""))
+            drill_owner = event.detail.get("owner", "") if exercise is not None and exercise.key == LEAKED_KEY else ""
         elif event.action == "CreateAccessKey":
-            if event.actor != OPERATOR.arn:  # the sandbox's sample keys are not the trainee's doing
+            # The sandbox's sample keys are not the trainee's doing; nor is the use of the drill's
+            # replacement key ours to see: it goes to a program the drill only simulates.
+            replacement = bool(drill_owner) and event.detail.get("owner") == drill_owner
+            if event.actor != OPERATOR.arn and not replacement:
                 created_by_trainee.add(event.target)
             if exercise is not None:
                 run_of_key[event.target] = exercise.key

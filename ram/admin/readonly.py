@@ -21,8 +21,10 @@ from django.contrib import admin
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_ipv46_address
+from django.db import connections
+from django.db.models import GenericIPAddressField, JSONField, Q
 from django.http import HttpRequest, HttpResponseBadRequest, StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
@@ -43,6 +45,14 @@ EXPORT_CHUNK = 2000
 # oracle that reads a ciphertext, a password hash or an STS session's token digest one guess at a
 # time, without showing it.
 UNFILTERABLE_FIELDS = frozenset({"secret_sealed", "seal_version", "password", "token_digest"})
+# Lookups no list offers and a URL may not ask for: a regular expression from the query string is
+# run by the database over every row (no index), and a malformed one is a database error (a 500).
+UNFILTERABLE_LOOKUPS = frozenset({"regex", "iregex"})
+# The lookups of an address field whose value PostgreSQL takes as an ``inet``: a value that is no
+# address is refused as a bad filter (Django's "?e=1"), not a 500 when the query is compiled.
+ADDRESS_LOOKUPS = frozenset({"exact", "in", "gt", "gte", "lt", "lte", "range"})
+# JSON containment, which SQLite cannot run (a NotSupportedError, a 500): refused there.
+JSON_CONTAINMENT_LOOKUPS = frozenset({"contains", "contained_by"})
 # Columns the admin never even reads: the sealed secrets of AccessKeys, MFA devices and STS
 # sessions, and the digest of a session's SecurityToken. No page shows them; deferred, they are
 # not in the admin's SELECTs at all (nor in its memory).
@@ -119,9 +129,27 @@ class ReadOnlyModelAdmin(ResultsModelAdmin, admin.ModelAdmin):
         return {}
 
     def lookup_allowed(self, lookup, value, request=None):
-        if UNFILTERABLE_FIELDS.intersection(lookup.split("__")):
+        parts = lookup.split("__")
+        if UNFILTERABLE_FIELDS.intersection(parts) or parts[-1] in UNFILTERABLE_LOOKUPS:
             return False
+        field = next((field for field in self.opts.concrete_fields if field.name == parts[0]), None)
+        if (isinstance(field, JSONField) and parts[-1] in JSON_CONTAINMENT_LOOKUPS
+                and not connections[self.model.objects.db].features.supports_json_field_contains):
+            return False
+        self._check_address_value(field, parts, value)
         return super().lookup_allowed(lookup, value, request)
+
+    @staticmethod
+    def _check_address_value(field, parts: list[str], value) -> None:
+        """``IncorrectLookupParameters`` for a value of an address field that is no address."""
+        lookup = parts[1] if len(parts) == 2 else "exact" if len(parts) == 1 else ""
+        if not isinstance(field, GenericIPAddressField) or lookup not in ADDRESS_LOOKUPS:
+            return
+        for address in str(value).split(",") if lookup in ("in", "range") else [str(value)]:
+            try:
+                validate_ipv46_address(address.strip())
+            except ValidationError:
+                raise IncorrectLookupParameters(f"{parts[0]}: {address!r} is not an IP address.") from None
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name

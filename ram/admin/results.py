@@ -74,7 +74,7 @@ from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import display_for_value, quote
 from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR
 from django.core.cache import caches
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import connections, models
 from django.db.models import Max, Min
@@ -153,7 +153,10 @@ class EstimatedCountPaginator(Paginator):
                     return int(row[0])
             # Only the keys, unordered: the same rows, without the joins of select_related (the
             # planner's work and Django's compiling of the query are half that of the page's).
-            sql, params = queryset.order_by().values("pk").query.sql_with_params()
+            try:
+                sql, params = queryset.order_by().values("pk").query.sql_with_params()
+            except EmptyResultSet:  # a filter no row can match (a number out of the column's range)
+                return 0
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
             plan = cursor.fetchone()[0]
         plan = json.loads(plan) if isinstance(plan, str) else plan
@@ -284,7 +287,10 @@ class DateSpanQuerySet(AppendOnlyQuerySet):
 
     def date_bounds(self, field_name: str) -> dict:
         """``{"first": MIN(field), "last": MAX(field)}`` of these rows."""
-        sql, params = self.order_by().values(field_name).query.sql_with_params()
+        try:
+            sql, params = self.order_by().values(field_name).query.sql_with_params()
+        except EmptyResultSet:  # a filter no row can match (a number out of the column's range)
+            return {"first": None, "last": None}
         key = f"ram:admin-date-span:{hashlib.sha256(repr((sql, params)).encode()).hexdigest()[:24]}"
         cache = caches["process"]
         bounds = cache.get(key)

@@ -163,27 +163,29 @@ def _latest_by(rows, field: str) -> list[AccessKeyUsage]:
     return list(latest.values())
 
 
-def _page(call: ActionCall, entries: list, key_id: str, service: str) -> tuple[list, str]:
-    """One page of ``entries`` (``PageSize`` 0-100, 0 or omitted: 20) after ``NextToken`` (signed: it
-    names its key, service and position), and the next page's token ("" at the end)."""
+def _page(call: ActionCall, entries, key_id: str, service: str, action: str) -> tuple[list, str]:
+    """One page of ``entries`` (a list, or a queryset: only the page and one more row are read)
+    (``PageSize`` 0-100, 0 or omitted: 20) after ``NextToken`` (signed: it names its action, account,
+    key, service and position: a token of another query is refused), and the next page's token (""
+    at the end)."""
     size_text = call.params.get("PageSize", "") or "0"
     if not re.fullmatch(r"[0-9]{1,3}", size_text) or int(size_text) > PAGE_SIZE_LIMIT:
         raise RamError("InvalidParameter.PageSize", _("PageSize must be 0 to %(max)d.") % {"max": PAGE_SIZE_LIMIT})
     size = int(size_text) or PAGE_SIZE_DEFAULT
     start = 0
+    query = {"a": action, "u": call.principal.account.uid, "k": key_id, "s": service}
     token = call.params.get("NextToken", "")
     if token:
         try:
             position = signing.loads(token, salt=USAGE_TOKEN_SALT)
         except signing.BadSignature:
             position = None
-        if not isinstance(position, dict) or position.get("k") != key_id or position.get("s") != service:
+        if not isinstance(position, dict) or any(position.get(name) != value for name, value in query.items()):
             raise RamError("InvalidParameter.NextToken", _("The NextToken is not one this query returned."))
         start = int(position.get("o", 0))
-    page = entries[start:start + size]
-    following = start + size
-    return page, (signing.dumps({"k": key_id, "s": service, "o": following}, salt=USAGE_TOKEN_SALT)
-                  if following < len(entries) else "")
+    window = list(entries[start:start + size + 1])
+    return window[:size], (signing.dumps({**query, "o": start + size}, salt=USAGE_TOKEN_SALT)
+                           if len(window) > size else "")
 
 
 def _service_asked(call: ActionCall) -> str:
@@ -226,7 +228,7 @@ def get_access_key_last_used_ips(call: ActionCall) -> dict:
     service = _service_asked(call)
     owner = _owner(account, key_id)
     page, token = _page(call, _latest_by(rows.filter(service=service).exclude(source_ip=""), "source_ip"), key_id,
-                        service)
+                        service, "GetAccessKeyLastUsedIps")
     body = {"Ips": [{"Ip": row.source_ip, "UsedTimestamp": _ms(row.last_used_at), "Source": USAGE_SOURCE,
                      "Detail": _detail(row, key_id, account, owner)} for row in page]}
     if token:
@@ -240,7 +242,8 @@ def get_access_key_last_used_events(call: ActionCall) -> dict:
     rows, key_id, account = _usage(call, "actiontrail:GetAccessKeyLastUsedEvents")
     service = _service_asked(call)
     owner = _owner(account, key_id)
-    page, token = _page(call, _latest_by(rows.filter(service=service), "action"), key_id, service)
+    page, token = _page(call, _latest_by(rows.filter(service=service), "action"), key_id, service,
+                        "GetAccessKeyLastUsedEvents")
     body = {"Events": [{"EventName": row.action, "UsedTimestamp": _ms(row.last_used_at), "Source": USAGE_SOURCE,
                         "Detail": _detail(row, key_id, account, owner)} for row in page]}
     if token:
@@ -266,9 +269,9 @@ def get_access_key_last_used_resources(call: ActionCall) -> dict:
         occurred_at__gte=timezone.now() - timedelta(days=settings.RAM_ACCESS_KEY_USAGE_DAYS),
         actor__startswith=f"acs:ram::{account.uid}:",
     ).exclude(target="")
-    resources = list(signed.values_list("target_type", "target").annotate(used=Max("occurred_at"))
-                     .order_by("-used", "target_type", "target"))
-    page, token = _page(call, resources, key_id, service)
+    resources = (signed.values_list("target_type", "target").annotate(used=Max("occurred_at"))
+                 .order_by("-used", "target_type", "target"))  # a page of it is read, not every resource
+    page, token = _page(call, resources, key_id, service, "GetAccessKeyLastUsedResources")
     last: dict[tuple[str, str], AuditEvent] = {}
     if page:
         which = Q()
