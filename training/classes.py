@@ -74,6 +74,12 @@ def validate_display_name(text: str) -> str:
     return name
 
 
+def name_key(name: str) -> str:
+    """What two display names share when a trainer could not tell them apart on the board: the same
+    text once case and compatibility forms are folded (``ADA``, ``ada`` and ``ＡＤＡ`` are one name)."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
 # --- Who sees which class ---------------------------------------------------------------------------
 
 def classes_for(user) -> QuerySet[TrainingClass]:
@@ -232,6 +238,13 @@ def class_join(*, training_class: TrainingClass, display_name: str,
         training_class.refresh_from_db()
         raise join_refusal(training_class) or ClassRefused(
             "InvalidStatus.Class", _("This class takes no trainees now. Ask your trainer."))
+    # After the seat's UPDATE, which holds the class row (PostgreSQL) or the write lock (SQLite)
+    # until the commit: two trainees joining at once under one name cannot both pass.
+    wanted = name_key(display_name)
+    if any(name_key(name) == wanted for name in active_members(training_class).values_list("display_name", flat=True)):
+        raise ClassRefused("EntityAlreadyExists.DisplayName",
+                           _("Another trainee of this class has this display name. Add your initial or choose "
+                             "another name, so that your trainer can tell you apart."))
     account, password = sandbox_create(context=context)
     membership = ClassMembership.objects.create(training_class=training_class, display_name=display_name,
                                                 account=account, account_alias=account.alias, joined_at=now)
@@ -253,7 +266,9 @@ def class_purge(*, retention: timedelta, context: AuditContext) -> int:
     for membership in members:
         with transaction.atomic():
             sandbox_delete(actor=OPERATOR, account=membership.account, context=context)
-            if membership.removed_at is None:
-                ClassMembership.objects.filter(pk=membership.pk).update(removed_at=timezone.now())
+            if ClassMembership.objects.filter(pk=membership.pk, removed_at__isnull=True).update(
+                    removed_at=timezone.now()):
+                TrainingClass.objects.filter(pk=membership.training_class_id).update(
+                    seats_taken=F("seats_taken") - 1)  # seats_taken counts the active memberships
         count += 1
     return count

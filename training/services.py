@@ -131,10 +131,12 @@ def sandbox_delete(*, actor: Principal, account: Account, context: AuditContext)
 
 
 def sandbox_purge(*, older_than: timedelta, context: AuditContext) -> int:
-    """Delete every sandbox created more than ``older_than`` ago. Returns how many."""
+    """Delete every sandbox created more than ``older_than`` ago, but those of a class: a class's
+    sandboxes live as long as the class, and go with ``training.classes.class_purge``. Returns how many."""
     cutoff = timezone.now() - older_than
     count = 0
-    for account in Account.objects.filter(is_sandbox=True, created_at__lt=cutoff).select_related("root_user"):
+    sandboxes = Account.objects.filter(is_sandbox=True, created_at__lt=cutoff, class_membership__isnull=True)
+    for account in sandboxes.select_related("root_user"):
         sandbox_delete(actor=OPERATOR, account=account, context=context)
         count += 1
     return count

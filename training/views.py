@@ -1,6 +1,8 @@
 """Training pages: Start training, the guide's controls, sandbox reset, certificates, the trainer view."""
 from __future__ import annotations
 
+import ipaddress
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -41,8 +43,21 @@ def is_trainer(user) -> bool:
 
 
 def _client_address(request: HttpRequest) -> str:
-    """Per client, not per proxy: the same trusted-proxy rule as the audit trail."""
-    return client_address(request) or "unknown"
+    """Who the per-client limits count: per client, not per proxy (the same trusted-proxy rule as
+    the audit trail); an IPv6 client by its /64, the network one client holds (2^64 addresses to
+    rotate through otherwise)."""
+    address = client_address(request)
+    if address is None:
+        return "unknown"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6:
+        if parsed.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is the IPv4 client 192.0.2.1
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return address
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,0 +1,230 @@
+"""Attacks on training classes from outside (HTTP clients, threads, crafted fields), each a finding
+fixed or an attack that held: the join code throttle, the purges, display names, sessions, and
+isolation between trainees, classes and trainers."""
+import io
+import threading
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connection, connections, transaction
+from django.test import Client
+from django.utils import timezone
+
+from ram.models import Account
+from training.classes import class_join
+from training.models import ClassMembership, TrainingClass
+
+from .test_training_classes import CONTEXT, SECRET_LIKE, join, joined_account, make_trainer, new_class, trainer_client, world
+
+
+@pytest.fixture
+def alice_trainer(db):
+    return make_trainer("trainer-alice")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def a_wrong_code(training_class) -> str:
+    return "ZZZZZZZZ" if training_class.code != "ZZZZZZZZ" else "YYYYYYYY"
+
+
+# --- The wrong-code throttle ------------------------------------------------------------------------
+
+def test_a_throttled_join_never_renders_a_pasted_secret_back(alice_trainer, settings):
+    """Finding: the 429 page rendered the bound form without validating it, so a secret pasted into
+    the display name came back in the page."""
+    settings.TRAINING_JOIN_WRONG_CODES = "1/600"
+    training_class = new_class(alice_trainer)
+    join(Client(), a_wrong_code(training_class), address="10.9.9.9")
+    pasted = "key " + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1"
+    for name in (SECRET_LIKE, pasted):
+        throttled = join(Client(), training_class.code, name, address="10.9.9.9")
+        html = throttled.content.decode()
+        assert throttled.status_code == 429 and "Too many wrong class codes" in html
+        assert name.split()[-1] not in html
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_wrong_codes_get_no_more_answers_than_the_throttle_allows(settings):
+    """Finding: the throttle read its counter before the lookup and counted after it, so guesses sent
+    in parallel all passed the check (58 answers of a limit of 10, measured on the demo server). Here
+    every lookup waits behind a lock until all the guesses are in flight: at most the limit of them
+    may learn that their code is wrong; the others are throttled."""
+    settings.TRAINING_JOIN_WRONG_CODES = "3/600"
+    training_class = new_class(make_trainer("trainer-guess"))
+    wrong = [code for code in ("ZZZZZZZZ", "YYYYYYYY", "XXXXXXXX", "WWWWWWWW") if code != training_class.code]
+    guesses = 12
+    outcomes: list[int] = []
+    lock = threading.Lock()
+
+    def guess(n: int):
+        try:
+            response = join(Client(), wrong[n % len(wrong)], address="198.51.100.77")
+            outcome = response.status_code
+        finally:
+            connections.close_all()
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(guesses)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {TrainingClass._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+        for thread in threads:
+            thread.start()
+        for _ in range(6000):  # until every guess has passed the throttle's first check and waits on the lock
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # the activity view is read once per transaction
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND wait_event_type = 'Lock'")
+            if cursor.fetchone()[0] == guesses:
+                break
+            threading.Event().wait(0.01)
+        else:
+            pytest.fail("the guesses never all reached the code lookup")
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == [400] * 3 + [429] * (guesses - 3)
+
+
+def test_the_throttle_counts_an_ipv6_client_by_its_64_bit_network(alice_trainer, settings):
+    """Finding: one IPv6 client holds a /64 (2^64 addresses); counted per address, the throttle did
+    not hold it back at all."""
+    settings.TRAINING_JOIN_WRONG_CODES = "3/600"
+    training_class = new_class(alice_trainer)
+    for host in range(3):
+        response = join(Client(), a_wrong_code(training_class), address=f"2001:db8:1:2::{host + 1:x}")
+        assert response.status_code == 400
+    assert join(Client(), a_wrong_code(training_class), address="2001:db8:1:2:ffff::9").status_code == 429
+    assert join(Client(), training_class.code, address="2001:db8:1:3::1").status_code == 200  # another network
+
+
+def test_a_right_code_from_a_throttled_address_reveals_nothing(alice_trainer, settings):
+    """Held: once throttled, a right code and a wrong one get the same page."""
+    settings.TRAINING_JOIN_WRONG_CODES = "2/600"
+    training_class = new_class(alice_trainer, name="Secret class")
+    for _ in range(2):
+        join(Client(), a_wrong_code(training_class), address="10.7.7.7")
+    right = join(Client(), training_class.code, "Eve", address="10.7.7.7")
+    wrong = join(Client(), a_wrong_code(training_class), "Eve", address="10.7.7.7")
+    assert right.status_code == wrong.status_code == 429
+    assert "Too many wrong class codes" in right.content.decode() and "Secret class" not in right.content.decode()
+    assert not ClassMembership.objects.exists()
+
+
+def test_forwarded_for_entries_a_client_writes_are_ignored(alice_trainer, settings):
+    """Held: without a trusted proxy X-Forwarded-For is ignored; with one, only the entry our proxy
+    appended counts, whatever the client puts before it."""
+    settings.TRAINING_JOIN_WRONG_CODES = "2/600"
+    training_class = new_class(alice_trainer)
+    wrong = a_wrong_code(training_class)
+
+    def guess(n, forwarded):
+        return Client().post("/training/join", {"code": wrong, "display_name": "x"}, REMOTE_ADDR="10.0.0.1",
+                             HTTP_X_FORWARDED_FOR=forwarded).status_code
+
+    settings.RAM_TRUSTED_PROXY_COUNT = 0
+    assert [guess(n, f"203.0.113.{n}") for n in range(4)] == [400, 400, 429, 429]
+    cache.clear()
+    settings.RAM_TRUSTED_PROXY_COUNT = 1
+    assert [guess(n, f"203.0.113.{n}, 192.0.2.5") for n in range(4)] == [400, 400, 429, 429]
+
+
+# --- Purges -----------------------------------------------------------------------------------------
+
+def test_the_age_purge_leaves_the_sandboxes_of_a_running_class(alice_trainer):
+    """Finding: ``purge_sandboxes --older-than 7d`` deleted every sandbox older than 7 days, those of
+    a class still running (a week's course, a class extended) too; the trainees lost their work and
+    their seats stayed taken by memberships without a sandbox."""
+    training_class = new_class(alice_trainer, starts=-24 * 9, ends=24 * 5, name="Two weeks")
+    member = class_join(training_class=training_class, display_name="Ada", context=CONTEXT)[0]
+    loner = Account.objects.create(uid="1234567890123456", alias="t-loner00000",
+                                   root_user=get_user_model().objects.create_user("root@t-loner"), is_sandbox=True)
+    Account.objects.filter(pk__in=[member.account_id, loner.pk]).update(
+        created_at=timezone.now() - timedelta(days=8))
+    call_command("purge_sandboxes", stdout=io.StringIO())
+    assert Account.objects.filter(pk=member.account_id).exists()
+    assert not Account.objects.filter(pk=loner.pk).exists()  # a sandbox of no class still goes after 7 days
+    member.refresh_from_db()
+    assert member.account_id is not None and member.removed_at is None
+
+
+def test_the_class_purge_frees_the_seats_it_empties(alice_trainer, settings):
+    """Finding: the class purge marked its trainees removed but kept their seats: extended again (an
+    ended class may be), the class counted trainees it no longer had and refused new ones as full."""
+    settings.TRAINING_CLASS_RETENTION_DAYS = 7
+    training_class = new_class(alice_trainer, capacity=1)
+    class_join(training_class=training_class, display_name="Ada", context=CONTEXT)
+    long_ago = timezone.now() - timedelta(days=8)
+    TrainingClass.objects.filter(pk=training_class.pk).update(starts_at=long_ago - timedelta(hours=3),
+                                                              ends_at=long_ago)
+    call_command("purge_sandboxes", stdout=io.StringIO())
+    training_class.refresh_from_db()
+    assert training_class.seats_taken == 0
+    client = trainer_client(alice_trainer)
+    new_end = (timezone.now() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    client.post(f"/training/classes/{training_class.pk}/extend", {"ends_at": new_end})
+    joined_account(join(Client(), training_class.code, "Grace"))
+
+
+# --- Display names ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("taken, again", [("Ada", "Ada"), ("Ada", "ada"), ("Ada Lovelace", "ＡＤＡ ＬＯＶＥＬＡＣＥ")])
+def test_two_trainees_of_a_class_cannot_share_a_display_name(alice_trainer, taken, again):
+    """Finding: a second trainee could join under a name already on the board, so the trainer could
+    not tell which Ada to reset or remove (and a trainee could pass for another)."""
+    training_class = new_class(alice_trainer)
+    joined_account(join(Client(), training_class.code, taken))
+    before = world()
+    response = join(Client(), training_class.code, again)
+    assert response.status_code == 409
+    assert "Another trainee of this class has this display name" in response.content.decode()
+    assert world() == before
+    other = new_class(alice_trainer, name="Class B")  # another class: the name is free there
+    joined_account(join(Client(), other.code, again))
+
+
+def test_a_removed_trainees_name_is_free_again(alice_trainer):
+    training_class = new_class(alice_trainer)
+    account = joined_account(join(Client(), training_class.code, "Ada"))
+    member = ClassMembership.objects.get(account=account)
+    trainer_client(alice_trainer).post(f"/training/classes/{training_class.pk}/trainees/{member.pk}/remove")
+    joined_account(join(Client(), training_class.code, "Ada"))
+
+
+# --- Sessions and isolation (held) ------------------------------------------------------------------
+
+def test_a_removed_trainees_browser_acts_no_more(alice_trainer):
+    training_class = new_class(alice_trainer)
+    trainee = Client()
+    account = joined_account(join(trainee, training_class.code, "Ada"))
+    member = ClassMembership.objects.get(account=account)
+    trainer_client(alice_trainer).post(f"/training/classes/{training_class.pk}/trainees/{member.pk}/remove")
+    home = trainee.get("/")
+    assert home.status_code == 302 and "/login" in home["Location"]
+    created = trainee.post("/users/create", {"user_name": "ghost", "display_name": "Ghost"})
+    assert created.status_code == 302 and "/login" in created["Location"]
+    assert not Account.objects.filter(pk=account.pk).exists()
+
+
+def test_trainees_and_staff_outside_the_trainers_reach_no_class(alice_trainer):
+    training_class = new_class(alice_trainer)
+    trainee = Client()
+    joined_account(join(trainee, training_class.code, "Ada"))
+    staff = get_user_model().objects.create_user(username="staff-only", password="x-pass-123456", is_staff=True)
+    for client in (trainee, trainer_client(staff)):
+        assert client.get(f"/training/classes/{training_class.pk}/board.json").status_code == 403
+        for url in ("", "/summary", "/summary.csv", "/join-page"):
+            assert client.get(f"/training/classes/{training_class.pk}{url}").status_code == 302, url
+        before = world()
+        assert client.post(f"/training/classes/{training_class.pk}/close").status_code == 302
+        assert world() == before
+    training_class.refresh_from_db()
+    assert training_class.closed_at is None
