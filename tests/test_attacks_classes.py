@@ -228,3 +228,90 @@ def test_trainees_and_staff_outside_the_trainers_reach_no_class(alice_trainer):
         assert world() == before
     training_class.refresh_from_db()
     assert training_class.closed_at is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_joins_racing_with_remove_extend_and_close_leave_no_half_made_trainee():
+    """Held: 60 joins at once against 40 seats, while the trainer removes trainees, extends and then
+    closes the class: never more than the capacity, no error, and every seat is a membership with
+    its sandbox (no account without a membership, no membership without its account)."""
+    owner = make_trainer("trainer-racing")
+    training_class = new_class(owner, capacity=40)
+    early = [class_join(training_class=training_class, display_name=f"Early {n}", context=CONTEXT)[0]
+             for n in range(5)]
+    trainer = trainer_client(owner)
+    joins = 60
+    barrier = threading.Barrier(joins + len(early) + 2)
+    outcomes: list = []
+    lock = threading.Lock()
+
+    def record(outcome):
+        with lock:
+            outcomes.append(outcome)
+
+    def trainee(n: int):
+        try:
+            client = Client()
+            barrier.wait()
+            response = join(client, training_class.code, f"Trainee {n}", address="192.0.2.44")
+            text = response.content.decode()
+            record(("join", response.status_code, "joined" if "data-sandbox-logon" in text else
+                    "full" if "This class is full" in text else "closed" if "This class is closed" in text
+                    else text[:200]))
+        finally:
+            connections.close_all()
+
+    def trainer_action(url: str, data=None):
+        try:
+            client = Client()
+            client.cookies = trainer.cookies
+            barrier.wait()
+            record(("trainer", client.post(url, data or {}).status_code))
+        finally:
+            connections.close_all()
+
+    base = f"/training/classes/{training_class.pk}"
+    new_end = (training_class.ends_at + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    threads = [threading.Thread(target=trainee, args=(n,)) for n in range(joins)]
+    threads += [threading.Thread(target=trainer_action, args=(f"{base}/trainees/{member.pk}/remove",))
+                for member in early]
+    threads += [threading.Thread(target=trainer_action, args=(f"{base}/extend", {"ends_at": new_end})),
+                threading.Thread(target=trainer_action, args=(f"{base}/close",))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(outcome[:2] == ("trainer", 302) for outcome in outcomes if outcome[0] == "trainer"), outcomes
+    assert {outcome[2] for outcome in outcomes if outcome[0] == "join"} <= {"joined", "full", "closed"}, outcomes
+    training_class.refresh_from_db()
+    active = ClassMembership.objects.filter(training_class=training_class, removed_at__isnull=True)
+    assert training_class.closed_at is not None
+    assert training_class.seats_taken == active.count() <= 40
+    assert not active.filter(account__isnull=True).exists()
+    assert Account.objects.filter(is_sandbox=True).count() == active.count()
+    assert ClassMembership.objects.filter(removed_at__isnull=False, account__isnull=False).count() == 0
+    joined = sum(1 for outcome in outcomes if outcome[2:] == ("joined",))
+    assert active.count() == joined
+
+
+@pytest.mark.parametrize("name", ["\u3164", "Ada\u034f", "Ada\ufe0f", "\u2800\u2800", "A\u115fda", "Ada\U000e0100"])
+def test_invisible_characters_cannot_make_a_blank_name_or_a_lookalike(alice_trainer, name):
+    """Finding: Hangul fillers, the combining grapheme joiner, variation selectors and the blank
+    braille pattern are letters, marks or symbols, not format characters: they passed, making a
+    name that shows blank, or one that shows as another trainee's ("Ada" and "Ada" + U+034F)."""
+    training_class = new_class(alice_trainer)
+    joined_account(join(Client(), training_class.code, "Ada"))
+    before = world()
+    response = join(Client(), training_class.code, name)
+    assert response.status_code == 400
+    assert "A display name cannot contain control or invisible characters." in response.content.decode()
+    assert world() == before
+
+
+def test_a_name_a_spreadsheet_would_run_reaches_the_csv_as_text(alice_trainer):
+    """Held: the summary's CSV cells are spreadsheet-safe."""
+    training_class = new_class(alice_trainer)
+    joined_account(join(Client(), training_class.code, '=HYPERLINK("http://x.example","y")'))
+    csv_text = trainer_client(alice_trainer).get(f"/training/classes/{training_class.pk}/summary.csv").content.decode()
+    assert "'=HYPERLINK(" in csv_text and ",=HYPERLINK(" not in csv_text and '"=HYPERLINK(' not in csv_text

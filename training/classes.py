@@ -36,6 +36,12 @@ CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CODE_READING = str.maketrans({"O": "0", "I": "1", "L": "1"})
 DISPLAY_NAME_MAX = 64
 _REFUSED_CHARACTERS = set("<>&")
+# Invisible characters outside the categories refused below (control, format, unassigned…): the
+# default-ignorable letters and marks (Hangul fillers, the combining grapheme joiner, variation
+# selectors) and the blank braille pattern. "Ada" followed by one of them looks like "Ada".
+_INVISIBLE = (frozenset({0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x2800, 0x3164, 0xFFA0})
+              | frozenset(range(0x180B, 0x1810)) | frozenset(range(0xFE00, 0xFE10))
+              | frozenset(range(0xE0100, 0xE01F0)))
 
 
 class ClassRefused(RamError):
@@ -62,7 +68,7 @@ def validate_display_name(text: str) -> str:
         raise ClassRefused("InvalidParameter.DisplayName.InvalidChars",
                            _("A display name cannot contain <, > or &. Use letters, digits, spaces and "
                              "punctuation."))
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in name):
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") or ord(ch) in _INVISIBLE for ch in name):
         raise ClassRefused("InvalidParameter.DisplayName.InvalidChars",
                            _("A display name cannot contain control or invisible characters."))
     try:
