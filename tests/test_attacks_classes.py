@@ -315,3 +315,28 @@ def test_a_name_a_spreadsheet_would_run_reaches_the_csv_as_text(alice_trainer):
     joined_account(join(Client(), training_class.code, '=HYPERLINK("http://x.example","y")'))
     csv_text = trainer_client(alice_trainer).get(f"/training/classes/{training_class.pk}/summary.csv").content.decode()
     assert "'=HYPERLINK(" in csv_text and ",=HYPERLINK(" not in csv_text and '"=HYPERLINK(' not in csv_text
+
+
+# --- Trainer isolation ------------------------------------------------------------------------------
+
+def test_the_sandbox_board_gives_another_trainer_no_hold_on_a_class(alice_trainer):
+    """Finding: the trainers' board of sandboxes (/training/trainer, from before classes) listed every
+    sandbox, class trainees' too: trainer Bob saw Alice's trainees' progress there and could reset or
+    delete their sandboxes, leaving Alice's class a seat held by a trainee without a sandbox. A class's
+    sandboxes are its page's only."""
+    training_class = new_class(alice_trainer)
+    account = joined_account(join(Client(), training_class.code, "Ada"))
+    solo = Client()
+    solo.post("/training/start", REMOTE_ADDR="10.3.3.3")
+    solo_account = Account.objects.get(is_sandbox=True, class_membership__isnull=True)
+    bob = trainer_client(make_trainer("trainer-bob"))
+    for url in ("/training/trainer", "/training/trainer/board.json", "/training/trainer/summary",
+                "/training/trainer/summary.csv"):
+        text = bob.get(url).content.decode()
+        assert account.alias not in text and solo_account.alias in text, url
+    before = world()
+    for action in ("reset", "delete"):
+        assert bob.post("/training/trainer", {"account": account.pk, "action": action}).status_code == 404
+    assert world() == before
+    assert bob.post("/training/trainer", {"account": solo_account.pk, "action": "delete"}).status_code == 302
+    assert not Account.objects.filter(pk=solo_account.pk).exists()

@@ -169,7 +169,10 @@ BOARD_POLL_MILLISECONDS = 5000
 
 
 def _sandboxes():
-    return Account.objects.filter(is_sandbox=True).order_by("-created_at", "-id")
+    """The sandboxes of the trainers' board: those started on their own (``/training/start``). A
+    class's sandboxes are on its page only, for its trainer (``training.views_classes``): another
+    trainer sees them nowhere and can neither reset nor delete them."""
+    return Account.objects.filter(is_sandbox=True, class_membership__isnull=True).order_by("-created_at", "-id")
 
 
 def _board_page(request: HttpRequest):
@@ -189,7 +192,7 @@ def trainer(request: HttpRequest) -> HttpResponse:
             return render(request, "refused.html", {
                 "title": "The request was refused", "message": f"{form.refusal()} Nothing was changed.",
             }, status=400)
-        account = get_object_or_404(Account, pk=form.cleaned_data["account"], is_sandbox=True)
+        account = get_object_or_404(_sandboxes(), pk=form.cleaned_data["account"])
         context = AuditContext.from_request(request)
         if form.cleaned_data["action"] == "reset":
             sandbox_reset(actor=Principal.trainer(request.user.username), account=account, context=context)
