@@ -340,3 +340,36 @@ def test_the_sandbox_board_gives_another_trainer_no_hold_on_a_class(alice_traine
     assert world() == before
     assert bob.post("/training/trainer", {"account": solo_account.pk, "action": "delete"}).status_code == 302
     assert not Account.objects.filter(pk=solo_account.pk).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_trainees_joining_at_once_under_one_name_get_it_once():
+    """The name check runs after the seat's UPDATE, which holds the class row until the commit: ten
+    browsers joining as "Ada" at once make one Ada."""
+    training_class = new_class(make_trainer("trainer-names"), capacity=20)
+    barrier = threading.Barrier(10)
+    outcomes: list = []
+    lock = threading.Lock()
+
+    def one(n: int):
+        try:
+            client = Client()
+            barrier.wait()
+            response = join(client, training_class.code, "Ada" if n % 2 else "ADA", address="192.0.2.45")
+            text = response.content.decode()
+            outcome = (response.status_code, "joined" if "data-sandbox-logon" in text else
+                       "taken" if "Another trainee of this class has this display name" in text else text[:200])
+        finally:
+            connections.close_all()
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == [(200, "joined")] + [(409, "taken")] * 9, outcomes
+    training_class.refresh_from_db()
+    assert training_class.seats_taken == 1 == Account.objects.filter(is_sandbox=True).count()
