@@ -50,7 +50,7 @@ from .models import ClassMembership
 from .views import BOARD_POLL_MILLISECONDS, _client_address, board_refused, is_trainer
 
 JOINED_KEY = "training_class_joins"  # in the trainee's session: {class pk: sandbox alias}
-DEFAULT_WRONG_CODES = "10/600"
+DEFAULT_WRONG_CODES = "40/600"
 
 
 def _principal(request: HttpRequest) -> Principal:
