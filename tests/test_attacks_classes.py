@@ -387,3 +387,13 @@ def test_a_classroom_behind_one_address_survives_its_typos(alice_trainer):
         assert join(Client(), slip, f"Slip {n}", address="10.20.30.40").status_code == 400
     for n in range(40):
         joined_account(join(Client(), code, f"Trainee {n}", address="10.20.30.40"))
+
+
+def test_another_trainers_board_summary_and_csv_are_not_found(alice_trainer):
+    """Held: Bob, a trainer, gets a 404 for each read of Alice's class."""
+    training_class = new_class(alice_trainer)
+    joined_account(join(Client(), training_class.code, "Ada Secretname"))
+    bob = trainer_client(make_trainer("trainer-bob"))
+    for url in ("board.json", "summary", "summary.csv", "join-page", ""):
+        response = bob.get(f"/training/classes/{training_class.pk}/{url}".rstrip("/"))
+        assert response.status_code == 404 and b"Secretname" not in response.content, url
