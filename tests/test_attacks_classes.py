@@ -397,3 +397,56 @@ def test_another_trainers_board_summary_and_csv_are_not_found(alice_trainer):
     for url in ("board.json", "summary", "summary.csv", "join-page", ""):
         response = bob.get(f"/training/classes/{training_class.pk}/{url}".rstrip("/"))
         assert response.status_code == 404 and b"Secretname" not in response.content, url
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_class_purge_skips_a_trainee_the_trainer_removes_meanwhile(settings):
+    """Finding: the purge read its trainees, then deleted their sandboxes one by one; a trainee the
+    trainer removed in between made it fail (Account.DoesNotExist) and stop, leaving the other
+    sandboxes of finished classes for the next run. Here the trainer's removal holds the sandbox's
+    row while the purge reaches it."""
+    from ram.policy import Principal
+    from training.classes import member_remove
+
+    settings.TRAINING_CLASS_RETENTION_DAYS = 7
+    owner = make_trainer("trainer-purge")
+    training_class = new_class(owner, capacity=3)
+    first, second = (class_join(training_class=training_class, display_name=name, context=CONTEXT)[0]
+                     for name in ("Ada", "Grace"))
+    long_ago = timezone.now() - timedelta(days=8)
+    TrainingClass.objects.filter(pk=training_class.pk).update(starts_at=long_ago - timedelta(hours=3),
+                                                              ends_at=long_ago)
+    errors: list = []
+    output = io.StringIO()
+
+    def purge():
+        try:
+            call_command("purge_sandboxes", stdout=output)
+        except Exception as error:  # noqa: BLE001 - the defect this test is about
+            errors.append(repr(error))
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=purge)
+    with transaction.atomic(), connection.cursor() as cursor:
+        member_remove(actor=Principal.trainer(owner.username),
+                      membership=ClassMembership.objects.select_related("account", "training_class").get(pk=first.pk),
+                      context=CONTEXT)
+        thread.start()
+        for _ in range(6000):  # until the purge waits on the sandbox the removal holds
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND wait_event_type = 'Lock'")
+            if cursor.fetchone()[0] == 1:
+                break
+            threading.Event().wait(0.01)
+        else:
+            pytest.fail("the purge never reached the removed trainee's sandbox")
+    thread.join()
+    assert errors == []
+    assert "Purged 1 sandbox of classes finished more than 7 days ago." in output.getvalue()
+    assert not Account.objects.filter(is_sandbox=True).exists()
+    second.refresh_from_db()
+    training_class.refresh_from_db()
+    assert second.removed_at is not None and training_class.seats_taken == 0

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from ram.audit import AuditContext, audit_record
 from ram.errors import RamError
+from ram.models import Account
 from ram.policy import Principal, authorize
 from ram.services import refuse_credential
 
@@ -271,7 +272,13 @@ def class_purge(*, retention: timedelta, context: AuditContext) -> int:
                .select_related("account__root_user", "training_class"))
     for membership in members:
         with transaction.atomic():
-            sandbox_delete(actor=OPERATOR, account=membership.account, context=context)
+            # The sandbox as it is now, locked: its trainer may have removed the trainee (and
+            # deleted it) since the list was read.
+            account = (Account.objects.select_for_update(of=("self",)).select_related("root_user")
+                       .filter(pk=membership.account_id).first())
+            if account is None:
+                continue
+            sandbox_delete(actor=OPERATOR, account=account, context=context)
             if ClassMembership.objects.filter(pk=membership.pk, removed_at__isnull=True).update(
                     removed_at=timezone.now()):
                 TrainingClass.objects.filter(pk=membership.training_class_id).update(
