@@ -136,8 +136,13 @@ def sandbox_purge(*, older_than: timedelta, context: AuditContext) -> int:
     cutoff = timezone.now() - older_than
     count = 0
     sandboxes = Account.objects.filter(is_sandbox=True, created_at__lt=cutoff, class_membership__isnull=True)
-    for account in sandboxes.select_related("root_user"):
-        sandbox_delete(actor=OPERATOR, account=account, context=context)
+    for pk in sandboxes.values_list("pk", flat=True):
+        with transaction.atomic():
+            # The sandbox as it is now, locked: a trainer may have deleted it since the list was read.
+            account = Account.objects.select_for_update(of=("self",)).select_related("root_user").filter(pk=pk).first()
+            if account is None:
+                continue
+            sandbox_delete(actor=OPERATOR, account=account, context=context)
         count += 1
     return count
 
