@@ -480,3 +480,16 @@ def test_the_class_purge_skips_a_trainee_the_trainer_removes_meanwhile(settings)
     second.refresh_from_db()
     training_class.refresh_from_db()
     assert second.removed_at is not None and training_class.seats_taken == 0
+
+
+def test_a_name_cannot_stack_accents_over_the_board_but_real_names_pass(alice_trainer):
+    """Finding: combining marks were unlimited, so a name of one letter and 60 stacked accents
+    drew over the rows above and below it on the trainer's board."""
+    training_class = new_class(alice_trainer, capacity=10)
+    before = world()
+    response = join(Client(), training_class.code, "Ada" + "\u0301\u0308" * 30)
+    assert response.status_code == 400
+    assert "A display name cannot stack more than 3 accents on one letter." in response.content.decode()
+    assert world() == before
+    for name in ("Nguye\u0302\u0303n", "น้ำฝน", "क्षितिज", "Zoë"):
+        joined_account(join(Client(), training_class.code, name))

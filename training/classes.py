@@ -36,6 +36,7 @@ from .services import OPERATOR, sandbox_create, sandbox_delete, sandbox_reset
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CODE_READING = str.maketrans({"O": "0", "I": "1", "L": "1"})
 DISPLAY_NAME_MAX = 64
+MAX_STACKED_MARKS = 3
 _REFUSED_CHARACTERS = set("<>&")
 # Invisible characters outside the categories refused below (control, format, unassigned…): the
 # default-ignorable letters and marks (Hangul fillers, the combining grapheme joiner, variation
@@ -59,6 +60,16 @@ def normalize_code(text: str) -> str:
     return "".join(ch for ch in (text or "").upper() if ch not in " -\t").translate(_CODE_READING)
 
 
+def _longest_run_of_marks(name: str) -> int:
+    """The most combining marks on one character (composed where Unicode can): a few in any
+    language's names, dozens in a name made to spill over the board's other rows."""
+    longest = run = 0
+    for ch in unicodedata.normalize("NFC", name):
+        run = run + 1 if unicodedata.category(ch) in ("Mn", "Me") else 0
+        longest = max(longest, run)
+    return longest
+
+
 def validate_display_name(text: str) -> str:
     """The trainee's display name, stripped; RamError (with a message for them) when it cannot be one."""
     name = (text or "").strip()
@@ -72,6 +83,10 @@ def validate_display_name(text: str) -> str:
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") or ord(ch) in _INVISIBLE for ch in name):
         raise ClassRefused("InvalidParameter.DisplayName.InvalidChars",
                            _("A display name cannot contain control or invisible characters."))
+    if _longest_run_of_marks(name) > MAX_STACKED_MARKS:
+        raise ClassRefused("InvalidParameter.DisplayName.InvalidChars",
+                           _("A display name cannot stack more than %(max)d accents on one letter.") % {
+                               "max": MAX_STACKED_MARKS})
     try:
         refuse_credential("DisplayName", name)
     except RamError as error:
