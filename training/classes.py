@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from ram.audit import AuditContext, audit_record
 from ram.errors import RamError
+from ram.models import Account
 from ram.policy import Principal, authorize
 from ram.services import refuse_credential
 
@@ -35,7 +36,14 @@ from .services import OPERATOR, sandbox_create, sandbox_delete, sandbox_reset
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CODE_READING = str.maketrans({"O": "0", "I": "1", "L": "1"})
 DISPLAY_NAME_MAX = 64
+MAX_STACKED_MARKS = 3
 _REFUSED_CHARACTERS = set("<>&")
+# Invisible characters outside the categories refused below (control, format, unassigned…): the
+# default-ignorable letters and marks (Hangul fillers, the combining grapheme joiner, variation
+# selectors) and the blank braille pattern. "Ada" followed by one of them looks like "Ada".
+_INVISIBLE = (frozenset({0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x2800, 0x3164, 0xFFA0})
+              | frozenset(range(0x180B, 0x1810)) | frozenset(range(0xFE00, 0xFE10))
+              | frozenset(range(0xE0100, 0xE01F0)))
 
 
 class ClassRefused(RamError):
@@ -52,6 +60,16 @@ def normalize_code(text: str) -> str:
     return "".join(ch for ch in (text or "").upper() if ch not in " -\t").translate(_CODE_READING)
 
 
+def _longest_run_of_marks(name: str) -> int:
+    """The most combining marks on one character (composed where Unicode can): a few in any
+    language's names, dozens in a name made to spill over the board's other rows."""
+    longest = run = 0
+    for ch in unicodedata.normalize("NFC", name):
+        run = run + 1 if unicodedata.category(ch) in ("Mn", "Me") else 0
+        longest = max(longest, run)
+    return longest
+
+
 def validate_display_name(text: str) -> str:
     """The trainee's display name, stripped; RamError (with a message for them) when it cannot be one."""
     name = (text or "").strip()
@@ -62,9 +80,13 @@ def validate_display_name(text: str) -> str:
         raise ClassRefused("InvalidParameter.DisplayName.InvalidChars",
                            _("A display name cannot contain <, > or &. Use letters, digits, spaces and "
                              "punctuation."))
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in name):
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") or ord(ch) in _INVISIBLE for ch in name):
         raise ClassRefused("InvalidParameter.DisplayName.InvalidChars",
                            _("A display name cannot contain control or invisible characters."))
+    if _longest_run_of_marks(name) > MAX_STACKED_MARKS:
+        raise ClassRefused("InvalidParameter.DisplayName.InvalidChars",
+                           _("A display name cannot stack more than %(max)d accents on one letter.") % {
+                               "max": MAX_STACKED_MARKS})
     try:
         refuse_credential("DisplayName", name)
     except RamError as error:
@@ -72,6 +94,12 @@ def validate_display_name(text: str) -> str:
                                          "name, and if you pasted a real secret by mistake, treat it as exposed.")
                            ) from error
     return name
+
+
+def name_key(name: str) -> str:
+    """What two display names share when a trainer could not tell them apart on the board: the same
+    text once case and compatibility forms are folded (``ADA``, ``ada`` and ``ＡＤＡ`` are one name)."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 # --- Who sees which class ---------------------------------------------------------------------------
@@ -232,6 +260,13 @@ def class_join(*, training_class: TrainingClass, display_name: str,
         training_class.refresh_from_db()
         raise join_refusal(training_class) or ClassRefused(
             "InvalidStatus.Class", _("This class takes no trainees now. Ask your trainer."))
+    # After the seat's UPDATE, which holds the class row (PostgreSQL) or the write lock (SQLite)
+    # until the commit: two trainees joining at once under one name cannot both pass.
+    wanted = name_key(display_name)
+    if any(name_key(name) == wanted for name in active_members(training_class).values_list("display_name", flat=True)):
+        raise ClassRefused("EntityAlreadyExists.DisplayName",
+                           _("Another trainee of this class has this display name. Add your initial or choose "
+                             "another name, so that your trainer can tell you apart."))
     account, password = sandbox_create(context=context)
     membership = ClassMembership.objects.create(training_class=training_class, display_name=display_name,
                                                 account=account, account_alias=account.alias, joined_at=now)
@@ -252,8 +287,16 @@ def class_purge(*, retention: timedelta, context: AuditContext) -> int:
                .select_related("account__root_user", "training_class"))
     for membership in members:
         with transaction.atomic():
-            sandbox_delete(actor=OPERATOR, account=membership.account, context=context)
-            if membership.removed_at is None:
-                ClassMembership.objects.filter(pk=membership.pk).update(removed_at=timezone.now())
+            # The sandbox as it is now, locked: its trainer may have removed the trainee (and
+            # deleted it) since the list was read.
+            account = (Account.objects.select_for_update(of=("self",)).select_related("root_user")
+                       .filter(pk=membership.account_id).first())
+            if account is None:
+                continue
+            sandbox_delete(actor=OPERATOR, account=account, context=context)
+            if ClassMembership.objects.filter(pk=membership.pk, removed_at__isnull=True).update(
+                    removed_at=timezone.now()):
+                TrainingClass.objects.filter(pk=membership.training_class_id).update(
+                    seats_taken=F("seats_taken") - 1)  # seats_taken counts the active memberships
         count += 1
     return count

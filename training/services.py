@@ -131,11 +131,18 @@ def sandbox_delete(*, actor: Principal, account: Account, context: AuditContext)
 
 
 def sandbox_purge(*, older_than: timedelta, context: AuditContext) -> int:
-    """Delete every sandbox created more than ``older_than`` ago. Returns how many."""
+    """Delete every sandbox created more than ``older_than`` ago, but those of a class: a class's
+    sandboxes live as long as the class, and go with ``training.classes.class_purge``. Returns how many."""
     cutoff = timezone.now() - older_than
     count = 0
-    for account in Account.objects.filter(is_sandbox=True, created_at__lt=cutoff).select_related("root_user"):
-        sandbox_delete(actor=OPERATOR, account=account, context=context)
+    sandboxes = Account.objects.filter(is_sandbox=True, created_at__lt=cutoff, class_membership__isnull=True)
+    for pk in sandboxes.values_list("pk", flat=True):
+        with transaction.atomic():
+            # The sandbox as it is now, locked: a trainer may have deleted it since the list was read.
+            account = Account.objects.select_for_update(of=("self",)).select_related("root_user").filter(pk=pk).first()
+            if account is None:
+                continue
+            sandbox_delete(actor=OPERATOR, account=account, context=context)
         count += 1
     return count
 

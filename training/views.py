@@ -1,6 +1,8 @@
 """Training pages: Start training, the guide's controls, sandbox reset, certificates, the trainer view."""
 from __future__ import annotations
 
+import ipaddress
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -41,8 +43,21 @@ def is_trainer(user) -> bool:
 
 
 def _client_address(request: HttpRequest) -> str:
-    """Per client, not per proxy: the same trusted-proxy rule as the audit trail."""
-    return client_address(request) or "unknown"
+    """Who the per-client limits count: per client, not per proxy (the same trusted-proxy rule as
+    the audit trail); an IPv6 client by its /64, the network one client holds (2^64 addresses to
+    rotate through otherwise)."""
+    address = client_address(request)
+    if address is None:
+        return "unknown"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6:
+        if parsed.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is the IPv4 client 192.0.2.1
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return address
 
 
 @require_http_methods(["GET", "POST"])
@@ -154,7 +169,10 @@ BOARD_POLL_MILLISECONDS = 5000
 
 
 def _sandboxes():
-    return Account.objects.filter(is_sandbox=True).order_by("-created_at", "-id")
+    """The sandboxes of the trainers' board: those started on their own (``/training/start``). A
+    class's sandboxes are on its page only, for its trainer (``training.views_classes``): another
+    trainer sees them nowhere and can neither reset nor delete them."""
+    return Account.objects.filter(is_sandbox=True, class_membership__isnull=True).order_by("-created_at", "-id")
 
 
 def _board_page(request: HttpRequest):
@@ -174,7 +192,7 @@ def trainer(request: HttpRequest) -> HttpResponse:
             return render(request, "refused.html", {
                 "title": "The request was refused", "message": f"{form.refusal()} Nothing was changed.",
             }, status=400)
-        account = get_object_or_404(Account, pk=form.cleaned_data["account"], is_sandbox=True)
+        account = get_object_or_404(_sandboxes(), pk=form.cleaned_data["account"])
         context = AuditContext.from_request(request)
         if form.cleaned_data["action"] == "reset":
             sandbox_reset(actor=Principal.trainer(request.user.username), account=account, context=context)

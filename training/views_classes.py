@@ -50,7 +50,7 @@ from .models import ClassMembership
 from .views import BOARD_POLL_MILLISECONDS, _client_address, board_refused, is_trainer
 
 JOINED_KEY = "training_class_joins"  # in the trainee's session: {class pk: sandbox alias}
-DEFAULT_WRONG_CODES = "10/600"
+DEFAULT_WRONG_CODES = "40/600"
 
 
 def _principal(request: HttpRequest) -> Principal:
@@ -266,6 +266,23 @@ def _wrong_codes_key(request: HttpRequest) -> str:
     return f"training:join:wrong-codes:{_client_address(request)}"
 
 
+def _count_wrong_code(counter: str, window: int) -> int:
+    """Count one more wrong code of this address (atomically: parallel guesses each get their own
+    number); the count so far."""
+    cache.add(counter, 0, timeout=window)
+    try:
+        return cache.incr(counter)
+    except ValueError:  # the count expired between the two calls: a new window starts
+        cache.add(counter, 0, timeout=window)
+        return cache.incr(counter)
+
+
+def _throttled(request: HttpRequest, form: JoinForm, window: int) -> HttpResponse:
+    return _join_page(request, form, 429, error=_(
+        "Too many wrong class codes were entered from your address. Wait %(minutes)d minutes, then check "
+        "the code with your trainer and try again.") % {"minutes": max(1, window // 60)})
+
+
 def _join_page(request: HttpRequest, form: JoinForm, status: int = 200, **extra) -> HttpResponse:
     response = render(request, "training/join.html", {"form": form, **extra}, status=status)
     add_never_cache_headers(response)
@@ -284,17 +301,21 @@ def join(request: HttpRequest) -> HttpResponse:
     limit, window = parse_rate(getattr(settings, "TRAINING_JOIN_WRONG_CODES", DEFAULT_WRONG_CODES))
     counter = _wrong_codes_key(request)
     if (cache.get(counter) or 0) >= limit:
-        return _join_page(request, form, 429, error=_(
-            "Too many wrong class codes were entered from your address. Wait %(minutes)d minutes, then check "
-            "the code with your trainer and try again.") % {"minutes": max(1, window // 60)})
+        return _throttled(request, form, window)
     if not form.is_valid():
         return _join_page(request, form, 400)
     training_class = find_class(form.cleaned_data["code"])
+    # Guesses sent in parallel all pass the check above: each answer is counted again here, after
+    # the lookup (an atomic increment for a wrong code), and only the first ``limit`` wrong codes
+    # learn that they are wrong; the others, and a right code once the limit is reached, get the
+    # same "too many" page as above, which tells nothing about the code.
     if training_class is None:
-        cache.add(counter, 0, timeout=window)
-        cache.incr(counter)
+        if _count_wrong_code(counter, window) > limit:
+            return _throttled(request, form, window)
         form.add_error("code", _("No class has this code. Check it with your trainer."))
         return _join_page(request, form, 400)
+    if (cache.get(counter) or 0) >= limit:
+        return _throttled(request, form, window)
     joined = request.session.get(JOINED_KEY, {})
     if str(training_class.pk) in joined and training_class.memberships.filter(
             account_alias=joined[str(training_class.pk)], removed_at__isnull=True).exists():

@@ -261,9 +261,12 @@ RAM_ACCESS_KEY_USAGE_DAYS = int(os.environ.get("RAM_ACCESS_KEY_USAGE_DAYS", "400
 RAM_STS_SESSION_RETENTION_DAYS = int(os.environ.get("RAM_STS_SESSION_RETENTION_DAYS", "7"))
 TRAINING_SANDBOXES_PER_HOUR = int(os.environ.get("TRAINING_SANDBOXES_PER_HOUR", "5"))
 # Classes (training.classes): joining with a valid code is limited by the class, not the address;
-# wrong codes are throttled per client address ("COUNT/SECONDS"); `purge_sandboxes` deletes a class's
-# sandboxes this many days after it was closed or ended.
-TRAINING_JOIN_WRONG_CODES = os.environ.get("TRAINING_JOIN_WRONG_CODES", "10/600")
+# wrong codes are throttled per client address ("COUNT/SECONDS"; an IPv6 client by its /64): 40 in 10
+# minutes lets a class of 40 behind one NAT address make its typos (a throttled address is refused
+# the right code too), and an address guessing all day long hits one of ten open classes' 40-bit
+# codes with odds of 5 in 10^8. `purge_sandboxes` deletes a class's sandboxes this many days after
+# it was closed or ended.
+TRAINING_JOIN_WRONG_CODES = os.environ.get("TRAINING_JOIN_WRONG_CODES", "40/600")
 TRAINING_CLASS_RETENTION_DAYS = int(os.environ.get("TRAINING_CLASS_RETENTION_DAYS", "7"))
 
 # --- Logging ----------------------------------------------------------------------------

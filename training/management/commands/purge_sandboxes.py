@@ -1,5 +1,5 @@
-"""Delete expired training sandboxes and everything in them: those created longer ago than
---older-than, and those of classes closed or ended longer ago than the class retention."""
+"""Delete expired training sandboxes and everything in them: those of no class created longer ago
+than --older-than, and those of classes closed or ended longer ago than the class retention."""
 import re
 from datetime import timedelta
 
@@ -21,7 +21,7 @@ def parse_age(text: str, option: str = "--older-than") -> timedelta:
 
 
 class Command(BaseCommand):
-    help = ("Delete training sandboxes created longer ago than --older-than (default 7d), and the sandboxes of "
+    help = ("Delete training sandboxes of no class created longer ago than --older-than (default 7d), and the sandboxes of "
             "classes closed or ended longer ago than --class-retention (default TRAINING_CLASS_RETENTION_DAYS).")
 
     def add_arguments(self, parser):
