@@ -74,8 +74,9 @@ def ram(world, **credentials) -> RamClient:
 
 
 def assumed() -> list[str]:
-    """The STS key ids of the AssumeRole events, oldest first."""
-    return [event.detail["access_key_id"] for event in AuditEvent.objects.filter(action="AssumeRole").order_by("id")]
+    """The STS key ids of the AssumeRole events that issued credentials, oldest first (a refused call is
+    a Failure event of its own)."""
+    return [event.detail["access_key_id"] for event in AuditEvent.objects.filter(action="AssumeRole", result="Success").order_by("id")]
 
 
 def test_the_provider_assumes_the_role_over_tls_and_its_credentials_read_but_do_not_write(world):
