@@ -76,7 +76,8 @@ def ram(world, **credentials) -> RamClient:
 def assumed() -> list[str]:
     """The STS key ids of the AssumeRole events that issued credentials, oldest first (a refused call is
     a Failure event of its own)."""
-    return [event.detail["access_key_id"] for event in AuditEvent.objects.filter(action="AssumeRole", result="Success").order_by("id")]
+    issued = AuditEvent.objects.filter(action="AssumeRole", result="Success").order_by("id")
+    return [event.detail["access_key_id"] for event in issued]
 
 
 def test_the_provider_assumes_the_role_over_tls_and_its_credentials_read_but_do_not_write(world):
