@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import sys
 import threading
 import time
@@ -31,6 +32,9 @@ from bench_http import ACCESS_KEY_ID, Client, csrf_token, log_on, v3_request
 WIZARD_PREFIX = "access_key_create_wizard"
 WIZARD_RUN = re.compile(r'name="wizard_run" value="([^"]+)"')
 CURRENT_STEP = re.compile(r'name="([a-z_]+-current_step)" value="([a-z_]+)"')
+
+
+RUN = secrets.token_hex(4)  # this driver process's: the display names of its trainees
 
 
 class Unexpected(Exception):
@@ -114,7 +118,8 @@ def class_join(client: Client, task: dict, index: int, state: dict) -> int:
         expect(status, 200, "open the join form")
         status, _headers, html = client.request("POST", "/training/join", form={
             "csrfmiddlewaretoken": csrf_token(html), "code": codes[state["class"]],
-            "display_name": f"Bench trainee {index}-{state['joins']}"})
+            # Unique in its class across runs and rounds: a class refuses a second trainee of one name.
+            "display_name": f"Bench trainee {RUN}-{index}-{state['joins']}"})
         sent += 2
         if status == 409 and b"This class is full" in html:
             state["class"] = (state["class"] + 1) % len(codes)
