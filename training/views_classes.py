@@ -205,30 +205,30 @@ def _member_or_404(request: HttpRequest, pk: int, member_pk: int) -> ClassMember
     return membership
 
 
+def _member_action(request: HttpRequest, pk: int, member_pk: int, change, done: str) -> HttpResponse:
+    """A trainer's action on one trainee of their class (``change``: a service of
+    ``training.classes``); ``done``: the message, with the trainee's ``%(name)s``."""
+    membership = _member_or_404(request, pk, member_pk)
+    try:
+        change(actor=_principal(request), membership=membership, context=AuditContext.from_request(request))
+    except RamError as error:
+        return _refused(request, error.message, 409)
+    messages.success(request, done % {"name": membership.display_name})
+    return redirect("training:class_detail", pk)
+
+
 @user_passes_test(is_trainer)
 @require_POST
 def member_reset_view(request: HttpRequest, pk: int, member_pk: int) -> HttpResponse:
-    membership = _member_or_404(request, pk, member_pk)
-    try:
-        member_reset(actor=_principal(request), membership=membership, context=AuditContext.from_request(request))
-    except RamError as error:
-        return _refused(request, error.message, 409)
-    messages.success(request, _("The sandbox of %(name)s is back to its starting state.") % {
-        "name": membership.display_name})
-    return redirect("training:class_detail", pk)
+    return _member_action(request, pk, member_pk, member_reset,
+                          _("The sandbox of %(name)s is back to its starting state."))
 
 
 @user_passes_test(is_trainer)
 @require_POST
 def member_remove_view(request: HttpRequest, pk: int, member_pk: int) -> HttpResponse:
-    membership = _member_or_404(request, pk, member_pk)
-    try:
-        member_remove(actor=_principal(request), membership=membership, context=AuditContext.from_request(request))
-    except RamError as error:
-        return _refused(request, error.message, 409)
-    messages.success(request, _("%(name)s is removed from the class and their sandbox is deleted.") % {
-        "name": membership.display_name})
-    return redirect("training:class_detail", pk)
+    return _member_action(request, pk, member_pk, member_remove,
+                          _("%(name)s is removed from the class and their sandbox is deleted."))
 
 
 def _join_url(request: HttpRequest, training_class=None) -> str:
