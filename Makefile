@@ -8,7 +8,7 @@ PORT   ?= 8000
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test install install-dev chromium migrate serve-prod clean
+.PHONY: demo test install install-dev chromium gettext messages migrate serve-prod clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,19 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; fi; }
 
+# GNU gettext: `make messages` and the test that the Chinese catalogue is current need xgettext and msgfmt.
+gettext:
+	@command -v xgettext >/dev/null && command -v msgfmt >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q gettext; \
+	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q gettext; fi; }
+
+# messages: the Chinese catalogue brought up to the source (new messages, gone ones dropped), then
+# compiled; translate what it adds in locale/zh_Hans/LC_MESSAGES/django.po and run it again
+# (docs/TRANSLATION.md). The compiled catalogue is committed, so `make demo` needs no gettext.
+messages: install-dev gettext
+	$(PY) manage.py makemessages -l zh_Hans --add-location file --no-obsolete
+	$(PY) manage.py compilemessages -l zh_Hans --ignore '.venv' --ignore '.venv/*'
+
 migrate: install
 	$(PY) manage.py migrate --noinput
 
@@ -41,7 +54,7 @@ demo: migrate
 
 # The second pass also puts the cache, the sessions and the API nonces in Redis, as production does,
 # and runs the tests marked `redis`; database 9 is the tests' own (every test empties it).
-test: install-dev chromium
+test: install-dev chromium gettext
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -m "not postgres and not redis"
 	DATABASE_URL=$(PG_TEST_URL) REDIS_URL=redis://127.0.0.1:6379/9 $(PY) -m pytest

@@ -14,6 +14,7 @@ SHELL_URL_NAMES = {
     "user_create": "ram:user_create", "credential_report": "ram:credential_report",
     "policy_list": "ram:policy_list", "policy_create": "ram:policy_create",
     "role_list": "ram:role_list", "role_create": "ram:role_create", "access_key_audit": "ram:access_key_audit",
+    "set_language": "console:set_language",
 }
 SHELL_STATIC_FILES = {
     "bootstrap_css": "vendor/bootstrap/bootstrap.min.css",

@@ -6,8 +6,9 @@ keeps Django's templates.
 What a page may use besides Jinja2's own:
 
 - ``url("ram:user_tab", name, "permissions")``: what ``{% url %}`` prints (``console.links``);
-- ``_("text")`` / ``gettext`` / ``ngettext`` (Django's translations, Jinja2's i18n extension, new style:
-  ``_("%(n)s done", n=count)``);
+- ``_("text")`` / ``gettext`` / ``ngettext`` / ``pgettext`` (Django's translations, Jinja2's i18n
+  extension, new style: ``_("%(n)s done", n=count)``; ``manage.py makemessages`` reads them, see
+  ``console/management/commands/makemessages.py``); ``html_lang()`` the page's ``<html lang>``;
 - ``static(path)``; ``csrf_input`` (the hidden CSRF field, one token per page: ``csrf``); ``request``, ``user``,
   ``messages`` and what ``console.context_processors`` and ``training.context_processors`` give;
 - filters ``console_datetime`` (``console.formats``, in the page's time zone: ``time_zone``),
@@ -26,7 +27,7 @@ from django.template.backends.utils import csrf_input
 from django.templatetags.static import static
 from django.utils.functional import SimpleLazyObject
 from django.utils.timezone import get_current_timezone, template_localtime
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import get_language, gettext, ngettext, npgettext, pgettext
 
 from console.formats import console_datetime
 from console.links import console_link
@@ -50,12 +51,20 @@ def datetime_filter(context, value, arg: str = "") -> str:
     which a table of dates would repeat for every cell (docs/PERFORMANCE.md, "Fast paths: measured")."""
     if not value:
         return ""
-    return console_datetime(value, seconds=arg == "seconds", empty="", zone=context.get("console_time_zone"))
+    return console_datetime(value, seconds=arg == "seconds", empty="", zone=context.get("console_time_zone"),
+                            language=context.get("console_language"))
 
 
 def time_zone(request) -> dict:
-    """Context processor of the Jinja2 engine: the current time zone, the ``console_datetime`` filter's."""
-    return {"console_time_zone": get_current_timezone()}
+    """Context processor of the Jinja2 engine: the current time zone and language, the
+    ``console_datetime`` filter's."""
+    return {"console_time_zone": get_current_timezone(), "console_language": get_language()}
+
+
+def html_lang() -> str:
+    """The page's language as ``<html lang>`` writes it (BCP 47): "en", "zh-Hans"."""
+    language = get_language() or "en"
+    return "zh-Hans" if language == "zh-hans" else language
 
 
 def csrf(request) -> dict:
@@ -70,8 +79,8 @@ def environment(**options) -> Environment:
     options["extensions"] = [*options.get("extensions", []), "jinja2.ext.i18n"]
     env = Environment(**options)
     # ``{{ _("Text %(name)s", name=value) }}``: Django's gettext, the text autoescaped like any other.
-    env.install_gettext_callables(gettext, ngettext, newstyle=True)
-    env.globals.update({"url": url, "static": static})
+    env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext)
+    env.globals.update({"url": url, "static": static, "html_lang": html_lang})
     env.filters.update({
         "console_datetime": datetime_filter, "date": date, "pluralize": defaultfilters.pluralize,
         "urlencode": defaultfilters.urlencode, "as_crispy_field": as_crispy_field,

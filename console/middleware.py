@@ -15,6 +15,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import get_script_prefix
 from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
 from django.utils.functional import SimpleLazyObject
 
 from console.links import console_link
@@ -47,6 +49,23 @@ class RequestContextMiddleware:
         response = self.get_response(request)
         response.setdefault("X-Request-Id", request.request_id)
         return response
+
+
+class ConsoleLocaleMiddleware(LocaleMiddleware):
+    """The page's language: the logon's choice (``User.language``, set by the switcher and, for a
+    class's trainee, by the class), else the browser's (``LANGUAGE_COOKIE_NAME``, then
+    ``Accept-Language``), else ``LANGUAGE_CODE``. No language in the URL (no ``i18n_patterns``).
+
+    Django's ``LocaleMiddleware`` with the logon's choice first; it reads ``request.user``, which the
+    session's logon loads anyway, so a page costs no query more. The OpenAPI answers before this
+    runs, in English (``ram.api.middleware``)."""
+
+    def process_request(self, request):
+        user = getattr(request, "user", None)
+        chosen = getattr(user, "language", "") if user is not None and user.is_authenticated else ""
+        language = chosen or translation.get_language_from_request(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
 
 
 class _NoPrincipal:

@@ -9,6 +9,7 @@ console_patterns = [
     path("login", views.LogonView.as_view(), name="login"),
     path("login/verify", views.logon_verify, name="logon_verify"),
     path("logout", views.LogoffView.as_view(), name="logout"),
+    path("language", views.set_language, name="set_language"),
 ]
 
 urlpatterns = [

@@ -9,15 +9,16 @@ from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from ram.audit import AuditContext
 from ram.errors import RamError
@@ -168,3 +169,35 @@ def home(request: HttpRequest) -> HttpResponse:
         context["stats"]["users"] = RamUser.objects.filter(account=account).count()
         context["root_key_count"] = context["stats"]["root_keys"]
     return render(request, "console/home.html", context)
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The switcher of the top bar (中文 / English): the language for this browser (a cookie, as
+    before logon) and, for a logon, the logon's own (``User.language``, which wins on every browser
+    it logs on from). Then back to ``next`` or else the page it came from (``Referer``, sent for this
+site's own pages: ``SECURE_REFERRER_POLICY``), a page of this site; the console's home otherwise.
+
+    A UI preference, not a RAM resource: no policy governs it and the audit trail does not record it,
+    as Alibaba's ActionTrail does not record the console's language."""
+    language = request.POST.get("language", "")
+    next_url = request.POST.get("next") or request.META.get("HTTP_REFERER", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        next_url = reverse("console:home")
+    response = HttpResponseRedirect(next_url)  # a URL, never a view name (``redirect`` would reverse one)
+    if language not in dict(settings.LANGUAGES):
+        messages.error(request, _("Choose a language of the list: 中文 or English."))
+        return response
+    user = request.user
+    if user.is_authenticated and user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+    translation.activate(language)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH, domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE, httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response

@@ -106,6 +106,8 @@ CONSOLE_MATRIX = [
     # The auditors' admin logs on through the console's logon form; a logon that is not staff is told it has no access.
     "GET  /admin/login/                                              -    login  403   403   403    403   403   403     login   login   403",
     "POST /logout                                                    -    login  login login login  login login login   login   login   login",
+    # The language switcher: anyone, back to the page it was on (the logon's choice is a preference, not RAM state).
+    "POST /language language=zh-hans next=/users/                    -    redir  redir redir redir  redir redir redir   redir   redir   redir",
     "GET  /healthz                                                   -    ok     ok    ok    ok     ok    ok    ok      ok      ok      ok",
     "GET  /readyz                                                    -    ok     ok    ok    ok     ok    ok    ok      ok      ok      ok",
     # Identities > Users
@@ -768,8 +770,8 @@ def test_the_matrix_counts_its_cells():
     """The figure in docs/SECURITY.md: cells tried (each a request, or a short flow, and a state check)."""
     console = sum(outcome != "-" for row in CONSOLE_ROWS for outcome in row.outcomes.values())
     api = sum(outcome != "-" for row in API_ROWS for outcome in row.outcomes.values())
-    assert (len(CONSOLE_ROWS), len(API_ROWS), len(ROLES)) == (126, 130, 10)
-    assert (console, api) == (1260, 1040)
+    assert (len(CONSOLE_ROWS), len(API_ROWS), len(ROLES)) == (127, 130, 10)
+    assert (console, api) == (1270, 1040)
 
 
 def test_the_world_has_what_the_table_assumes(db):

@@ -240,6 +240,10 @@ FORMS = [
         "password": crafted("demo-owner", "demo-alice", "LTAI" + "y" * 20), "next": URL_LIKE},
         good={"username": "owner@demo.example", "password": "demo-owner", "next": "/users/"}, examples=20),
     Form("console:logout", "root", {"next": URL_LIKE}, good={}),
+    Form("console:set_language", "root", {"language": crafted("zh-hans", "en", "zh-Hans", "zh", "fr", "en-us"),
+                                           "next": URL_LIKE}, good={"language": "zh-hans", "next": "/users/"}),
+    Form("console:set_language", "anonymous", {"language": crafted("zh-hans", "en", "de"), "next": URL_LIKE},
+         good={"language": "en"}, label="console:set_language (anonymous)"),
     # training/urls.py
     Form("training:start", "anonymous", {"exercise": crafted("ram-user-key")}, good={}, examples=3),
     Form("training:exercise", "trainee", {"exercise": crafted("ram-user-key", "root-key", "disable-delete",

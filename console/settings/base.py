@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "console.middleware.ConsoleLocaleMiddleware",  # the page's language: the logon's, else the browser's
     "console.middleware.PrivateNoStoreMiddleware",  # Cache-Control: private, no-store when logged on
     "django.contrib.messages.middleware.MessageMiddleware",
     "console.middleware.SessionTimeoutMiddleware",  # idle and absolute session timeouts (below)
@@ -229,7 +230,16 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Internationalisation ---------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+# The console speaks English and Simplified Chinese (docs/TRANSLATION.md). A page's language is its
+# logon's choice, else the browser's (the switcher's cookie, then Accept-Language):
+# console.middleware.ConsoleLocaleMiddleware. The APIs always answer in English, as Alibaba's do.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "console_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -53,6 +53,7 @@ SECURE_HSTS_PRELOAD = True
 # --- Cookies ------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+LANGUAGE_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True  # no script reads it: forms carry the token, the OpenAPI needs none
 # The __Host- prefix makes browsers refuse the cookie unless it is Secure, for "/" and for this

@@ -5,6 +5,7 @@ session, CSRF, authentication or logon-throttling middleware (an SDK has no cook
 token; its signature is its authentication). Anything that is not an API call passes through.
 Every answer is JSON with a request id; bad input is a 4xx with a RAM error code, never an HTML
 page, and an unexpected failure is a JSON ``InternalError`` (logged with the request id only).
+Messages are English whatever the console's language.
 An address with too many failed authentications is refused first (``Throttling.User``).
 """
 from __future__ import annotations
@@ -13,9 +14,11 @@ import logging
 import uuid
 from dataclasses import replace
 
+from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 
 from ram.audit import AuditContext, audit_refusal_bounded
 from ram.errors import RamError
@@ -42,7 +45,10 @@ class OpenApiMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not is_api_call(request):
             return self.get_response(request)
-        return handle_api_call(request)
+        # In English whatever the thread served last: the APIs answer as Alibaba's do, and a thread
+        # keeps the language a console page activated until something activates another.
+        with translation.override(settings.LANGUAGE_CODE):
+            return handle_api_call(request)
 
 
 def handle_api_call(request: HttpRequest) -> HttpResponse:

@@ -18,6 +18,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.crypto import constant_time_compare
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from formtools.wizard.views import SessionWizardView
 
@@ -32,6 +33,7 @@ from ..services import CREATION_RUN_COMPLETED, IssuedKey, access_key_create_once
 from .common import MFA_REFUSALS, principal_of, ram_user_in_account, require
 
 RUN = "run"
+RESUME = "resume"
 
 
 def operator_has_mfa(wizard) -> bool:
@@ -45,6 +47,8 @@ def render_reveal(request, issued: IssuedKey, *, done_url: str, confirm_saved_ur
     response = render(request, "ram/dialogs/access_key_reveal.html", {
         "access_key": issued.access_key, "secret": issued.secret, "done_url": done_url,
         "confirm_saved_url": confirm_saved_url, "rotation_of": rotation_of or [],
+        "language_locked": _("Save the AccessKey Secret first: it is shown only once, and switching the "
+                             "language would leave this page."),
     })
     add_never_cache_headers(response)
     response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
@@ -89,7 +93,11 @@ class CreateAccessKeyWizard(SessionWizardView):
         return [self.templates.get(self.steps.current, self.verification_template)]
 
     def get(self, request, *args, **kwargs):
-        """A new run: fresh storage and a fresh run token."""
+        """A new run: fresh storage and a fresh run token. ``?resume=1`` (where the language switcher
+        comes back to) shows the run's current step again instead, with the steps already given kept."""
+        if request.GET.get(RESUME) and self.storage.extra_data.get(RUN) \
+                and self.storage.current_step in self.get_form_list():
+            return self.render(self.get_form())
         self.storage.reset()
         self.storage.current_step = self.steps.first
         self.storage.extra_data = {RUN: creation_run_open(logon=request.user)}
@@ -110,7 +118,8 @@ class CreateAccessKeyWizard(SessionWizardView):
 
     def get_context_data(self, form, **kwargs):
         context = super().get_context_data(form=form, **kwargs)
-        context.update({"wizard_run": self.storage.extra_data.get(RUN, ""), "cancel_url": self.back_url})
+        context.update({"wizard_run": self.storage.extra_data.get(RUN, ""), "cancel_url": self.back_url,
+                        "language_next": f"{self.request.path}?{RESUME}=1"})
         return context
 
     def render_done(self, form, **kwargs):
