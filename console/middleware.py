@@ -12,11 +12,11 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.signals import got_request_exception
 from django.http import HttpResponse
+from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import render
 from django.urls import get_script_prefix
-from django.utils.cache import add_never_cache_headers, patch_cache_control
-from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.functional import SimpleLazyObject
 
 from console.links import console_link

@@ -15,8 +15,7 @@ from django.db import transaction
 from django.test import Client
 
 from .security_helpers import build_world
-from .test_authz_matrix import (CONSOLE_ROWS, LOGON_OF_ROLE, ROLES, _console_request, _Rollback, _setup,
-                                _values)
+from .test_authz_matrix import CONSOLE_ROWS, LOGON_OF_ROLE, ROLES, _console_request, _Rollback, _setup, _values
 from .zh_hans import data_words, english_in
 
 CHINESE = "zh-hans"
