@@ -1,7 +1,7 @@
 """How the console prints values, where a template filter per cell would cost too much."""
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 
 from django.utils import timezone, translation
 
@@ -28,3 +28,12 @@ def console_datetime(value: datetime | None, *, seconds: bool = False, empty: st
     else:
         text = f"{MONTH_ABBREVIATIONS[value.month - 1]} {value.day}, {value.year}, {value.hour:02d}:{value.minute:02d}"
     return f"{text}:{value.second:02d}" if seconds else text
+
+
+def console_day(value: date, *, language: str | None = None) -> str:
+    """A day (a date, no time) as the usage charts and their ranges print it in the active language
+    (or ``language``): in English "2026-12-03" (ISO 8601), in Chinese "2026年12月3日" (the day of
+    ``console_datetime``'s Chinese)."""
+    if (language or translation.get_language()) == "zh-hans":
+        return f"{value.year}年{value.month}月{value.day}日"
+    return value.isoformat()

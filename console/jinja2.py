@@ -11,7 +11,8 @@ What a page may use besides Jinja2's own:
   ``console/management/commands/makemessages.py``); ``html_lang()`` the page's ``<html lang>``;
 - ``static(path)``; ``csrf_input`` (the hidden CSRF field, one token per page: ``csrf``); ``request``, ``user``,
   ``messages`` and what ``console.context_processors`` and ``training.context_processors`` give;
-- filters ``console_datetime`` (``console.formats``, in the page's time zone: ``time_zone``),
+- filters ``console_datetime`` (``console.formats``, in the page's time zone: ``time_zone``), ``console_day``
+  (a date, as the usage charts print it),
   ``date(format)`` (Django's ``date``), ``pluralize``, ``urlencode`` (Django's) and
   ``as_crispy_field`` (crispy forms' field, rendered by its own Django templates).
 
@@ -29,7 +30,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.timezone import get_current_timezone, template_localtime
 from django.utils.translation import get_language, gettext, ngettext, npgettext, pgettext
 
-from console.formats import console_datetime
+from console.formats import console_datetime, console_day
 from console.links import console_link
 from jinja2 import ChainableUndefined, Environment, pass_context
 
@@ -53,6 +54,12 @@ def datetime_filter(context, value, arg: str = "") -> str:
         return ""
     return console_datetime(value, seconds=arg == "seconds", empty="", zone=context.get("console_time_zone"),
                             language=context.get("console_language"))
+
+
+@pass_context
+def day_filter(context, value) -> str:
+    """``console_day``: a date in the page's language (read once a page, as ``console_datetime``'s)."""
+    return console_day(value, language=context.get("console_language"))
 
 
 def time_zone(request) -> dict:
@@ -82,7 +89,7 @@ def environment(**options) -> Environment:
     env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext)
     env.globals.update({"url": url, "static": static, "html_lang": html_lang})
     env.filters.update({
-        "console_datetime": datetime_filter, "date": date, "pluralize": defaultfilters.pluralize,
+        "console_datetime": datetime_filter, "console_day": day_filter, "date": date, "pluralize": defaultfilters.pluralize,
         "urlencode": defaultfilters.urlencode, "as_crispy_field": as_crispy_field,
     })
     return env
