@@ -8,6 +8,8 @@ from django import forms
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from console.formats import console_day
+
 from .credentials import ACCESS_KEY_ID_REGEX
 from .errors import RamError
 from .models import AccessKey
@@ -68,7 +70,7 @@ class UserCreateForm(NoCredentialEchoMixin, forms.Form):
 class AccessKeyDeleteForm(forms.Form):
     """Deleting a key is confirmed by typing its AccessKey ID."""
 
-    confirm_access_key_id = forms.CharField(label="Enter the AccessKey ID to confirm", max_length=64)
+    confirm_access_key_id = forms.CharField(label=_("Enter the AccessKey ID to confirm"), max_length=64)
 
     def __init__(self, *args, access_key_id: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -77,7 +79,7 @@ class AccessKeyDeleteForm(forms.Form):
     def clean_confirm_access_key_id(self) -> str:
         typed = self.cleaned_data["confirm_access_key_id"].strip()
         if typed != self.access_key_id:
-            raise forms.ValidationError("The AccessKey ID you entered does not match.")
+            raise forms.ValidationError(_("The AccessKey ID you entered does not match."))
         return typed
 
 
@@ -220,7 +222,7 @@ class AccessKeyAuditForm(forms.Form):
             if first > last:
                 self.add_error("first_day", _("The first day comes after the last."))
             elif first < self.oldest:
-                self.add_error("first_day", _("Usage is kept from %(day)s on.") % {"day": self.oldest.isoformat()})
+                self.add_error("first_day", _("Usage is kept from %(day)s on.") % {"day": console_day(self.oldest)})
             elif last > self.today:
                 self.add_error("last_day", _("The last day is in the future."))
         return data

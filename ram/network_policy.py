@@ -78,9 +78,10 @@ class NetworkPolicy:
         return any(value & mask == network for kind, network, mask in self._ranges if kind == version)
 
 
-def _invalid(reason: str) -> RamError:
-    return RamError("InvalidParameter.AccessKeyPolicy",
-                    _("The parameter AccessKeyPolicy is invalid: %(reason)s") % {"reason": reason})
+def _invalid(message: str) -> RamError:
+    """InvalidParameter.AccessKeyPolicy, ``message`` saying what is wrong: a whole sentence in the
+    active language (the console's; the OpenAPI answers in English)."""
+    return RamError("InvalidParameter.AccessKeyPolicy", message)
 
 
 def parse(text) -> NetworkPolicy:
@@ -88,9 +89,10 @@ def parse(text) -> NetworkPolicy:
     if isinstance(text, dict):
         text = json.dumps(text, sort_keys=True)
     if not isinstance(text, str) or not text.strip():
-        raise _invalid(_("it is empty."))
+        raise _invalid(_("The parameter AccessKeyPolicy is invalid: it is empty."))
     if len(text) > MAX_DOCUMENT_LENGTH:
-        raise _invalid(_("it is longer than %(max)d characters.") % {"max": MAX_DOCUMENT_LENGTH})
+        raise _invalid(_("The parameter AccessKeyPolicy is invalid: it is longer than %(max)d characters.") % {
+            "max": MAX_DOCUMENT_LENGTH})
     return _parsed(text)
 
 
@@ -100,56 +102,64 @@ def _refuse_constant(name: str):
 
 @lru_cache(maxsize=1024)
 def _parsed(text: str) -> NetworkPolicy:
+    """The policy of ``text``; a refusal is raised again on every call, in the language of that call."""
     try:
         document = json.loads(text, parse_constant=_refuse_constant)
     except (ValueError, RecursionError):
-        raise _invalid(_("it is not valid JSON.")) from None
+        raise _invalid(_("The parameter AccessKeyPolicy is invalid: it is not valid JSON.")) from None
     if not isinstance(document, dict):
-        raise _invalid(_("it must be a JSON object."))
+        raise _invalid(_("The parameter AccessKeyPolicy is invalid: it must be a JSON object."))
     unknown = set(document) - {"Version", "Status", "Statements"}
     if unknown:
-        raise _invalid(_("unknown field %(field)s.") % {"field": sorted(unknown)[0][:40]})
+        raise _invalid(_("The parameter AccessKeyPolicy is invalid: unknown field %(field)s.") % {
+            "field": sorted(unknown)[0][:40]})
     version = document.get("Version", 1)
     if version not in (1, "1") or isinstance(version, bool):
-        raise _invalid(_("Version must be 1."))
+        raise _invalid(_("The parameter AccessKeyPolicy is invalid: Version must be 1."))
     status = document.get("Status")
     if status not in (ACTIVE, INACTIVE):
-        raise _invalid(_("Status must be Active or Inactive."))
+        raise _invalid(_("The parameter AccessKeyPolicy is invalid: Status must be Active or Inactive."))
     statements = document.get("Statements")
     if not isinstance(statements, list):
-        raise _invalid(_("Statements must be a list (it may be empty)."))
+        raise _invalid(_("The parameter AccessKeyPolicy is invalid: Statements must be a list (it may be empty)."))
     if len(statements) > MAX_STATEMENTS:
-        raise _invalid(_("at most %(max)d statements.") % {"max": MAX_STATEMENTS})
+        raise _invalid(_("The parameter AccessKeyPolicy is invalid: at most %(max)d statements.") % {
+            "max": MAX_STATEMENTS})
     public, kept = [], []
     for number, statement in enumerate(statements, start=1):
-        where = _("statement %(n)d") % {"n": number}
         if not isinstance(statement, dict) or set(statement) - {"Type", "Value", "IPList"}:
-            raise _invalid(_("%(where)s must hold only Type, Value and IPList.") % {"where": where})
+            raise _invalid(_("The parameter AccessKeyPolicy is invalid: statement %(n)d must hold only Type, Value "
+                             "and IPList.") % {"n": number})
         kind = statement.get("Type")
         if kind not in (PUBLIC, VPC):
-            raise _invalid(_("%(where)s: Type must be ClassicWhiteList or VPCWhiteList.") % {"where": where})
+            raise _invalid(_("The parameter AccessKeyPolicy is invalid: statement %(n)d: Type must be "
+                             "ClassicWhiteList or VPCWhiteList.") % {"n": number})
         value = statement.get("Value", "")
         if kind == PUBLIC and value:
-            raise _invalid(_("%(where)s: a ClassicWhiteList statement takes no Value.") % {"where": where})
+            raise _invalid(_("The parameter AccessKeyPolicy is invalid: statement %(n)d: a ClassicWhiteList "
+                             "statement takes no Value.") % {"n": number})
         if kind == VPC and (not isinstance(value, str) or not _VPC_ID.fullmatch(value)):
-            raise _invalid(_("%(where)s: a VPCWhiteList statement needs its VPC ID as Value.") % {"where": where})
+            raise _invalid(_("The parameter AccessKeyPolicy is invalid: statement %(n)d: a VPCWhiteList "
+                             "statement needs its VPC ID as Value.") % {"n": number})
         addresses = statement.get("IPList")
         if not isinstance(addresses, list) or not addresses:
-            raise _invalid(_("%(where)s: IPList must be a non-empty list.") % {"where": where})
+            raise _invalid(_("The parameter AccessKeyPolicy is invalid: statement %(n)d: IPList must be a "
+                             "non-empty list.") % {"n": number})
         if len(addresses) > MAX_ADDRESSES_PER_STATEMENT:
-            raise _invalid(_("%(where)s: at most %(max)d addresses or CIDR blocks.") % {
-                "where": where, "max": MAX_ADDRESSES_PER_STATEMENT})
+            raise _invalid(_("The parameter AccessKeyPolicy is invalid: statement %(n)d: at most %(max)d "
+                             "addresses or CIDR blocks.") % {"n": number, "max": MAX_ADDRESSES_PER_STATEMENT})
         networks = []
         for entry in addresses:
             if not isinstance(entry, str) or len(entry) > 64:
-                raise _invalid(_("%(where)s: every IPList entry is an address or a CIDR block.") % {"where": where})
+                raise _invalid(_("The parameter AccessKeyPolicy is invalid: statement %(n)d: every IPList entry "
+                                 "is an address or a CIDR block.") % {"n": number})
             try:
                 if "%" in entry:  # an IPv6 zone id: any text, and no address of the Internet has one
                     raise ValueError(entry)
                 networks.append(ipaddress.ip_network(entry.strip(), strict=True))
             except ValueError:
-                raise _invalid(_("%(where)s: %(entry)s is not an IP address or CIDR block.") % {
-                    "where": where, "entry": entry[:64]}) from None
+                raise _invalid(_("The parameter AccessKeyPolicy is invalid: statement %(n)d: %(entry)s is not an "
+                                 "IP address or CIDR block.") % {"n": number, "entry": entry[:64]}) from None
         if kind == PUBLIC:
             public.extend(networks)
         kept.append({"Type": kind, **({"Value": value} if kind == VPC else {}),

@@ -1323,7 +1323,7 @@ def access_key_restore(*, actor: Principal, recycled: RecycledAccessKey,
     keys = _owner_keys_locked(owner)
     recycled = RecycledAccessKey.objects.select_for_update().filter(pk=recycled.pk, purge_at__gt=timezone.now()).first()
     if recycled is None:  # restored or deleted meanwhile, or its time in the bin is over
-        raise RamError("EntityNotExist.User.AccessKey", "The AccessKey is no longer in the recycle bin.")
+        raise RamError("EntityNotExist.User.AccessKey", gettext_lazy("The AccessKey is no longer in the recycle bin."))
     quota = AccessKey.quota_of(owner)
     for _attempt in range(quota.limit):
         free = _free_slots(keys, quota.limit)
@@ -1345,9 +1345,10 @@ def access_key_restore(*, actor: Principal, recycled: RecycledAccessKey,
                      account_uid=recycled.account.uid, target_type="AccessKey", target=access_key.access_key_id,
                      detail={"status": AccessKey.INACTIVE})
         return access_key
-    raise RamError("LimitExceeded.User.AccessKey", format_lazy(
-        "{refusal} {advice}", refusal=quota.refusal,
-        advice=gettext_lazy("Delete an AccessKey pair of this owner first, then restore this one.")))
+    # One sentence for the catalogue: the refusal, then what to do (Chinese joins them without a space).
+    raise RamError("LimitExceeded.User.AccessKey", gettext_lazy(
+        "%(refusal)s Delete an AccessKey pair of this owner first, then restore this one.") % {
+        "refusal": quota.refusal})
 
 
 @transaction.atomic
@@ -1357,7 +1358,7 @@ def access_key_delete_from_recycle_bin(*, actor: Principal, recycled: RecycledAc
     authorize(actor, "ram:DeleteAccessKeyInRecycleBin", access_key_resource(recycled))
     deleted, _ = RecycledAccessKey.objects.filter(pk=recycled.pk).delete()
     if not deleted:
-        raise RamError("EntityNotExist.User.AccessKey", "The AccessKey is no longer in the recycle bin.")
+        raise RamError("EntityNotExist.User.AccessKey", gettext_lazy("The AccessKey is no longer in the recycle bin."))
     audit_record(context=context, actor=actor, action="DeleteAccessKeyInRecycleBin",
                  account_uid=recycled.account.uid, target_type="AccessKey", target=recycled.access_key_id)
 
