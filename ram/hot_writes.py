@@ -30,8 +30,16 @@ from django.db.models import Model
 from django.db.models.sql.subqueries import InsertQuery
 
 
-def insert_together(*instances: Model) -> None:
-    """Insert new (unsaved) model instances, all or none, and set their primary keys."""
+def insert_together(*instances: Model, wait_for_flush: bool = True) -> None:
+    """Insert new (unsaved) model instances, all or none, and set their primary keys.
+
+    ``wait_for_flush=False``: on PostgreSQL, outside a transaction, the statement commits without
+    waiting for its WAL to reach the disk (``synchronous_commit`` off for this one transaction, set
+    by the statement itself: ``set_config(…, true)`` is ``SET LOCAL``). A crash of the database
+    within a fraction of a second (at most three ``wal_writer_delay``) may lose the rows — all of
+    them together, never some — and nothing written after them survives either (the WAL is flushed
+    in order). For rows whose loss is harmless and fails closed, such as an STS session with its
+    audit event (credentials the server no longer knows are refused): docs/SECURITY.md."""
     using = router.db_for_write(type(instances[0]))
     connection = connections[using]
     if connection.vendor != "postgresql":
@@ -51,6 +59,9 @@ def insert_together(*instances: Model) -> None:
         ctes.append(f"w{index} AS ({sql})")
         params.extend(sql_params)
         picks.append(f"(SELECT {connection.ops.quote_name(meta.pk.column)} FROM w{index})")
+    if not wait_for_flush and not connection.in_atomic_block:
+        ctes.append("flush AS (SELECT set_config('synchronous_commit', 'off', true) AS value)")
+        picks.append("(SELECT value FROM flush)")  # a SELECT in a WITH runs only when it is read
     statement = f"WITH {', '.join(ctes)} SELECT {', '.join(picks)}"
     if connection.in_atomic_block:
         with transaction.atomic(using=using), connection.cursor() as cursor:
@@ -61,6 +72,6 @@ def insert_together(*instances: Model) -> None:
         with connection.cursor() as cursor:
             cursor.execute(statement, params)
             keys = cursor.fetchone()
-    for instance, key in zip(instances, keys, strict=True):
+    for instance, key in zip(instances, keys[:len(instances)], strict=True):
         instance.pk = key
         instance._state.adding, instance._state.db = False, using

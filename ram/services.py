@@ -888,8 +888,10 @@ def sts_assume_role(*, actor: Principal, role_arn_text: str, session_name: str, 
                                 "expires": session.expires_at.isoformat(), "session_policy": narrowed is not None})
     try:
         # The session and its event in one statement (ram/hot_writes.py: the API's hottest write);
-        # a role deleted since it was read fails the session's foreign key: nothing is written.
-        hot_writes.insert_together(session, event)
+        # a role deleted since it was read fails the session's foreign key: nothing is written. Not
+        # waiting for the disk: a database crash right after may lose both, together — credentials
+        # the server then refuses, and no event of a credential that works (docs/SECURITY.md).
+        hot_writes.insert_together(session, event, wait_for_flush=False)
     except IntegrityError:
         raise RamError("NoPermission", "You are not authorized to assume this role: it does not exist, or its "
                        "trust policy does not name you.", recommend="Check the RoleArn and the role's trust policy.") \

@@ -79,6 +79,45 @@ def test_on_postgresql_it_is_one_statement_outside_a_transaction(role, cli, tran
 
 
 @pytest.mark.postgres
+def test_without_waiting_for_the_flush_only_its_own_commit_is_asynchronous(role, cli, transactional_db):
+    """AssumeRole's write: ``synchronous_commit`` off for its one statement's transaction (set by the
+    statement, ``SET LOCAL``), the rows written, and the connection's setting as it was after it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        before = cursor.fetchone()[0]
+    session, event = _pair(role, "async", cli)
+    with CaptureQueriesContext(connection) as queries:
+        insert_together(session, event, wait_for_flush=False)
+    assert len(queries.captured_queries) == 1
+    assert "set_config('synchronous_commit', 'off', true)" in queries.captured_queries[0]["sql"]
+    assert StsSession.objects.filter(pk=session.pk).exists() and AuditEvent.objects.filter(pk=event.pk).exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == before
+
+
+@pytest.mark.postgres
+def test_inside_a_callers_transaction_it_never_makes_that_commit_asynchronous(role, cli):
+    session, event = _pair(role, "inside", cli)
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        insert_together(session, event, wait_for_flush=False)
+    assert not any("synchronous_commit" in query["sql"] for query in queries.captured_queries)
+
+
+def test_assume_role_does_not_wait_for_the_flush(role, account, make_ram_user, cli, monkeypatch):
+    from ram import services
+
+    dev = make_ram_user(account, "dev")
+    policy_attach(actor=cli, ram_user=dev, policy_name="AliyunSTSAssumeRoleAccess")
+    seen = []
+    real = services.hot_writes.insert_together
+    monkeypatch.setattr(services.hot_writes, "insert_together",
+                        lambda *instances, **options: seen.append(options) or real(*instances, **options))
+    sts_assume_role(actor=Principal.for_ram_user(dev), role_arn_text=role.arn, session_name="s1")
+    assert seen == [{"wait_for_flush": False}]
+
+
+@pytest.mark.postgres
 def test_a_failure_writes_nothing_and_leaves_the_enclosing_transaction_usable(role, cli):
     session, event = _pair(role, "gone", cli)
     session.role_id = role.pk + 1000  # no such role: the deferred foreign key fails the statement
@@ -109,9 +148,9 @@ def test_assume_role_of_a_role_deleted_after_it_was_read_is_refused_and_writes_n
     policy_attach(actor=cli, ram_user=dev, policy_name="AliyunSTSAssumeRoleAccess")
     real = services.hot_writes.insert_together
 
-    def delete_the_role_first(*instances):
+    def delete_the_role_first(*instances, **options):
         Role.objects.filter(pk=role.pk).delete()
-        return real(*instances)
+        return real(*instances, **options)
 
     monkeypatch.setattr(services.hot_writes, "insert_together", delete_the_role_first)
     with pytest.raises(RamError) as refused:
