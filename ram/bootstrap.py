@@ -5,6 +5,8 @@ Idempotent; called by the data migration (with historical models) and by ``seed_
 """
 from __future__ import annotations
 
+from django.utils import translation
+
 from .policy import SYSTEM_POLICIES
 
 AUDITORS_GROUP = "Auditors"
@@ -20,6 +22,8 @@ def ensure_system_policies(policy_model=None, version_model=None) -> None:
         from .models import PolicyVersion as version_model
     owned = any(field.name == "account" for field in policy_model._meta.get_fields())  # since 0010
     for name, (description, document) in SYSTEM_POLICIES.items():
+        with translation.override("en"):  # stored in English, as the API returns it; the console translates
+            description = str(description)
         policy, _ = policy_model.objects.update_or_create(
             name=name, **({"account": None} if owned else {}),
             defaults={"policy_type": "System", "description": description, "document": document},

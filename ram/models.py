@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .credentials import ACCESS_KEY_ID_REGEX
+from .policy import SYSTEM_POLICIES
 
 NUMBER_WORDS = {1: _("one"), 2: _("two"), 3: _("three"), 4: _("four"), 5: _("five"), 6: _("six"), 7: _("seven"),
                 8: _("eight"), 9: _("nine"), 10: _("ten")}
@@ -140,6 +141,17 @@ class Policy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def console_description(self) -> str:
+        """The note the console shows: a system policy's in the page's language (its English, stored
+        and returned by the API, is the msgid of ``ram.policy.SYSTEM_POLICIES``), a custom policy's
+        as its owner wrote it."""
+        if self.policy_type == self.SYSTEM and self.description:
+            described = SYSTEM_POLICIES.get(self.name)
+            if described is not None:
+                return str(described[0])
+        return self.description
 
 
 class PolicyVersion(models.Model):

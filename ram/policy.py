@@ -31,6 +31,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext_lazy
+
 from .errors import RamError
 from .policy_language import Document, MalformedPolicyDocument, RequestContext, decide, parse_document
 
@@ -74,13 +76,17 @@ ACTIONTRAIL_READ_ONLY_DOCUMENT = {
     "Statement": [{"Effect": "Allow", "Action": ["actiontrail:Lookup*", "actiontrail:Describe*", "actiontrail:Get*",
                                                   "actiontrail:Check*", "actiontrail:List*"], "Resource": "*"}],
 }
+# Their descriptions are stored and returned by the API in English (``ram.bootstrap``); the console
+# shows them in the page's language (``Policy.console_description``).
 SYSTEM_POLICIES = {
-    "AliyunRAMFullAccess": ("Provides full access to Resource Access Management (RAM).", FULL_ACCESS_DOCUMENT),
-    "AliyunRAMReadOnlyAccess": ("Provides read-only access to Resource Access Management (RAM).", READ_ONLY_DOCUMENT),
-    "AliyunSTSAssumeRoleAccess": ("Provides access to assume RAM roles through Security Token Service (STS).",
-                                  STS_ASSUME_ROLE_DOCUMENT),
-    "AliyunActionTrailReadOnlyAccess": ("Provides read-only access to Action Trail via Management Console.",
-                                        ACTIONTRAIL_READ_ONLY_DOCUMENT),
+    "AliyunRAMFullAccess": (gettext_lazy("Provides full access to Resource Access Management (RAM)."),
+                            FULL_ACCESS_DOCUMENT),
+    "AliyunRAMReadOnlyAccess": (gettext_lazy("Provides read-only access to Resource Access Management (RAM)."),
+                                READ_ONLY_DOCUMENT),
+    "AliyunSTSAssumeRoleAccess": (gettext_lazy("Provides access to assume RAM roles through Security Token Service "
+                                               "(STS)."), STS_ASSUME_ROLE_DOCUMENT),
+    "AliyunActionTrailReadOnlyAccess": (gettext_lazy("Provides read-only access to Action Trail via Management "
+                                                     "Console."), ACTIONTRAIL_READ_ONLY_DOCUMENT),
 }
 # The services whose resources belong to an account (``acs:<service>:*:<uid>:…``): RAM's, and
 # ActionTrail's trail of the account (``actiontrail_arn``).

@@ -13,10 +13,11 @@ A trust policy (who may assume a role) names a ``Principal`` ({"RAM": [...], "Se
 
 ``parse_document`` refuses a malformed document with ``RamError("MalformedPolicyDocument")``,
 its message naming what is wrong and where (``Statement[1].Condition.IpAddress.acs:SourceIp``),
-as Alibaba's CreatePolicy does ("The error details"); it never raises anything else, whatever it
-is given. ``Document.decision`` evaluates: a Deny statement that applies wins, then an Allow
-statement that applies; ``None`` when none applies (the caller refuses: no Allow is
-NoPermission). ``ram.policy`` is the only caller that decides with it.
+as Alibaba's CreatePolicy does ("The error details"), in the active language (the console's; the
+OpenAPI answers in English) with the element's path and the document's values as they are; it
+never raises anything else, whatever it is given. ``Document.decision`` evaluates: a Deny
+statement that applies wins, then an Allow statement that applies; ``None`` when none applies (the
+caller refuses: no Allow is NoPermission). ``ram.policy`` is the only caller that decides with it.
 
 Matching, as Alibaba documents it: an action matches case-insensitively, a resource
 case-sensitively, both with ``*`` (any characters, none included) and ``?`` (one character). A
@@ -35,6 +36,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+
+from django.utils.translation import gettext as _
 
 from .errors import RamError
 
@@ -77,9 +80,10 @@ class MalformedPolicyDocument(RamError):
     """A document that is not Alibaba's policy language (HTTP 400, ``MalformedPolicyDocument``)."""
 
     def __init__(self, detail: str):
-        super().__init__("MalformedPolicyDocument", f"The policy document is malformed: {detail}",
-                         recommend="Check the document against the policy structure and syntax "
-                                   "(Version \"1\"; each statement an Effect, an Action and a Resource).")
+        super().__init__("MalformedPolicyDocument",
+                         _("The policy document is malformed: %(detail)s") % {"detail": detail},
+                         recommend=_('Check the document against the policy structure and syntax (Version "1"; '
+                                     'each statement an Effect, an Action and a Resource).'))
         self.detail = detail
 
 
@@ -186,7 +190,8 @@ def parse_document(source, *, trust: bool = False) -> Document:
     except MalformedPolicyDocument:
         raise
     except (RecursionError, ValueError, TypeError, OverflowError, MemoryError) as error:
-        raise MalformedPolicyDocument(f"the document cannot be read ({type(error).__name__}).") from None
+        raise MalformedPolicyDocument(_("the document cannot be read (%(error)s).")
+                                      % {"error": type(error).__name__}) from None
 
 
 def _parse(source, *, trust: bool) -> Document:
@@ -194,44 +199,50 @@ def _parse(source, *, trust: bool) -> Document:
         try:
             source = source.decode("utf-8")
         except UnicodeDecodeError:
-            raise MalformedPolicyDocument("the document is not UTF-8 text.") from None
+            raise MalformedPolicyDocument(_("the document is not UTF-8 text.")) from None
     if isinstance(source, str):
         if not source.strip():
-            raise MalformedPolicyDocument("the document is empty.")
+            raise MalformedPolicyDocument(_("the document is empty."))
         if len(source) > MAX_DOCUMENT_LENGTH:
-            raise MalformedPolicyDocument(f"the document is longer than {MAX_DOCUMENT_LENGTH} characters.")
+            raise MalformedPolicyDocument(_("the document is longer than %(max)s characters.")
+                                          % {"max": MAX_DOCUMENT_LENGTH})
         try:
             source = json.loads(source, parse_constant=_refuse_constant)
         except json.JSONDecodeError as error:
             raise MalformedPolicyDocument(
-                f"it is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}).") from None
+                _("it is not valid JSON (%(error)s at line %(line)s, column %(column)s).")
+                % {"error": error.msg, "line": error.lineno, "column": error.colno}) from None
     if not isinstance(source, dict):
-        raise MalformedPolicyDocument("the document must be a JSON object.")
-    _only(source, ("Version", "Statement"), "the document")
+        raise MalformedPolicyDocument(_("the document must be a JSON object."))
+    _only(source, ("Version", "Statement"), None)
     if "Version" not in source:
-        raise MalformedPolicyDocument('"Version" is missing.')
+        raise MalformedPolicyDocument(_('"%(element)s" is missing.') % {"element": "Version"})
     if source["Version"] != VERSION:
-        raise MalformedPolicyDocument(f'"Version" must be "{VERSION}".')
+        raise MalformedPolicyDocument(_('"%(element)s" must be "%(value)s".') % {"element": "Version", "value": VERSION})
     if "Statement" not in source:
-        raise MalformedPolicyDocument('"Statement" is missing.')
+        raise MalformedPolicyDocument(_('"%(element)s" is missing.') % {"element": "Statement"})
     statements = source["Statement"]
     if isinstance(statements, dict):
         statements = [statements]
     if not isinstance(statements, list) or not statements:
-        raise MalformedPolicyDocument('"Statement" must be a list of one or more statements.')
+        raise MalformedPolicyDocument(_('"%(element)s" must be a list of one or more statements.')
+                                      % {"element": "Statement"})
     return Document(tuple(_statement(statement, f"Statement[{index}]", trust=trust)
                           for index, statement in enumerate(statements)))
 
 
 def _refuse_constant(name: str):
-    raise MalformedPolicyDocument(f"{name} is not a JSON value.")
+    raise MalformedPolicyDocument(_("%(value)s is not a JSON value.") % {"value": name})
 
 
-def _only(obj: dict, allowed: tuple[str, ...], where: str) -> None:
+def _only(obj: dict, allowed: tuple[str, ...], where: str | None) -> None:
+    """Refuses an element of ``obj`` (the one at ``where``; None: the document itself) not ``allowed``."""
     for name in obj:
         if name not in allowed:
-            raise MalformedPolicyDocument(f'{where} has an unknown element "{_shown(name)}" '
-                                          f'(allowed: {", ".join(allowed)}).')
+            values = {"element": where, "name": _shown(name), "allowed": ", ".join(allowed)}
+            raise MalformedPolicyDocument(
+                _('the document has an unknown element "%(name)s" (allowed: %(allowed)s).') % values if where is None
+                else _('%(element)s has an unknown element "%(name)s" (allowed: %(allowed)s).') % values)
 
 
 def _shown(value, limit: int = 64) -> str:
@@ -242,31 +253,35 @@ def _shown(value, limit: int = 64) -> str:
 
 def _statement(statement, where: str, *, trust: bool) -> Statement:
     if not isinstance(statement, dict):
-        raise MalformedPolicyDocument(f"{where} must be a JSON object.")
+        raise MalformedPolicyDocument(_("%(element)s must be a JSON object.") % {"element": where})
     allowed = ("Effect", "Action", "NotAction", "Condition") + (("Principal",) if trust else ("Resource", "NotResource"))
     _only(statement, allowed, where)
     effect = statement.get("Effect")
     if effect not in EFFECTS:
-        raise MalformedPolicyDocument(f'{where}.Effect must be "Allow" or "Deny".')
+        raise MalformedPolicyDocument(_('%(element)s must be "Allow" or "Deny".') % {"element": f"{where}.Effect"})
     actions, not_action = _one_of(statement, "Action", "NotAction", where)
     for name, pattern in ((("NotAction" if not_action else "Action"), value) for value in actions):
         if not _ACTION.fullmatch(pattern):
-            raise MalformedPolicyDocument(f'{where}.{name} "{_shown(pattern)}" is not an action '
-                                          '("<service>:<ActionName>", wildcards * and ?, or "*").')
+            raise MalformedPolicyDocument(_('%(element)s "%(value)s" is not an action ("<service>:<ActionName>", '
+                                            'wildcards * and ?, or "*").')
+                                          % {"element": f"{where}.{name}", "value": _shown(pattern)})
     resources, not_resource, principals = (), False, ()
     if trust:
         if "Principal" not in statement:
-            raise MalformedPolicyDocument(f'{where}.Principal is missing: a trust policy names who may assume the role.')
+            raise MalformedPolicyDocument(_("%(element)s is missing: a trust policy names who may assume the role.")
+                                          % {"element": f"{where}.Principal"})
         principals = _principals(statement["Principal"], f"{where}.Principal")
         for pattern in actions:
             if not _wildcard(pattern, ignore_case=True).fullmatch("sts:AssumeRole"):
-                raise MalformedPolicyDocument(f'{where}.Action "{_shown(pattern)}": a trust policy allows sts:AssumeRole only.')
+                raise MalformedPolicyDocument(_('%(element)s "%(value)s": a trust policy allows sts:AssumeRole only.')
+                                              % {"element": f"{where}.Action", "value": _shown(pattern)})
     else:
         resources, not_resource = _one_of(statement, "Resource", "NotResource", where)
         for pattern in resources:
             if pattern != "*" and not pattern.startswith("acs:"):
-                raise MalformedPolicyDocument(f'{where}.{"NotResource" if not_resource else "Resource"} '
-                                              f'"{_shown(pattern)}" is not a resource ("acs:…" or "*").')
+                element = f'{where}.{"NotResource" if not_resource else "Resource"}'
+                raise MalformedPolicyDocument(_('%(element)s "%(value)s" is not a resource ("acs:…" or "*").')
+                                              % {"element": element, "value": _shown(pattern)})
     conditions = _conditions(statement["Condition"], f"{where}.Condition") if "Condition" in statement else ()
     return Statement(effect=effect, actions=actions, not_action=not_action, resources=resources,
                      not_resource=not_resource, conditions=conditions, principals=principals)
@@ -275,49 +290,54 @@ def _statement(statement, where: str, *, trust: bool) -> Statement:
 def _strings(value, where: str) -> tuple[str, ...]:
     values = [value] if isinstance(value, str) else value
     if not isinstance(values, list) or not values:
-        raise MalformedPolicyDocument(f"{where} must be a string or a list of one or more strings.")
+        raise MalformedPolicyDocument(_("%(element)s must be a string or a list of one or more strings.")
+                                      % {"element": where})
     for item in values:
         if not isinstance(item, str) or not item:
-            raise MalformedPolicyDocument(f"{where} must hold non-empty strings only.")
+            raise MalformedPolicyDocument(_("%(element)s must hold non-empty strings only.") % {"element": where})
         if any(not character.isprintable() for character in item):
-            raise MalformedPolicyDocument(f"{where} holds a control character.")
+            raise MalformedPolicyDocument(_("%(element)s holds a control character.") % {"element": where})
     return tuple(values)
 
 
 def _one_of(statement: dict, name: str, negated: str, where: str) -> tuple[tuple[str, ...], bool]:
     if name in statement and negated in statement:
-        raise MalformedPolicyDocument(f"{where} has both {name} and {negated}: use one.")
+        raise MalformedPolicyDocument(_("%(element)s has both %(name)s and %(negated)s: use one.")
+                                      % {"element": where, "name": name, "negated": negated})
     if name in statement:
         return _strings(statement[name], f"{where}.{name}"), False
     if negated in statement:
         return _strings(statement[negated], f"{where}.{negated}"), True
-    raise MalformedPolicyDocument(f"{where}.{name} is missing.")
+    raise MalformedPolicyDocument(_("%(element)s is missing.") % {"element": f"{where}.{name}"})
 
 
 def _principals(value, where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     if not isinstance(value, dict) or not value:
-        raise MalformedPolicyDocument(f'{where} must be an object naming "RAM", "Service" or "Federated" principals.')
+        raise MalformedPolicyDocument(_('%(element)s must be an object naming "RAM", "Service" or "Federated" '
+                                        'principals.') % {"element": where})
     _only(value, _TRUST_PRINCIPAL_TYPES, where)
     return tuple((kind, _strings(values, f"{where}.{kind}")) for kind, values in value.items())
 
 
 def _conditions(value, where: str) -> tuple[Condition, ...]:
     if not isinstance(value, dict) or not value:
-        raise MalformedPolicyDocument(f"{where} must be an object of operators.")
+        raise MalformedPolicyDocument(_("%(element)s must be an object of operators.") % {"element": where})
     conditions = []
     for operator, keys in value.items():
         if operator not in OPERATORS:
-            raise MalformedPolicyDocument(f'{where} has an unknown operator "{_shown(operator)}".')
+            raise MalformedPolicyDocument(_('%(element)s has an unknown operator "%(value)s".')
+                                          % {"element": where, "value": _shown(operator)})
         if not isinstance(keys, dict) or not keys:
-            raise MalformedPolicyDocument(f"{where}.{operator} must be an object of condition keys.")
+            raise MalformedPolicyDocument(_("%(element)s must be an object of condition keys.")
+                                          % {"element": f"{where}.{operator}"})
         for key, values in keys.items():
             at = f"{where}.{operator}.{_shown(key)}"
             if not isinstance(key, str) or not _CONDITION_KEY.fullmatch(key):
-                raise MalformedPolicyDocument(f'{where}.{operator} has a key "{_shown(key)}" that is not '
-                                              '"<prefix>:<name>".')
+                raise MalformedPolicyDocument(_('%(element)s has a key "%(value)s" that is not "<prefix>:<name>".')
+                                              % {"element": f"{where}.{operator}", "value": _shown(key)})
             listed = values if isinstance(values, list) else [values]
             if not listed:
-                raise MalformedPolicyDocument(f"{at} must have one or more values.")
+                raise MalformedPolicyDocument(_("%(element)s must have one or more values.") % {"element": at})
             conditions.append(Condition(operator, key.lower(), tuple(_condition_value(operator, item, at)
                                                                        for item in listed)))
     return tuple(conditions)
@@ -326,10 +346,11 @@ def _conditions(value, where: str) -> tuple[Condition, ...]:
 def _condition_value(operator: str, value, where: str):
     """A condition's value, parsed for its operator's kind (refused if it cannot be)."""
     if isinstance(value, (dict, list)) or value is None:
-        raise MalformedPolicyDocument(f"{where}: a value must be a string, a number or a boolean.")
+        raise MalformedPolicyDocument(_("%(element)s: a value must be a string, a number or a boolean.")
+                                      % {"element": where})
     if isinstance(value, str) and any(not character.isprintable() for character in value):
         # as in every other string of a document (and PostgreSQL's jsonb cannot store U+0000)
-        raise MalformedPolicyDocument(f"{where} holds a control character.")
+        raise MalformedPolicyDocument(_("%(element)s holds a control character.") % {"element": where})
     if operator in STRING_OPERATORS:
         if isinstance(value, bool):
             return "true" if value else "false"
@@ -337,24 +358,27 @@ def _condition_value(operator: str, value, where: str):
     if operator in NUMERIC_OPERATORS:
         number = _number(value)
         if number is None:
-            raise MalformedPolicyDocument(f'{where}: "{_shown(value)}" is not a number.')
+            raise MalformedPolicyDocument(_('%(element)s: "%(value)s" is not a number.')
+                                          % {"element": where, "value": _shown(value)})
         return number
     if operator in DATE_OPERATORS:
         moment = _date(value)
         if moment is None:
-            raise MalformedPolicyDocument(f'{where}: "{_shown(value)}" is not a date and time '
-                                          '(ISO 8601, e.g. "2026-12-31T23:59:59Z").')
+            raise MalformedPolicyDocument(_('%(element)s: "%(value)s" is not a date and time (ISO 8601, e.g. '
+                                            '"2026-12-31T23:59:59Z").') % {"element": where, "value": _shown(value)})
         return moment
     if operator in BOOL_OPERATORS:
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
-        raise MalformedPolicyDocument(f'{where}: "{_shown(value)}" is not true or false.')
+        raise MalformedPolicyDocument(_('%(element)s: "%(value)s" is not true or false.')
+                                      % {"element": where, "value": _shown(value)})
     try:  # IP address operators
         return ipaddress.ip_network(str(value), strict=False)
     except ValueError:
-        raise MalformedPolicyDocument(f'{where}: "{_shown(value)}" is not an IP address or CIDR block.') from None
+        raise MalformedPolicyDocument(_('%(element)s: "%(value)s" is not an IP address or CIDR block.')
+                                      % {"element": where, "value": _shown(value)}) from None
 
 
 def _number(value) -> float | None:

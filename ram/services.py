@@ -27,7 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import format_lazy
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from . import hot_writes, mfa, network_policy, ratelimit, sealing
 from .audit import AuditContext, audit_event, audit_record, audit_refusal_bounded
@@ -328,16 +328,18 @@ def validate_policy_name(policy_name: str) -> None:
     """The RAM API's rule: 1-128 characters of letters, digits and '-'."""
     if not policy_name or len(policy_name) > Policy.NAME_MAX_LENGTH:
         raise RamError("InvalidParameter.PolicyName.Length",
-                       f"The parameter - PolicyName must be 1 to {Policy.NAME_MAX_LENGTH} characters long.")
+                       gettext("The parameter - %(parameter)s must be 1 to %(max)s characters long.")
+                       % {"parameter": "PolicyName", "max": Policy.NAME_MAX_LENGTH})
     if not POLICY_NAME_CHARS.fullmatch(policy_name):
         raise RamError("InvalidParameter.PolicyName.InvalidChars",
-                       "The parameter - PolicyName contains invalid characters: use letters, digits and '-'.")
+                       gettext("The parameter - %(parameter)s contains invalid characters: use letters, digits "
+                               "and '-'.") % {"parameter": "PolicyName"})
 
 
 def validate_policy_type(policy_type: str) -> str:
     if policy_type not in (Policy.SYSTEM, Policy.CUSTOM):
         raise RamError("InvalidParameter.PolicyType",
-                       'The parameter - PolicyType must be "System" or "Custom".')
+                       gettext('The parameter - %(parameter)s must be "System" or "Custom".') % {"parameter": "PolicyType"})
     return policy_type
 
 
@@ -346,7 +348,8 @@ def _policy_document(document) -> dict:
     if isinstance(document, str):
         if len(document) > MAX_DOCUMENT_LENGTH:
             raise RamError("InvalidParameter.PolicyDocument.Length",
-                           f"The parameter - PolicyDocument must be at most {MAX_DOCUMENT_LENGTH} characters long.")
+                           gettext("The parameter - %(parameter)s must be at most %(max)s characters long.")
+                           % {"parameter": "PolicyDocument", "max": MAX_DOCUMENT_LENGTH})
         parse_document(document)
         return json.loads(document)
     parse_document(document)
@@ -361,7 +364,7 @@ def _policy_for_update(*, account: Account, policy_name: str, actor: Principal, 
     policy = (Policy.objects.select_for_update()
               .filter(account=account, policy_type=Policy.CUSTOM, name__iexact=policy_name).first())
     if policy is None:
-        raise RamError("EntityNotExist.Policy", f"The policy {policy_name} does not exist.")
+        raise RamError("EntityNotExist.Policy", gettext("The policy %(name)s does not exist.") % {"name": policy_name})
     if policy.name != policy_name:
         authorize(actor, action, policy_arn(account, policy.name))
     return policy
@@ -375,7 +378,7 @@ def policy_of(*, account: Account, policy_name: str, policy_type: str) -> Policy
         policies.filter(account=account, policy_type=Policy.CUSTOM)
     policy = policies.first()
     if policy is None:
-        raise RamError("EntityNotExist.Policy", f"The policy {policy_name} does not exist.")
+        raise RamError("EntityNotExist.Policy", gettext("The policy %(name)s does not exist.") % {"name": policy_name})
     return policy
 
 
@@ -387,7 +390,7 @@ def _policy_held(policy: Policy) -> Policy:
         return policy  # system policies are not deleted through the API
     held = Policy.objects.select_for_update(no_key=True).filter(pk=policy.pk).first()
     if held is None:
-        raise RamError("EntityNotExist.Policy", f"The policy {policy.name} does not exist.")
+        raise RamError("EntityNotExist.Policy", gettext("The policy %(name)s does not exist.") % {"name": policy.name})
     return held
 
 
@@ -400,10 +403,12 @@ def policy_create(*, actor: Principal, account: Account, policy_name: str, docum
     validate_policy_name(policy_name)
     if len(description) > Policy.DESCRIPTION_MAX_LENGTH:
         raise RamError("InvalidParameter.Description.Length",
-                       f"The parameter - Description must be at most {Policy.DESCRIPTION_MAX_LENGTH} characters long.")
+                       gettext("The parameter - %(parameter)s must be at most %(max)s characters long.")
+                       % {"parameter": "Description", "max": Policy.DESCRIPTION_MAX_LENGTH})
     refuse_credential("Description", description)
     stored = _policy_document(document)
-    taken = RamError("EntityAlreadyExists.Policy", f"The policy {policy_name} already exists in this account.")
+    taken = RamError("EntityAlreadyExists.Policy", gettext("The policy %(name)s already exists in this account.")
+                     % {"name": policy_name})
     if Policy.objects.filter(account=account, name__iexact=policy_name).exists():
         raise taken
     now = timezone.now()
@@ -435,13 +440,14 @@ def policy_delete(*, actor: Principal, account: Account, policy_name: str, casca
     if not cascading:
         if attachments.exists():
             raise RamError("DeleteConflict.Policy.User",
-                           f"The policy {policy.name} is attached to RAM users: detach it first.")
+                           gettext("The policy %(name)s is attached to RAM users: detach it first.") % {"name": policy.name})
         if role_attachments.exists():
             raise RamError("DeleteConflict.Policy.Role",
-                           f"The policy {policy.name} is attached to RAM roles: detach it first.")
+                           gettext("The policy %(name)s is attached to RAM roles: detach it first.") % {"name": policy.name})
         if not with_versions and policy.versions.filter(is_default=False).exists():
             raise RamError("DeleteConflict.Policy.Version",
-                           f"The policy {policy.name} has versions other than its default: delete them first.")
+                           gettext("The policy %(name)s has versions other than its default: delete them first.")
+                           % {"name": policy.name})
     for attachment in attachments:
         audit_record(context=context, actor=actor, action="DetachPolicyFromUser", account_uid=account.uid,
                      target_type="RamUser", target=attachment.ram_user.user_name,
@@ -478,7 +484,8 @@ def policy_version_create(*, actor: Principal, account: Account, policy_name: st
     validate_policy_name(policy_name)
     if rotate_strategy not in ROTATE_STRATEGIES:
         raise RamError("InvalidParameter.RotateStrategy",
-                       f"The parameter - RotateStrategy must be one of: {', '.join(ROTATE_STRATEGIES)}.")
+                       gettext("The parameter - %(parameter)s must be one of: %(values)s.")
+                       % {"parameter": "RotateStrategy", "values": ", ".join(ROTATE_STRATEGIES)})
     stored = _policy_document(document)
     policy = _policy_for_update(account=account, policy_name=policy_name, actor=actor, action="ram:CreatePolicyVersion")
     versions = list(policy.versions.order_by("number"))
@@ -486,8 +493,8 @@ def policy_version_create(*, actor: Principal, account: Account, policy_name: st
         oldest = next((version for version in versions if not version.is_default), None)
         if rotate_strategy == "None" or oldest is None:
             raise RamError("LimitExceeded.Policy.Version",
-                           f"The policy {policy.name} has {Policy.MAX_VERSIONS} versions, the most it may keep: "
-                           "delete one first.")
+                           gettext("The policy %(name)s has %(max)s versions, the most it may keep: delete one first.")
+                           % {"name": policy.name, "max": Policy.MAX_VERSIONS})
         oldest.delete()
         audit_record(context=context, actor=actor, action="DeletePolicyVersion", account_uid=account.uid,
                      target_type="Policy", target=policy.name,
@@ -511,7 +518,8 @@ def policy_version_of(*, policy: Policy, version_id: str) -> PolicyVersion:
     match = re.fullmatch(r"v([1-9][0-9]{0,8})", version_id or "")
     version = policy.versions.filter(number=int(match.group(1))).first() if match else None
     if version is None:
-        raise RamError("EntityNotExist.Policy.Version", f"The version {version_id} of {policy.name} does not exist.")
+        raise RamError("EntityNotExist.Policy.Version", gettext("The version %(version)s of %(name)s does not exist.")
+                       % {"version": version_id, "name": policy.name})
     return version
 
 
@@ -539,8 +547,8 @@ def policy_version_delete(*, actor: Principal, account: Account, policy_name: st
     version = policy_version_of(policy=policy, version_id=version_id)
     if version.is_default:
         raise RamError("DeleteConflict.Policy.Version.Default",
-                       f"The version {version.version_id} is the default of {policy.name}: make another the "
-                       "default first, or delete the policy.")
+                       gettext("The version %(version)s is the default of %(name)s: make another the default first, "
+                               "or delete the policy.") % {"version": version.version_id, "name": policy.name})
     version.delete()
     audit_record(context=context, actor=actor, action="DeletePolicyVersion", account_uid=account.uid,
                  target_type="Policy", target=policy.name, detail={"version": version.version_id})
@@ -557,7 +565,7 @@ def _authorize_on_policy(actor: Principal, action: str, account: Account, policy
 
 
 def _attach(*, actor: Principal, context: AuditContext, account: Account, policy_name: str, policy_type: str,
-            attachments, owner: dict, target_type: str, target: str, shown: str, action: str, taken_code: str):
+            attachments, owner: dict, target_type: str, target: str, action: str, taken_code: str):
     """Attach a system policy, or a custom policy of ``account``, to one owner (``owner``: the
     attachment model's owner field and its value), refused when it is attached already. The
     grant is authorized on the policy too (``_authorize_on_policy``)."""
@@ -565,7 +573,10 @@ def _attach(*, actor: Principal, context: AuditContext, account: Account, policy
     authorize(actor, f"ram:{action}", policy_arn(account, policy_name))
     policy = _policy_held(policy_of(account=account, policy_name=policy_name, policy_type=policy_type))
     _authorize_on_policy(actor, action, account, policy)
-    taken = RamError(taken_code, f"The policy {policy.name} is already attached to {shown}.")
+    taken = RamError(taken_code, (gettext("The policy %(policy)s is already attached to the role %(name)s.")
+                                  if target_type == "Role" else
+                                  gettext("The policy %(policy)s is already attached to %(name)s."))
+                     % {"policy": policy.name, "name": target})
     if attachments.filter(policy=policy, **owner).exists():
         raise taken
     try:
@@ -579,7 +590,7 @@ def _attach(*, actor: Principal, context: AuditContext, account: Account, policy
 
 
 def _detach(*, actor: Principal, context: AuditContext, account: Account, policy_name: str, policy_type: str,
-            attachments, owner: dict, target_type: str, target: str, shown: str, action: str,
+            attachments, owner: dict, target_type: str, target: str, action: str,
             missing_code: str) -> None:
     """Detach a policy from one owner, refused when it is not attached. Authorized on the policy
     too (``_authorize_on_policy``)."""
@@ -589,7 +600,10 @@ def _detach(*, actor: Principal, context: AuditContext, account: Account, policy
     _authorize_on_policy(actor, action, account, policy)
     deleted, _ = attachments.filter(policy=policy, **owner).delete()
     if not deleted:
-        raise RamError(missing_code, f"The policy {policy.name} is not attached to {shown}.")
+        raise RamError(missing_code, (gettext("The policy %(policy)s is not attached to the role %(name)s.")
+                                      if target_type == "Role" else
+                                      gettext("The policy %(policy)s is not attached to %(name)s."))
+                       % {"policy": policy.name, "name": target})
     audit_record(context=context, actor=actor, action=action, account_uid=account.uid, target_type=target_type,
                  target=target, detail={"policy": policy.name, "policy_type": policy.policy_type})
 
@@ -602,7 +616,7 @@ def policy_attach(*, actor: Principal, ram_user: RamUser, policy_name: str, poli
     authorize(actor, "ram:AttachPolicyToUser", user_arn(ram_user.account, ram_user.user_name))
     return _attach(actor=actor, context=context, account=ram_user.account, policy_name=policy_name,
                    policy_type=policy_type, attachments=PolicyAttachment.objects, owner={"ram_user": ram_user},
-                   target_type="RamUser", target=ram_user.user_name, shown=ram_user.user_name,
+                   target_type="RamUser", target=ram_user.user_name,
                    action="AttachPolicyToUser",
                    taken_code="EntityAlreadyExists.User.Policy")
 
@@ -614,7 +628,7 @@ def policy_detach(*, actor: Principal, ram_user: RamUser, policy_name: str, poli
     authorize(actor, "ram:DetachPolicyFromUser", user_arn(ram_user.account, ram_user.user_name))
     _detach(actor=actor, context=context, account=ram_user.account, policy_name=policy_name,
             policy_type=policy_type, attachments=PolicyAttachment.objects, owner={"ram_user": ram_user},
-            target_type="RamUser", target=ram_user.user_name, shown=ram_user.user_name,
+            target_type="RamUser", target=ram_user.user_name,
             action="DetachPolicyFromUser",
             missing_code="EntityNotExist.User.Policy")
 
@@ -630,17 +644,19 @@ def validate_role_name(role_name: str, parameter: str = "RoleName") -> None:
     """The RAM API's rule: 1-64 characters of letters, digits, '.' and '-'."""
     if not role_name or len(role_name) > Role.NAME_MAX_LENGTH:
         raise RamError(f"InvalidParameter.{parameter}.Length",
-                       f"The parameter - {parameter} must be 1 to {Role.NAME_MAX_LENGTH} characters long.")
+                       gettext("The parameter - %(parameter)s must be 1 to %(max)s characters long.")
+                       % {"parameter": parameter, "max": Role.NAME_MAX_LENGTH})
     if not ROLE_NAME_CHARS.fullmatch(role_name) or role_name in DOT_SEGMENTS:
         raise RamError(f"InvalidParameter.{parameter}.InvalidChars",
-                       f"The parameter - {parameter} contains invalid characters: use letters, digits, '.' and '-' "
-                       "(not '.' or '..' alone).")
+                       gettext("The parameter - %(parameter)s contains invalid characters: use letters, digits, '.' "
+                               "and '-' (not '.' or '..' alone).") % {"parameter": parameter})
 
 
 def _role_description(description: str, parameter: str = "Description") -> str:
     if len(description) > Role.DESCRIPTION_MAX_LENGTH:
         raise RamError(f"InvalidParameter.{parameter}.Length",
-                       f"The parameter - {parameter} must be at most {Role.DESCRIPTION_MAX_LENGTH} characters long.")
+                       gettext("The parameter - %(parameter)s must be at most %(max)s characters long.")
+                       % {"parameter": parameter, "max": Role.DESCRIPTION_MAX_LENGTH})
     refuse_credential(parameter, description)
     return description
 
@@ -650,8 +666,8 @@ def max_session_duration_of(value, parameter: str = "MaxSessionDuration") -> int
     text = str(value)
     if not re.fullmatch(r"[0-9]{1,6}", text) or not Role.MIN_SESSION_SECONDS <= int(text) <= Role.MAX_SESSION_SECONDS:
         raise RamError(f"InvalidParameter.{parameter}",
-                       f"The parameter - {parameter} must be {Role.MIN_SESSION_SECONDS} to {Role.MAX_SESSION_SECONDS} "
-                       "seconds.")
+                       gettext("The parameter - %(parameter)s must be %(min)s to %(max)s seconds.")
+                       % {"parameter": parameter, "min": Role.MIN_SESSION_SECONDS, "max": Role.MAX_SESSION_SECONDS})
     return int(text)
 
 
@@ -663,7 +679,8 @@ def _trust_document(document) -> dict:
     text = document if isinstance(document, str) else json.dumps(document)
     if len(text) > MAX_DOCUMENT_LENGTH:
         raise RamError("InvalidParameter.AssumeRolePolicyDocument.Length",
-                       f"The parameter - AssumeRolePolicyDocument must be at most {MAX_DOCUMENT_LENGTH} characters long.")
+                       gettext("The parameter - %(parameter)s must be at most %(max)s characters long.")
+                       % {"parameter": "AssumeRolePolicyDocument", "max": MAX_DOCUMENT_LENGTH})
     parsed = parse_document(document, trust=True)
     for index, statement in enumerate(parsed.statements):
         for kind, values in statement.principals:
@@ -671,9 +688,10 @@ def _trust_document(document) -> dict:
             for value in values:
                 if pattern is None or not pattern.fullmatch(value):
                     raise MalformedPolicyDocument(
-                        f'Statement[{index}].Principal.{kind} "{value[:64]}" is not a principal this server knows '
-                        '(RAM: a UID or "acs:ram::<uid>:root" / ":user/<name>" / ":role/<name>"; '
-                        'Service: "<name>.aliyuncs.com").')
+                        gettext('%(element)s "%(value)s" is not a principal this server knows (RAM: a UID or '
+                                '"acs:ram::<uid>:root" / ":user/<name>" / ":role/<name>"; Service: '
+                                '"<name>.aliyuncs.com").')
+                        % {"element": f"Statement[{index}].Principal.{kind}", "value": value[:64]})
     return json.loads(document) if isinstance(document, str) else document
 
 
@@ -681,7 +699,7 @@ def role_get(*, account: Account, role_name: str) -> Role:
     """A role of ``account`` by name in any letter case; raises ``EntityNotExist.Role``."""
     role = Role.objects.select_related("account").filter(account=account, role_name__iexact=role_name).first()
     if role is None:
-        raise RamError("EntityNotExist.Role", f"The role {role_name} does not exist.")
+        raise RamError("EntityNotExist.Role", gettext("The role %(name)s does not exist.") % {"name": role_name})
     return role
 
 
@@ -691,7 +709,7 @@ def _role_held(role: Role) -> Role:
     held = Role.objects.select_related("account").select_for_update(no_key=True, of=("self",)).filter(
         pk=role.pk).first()
     if held is None:
-        raise RamError("EntityNotExist.Role", f"The role {role.role_name} does not exist.")
+        raise RamError("EntityNotExist.Role", gettext("The role %(name)s does not exist.") % {"name": role.role_name})
     return held
 
 
@@ -708,7 +726,8 @@ def role_create(*, actor: Principal, account: Account, role_name: str, trust_pol
     description = _role_description(description)
     seconds = max_session_duration_of(max_session_duration)
     stored = _trust_document(trust_policy)
-    taken = RamError("EntityAlreadyExists.Role", f"The role {role_name} already exists in this account.")
+    taken = RamError("EntityAlreadyExists.Role", gettext("The role %(name)s already exists in this account.")
+                     % {"name": role_name})
     if Role.objects.filter(account=account, role_name__iexact=role_name).exists():
         raise taken
     now = timezone.now()
@@ -723,7 +742,7 @@ def role_create(*, actor: Principal, account: Account, role_name: str, trust_pol
             if Role.objects.filter(account=account, role_name__iexact=role_name).exists():
                 raise taken from None
     else:
-        raise RamError("InternalError", "A role id could not be chosen; retry.")
+        raise RamError("InternalError", gettext("A role id could not be chosen; retry."))
     audit_record(context=context, actor=actor, action="CreateRole", account_uid=account.uid,
                  target_type="Role", target=role.role_name, detail={"trusted": _trusted_summary(stored)})
     return role
@@ -769,7 +788,8 @@ def role_delete(*, actor: Principal, role: Role, context: AuditContext = CLI_CON
     role = Role.objects.select_for_update().get(pk=role.pk)
     if role.policy_attachments.exists():
         raise RamError("DeleteConflict.Role.Policy",
-                       f"The role {role.role_name} still has policies attached: detach them first.")
+                       gettext("The role %(name)s still has policies attached: detach them first.")
+                       % {"name": role.role_name})
     role.delete()
     audit_record(context=context, actor=actor, action="DeleteRole", account_uid=role.account.uid,
                  target_type="Role", target=role.role_name)
@@ -783,7 +803,7 @@ def role_policy_attach(*, actor: Principal, role: Role, policy_name: str, policy
     role = _role_held(role)
     return _attach(actor=actor, context=context, account=role.account, policy_name=policy_name,
                    policy_type=policy_type, attachments=RolePolicyAttachment.objects, owner={"role": role},
-                   target_type="Role", target=role.role_name, shown=f"the role {role.role_name}",
+                   target_type="Role", target=role.role_name,
                    action="AttachPolicyToRole",
                    taken_code="EntityAlreadyExists.Role.Policy")
 
@@ -795,7 +815,7 @@ def role_policy_detach(*, actor: Principal, role: Role, policy_name: str, policy
     authorize(actor, "ram:DetachPolicyFromRole", role_arn(role.account, role.role_name))
     _detach(actor=actor, context=context, account=role.account, policy_name=policy_name,
             policy_type=policy_type, attachments=RolePolicyAttachment.objects, owner={"role": role},
-            target_type="Role", target=role.role_name, shown=f"the role {role.role_name}",
+            target_type="Role", target=role.role_name,
             action="DetachPolicyFromRole",
             missing_code="EntityNotExist.Role.Policy")
 
