@@ -77,7 +77,8 @@ class ClassCreateForm(NoCredentialEchoMixin, forms.Form):
                                  initial=TrainingClass.Language.EN, widget=LanguageSelect,
                                  help_text=_("The language of the trainees' console and guide. The trainer's pages "
                                              "follow each trainer's own choice."),
-                                 error_messages={"invalid_choice": _("Choose a language of the list.")})
+                                 error_messages={"required": _("Choose a language of the list."),
+                                                 "invalid_choice": _("Choose a language of the list.")})
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
