@@ -7,6 +7,7 @@ from datetime import timedelta
 from django import forms
 from django.utils import timezone
 from django.utils.functional import lazy
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from ram.errors import RamError
@@ -29,6 +30,16 @@ class DateTimeLocalInput(forms.DateTimeInput):
 def _percent(message, values: dict):
     """``message % values``, translated when it is shown (a form's texts are made at import)."""
     return lazy(lambda: str(message) % values, str)()
+
+
+class LanguageSelect(forms.Select):
+    """A select of languages, each option marked with its own language (``lang``): a language's
+    name is written in that language, on a page of any language."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
+        option["attrs"]["lang"] = value
+        return option
 
 
 def _minute(value):
@@ -63,8 +74,11 @@ class ClassCreateForm(NoCredentialEchoMixin, forms.Form):
         error_messages={"required": _("Choose at least one exercise."),
                         "invalid_choice": _("Choose exercises of the list.")})
     language = forms.ChoiceField(label=_("Language"), choices=TrainingClass.Language.choices,
-                                 initial=TrainingClass.Language.EN,
-                                 error_messages={"invalid_choice": _("Choose a language of the list.")})
+                                 initial=TrainingClass.Language.EN, widget=LanguageSelect,
+                                 help_text=_("The language of the trainees' console and guide. The trainer's pages "
+                                             "follow each trainer's own choice."),
+                                 error_messages={"required": _("Choose a language of the list."),
+                                                 "invalid_choice": _("Choose a language of the list.")})
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,8 +86,9 @@ class ClassCreateForm(NoCredentialEchoMixin, forms.Form):
         self.fields["starts_at"].initial = now
         self.fields["ends_at"].initial = now + timedelta(hours=3)
         self.fields["exercises"].initial = list(EXERCISES)
-        if len(TrainingClass.Language.choices) < 2:
-            self.fields["language"].widget = forms.HiddenInput()  # one language today: nothing to choose
+        current = get_language()
+        if current in TrainingClass.Language.values:
+            self.fields["language"].initial = current  # the trainer's own language, to begin with
 
     def clean(self):
         cleaned = super().clean()

@@ -248,7 +248,8 @@ def join_refusal(training_class: TrainingClass) -> ClassRefused | None:
 @transaction.atomic
 def class_join(*, training_class: TrainingClass, display_name: str,
                context: AuditContext) -> tuple[ClassMembership, str]:
-    """Claim a seat and create the trainee's sandbox, in one transaction. Returns the membership
+    """Claim a seat and create the trainee's sandbox, whose logon speaks the class's language, in
+    one transaction. Returns the membership
     and the sandbox root's password (shown once). ClassRefused when the class takes nobody now."""
     display_name = validate_display_name(display_name)
     now = timezone.now()
@@ -268,6 +269,10 @@ def class_join(*, training_class: TrainingClass, display_name: str,
                            _("Another trainee of this class has this display name. Add your initial or choose "
                              "another name, so that your trainer can tell you apart."))
     account, password = sandbox_create(context=context)
+    # The trainee's console is in the class's language from the first page, as if the trainee had
+    # chosen it with the switcher (which they still can).
+    account.root_user.language = training_class.language
+    account.root_user.save(update_fields=["language"])
     membership = ClassMembership.objects.create(training_class=training_class, display_name=display_name,
                                                 account=account, account_alias=account.alias, joined_at=now)
     audit_record(context=context, actor=Principal.root(account), action="JoinClass", account_uid=account.uid,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from ram.models import RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA
@@ -46,116 +47,120 @@ class Exercise:
 
 LEAKED_KEY = "leaked-key"  # the leaked-key drill (training.drill sets it up when it starts)
 
-WHY_SECRET_ONCE = ("The AccessKey secret is shown only once, at creation time. Save it immediately: it "
-                   "cannot be retrieved later.")
-WHY_ROOT = ("Avoid creating AccessKey pairs for your Alibaba Cloud account. A leaked credential exposes all "
-            "resources under the account. Use a RAM user with scoped permissions instead.")
+# The quotas' sentences, in the language of the page that shows them (``rule`` translates when read).
+RAM_USER_KEY_RULE = lazy(lambda: RAM_USER_KEY_QUOTA.rule, str)()
+ROOT_KEY_RULE = lazy(lambda: ROOT_KEY_QUOTA.rule, str)()
+
+WHY_SECRET_ONCE = _("The AccessKey secret is shown only once, at creation time. Save it immediately: it "
+                    "cannot be retrieved later.")
+WHY_ROOT = _("Avoid creating AccessKey pairs for your Alibaba Cloud account. A leaked credential exposes all "
+             "resources under the account. Use a RAM user with scoped permissions instead.")
 
 EXERCISES: dict[str, Exercise] = {e.key: e for e in (
     Exercise(
         key="ram-user-key",
-        title="Create an AccessKey pair for a RAM user",
-        summary="The recommended way: a RAM user with scoped permissions, at most two keys each.",
+        title=_("Create an AccessKey pair for a RAM user"),
+        summary=_("The recommended way: a RAM user with scoped permissions, at most two keys each."),
         steps=(
-            Step("logon", "Log on to the RAM console.", "You are logged on to your sandbox account.",
-                 "An AccessKey pair cannot be used to log on to the console: you log on with a password.",
+            Step("logon", _("Log on to the RAM console."), _("You are logged on to your sandbox account."),
+                 _("An AccessKey pair cannot be used to log on to the console: you log on with a password."),
                  event="ConsoleLogin"),
-            Step("users", "In the left-side navigation pane, choose Identities > Users.",
-                 "Left navigation: Identities › Users.", visit=("user_list",)),
-            Step("user", "On the Users page, click the username of the RAM user.",
-                 "Click app-server@… in the Username column.",
-                 RAM_USER_KEY_QUOTA.rule, visit=("user_detail", "user_tab")),
-            Step("create", "On the Authentication tab, go to the AccessKey section and click Create AccessKey.",
-                 "Authentication tab › AccessKey section › Create AccessKey.", visit=("access_key_create",)),
-            Step("scenario", "Review the credential options for your use case. If an AccessKey pair is required, "
-                             "select a scenario, select I confirm that it is necessary to create an AccessKey, "
-                             "and click Continue.",
-                 "Pick the scenario, read its safer alternative, confirm, Continue.",
-                 "Temporary credentials (such as RAM roles) are more secure than long-term AccessKey pairs.",
+            Step("users", _("In the left-side navigation pane, choose Identities > Users."),
+                 _("Left navigation: Identities › Users."), visit=("user_list",)),
+            Step("user", _("On the Users page, click the username of the RAM user."),
+                 _("Click app-server@… in the Username column."),
+                 RAM_USER_KEY_RULE, visit=("user_detail", "user_tab")),
+            Step("create", _("On the Authentication tab, go to the AccessKey section and click Create AccessKey."),
+                 _("Authentication tab › AccessKey section › Create AccessKey."), visit=("access_key_create",)),
+            Step("scenario", _("Review the credential options for your use case. If an AccessKey pair is required, "
+                               "select a scenario, select I confirm that it is necessary to create an AccessKey, "
+                               "and click Continue."),
+                 _("Pick the scenario, read its safer alternative, confirm, Continue."),
+                 _("Temporary credentials (such as RAM roles) are more secure than long-term AccessKey pairs."),
                  event="CreateAccessKey", event_owner="user"),
-            Step("save", "In the Create AccessKey dialog box, copy and save both the AccessKey ID and AccessKey "
-                         "secret, then click OK.", "Copy both values (or Download CSV File), then OK.",
+            Step("save", _("In the Create AccessKey dialog box, copy and save both the AccessKey ID and AccessKey "
+                           "secret, then click OK."), _("Copy both values (or Download CSV File), then OK."),
                  WHY_SECRET_ONCE, after_previous_event=True),
         ),
     ),
     Exercise(
         key="root-key",
-        title="Create an AccessKey pair for an Alibaba Cloud account",
-        summary="Not recommended: see why, and how the console makes you confirm it twice.",
+        title=_("Create an AccessKey pair for an Alibaba Cloud account"),
+        summary=_("Not recommended: see why, and how the console makes you confirm it twice."),
         steps=(
-            Step("logon", "Log on to the Alibaba Cloud Management Console with your Alibaba Cloud account.",
-                 "You are logged on with your sandbox's account (root) logon.", event="ConsoleLogin"),
-            Step("menu", "In the upper-right corner, move the pointer over your profile picture and click AccessKey.",
-                 "Top right: hover the round profile picture, then AccessKey.", WHY_ROOT,
+            Step("logon", _("Log on to the Alibaba Cloud Management Console with your Alibaba Cloud account."),
+                 _("You are logged on with your sandbox's account (root) logon."), event="ConsoleLogin"),
+            Step("menu", _("In the upper-right corner, move the pointer over your profile picture and click AccessKey."),
+                 _("Top right: hover the round profile picture, then AccessKey."), WHY_ROOT,
                  visit=("root_access_keys",)),
-            Step("acknowledge", "In the Main Account AccessKey is not recommended dialog box, select I am aware of "
-                                "the security risks of using a main account AccessKey, then click use Main Account "
-                                "AccessKey.", "Tick the checkbox, then use Main Account AccessKey.",
-                 "A main account AccessKey has full permissions on all resources and cannot be restricted.",
+            Step("acknowledge", _("In the Main Account AccessKey is not recommended dialog box, select I am aware of "
+                                  "the security risks of using a main account AccessKey, then click use Main Account "
+                                  "AccessKey."), _("Tick the checkbox, then use Main Account AccessKey."),
+                 _("A main account AccessKey has full permissions on all resources and cannot be restricted."),
                  event="AcknowledgeRootAccessKeyRisk"),
-            Step("create", "On the AccessKey page, click Create AccessKey.", "AccessKey page › Create AccessKey.",
-                 ROOT_KEY_QUOTA.rule, visit=("root_access_key_create",)),
-            Step("confirm", "In the Create Main Account AccessKey dialog box, select I am aware of the security risks "
-                            "of using a main account AccessKey, then click use Main Account AccessKey.",
-                 "Confirm the risk a second time.", event="CreateAccessKey", event_owner="root"),
-            Step("save", "In the Create AccessKey dialog box, copy and save both the AccessKey ID and AccessKey "
-                         "secret, select I have saved the AccessKey Secret, then click OK.",
-                 "Save both values, tick I have saved the AccessKey Secret, OK.", WHY_SECRET_ONCE,
+            Step("create", _("On the AccessKey page, click Create AccessKey."), _("AccessKey page › Create AccessKey."),
+                 ROOT_KEY_RULE, visit=("root_access_key_create",)),
+            Step("confirm", _("In the Create Main Account AccessKey dialog box, select I am aware of the security risks "
+                              "of using a main account AccessKey, then click use Main Account AccessKey."),
+                 _("Confirm the risk a second time."), event="CreateAccessKey", event_owner="root"),
+            Step("save", _("In the Create AccessKey dialog box, copy and save both the AccessKey ID and AccessKey "
+                           "secret, select I have saved the AccessKey Secret, then click OK."),
+                 _("Save both values, tick I have saved the AccessKey Secret, OK."), WHY_SECRET_ONCE,
                  event="ConfirmAccessKeySecretSaved"),
         ),
     ),
     Exercise(
         key="disable-delete",
-        title="Disable and delete an AccessKey",
-        summary="Retire a key safely: disable it first, watch for failures, then delete it.",
+        title=_("Disable and delete an AccessKey"),
+        summary=_("Retire a key safely: disable it first, watch for failures, then delete it."),
         steps=(
-            Step("user", "Choose Identities > Users and click ci-runner.", "Users › ci-runner@… › Authentication.",
+            Step("user", _("Choose Identities > Users and click ci-runner."), _("Users › ci-runner@… › Authentication."),
                  visit=("user_detail", "user_tab")),
-            Step("disable", "In the AccessKey section, click Disable for its AccessKey.",
-                 "Actions column › Disable.",
-                 "A disabled key stops working at once but can be enabled again if a program still needed it.",
+            Step("disable", _("In the AccessKey section, click Disable for its AccessKey."),
+                 _("Actions column › Disable."),
+                 _("A disabled key stops working at once but can be enabled again if a program still needed it."),
                  event="UpdateAccessKey", event_detail={"to": "Inactive"}),
-            Step("delete", "Click Delete, type the AccessKey ID to confirm, and click Move to Recycle Bin.",
-                 "Actions column › Delete › type the ID › Move to Recycle Bin.",
-                 "Only an Inactive key can be deleted. It waits in the recycle bin, where it can be restored, "
-                 "until it is deleted permanently.",
+            Step("delete", _("Click Delete, type the AccessKey ID to confirm, and click Move to Recycle Bin."),
+                 _("Actions column › Delete › type the ID › Move to Recycle Bin."),
+                 _("Only an Inactive key can be deleted. It waits in the recycle bin, where it can be restored, "
+                   "until it is deleted permanently."),
                  event="DeleteAccessKey"),
         ),
     ),
     Exercise(
         key="prefer-role",
-        title="Prefer a RAM role",
-        summary="app-server needs to read the account's RAM users: give it a RAM role and temporary STS "
-                "credentials instead of a long-term AccessKey pair.",
+        title=_("Prefer a RAM role"),
+        summary=_("app-server needs to read the account's RAM users: give it a RAM role and temporary STS "
+                  "credentials instead of a long-term AccessKey pair."),
         avoid_key_for="app-server",
         steps=(
-            Step("open", "Open app-server's Authentication tab and click Create AccessKey.",
-                 "Users › app-server@… › Create AccessKey.", visit=("access_key_create",)),
-            Step("cancel", "Select a scenario, read its safer alternative, and click Cancel: app-server will use a "
-                           "RAM role, not an AccessKey pair.",
-                 "The recommendation appears under the scenarios; Cancel is at the bottom of the dialog.",
-                 "Temporary credentials (such as RAM roles) are more secure than long-term AccessKey pairs.",
+            Step("open", _("Open app-server's Authentication tab and click Create AccessKey."),
+                 _("Users › app-server@… › Create AccessKey."), visit=("access_key_create",)),
+            Step("cancel", _("Select a scenario, read its safer alternative, and click Cancel: app-server will use a "
+                             "RAM role, not an AccessKey pair."),
+                 _("The recommendation appears under the scenarios; Cancel is at the bottom of the dialog."),
+                 _("Temporary credentials (such as RAM roles) are more secure than long-term AccessKey pairs."),
                  visit=("user_detail", "user_tab"), cancel_of="open"),
-            Step("role", "Choose Identities > Roles and click Create Role. Select Alibaba Cloud Account, keep "
-                         "Current Alibaba Cloud Account, name the role app-server-role and click OK.",
-                 "Left navigation: Identities › Roles › Create Role.",
-                 "The trust policy says who may assume the role: here, RAM users of this account whose own "
-                 "policies allow sts:AssumeRole.",
+            Step("role", _("Choose Identities > Roles and click Create Role. Select Alibaba Cloud Account, keep "
+                           "Current Alibaba Cloud Account, name the role app-server-role and click OK."),
+                 _("Left navigation: Identities › Roles › Create Role."),
+                 _("The trust policy says who may assume the role: here, RAM users of this account whose own "
+                   "policies allow sts:AssumeRole."),
                  event="CreateRole"),
-            Step("grant-role", "On the role's Permissions tab, grant it the policy AliyunRAMReadOnlyAccess.",
-                 "Roles › app-server-role › Permissions › Grant Permission.",
-                 "A role holds only the permissions granted to it; its temporary credentials can do no more.",
+            Step("grant-role", _("On the role's Permissions tab, grant it the policy AliyunRAMReadOnlyAccess."),
+                 _("Roles › app-server-role › Permissions › Grant Permission."),
+                 _("A role holds only the permissions granted to it; its temporary credentials can do no more."),
                  event="AttachPolicyToRole"),
-            Step("grant-user", "Grant dev-lee the system policy AliyunSTSAssumeRoleAccess, so that it may assume "
-                               "the role.",
-                 "Users › dev-lee@… › Permissions › Grant Permission.",
-                 "Being trusted by the role is not enough: the caller's own policies must allow sts:AssumeRole.",
+            Step("grant-user", _("Grant dev-lee the system policy AliyunSTSAssumeRoleAccess, so that it may assume "
+                                 "the role."),
+                 _("Users › dev-lee@… › Permissions › Grant Permission."),
+                 _("Being trusted by the role is not enough: the caller's own policies must allow sts:AssumeRole."),
                  event="AttachPolicyToUser", event_detail={"policy": "AliyunSTSAssumeRoleAccess"}),
-            Step("assume", "Create an AccessKey pair for dev-lee (scenario Local development) and call AssumeRole "
-                           "with the STS SDK, as the role's Trust Policy tab shows.",
-                 "Users › dev-lee@… › Create AccessKey; then the few lines of Python on the role's page.",
-                 "The credentials AssumeRole returns expire on their own (within the hour by default), and "
-                 "dev-lee's key can do nothing but assume roles.",
+            Step("assume", _("Create an AccessKey pair for dev-lee (scenario Local development) and call AssumeRole "
+                             "with the STS SDK, as the role's Trust Policy tab shows."),
+                 _("Users › dev-lee@… › Create AccessKey; then the few lines of Python on the role's page."),
+                 _("The credentials AssumeRole returns expire on their own (within the hour by default), and "
+                   "dev-lee's key can do nothing but assume roles."),
                  event="AssumeRole"),
         ),
     ),

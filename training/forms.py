@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
-SELECT_A_SANDBOX = "Select a sandbox in the list."
-CHOOSE_AN_ACTION = "Choose Reset or Delete."
+SELECT_A_SANDBOX = _("Select a sandbox in the list.")
+CHOOSE_AN_ACTION = _("Choose Reset or Delete.")
 
 
 class SandboxActionForm(forms.Form):
@@ -12,7 +13,7 @@ class SandboxActionForm(forms.Form):
 
     account = forms.IntegerField(min_value=1, widget=forms.HiddenInput, error_messages={
         "required": SELECT_A_SANDBOX, "invalid": SELECT_A_SANDBOX, "min_value": SELECT_A_SANDBOX})
-    action = forms.ChoiceField(choices=[("reset", "Reset"), ("delete", "Delete")], error_messages={
+    action = forms.ChoiceField(choices=[("reset", _("Reset")), ("delete", _("Delete"))], error_messages={
         "required": CHOOSE_AN_ACTION, "invalid_choice": CHOOSE_AN_ACTION})
 
     def refusal(self) -> str:

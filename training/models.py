@@ -21,7 +21,10 @@ class TrainingClass(models.Model):
     """A class of trainees led by one trainer, joined with a short code within its window."""
 
     class Language(models.TextChoices):
-        EN = "en", _("English")
+        """The language of the class's consoles, as ``settings.LANGUAGES`` codes; each language is
+        named in its own language (the switcher's way), whatever the page's language."""
+        EN = "en", "English"
+        ZH_HANS = "zh-hans", "简体中文"
 
     name = models.CharField(_("name"), max_length=100)
     code = models.CharField(_("join code"), max_length=CODE_LENGTH, unique=True, editable=False)

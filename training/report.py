@@ -19,29 +19,32 @@ UNUSED_AFTER = timedelta(minutes=30)
 
 
 def safety_choices(run: Run) -> list[str]:
-    """The confirmations given and choices made during a run, in words."""
+    """The confirmations given and choices made during a run, in words. A confirmation is stored
+    in English, as the dialog's label read; it is shown in the page's language (the label's msgid)."""
     choices = []
     labels = dict(AccessKey.Scenario.choices)
     for event in run.events:
         if event.action == "CreateAccessKey":
             owner = event.detail.get("owner", "")
             if owner == "root":
-                choices.append("Created a main account AccessKey after confirming the risk twice.")
+                choices.append(_("Created a main account AccessKey after confirming the risk twice."))
             else:
-                scenario = labels.get(event.scenario or event.detail.get("scenario", ""), "no scenario")
-                choices.append(f"Created an AccessKey for {owner} for the scenario “{scenario}”.")
+                label = labels.get(event.scenario or event.detail.get("scenario", ""))
+                scenario = _(str(label)) if label else _("no scenario")
+                choices.append(_("Created an AccessKey for %(owner)s for the scenario “%(scenario)s”.") % {
+                    "owner": owner, "scenario": scenario})
             for confirmation in event.detail.get("confirmations", []):
-                choices.append(f"Confirmed: “{confirmation}”.")
+                choices.append(_("Confirmed: “%(confirmation)s”.") % {"confirmation": _(str(confirmation))})
             if event.detail.get("mfa_verified"):
-                choices.append("Passed the MFA security verification.")
+                choices.append(_("Passed the MFA security verification."))
         elif event.action == "AcknowledgeRootAccessKeyRisk":
-            choices.append("Read “Main Account AccessKey is not recommended” and acknowledged the risk.")
+            choices.append(_("Read “Main Account AccessKey is not recommended” and acknowledged the risk."))
         elif event.action == "ConfirmAccessKeySecretSaved":
-            choices.append("Confirmed “I have saved the AccessKey Secret” before closing the dialog.")
+            choices.append(_("Confirmed “I have saved the AccessKey Secret” before closing the dialog."))
         elif event.action == "UpdateAccessKey" and event.detail.get("to") == "Inactive":
-            choices.append("Disabled an AccessKey before deleting it.")
+            choices.append(_("Disabled an AccessKey before deleting it."))
         elif event.action == "DeleteAccessKey":
-            choices.append("Deleted an AccessKey that was no longer needed.")
+            choices.append(_("Deleted an AccessKey that was no longer needed."))
         elif event.action == "CreateRole":
             choices.append(_("Created the RAM role %(role)s, trusted by %(trusted)s.") % {
                 "role": event.target, "trusted": ", ".join(event.detail.get("trusted", []))})

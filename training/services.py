@@ -14,6 +14,7 @@ from datetime import timedelta
 from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ram.audit import AuditContext, audit_record
 from ram.errors import RamError
@@ -58,7 +59,7 @@ def _samples(account: Account) -> None:
         password = _random(string.ascii_letters + string.digits, 20) if console else None
         ram_user = ram_user_create(actor=OPERATOR, account=account, user_name=user_name, display_name=display_name,
                                    comments=comments, console_password=password, password_hasher=SANDBOX_HASHER)
-        for _ in range(keys):
+        for _number in range(keys):
             access_key_create(actor=OPERATOR, owner=ram_user, scenario="other")
 
 
@@ -151,9 +152,9 @@ def sandbox_purge(*, older_than: timedelta, context: AuditContext) -> int:
 def exercise_start(*, actor: Principal, exercise_key: str, context: AuditContext) -> AuditEvent:
     """Start (or restart) an exercise: the guide's progress counts from this event."""
     if exercise_key not in EXERCISES:
-        raise RamError("InvalidParameter", "Unknown exercise.")
+        raise RamError("InvalidParameter", _("Unknown exercise."))
     if actor.account is None or not actor.account.is_sandbox:
-        raise RamError("NoPermission", "Exercises run in a training sandbox.")
+        raise RamError("NoPermission", _("Exercises run in a training sandbox."))
     authorize(actor, "training:StartExercise", sandbox_arn(actor.account))
     detail = {"exercise": exercise_key}
     if exercise_key == LEAKED_KEY:  # the drill's user, its leaked key in use (set up anew at each start)

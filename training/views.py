@@ -27,6 +27,7 @@ from ram.views.common import with_operator_code
 
 from . import guide as guide_module
 from .board import board, board_csv_response, board_json_response, class_summary, duration_text, status_text
+from .drill import duration_text as drill_duration_text
 from .drill import response_summary
 from .exercises import EXERCISES
 from .forms import SandboxActionForm
@@ -69,7 +70,7 @@ def start(request: HttpRequest) -> HttpResponse:
     cache.add(key, 0, timeout=3600)
     if cache.incr(key) > settings.TRAINING_SANDBOXES_PER_HOUR:
         return render(request, "training/start.html", {
-            "error": "Too many sandboxes were started from your address in the last hour. Try again later.",
+            "error": _("Too many sandboxes were started from your address in the last hour. Try again later."),
         }, status=429)
     context = AuditContext.from_request(request)
     account, password = sandbox_create(context=context)
@@ -131,7 +132,7 @@ def reset_own_sandbox(request: HttpRequest) -> HttpResponse:
         return dialog
     for key in (guide_module.RUN_KEY, guide_module.VISITS_KEY):
         request.session.pop(key, None)
-    messages.success(request, "Your sandbox is back to its starting state.")
+    messages.success(request, _("Your sandbox is back to its starting state."))
     return redirect("console:home")
 
 
@@ -153,15 +154,10 @@ def certificate(request: HttpRequest, exercise_key: str) -> HttpResponse:
     return render(request, "training/certificate.html", {
         "exercise": exercise, "states": states, "complete": is_complete(states), "run": run,
         "finished_at": finished_at,
-        "duration": _minutes_seconds((finished_at - run.started.occurred_at).total_seconds()) if finished_at else "-",
+        "duration": drill_duration_text(finished_at - run.started.occurred_at) if finished_at else "-",
         "choices": safety_choices(run), "account": principal.account,
         "alert_to_disabled": response_summary(run),
     })
-
-
-def _minutes_seconds(seconds: float) -> str:
-    minutes, seconds = divmod(int(seconds), 60)
-    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
 TRAINER_PAGE_SIZE = 50
@@ -190,7 +186,8 @@ def trainer(request: HttpRequest) -> HttpResponse:
         form = SandboxActionForm(request.POST)
         if not form.is_valid():
             return render(request, "refused.html", {
-                "title": "The request was refused", "message": f"{form.refusal()} Nothing was changed.",
+                "title": _("The request was refused"),
+                "message": _("%(reason)s Nothing was changed.") % {"reason": form.refusal()},
             }, status=400)
         account = get_object_or_404(_sandboxes(), pk=form.cleaned_data["account"])
         context = AuditContext.from_request(request)
@@ -255,6 +252,6 @@ def trainer_summary_csv(request: HttpRequest) -> HttpResponse:
 def demo_reset(request: HttpRequest) -> HttpResponse:
     """Trainers: put the demo account back exactly (``seed_demo --reset``). Auditors may not."""
     demo_account_reset(actor=Principal.trainer(request.user.username), context=AuditContext.from_request(request))
-    messages.success(request, "The demo account is reset.")
+    messages.success(request, _("The demo account is reset."))
     return redirect("training:trainer")
 

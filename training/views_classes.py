@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -330,6 +331,10 @@ def join(request: HttpRequest) -> HttpResponse:
     account = membership.account
     login(request, account.root_user, backend="console.backends.ConsoleBackend")
     console_logon_succeeded(principal=Principal.root(account), context=context)
+    # This page is the trainee's first in the sandbox: in the class's language, as every next one
+    # (console.middleware.ConsoleLocaleMiddleware reads the logon's language).
+    translation.activate(account.root_user.language)
+    request.LANGUAGE_CODE = translation.get_language()
     request.session[guide_module.OPEN_KEY] = True
     request.session[JOINED_KEY] = {str(training_class.pk): account.alias}
     request.session[guide_module.CLASS_EXERCISES_KEY] = list(training_class.exercises)
