@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from .credentials import ACCESS_KEY_ID_REGEX
 
@@ -115,11 +115,11 @@ class Policy(models.Model):
     NAME_MAX_LENGTH = 128
     DESCRIPTION_MAX_LENGTH = 1024
 
-    account = models.ForeignKey("Account", on_delete=models.CASCADE, null=True, blank=True,
-                                related_name="custom_policies")
+    account = models.ForeignKey("Account", verbose_name=gettext_lazy("account"), on_delete=models.CASCADE, null=True,
+                                blank=True, related_name="custom_policies")
     name = models.CharField(gettext_lazy("name"), max_length=NAME_MAX_LENGTH)
-    policy_type = models.CharField(gettext_lazy("policy type"), max_length=16, choices=[(SYSTEM, SYSTEM), (CUSTOM, CUSTOM)],
-                                   default=SYSTEM)
+    policy_type = models.CharField(gettext_lazy("policy type"), max_length=16, default=SYSTEM, choices=[
+        (SYSTEM, pgettext_lazy("policy type", "System")), (CUSTOM, pgettext_lazy("policy type", "Custom"))])
     description = models.CharField(gettext_lazy("description"), max_length=DESCRIPTION_MAX_LENGTH, blank=True)
     document = models.JSONField(gettext_lazy("document"))
     # its default version's VersionId
@@ -180,7 +180,7 @@ class RamUser(models.Model):
     account = models.ForeignKey(Account, verbose_name=gettext_lazy("account"), on_delete=models.CASCADE, related_name="ram_users")
     user_name = models.CharField("UserName", max_length=64)
     display_name = models.CharField("DisplayName", max_length=128)
-    comments = models.CharField("Comments", max_length=128, blank=True)
+    comments = models.CharField(gettext_lazy("Comments"), max_length=128, blank=True)
     email = models.EmailField(gettext_lazy("email"), blank=True)
     mobile_phone = models.CharField(gettext_lazy("mobile phone"), max_length=32, blank=True)
     login_user = models.OneToOneField(
@@ -230,7 +230,8 @@ class Role(models.Model):
     MIN_SESSION_SECONDS = 3600
     MAX_SESSION_SECONDS = 43200
 
-    account = models.ForeignKey("Account", on_delete=models.CASCADE, related_name="roles")
+    account = models.ForeignKey("Account", verbose_name=gettext_lazy("account"), on_delete=models.CASCADE,
+                                related_name="roles")
     role_name = models.CharField("RoleName", max_length=NAME_MAX_LENGTH)
     role_id = models.CharField("RoleId", max_length=20, unique=True)
     description = models.CharField(gettext_lazy("description"), max_length=DESCRIPTION_MAX_LENGTH, blank=True)
@@ -501,7 +502,7 @@ class MfaDevice(models.Model):
 
 
     def __str__(self) -> str:
-        return f"MFA device of {self.user}"
+        return _("MFA device of %(logon)s") % {"logon": self.user}
 
 
 class CreationRun(models.Model):
