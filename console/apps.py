@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.utils.translation import gettext_lazy
 
 
 class ConsoleConfig(AppConfig):
     name = "console"
-    verbose_name = "Console"
+    verbose_name = gettext_lazy("Console")
 
     def ready(self) -> None:
         from . import db  # noqa: F401  (connects its connection_created receiver)

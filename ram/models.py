@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from .credentials import ACCESS_KEY_ID_REGEX
 from .policy import SYSTEM_POLICIES
@@ -62,24 +63,26 @@ class Account(models.Model):
     """An Alibaba Cloud account: its root identity, alias and security preferences."""
 
     uid = models.CharField("UID", max_length=16, unique=True)
-    alias = models.CharField(max_length=32, unique=True)
+    alias = models.CharField(gettext_lazy("alias"), max_length=32, unique=True)
     root_user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="root_account",
-        help_text="The root identity's console logon (email + password).",
+        help_text=gettext_lazy("The root identity's console logon (email + password)."),
     )
     allow_user_to_manage_access_keys = models.BooleanField(
         "AllowUserToManageAccessKeys", default=False,
-        help_text="RAM users may manage their own AccessKey pairs.",
+        help_text=gettext_lazy("RAM users may manage their own AccessKey pairs."),
     )
     allow_user_to_change_password = models.BooleanField("AllowUserToChangePassword", default=True)
     allow_user_to_manage_mfa_devices = models.BooleanField("AllowUserToManageMFADevices", default=True)
-    is_sandbox = models.BooleanField(default=False)
-    created_at = models.DateTimeField(default=timezone.now)
+    is_sandbox = models.BooleanField(gettext_lazy("is sandbox"), default=False)
+    created_at = models.DateTimeField(gettext_lazy("created at"), default=timezone.now)
     access_key_network_policy = models.JSONField(
         null=True, blank=True, help_text="The network access policy of every AccessKey of the account "
         "(ram.network_policy), unless a key has an Active one of its own.")
 
     class Meta:
+        verbose_name = gettext_lazy("account")
+        verbose_name_plural = gettext_lazy("accounts")
         ordering = ["alias"]
         constraints = [
             models.CheckConstraint(condition=Q(uid__regex=ACCOUNT_UID_REGEX), name="account_uid_16_digits"),
@@ -113,20 +116,23 @@ class Policy(models.Model):
     NAME_MAX_LENGTH = 128
     DESCRIPTION_MAX_LENGTH = 1024
 
-    account = models.ForeignKey("Account", on_delete=models.CASCADE, null=True, blank=True,
-                                related_name="custom_policies")
-    name = models.CharField(max_length=NAME_MAX_LENGTH)
-    policy_type = models.CharField(max_length=16, choices=[(SYSTEM, SYSTEM), (CUSTOM, CUSTOM)], default=SYSTEM)
-    description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH, blank=True)
-    document = models.JSONField()
-    default_version = models.CharField(max_length=16, default="v1")  # its default version's VersionId
+    account = models.ForeignKey("Account", verbose_name=gettext_lazy("account"), on_delete=models.CASCADE, null=True,
+                                blank=True, related_name="custom_policies")
+    name = models.CharField(gettext_lazy("name"), max_length=NAME_MAX_LENGTH)
+    policy_type = models.CharField(gettext_lazy("policy type"), max_length=16, default=SYSTEM, choices=[
+        (SYSTEM, pgettext_lazy("policy type", "System")), (CUSTOM, pgettext_lazy("policy type", "Custom"))])
+    description = models.CharField(gettext_lazy("description"), max_length=DESCRIPTION_MAX_LENGTH, blank=True)
+    document = models.JSONField(gettext_lazy("document"))
+    # its default version's VersionId
+    default_version = models.CharField(gettext_lazy("default version"), max_length=16, default="v1")
     last_version_number = models.PositiveIntegerField(default=1)  # the next version is numbered after it
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(gettext_lazy("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(gettext_lazy("updated at"), default=timezone.now)
 
     class Meta:
+        verbose_name = gettext_lazy("policy")
+        verbose_name_plural = gettext_lazy("policies")
         ordering = ["name"]
-        verbose_name_plural = "policies"
         constraints = [
             models.UniqueConstraint(Lower("name"), name="policy_system_name_unique",
                                     condition=Q(account__isnull=True)),
@@ -157,13 +163,15 @@ class Policy(models.Model):
 class PolicyVersion(models.Model):
     """One version of a policy's document (``v1``, ``v2``…); exactly one is the default."""
 
-    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="versions")
+    policy = models.ForeignKey(Policy, verbose_name=gettext_lazy("policy"), on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()  # the n of its VersionId "vn"; a number is never reused
-    document = models.JSONField()
-    is_default = models.BooleanField(default=False)
-    created_at = models.DateTimeField(default=timezone.now)
+    document = models.JSONField(gettext_lazy("document"))
+    is_default = models.BooleanField(gettext_lazy("is default"), default=False)
+    created_at = models.DateTimeField(gettext_lazy("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = gettext_lazy("policy version")
+        verbose_name_plural = gettext_lazy("policy versions")
         ordering = ["policy", "number"]
         constraints = [
             models.UniqueConstraint(fields=["policy", "number"], name="policy_version_number_unique"),
@@ -181,24 +189,26 @@ class PolicyVersion(models.Model):
 class RamUser(models.Model):
     """A RAM user of one account, with an optional console logon."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="ram_users")
+    account = models.ForeignKey(Account, verbose_name=gettext_lazy("account"), on_delete=models.CASCADE, related_name="ram_users")
     user_name = models.CharField("UserName", max_length=64)
     display_name = models.CharField("DisplayName", max_length=128)
-    comments = models.CharField("Comments", max_length=128, blank=True)
-    email = models.EmailField(blank=True)
-    mobile_phone = models.CharField(max_length=32, blank=True)
+    comments = models.CharField(gettext_lazy("Comments"), max_length=128, blank=True)
+    email = models.EmailField(gettext_lazy("email"), blank=True)
+    mobile_phone = models.CharField(gettext_lazy("mobile phone"), max_length=32, blank=True)
     login_user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="ram_user",
-        help_text="Console logon <UserName>@<alias>.onaliyun.com, when enabled.",
+        help_text=gettext_lazy("Console logon <UserName>@<alias>.onaliyun.com, when enabled."),
     )
-    policies = models.ManyToManyField(Policy, through="PolicyAttachment", related_name="ram_users", blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-    last_login_at = models.DateTimeField(null=True, blank=True)
+    policies = models.ManyToManyField(Policy, verbose_name=gettext_lazy("policies"), through="PolicyAttachment",
+                                      related_name="ram_users", blank=True)
+    created_at = models.DateTimeField(gettext_lazy("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(gettext_lazy("updated at"), default=timezone.now)
+    last_login_at = models.DateTimeField(gettext_lazy("last login at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("RAM user")
+        verbose_name_plural = gettext_lazy("RAM users")
         ordering = ["user_name"]
-        verbose_name = "RAM user"
         constraints = [
             models.UniqueConstraint(Lower("user_name"), "account", name="ram_user_name_unique_in_account"),
             models.CheckConstraint(condition=Q(user_name__regex=USER_NAME_REGEX), name="ram_user_name_format"),
@@ -232,18 +242,20 @@ class Role(models.Model):
     MIN_SESSION_SECONDS = 3600
     MAX_SESSION_SECONDS = 43200
 
-    account = models.ForeignKey("Account", on_delete=models.CASCADE, related_name="roles")
+    account = models.ForeignKey("Account", verbose_name=gettext_lazy("account"), on_delete=models.CASCADE,
+                                related_name="roles")
     role_name = models.CharField("RoleName", max_length=NAME_MAX_LENGTH)
     role_id = models.CharField("RoleId", max_length=20, unique=True)
-    description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH, blank=True)
+    description = models.CharField(gettext_lazy("description"), max_length=DESCRIPTION_MAX_LENGTH, blank=True)
     trust_policy = models.JSONField("AssumeRolePolicyDocument")
-    max_session_duration = models.PositiveIntegerField(default=MIN_SESSION_SECONDS)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    max_session_duration = models.PositiveIntegerField(gettext_lazy("max session duration"), default=MIN_SESSION_SECONDS)
+    created_at = models.DateTimeField(gettext_lazy("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(gettext_lazy("updated at"), default=timezone.now)
 
     class Meta:
+        verbose_name = gettext_lazy("RAM role")
+        verbose_name_plural = gettext_lazy("RAM roles")
         ordering = ["role_name"]
-        verbose_name = "RAM role"
         constraints = [
             models.UniqueConstraint(Lower("role_name"), "account", name="role_name_unique_in_account"),
             models.CheckConstraint(condition=Q(role_name__regex=r"^[A-Za-z0-9.-]{1,64}$"), name="role_name_format"),
@@ -272,16 +284,19 @@ class StsSession(models.Model):
     secret_sealed = models.BinaryField(editable=False)
     seal_version = models.PositiveSmallIntegerField(editable=False)
     token_digest = models.CharField(max_length=64, editable=False)
-    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="sessions", db_index=False)
+    role = models.ForeignKey(Role, verbose_name=gettext_lazy("role"), on_delete=models.CASCADE, related_name="sessions",
+                             db_index=False)
     session_name = models.CharField("RoleSessionName", max_length=64)
-    session_policy = models.JSONField(null=True, blank=True)
-    assumed_by = models.CharField(max_length=300, help_text="The ARN of the identity that assumed the role.")
-    source_ip = models.GenericIPAddressField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
+    session_policy = models.JSONField(gettext_lazy("session policy"), null=True, blank=True)
+    assumed_by = models.CharField(gettext_lazy("assumed by"), max_length=300,
+                                  help_text=gettext_lazy("The ARN of the identity that assumed the role."))
+    source_ip = models.GenericIPAddressField(gettext_lazy("source ip"), null=True, blank=True)
+    created_at = models.DateTimeField(gettext_lazy("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(gettext_lazy("expires at"))
 
     class Meta:
-        verbose_name = "STS session"
+        verbose_name = gettext_lazy("STS session")
+        verbose_name_plural = gettext_lazy("STS sessions")
         constraints = [models.UniqueConstraint(fields=["access_key_id"], name="sts_session_access_key_id_unique")]
         indexes = [models.Index(fields=["role", "-created_at"], name="sts_session_role_recent"),  # role_id's lookups too
                    models.Index(fields=["expires_at"], name="sts_session_expiry"),
@@ -308,11 +323,14 @@ class StsSession(models.Model):
 class RolePolicyAttachment(models.Model):
     """A policy attached to a RAM role."""
 
-    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="policy_attachments")
-    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="role_attachments")
-    attached_at = models.DateTimeField(default=timezone.now)
+    role = models.ForeignKey(Role, verbose_name=gettext_lazy("role"), on_delete=models.CASCADE, related_name="policy_attachments")
+    policy = models.ForeignKey(Policy, verbose_name=gettext_lazy("policy"), on_delete=models.PROTECT,
+                               related_name="role_attachments")
+    attached_at = models.DateTimeField(gettext_lazy("attached at"), default=timezone.now)
 
     class Meta:
+        verbose_name = gettext_lazy("role policy attachment")
+        verbose_name_plural = gettext_lazy("role policy attachments")
         constraints = [models.UniqueConstraint(fields=["role", "policy"], name="policy_attached_to_role_once")]
 
     def __str__(self) -> str:
@@ -327,6 +345,8 @@ class PolicyAttachment(models.Model):
     attached_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = gettext_lazy("policy attachment")
+        verbose_name_plural = gettext_lazy("policy attachments")
         constraints = [models.UniqueConstraint(fields=["ram_user", "policy"], name="policy_attached_once")]
 
 
@@ -351,28 +371,33 @@ class AccessKey(models.Model):
         OTHER = "other", "Other"
 
     access_key_id = models.CharField("AccessKey ID", max_length=24, unique=True)
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="access_keys")
+    account = models.ForeignKey(Account, verbose_name=gettext_lazy("account"), on_delete=models.CASCADE,
+                                related_name="access_keys")
     ram_user = models.ForeignKey(
-        RamUser, on_delete=models.RESTRICT, null=True, blank=True, related_name="access_keys",
-        help_text="Empty for a key of the account's root.",
+        RamUser, verbose_name=gettext_lazy("ram user"), on_delete=models.RESTRICT, null=True, blank=True,
+        related_name="access_keys",
+        help_text=gettext_lazy("Empty for a key of the account's root."),
     )
-    slot = models.PositiveSmallIntegerField(help_text="Quota slot of the owner, 1 to its AccessKeyQuota's limit.")
-    status = models.CharField(max_length=8, choices=STATUS_CHOICES, default=ACTIVE)
+    slot = models.PositiveSmallIntegerField(gettext_lazy("slot"),
+                                            help_text=gettext_lazy("Quota slot of the owner, 1 to its AccessKeyQuota's limit."))
+    status = models.CharField(gettext_lazy("status"), max_length=8, choices=STATUS_CHOICES, default=ACTIVE)
     secret_sealed = models.BinaryField(editable=False)
     seal_version = models.PositiveSmallIntegerField(editable=False)
-    scenario = models.CharField(max_length=16, choices=Scenario.choices, blank=True)
-    created_by = models.CharField(max_length=255, help_text="The principal that created the key.")
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    last_used_service = models.CharField(max_length=64, blank=True)
+    scenario = models.CharField(gettext_lazy("scenario"), max_length=16, choices=Scenario.choices, blank=True)
+    created_by = models.CharField(gettext_lazy("created by"), max_length=255,
+                                  help_text=gettext_lazy("The principal that created the key."))
+    created_at = models.DateTimeField(gettext_lazy("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(gettext_lazy("updated at"), default=timezone.now)
+    last_used_at = models.DateTimeField(gettext_lazy("last used at"), null=True, blank=True)
+    last_used_service = models.CharField(gettext_lazy("last used service"), max_length=64, blank=True)
     network_policy = models.JSONField(
         null=True, blank=True, help_text="The key's network access policy (ram.network_policy); Active, it "
         "overrides the account's.")
 
     class Meta:
+        verbose_name = gettext_lazy("AccessKey")
+        verbose_name_plural = gettext_lazy("AccessKeys")
         ordering = ["created_at", "id"]
-        verbose_name = "AccessKey"
         constraints = [
             models.UniqueConstraint(
                 fields=["ram_user", "slot"], condition=Q(ram_user__isnull=False), name="access_key_user_slot_unique",
@@ -421,27 +446,30 @@ class RecycledAccessKey(models.Model):
     a free slot; deleting it permanently (or the purge) ends it. The secret stays sealed."""
 
     access_key_id = models.CharField("AccessKey ID", max_length=24, unique=True)
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="recycled_access_keys")
+    account = models.ForeignKey(Account, verbose_name=gettext_lazy("account"), on_delete=models.CASCADE,
+                                related_name="recycled_access_keys")
     ram_user = models.ForeignKey(
-        RamUser, on_delete=models.CASCADE, null=True, blank=True, related_name="recycled_access_keys",
-        help_text="Empty for a key of the account's root.",
+        RamUser, verbose_name=gettext_lazy("ram user"), on_delete=models.CASCADE, null=True, blank=True,
+        related_name="recycled_access_keys",
+        help_text=gettext_lazy("Empty for a key of the account's root."),
     )
     secret_sealed = models.BinaryField(editable=False)
     seal_version = models.PositiveSmallIntegerField(editable=False)
-    scenario = models.CharField(max_length=16, choices=AccessKey.Scenario.choices, blank=True)
-    created_by = models.CharField(max_length=255)
-    created_at = models.DateTimeField()
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    last_used_service = models.CharField(max_length=64, blank=True)
+    scenario = models.CharField(gettext_lazy("scenario"), max_length=16, choices=AccessKey.Scenario.choices, blank=True)
+    created_by = models.CharField(gettext_lazy("created by"), max_length=255)
+    created_at = models.DateTimeField(gettext_lazy("created at"))
+    last_used_at = models.DateTimeField(gettext_lazy("last used at"), null=True, blank=True)
+    last_used_service = models.CharField(gettext_lazy("last used service"), max_length=64, blank=True)
     network_policy = models.JSONField(null=True, blank=True)
-    deleted_by = models.CharField(max_length=255, help_text="The principal that deleted the key.")
-    deleted_at = models.DateTimeField()
-    purge_at = models.DateTimeField(help_text="When the purge deletes it permanently.")
+    deleted_by = models.CharField(gettext_lazy("deleted by"), max_length=255,
+                                  help_text=gettext_lazy("The principal that deleted the key."))
+    deleted_at = models.DateTimeField(gettext_lazy("deleted at"))
+    purge_at = models.DateTimeField(gettext_lazy("purge at"), help_text=gettext_lazy("When the purge deletes it permanently."))
 
     class Meta:
+        verbose_name = gettext_lazy("AccessKey in the recycle bin")
+        verbose_name_plural = gettext_lazy("AccessKeys in the recycle bin")
         ordering = ["-deleted_at", "-id"]
-        verbose_name = "AccessKey in the recycle bin"
-        verbose_name_plural = "AccessKeys in the recycle bin"
         constraints = [
             models.CheckConstraint(condition=Q(access_key_id__regex=ACCESS_KEY_ID_REGEX),
                                    name="recycled_access_key_id_format"),
@@ -467,10 +495,11 @@ class MfaDevice(models.Model):
     The TOTP seed is stored only sealed, like AccessKey secrets.
     """
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mfa_device")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=gettext_lazy("user"), on_delete=models.CASCADE,
+                                related_name="mfa_device")
     secret_sealed = models.BinaryField(editable=False)
     seal_version = models.PositiveSmallIntegerField(editable=False)
-    bound_at = models.DateTimeField(default=timezone.now)
+    bound_at = models.DateTimeField(gettext_lazy("bound at"), default=timezone.now)
     # Replay guard: the TOTP time step of the last code accepted (or bound with); a code of that
     # step or an earlier one is refused (ram.services.mfa_code_check).
     last_accepted_step = models.BigIntegerField(default=0, editable=False)
@@ -480,10 +509,12 @@ class MfaDevice(models.Model):
     recent_failures = models.JSONField(default=list, editable=False)
 
     class Meta:
-        verbose_name = "MFA device"
+        verbose_name = gettext_lazy("MFA device")
+        verbose_name_plural = gettext_lazy("MFA devices")
+
 
     def __str__(self) -> str:
-        return f"MFA device of {self.user}"
+        return _("MFA device of %(logon)s") % {"logon": self.user}
 
 
 class CreationRun(models.Model):
@@ -501,7 +532,8 @@ class CreationRun(models.Model):
     spent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "AccessKey creation run"
+        verbose_name = gettext_lazy("AccessKey creation run")
+        verbose_name_plural = gettext_lazy("AccessKey creation runs")
         indexes = [models.Index(fields=["logon", "created_at"], name="creation_run_logon_created")]
 
     def __str__(self) -> str:
@@ -529,34 +561,36 @@ class AuditEvent(models.Model):
     SUCCESS = "Success"
     FAILURE = "Failure"
 
-    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+    occurred_at = models.DateTimeField(gettext_lazy("occurred at"), default=timezone.now, db_index=True)
     # account_uid and action are searched through the (…, occurred_at) indexes of Meta, whose first
     # column they are: no index of their own.
-    account_uid = models.CharField(max_length=16, blank=True)
-    actor = models.CharField(max_length=255, db_index=True)
-    actor_type = models.CharField(max_length=16)
-    action = models.CharField(max_length=64)
-    target_type = models.CharField(max_length=32, blank=True)
-    target = models.CharField(max_length=255, blank=True, db_index=True)
-    scenario = models.CharField(max_length=16, blank=True)
-    source_ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=512, blank=True)
-    request_id = models.CharField(max_length=64, blank=True)
-    result = models.CharField(max_length=8, default=SUCCESS)
-    error_code = models.CharField(max_length=64, blank=True)
-    detail = models.JSONField(default=dict, blank=True)
+    account_uid = models.CharField(gettext_lazy("account uid"), max_length=16, blank=True)
+    actor = models.CharField(gettext_lazy("actor"), max_length=255, db_index=True)
+    actor_type = models.CharField(gettext_lazy("actor type"), max_length=16)
+    action = models.CharField(gettext_lazy("action"), max_length=64)
+    target_type = models.CharField(gettext_lazy("target type"), max_length=32, blank=True)
+    target = models.CharField(gettext_lazy("target"), max_length=255, blank=True, db_index=True)
+    scenario = models.CharField(gettext_lazy("scenario"), max_length=16, blank=True)
+    source_ip = models.GenericIPAddressField(gettext_lazy("source ip"), null=True, blank=True)
+    user_agent = models.CharField(gettext_lazy("user agent"), max_length=512, blank=True)
+    request_id = models.CharField(gettext_lazy("request id"), max_length=64, blank=True)
+    result = models.CharField(gettext_lazy("result"), max_length=8, default=SUCCESS)
+    error_code = models.CharField(gettext_lazy("error code"), max_length=64, blank=True)
+    detail = models.JSONField(gettext_lazy("detail"), default=dict, blank=True)
     # Who acted, as the OpenAPI names it (``ram.audit.principal_id``), and how the request came: the
     # AccessKey ID (or STS AccessKey ID) that signed it and the API (Ram, Sts, Ims, Actiontrail), both
     # blank for the console and the command line. What ActionTrail's LookupEvents reports as
     # userIdentity.principalId / accessKeyId, serviceName and eventType. A database default too:
     # rows written by COPY (generate_load_data) or before these columns existed have them blank.
-    principal_id = models.CharField(max_length=64, blank=True, default="", db_default="")
-    access_key_id = models.CharField(max_length=64, blank=True, default="", db_default="")
-    service = models.CharField(max_length=16, blank=True, default="", db_default="")
+    principal_id = models.CharField(gettext_lazy("principal id"), max_length=64, blank=True, default="", db_default="")
+    access_key_id = models.CharField(gettext_lazy("access key id"), max_length=64, blank=True, default="", db_default="")
+    service = models.CharField(gettext_lazy("service"), max_length=16, blank=True, default="", db_default="")
 
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
+        verbose_name = gettext_lazy("audit event")
+        verbose_name_plural = gettext_lazy("audit events")
         ordering = ["-occurred_at", "-id"]
         # Related lookups and the ORM internals use the base manager: it must refuse writes too.
         base_manager_name = "objects"
@@ -592,18 +626,19 @@ class AccessKeyUsage(models.Model):
     names things, so that it outlives the key; kept ``RAM_ACCESS_KEY_USAGE_DAYS`` days."""
 
     access_key_id = models.CharField("AccessKey ID", max_length=32)
-    account_uid = models.CharField(max_length=16)
-    day = models.DateField()
-    service = models.CharField(max_length=16)
-    action = models.CharField(max_length=64)
-    source_ip = models.CharField(max_length=45, blank=True, help_text="Empty: not known, or folded (too many).")
-    calls = models.PositiveBigIntegerField(default=0)
-    first_used_at = models.DateTimeField()
-    last_used_at = models.DateTimeField()
+    account_uid = models.CharField(gettext_lazy("account uid"), max_length=16)
+    day = models.DateField(gettext_lazy("day"))
+    service = models.CharField(gettext_lazy("service"), max_length=16)
+    action = models.CharField(gettext_lazy("action"), max_length=64)
+    source_ip = models.CharField(gettext_lazy("source ip"), max_length=45, blank=True,
+                                 help_text=gettext_lazy("Empty: not known, or folded (too many)."))
+    calls = models.PositiveBigIntegerField(gettext_lazy("calls"), default=0)
+    first_used_at = models.DateTimeField(gettext_lazy("first used at"))
+    last_used_at = models.DateTimeField(gettext_lazy("last used at"))
 
     class Meta:
-        verbose_name = "AccessKey usage"
-        verbose_name_plural = "AccessKey usage"
+        verbose_name = gettext_lazy("AccessKey usage")
+        verbose_name_plural = gettext_lazy("AccessKey usage")
         constraints = [
             models.UniqueConstraint(fields=["access_key_id", "day", "service", "action", "source_ip"],
                                     name="access_key_usage_unique"),
@@ -630,7 +665,9 @@ class SignatureNonce(models.Model):
     expires_at = models.DateTimeField(db_index=True)
 
     class Meta:
-        verbose_name = "signature nonce"
+        verbose_name = gettext_lazy("signature nonce")
+        verbose_name_plural = gettext_lazy("signature nonces")
+
 
     def __str__(self) -> str:
         return self.digest

@@ -12,6 +12,8 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy, ngettext
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from console.links import console_link
@@ -26,8 +28,7 @@ OWNER_IDS_INLINED = 1000
 
 
 SCENARIO_LABELS = dict(AccessKey.Scenario.choices)
-SCENARIO_CELLS = {code: format_html('<span title="{}">{}</span>', label, code)  # a list cell, built once
-                  for code, label in SCENARIO_LABELS.items()}
+SCENARIO_CELLS: dict[str, dict[str, str]] = {}  # language -> code -> a list cell, built once per language
 
 
 def scenario_label(scenario: str) -> str:
@@ -39,7 +40,12 @@ def scenario_abbreviation(scenario: str) -> str:
     """A list cell: the short code, the console's wording on hover (the detail page shows it in full)."""
     if not scenario:
         return "—"
-    return SCENARIO_CELLS.get(scenario) or format_html('<span title="{}">{}</span>', scenario, scenario)
+    language = get_language()
+    cells = SCENARIO_CELLS.get(language)
+    if cells is None:
+        cells = SCENARIO_CELLS[language] = {code: format_html('<span title="{}">{}</span>', label, code)
+                                            for code, label in SCENARIO_LABELS.items()}
+    return cells.get(scenario) or format_html('<span title="{}">{}</span>', scenario, scenario)
 
 
 def key_trail_url(access_key_id: str) -> str:
@@ -49,7 +55,7 @@ def key_trail_url(access_key_id: str) -> str:
 def key_trail_link(access_key_id: str) -> str:
     """A list cell: the link to a key's trail."""
     # Not format_html: its lazy-string checks cost more than the rest of the cell, on every row.
-    return mark_safe(f'<a href="{escape(key_trail_url(access_key_id))}">Events</a>')  # noqa: S308 - escaped
+    return mark_safe(f'<a href="{escape(key_trail_url(access_key_id))}">{escape(_("Events"))}</a>')  # noqa: S308 - escaped
 
 
 def key_audit_trail(access_key_id: str) -> str:
@@ -64,10 +70,11 @@ def key_audit_trail(access_key_id: str) -> str:
                               e.result + (f" ({e.error_code})" if e.error_code else ""))
                              for e in events))
     return format_html(
-        '<table class="ram-trail"><thead><tr><th>When</th><th>Action</th><th>Actor</th><th>Source IP</th>'
-        "<th>User agent</th><th>Scenario</th><th>Confirmations</th><th>Result</th></tr></thead>"
-        '<tbody>{}</tbody></table><p><a href="{}">All events of this AccessKey</a></p>',
-        rows, key_trail_url(access_key_id),
+        '<table class="ram-trail"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>'
+        "<th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+        '<tbody>{}</tbody></table><p><a href="{}">{}</a></p>',
+        _("When"), _("Action"), _("Actor"), _("Source IP"), _("User agent"), _("Scenario"), _("Confirmations"),
+        _("Result"), rows, key_trail_url(access_key_id), _("All events of this AccessKey"),
     )
 
 
@@ -90,8 +97,8 @@ class AccessKeyAdmin(ReadOnlyModelAdmin):
     ordering = ["-created_at", "-id"]
     sortable_by = ["access_key_id", "created_at", "last_used_at"]
     search_fields = ["=access_key_id", "ram_user__user_name", "created_by"]
-    search_help_text = ("An AccessKey ID, an owner's user name (any part), a creator (any part of its ARN) "
-                        "or a 16-digit account UID.")
+    search_help_text = gettext_lazy("An AccessKey ID, an owner's user name (any part), a creator (any part of its "
+                                    "ARN) or a 16-digit account UID.")
     fields = ["access_key_id", "account", "ram_user", "owner_type", "slot", "status", "scenario", "created_by",
               "created_at", "updated_at", "age", "last_used_at", "last_used_service", "audit_trail"]
     readonly_fields = ["owner_type", "age", "audit_trail"]
@@ -131,33 +138,33 @@ class AccessKeyAdmin(ReadOnlyModelAdmin):
             return Q(created_by__icontains=term)
         return owned_by_users_named(term) | Q(created_by__icontains=term)
 
-    @admin.display(description="Owner")
+    @admin.display(description=gettext_lazy("Owner"))
     def owner(self, obj: AccessKey) -> str:
         if obj.is_root_key:
             return "<root>"
         return obj.listed_owner if hasattr(obj, "listed_owner") else obj.ram_user.user_name
 
-    @admin.display(description="Owner type")
+    @admin.display(description=gettext_lazy("Owner type"))
     def owner_type(self, obj: AccessKey) -> str:
-        return "Account root" if obj.is_root_key else "RAM user"
+        return _("Account root") if obj.is_root_key else _("RAM user")
 
-    @admin.display(description="Account")
+    @admin.display(description=gettext_lazy("Account"))
     def account_alias(self, obj: AccessKey) -> str:
         return obj.listed_account_alias if hasattr(obj, "listed_account_alias") else obj.account.alias
 
-    @admin.display(description="Age")
+    @admin.display(description=gettext_lazy("Age"))
     def age(self, obj: AccessKey) -> str:
         days = (timezone.now() - obj.created_at).days
-        return f"{days} day{'s' if days != 1 else ''}"
+        return ngettext("%(days)d day", "%(days)d days", days) % {"days": days}
 
-    @admin.display(description="Scenario")
+    @admin.display(description=gettext_lazy("Scenario"))
     def scenario_code(self, obj: AccessKey) -> str:
         return scenario_abbreviation(obj.scenario)
 
-    @admin.display(description="Trail")
+    @admin.display(description=gettext_lazy("Trail"))
     def trail(self, obj: AccessKey) -> str:
         return key_trail_link(obj.access_key_id)
 
-    @admin.display(description="Audit trail")
+    @admin.display(description=gettext_lazy("Audit trail"))
     def audit_trail(self, obj: AccessKey) -> str:
         return key_audit_trail(obj.access_key_id)

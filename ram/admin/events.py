@@ -80,9 +80,10 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
     changelist_class = EventChangeList
     sortable_by = ["occurred_at"]
     search_fields = ["actor", "target"]
-    search_help_text = ("An AccessKey ID or STS AccessKey ID (the events about the key and those it signed), a "
-                        "16-digit account UID, the beginning of an actor's name (a user or logon name, any case) or "
-                        "of its ARN (acs:ram::…), or the beginning of a target (a user or logon name).")
+    search_help_text = gettext_lazy(
+        "An AccessKey ID or STS AccessKey ID (the events about the key and those it signed), a 16-digit account UID, "
+        "the beginning of an actor's name (a user or logon name, any case) or of its ARN (acs:ram::…), or the "
+        "beginning of a target (a user or logon name).")
     fields = ["occurred_at", "account_uid", "actor", "actor_type", "principal_id", "action", "target_type", "target",
               "scenario_label", "confirmations", "source_ip", "user_agent", "request_id", "service", "access_key_id",
               "result", "error_code", "detail_json"]
@@ -129,18 +130,18 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
         return mark_safe(f'<a href="{escape(events_of_principal_url(obj.actor, obj.principal_id))}">'  # noqa: S308
                          f"{escape(obj.principal_id)}</a>")
 
-    @admin.display(description="Scenario")
+    @admin.display(description=gettext_lazy("Scenario"))
     def scenario_code(self, obj: AuditEvent) -> str:
         return scenario_abbreviation(obj.scenario)
 
-    @admin.display(description="Scenario")
+    @admin.display(description=gettext_lazy("Scenario"))
     def scenario_label(self, obj: AuditEvent) -> str:
         return scenario_label(obj.scenario) if obj.scenario else ""
 
-    @admin.display(description="Confirmations")
+    @admin.display(description=gettext_lazy("Confirmations"))
     def confirmations(self, obj: AuditEvent) -> str:
         return "; ".join(obj.detail.get("confirmations", [])) if isinstance(obj.detail, dict) else ""
 
-    @admin.display(description="Detail")
+    @admin.display(description=gettext_lazy("Detail"))
     def detail_json(self, obj: AuditEvent) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.detail, indent=2, sort_keys=True))

@@ -22,7 +22,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.text import format_lazy
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from ..api.registry import SERVICE_NAMES
 from ..models import RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA, AccessKey, Account, AuditEvent, StsSession
@@ -31,18 +31,21 @@ STALE_DAYS = 90
 ACCOUNTS_LISTED = 100
 CHOICES_SECONDS = 60
 AGE_BUCKETS = {  # parameter value: (label, older than days, younger than days)
-    "lt30": ("Under 30 days", None, 30),
-    "30to90": ("30-90 days", 30, 90),
-    "90to180": ("90-180 days", 90, 180),
-    "180to365": ("180-365 days", 180, 365),
-    "gt365": ("Over a year", 365, None),
-    "gt90": ("Older than 90 days", 90, None),
+    "lt30": (gettext_lazy("Under 30 days"), None, 30),
+    "30to90": (gettext_lazy("30-90 days"), 30, 90),
+    "90to180": (gettext_lazy("90-180 days"), 90, 180),
+    "180to365": (gettext_lazy("180-365 days"), 180, 365),
+    "gt365": (gettext_lazy("Over a year"), 365, None),
+    "gt90": (gettext_lazy("Older than 90 days"), 90, None),
 }
 USAGE_CHOICES = {
-    "never": "Never used",
-    "unused90": f"Unused for {STALE_DAYS} days",
-    "used90": f"Used in the last {STALE_DAYS} days",
+    "never": gettext_lazy("Never used"),
+    "unused90": format_lazy(gettext_lazy("Unused for {days} days"), days=STALE_DAYS),
+    "used90": format_lazy(gettext_lazy("Used in the last {days} days"), days=STALE_DAYS),
 }
+# The APIs as the trail stores them (``AuditEvent.service``, ``SERVICE_NAMES``), as a Chinese page names them.
+SERVICE_LABELS = {"Ram": pgettext_lazy("API", "Ram"), "Sts": pgettext_lazy("API", "Sts"),
+                  "Ims": pgettext_lazy("API", "Ims"), "Actiontrail": pgettext_lazy("API", "Actiontrail")}
 # The distinct actions of the trail as a "loose index scan": one probe of the (action, occurred_at)
 # index per distinct action, instead of a DISTINCT that reads all of it (a million entries).
 DISTINCT_ACTIONS_SQL = """
@@ -120,7 +123,7 @@ class FixedChoicesFilter(admin.SimpleListFilter):
 class AccountFilter(admin.SimpleListFilter):
     """By account (``?account=<UID>``); lists the first accounts by alias."""
 
-    title = "account"
+    title = gettext_lazy("account")
     parameter_name = "account"
     uid_lookup = "account__uid"
 
@@ -150,16 +153,16 @@ class PolicyAccountFilter(AccountFilter):
 
 
 class OwnerTypeFilter(FixedChoicesFilter):
-    title = "owner type"
+    title = gettext_lazy("owner type")
     parameter_name = "owner"
-    choices_map = {"root": "Account root", "ram_user": "RAM user"}
+    choices_map = {"root": gettext_lazy("Account root"), "ram_user": gettext_lazy("RAM user")}
 
     def condition(self, value):
         return Q(ram_user__isnull=value == "root")
 
 
 class UsageFilter(FixedChoicesFilter):
-    title = "usage"
+    title = gettext_lazy("usage")
     parameter_name = "usage"
     choices_map = USAGE_CHOICES
 
@@ -168,7 +171,7 @@ class UsageFilter(FixedChoicesFilter):
 
 
 class AgeFilter(FixedChoicesFilter):
-    title = "age"
+    title = gettext_lazy("age")
     parameter_name = "age"
     choices_map = {key: label for key, (label, _older, _younger) in AGE_BUCKETS.items()}
 
@@ -177,18 +180,19 @@ class AgeFilter(FixedChoicesFilter):
 
 
 class ConsoleLogonFilter(FixedChoicesFilter):
-    title = "console logon"
+    title = gettext_lazy("console logon")
     parameter_name = "logon"
-    choices_map = {"yes": "Enabled", "no": "Disabled"}
+    choices_map = {"yes": gettext_lazy("Enabled"), "no": gettext_lazy("Disabled")}
 
     def condition(self, value):
         return Q(login_user__isnull=value == "no")
 
 
 class UserKeysFilter(FixedChoicesFilter):
-    title = "AccessKeys"
+    title = gettext_lazy("AccessKeys")
     parameter_name = "keys"
-    choices_map = {"none": "None", "some": "At least one", "at_quota": "At the quota"}
+    choices_map = {"none": pgettext_lazy("AccessKeys", "None"), "some": gettext_lazy("At least one"),
+                   "at_quota": gettext_lazy("At the quota")}
 
     def condition(self, value):
         if value == "at_quota":
@@ -198,9 +202,10 @@ class UserKeysFilter(FixedChoicesFilter):
 
 
 class RootKeysFilter(FixedChoicesFilter):
-    title = "root AccessKeys"
+    title = gettext_lazy("root AccessKeys")
     parameter_name = "root_keys"
-    choices_map = {"yes": "Has root keys", "no": "No root keys", "at_quota": "At the root quota"}
+    choices_map = {"yes": gettext_lazy("Has root keys"), "no": gettext_lazy("No root keys"),
+                   "at_quota": gettext_lazy("At the root quota")}
 
     def condition(self, value):
         return root_keys_condition(value)
@@ -211,7 +216,7 @@ class SessionStateFilter(FixedChoicesFilter):
 
     title = gettext_lazy("state")
     parameter_name = "state"
-    choices_map = {"active": gettext_lazy("Active"), "expired": gettext_lazy("Expired")}
+    choices_map = {"active": pgettext_lazy("STS session", "Active"), "expired": gettext_lazy("Expired")}
 
     def condition(self, value):
         now = timezone.now()
@@ -299,7 +304,7 @@ def audit_actions() -> list[str]:
 
 
 class ActionFilter(admin.SimpleListFilter):
-    title = "action"
+    title = gettext_lazy("action")
     parameter_name = "action"
 
     def lookups(self, request, model_admin):
@@ -310,9 +315,9 @@ class ActionFilter(admin.SimpleListFilter):
 
 
 class ResultFilter(FixedChoicesFilter):
-    title = "result"
+    title = gettext_lazy("result")
     parameter_name = "result"
-    choices_map = {AuditEvent.SUCCESS: AuditEvent.SUCCESS, AuditEvent.FAILURE: AuditEvent.FAILURE}
+    choices_map = {AuditEvent.SUCCESS: gettext_lazy("Success"), AuditEvent.FAILURE: gettext_lazy("Failure")}
 
     def condition(self, value):
         return Q(result=value)
@@ -326,7 +331,8 @@ class ServiceFilter(FixedChoicesFilter):
     title = gettext_lazy("API")
     parameter_name = "service"
     CONSOLE = "none"
-    choices_map = {**{name: name for name in SERVICE_NAMES.values()}, CONSOLE: gettext_lazy("Console and command line")}
+    choices_map = {**{name: SERVICE_LABELS.get(name, name) for name in SERVICE_NAMES.values()},
+                   CONSOLE: gettext_lazy("Console and command line")}
 
     def condition(self, value):
         return Q(service="" if value == self.CONSOLE else value)

@@ -14,9 +14,10 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from ..models import RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA, AccessKey, Account, RamUser
-from .filters import AGE_BUCKETS, STALE_DAYS, age_condition, root_keys_condition, usage_condition, user_at_quota_condition
+from .filters import AGE_BUCKETS, USAGE_CHOICES, age_condition, root_keys_condition, usage_condition, user_at_quota_condition
 
 CHART_AGE_BUCKETS = ["lt30", "30to90", "90to180", "180to365", "gt365"]
 BAR_HEIGHT, BAR_GAP, LABEL_WIDTH, BAR_AREA = 22, 8, 170, 320
@@ -87,31 +88,32 @@ def hygiene_figures(*, account_uid: str = "") -> dict:
         "roots_at_quota": accounts.filter(root_keys_condition("at_quota")).count(),
         "users_at_quota": users.filter(user_at_quota_condition()).count(),
     }
+    unused_label = USAGE_CHOICES["unused90"]
     charts = [
-        chart("AccessKeys by age", [Bar(AGE_BUCKETS[bucket][0], counts[f"age_{bucket}"],
-                                        _url("accesskey", age=bucket, **scope)) for bucket in CHART_AGE_BUCKETS]),
-        chart("AccessKeys by use", [
-            Bar("Never used", counts["never"], _url("accesskey", usage="never", **scope)),
-            Bar(f"Unused for {STALE_DAYS} days", counts["unused"], _url("accesskey", usage="unused90", **scope)),
-            Bar(f"Older than {STALE_DAYS} days", counts["age_gt90"], _url("accesskey", age="gt90", **scope)),
-            Bar("Inactive", counts["inactive"], _url("accesskey", status__exact=AccessKey.INACTIVE, **scope)),
+        chart(_("AccessKeys by age"), [Bar(AGE_BUCKETS[bucket][0], counts[f"age_{bucket}"],
+                                           _url("accesskey", age=bucket, **scope)) for bucket in CHART_AGE_BUCKETS]),
+        chart(_("AccessKeys by use"), [
+            Bar(_("Never used"), counts["never"], _url("accesskey", usage="never", **scope)),
+            Bar(unused_label, counts["unused"], _url("accesskey", usage="unused90", **scope)),
+            Bar(AGE_BUCKETS["gt90"][0], counts["age_gt90"], _url("accesskey", age="gt90", **scope)),
+            Bar(_("Inactive"), counts["inactive"], _url("accesskey", status__exact=AccessKey.INACTIVE, **scope)),
         ]),
-        chart("Quotas and root keys", [
-            Bar("RAM users at quota", figures["users_at_quota"], _url("ramuser", keys="at_quota", **scope)),
-            Bar("Root AccessKeys", counts["root"], _url("accesskey", owner="root", **scope)),
-            Bar("Accounts with root keys", figures["accounts_with_root_keys"],
+        chart(_("Quotas and root keys"), [
+            Bar(_("RAM users at quota"), figures["users_at_quota"], _url("ramuser", keys="at_quota", **scope)),
+            Bar(_("Root AccessKeys"), counts["root"], _url("accesskey", owner="root", **scope)),
+            Bar(_("Accounts with root keys"), figures["accounts_with_root_keys"],
                 _url("account", root_keys="yes", **account_query)),
-            Bar("Roots at quota", figures["roots_at_quota"], _url("account", root_keys="at_quota", **account_query)),
+            Bar(_("Roots at quota"), figures["roots_at_quota"], _url("account", root_keys="at_quota", **account_query)),
         ]),
     ]
     summary = [
-        Bar("AccessKeys", counts["total"], _url("accesskey", **scope)),
-        Bar("Active", counts["active"], _url("accesskey", status__exact=AccessKey.ACTIVE, **scope)),
-        Bar("Never used", counts["never"], _url("accesskey", usage="never", **scope)),
-        Bar(f"Unused for {STALE_DAYS} days", counts["unused"], _url("accesskey", usage="unused90", **scope)),
-        Bar("Accounts with root keys", figures["accounts_with_root_keys"],
+        Bar(_("AccessKeys"), counts["total"], _url("accesskey", **scope)),
+        Bar(_("Active"), counts["active"], _url("accesskey", status__exact=AccessKey.ACTIVE, **scope)),
+        Bar(_("Never used"), counts["never"], _url("accesskey", usage="never", **scope)),
+        Bar(unused_label, counts["unused"], _url("accesskey", usage="unused90", **scope)),
+        Bar(_("Accounts with root keys"), figures["accounts_with_root_keys"],
             _url("account", root_keys="yes", **account_query)),
-        Bar("RAM users at quota", figures["users_at_quota"], _url("ramuser", keys="at_quota", **scope)),
+        Bar(_("RAM users at quota"), figures["users_at_quota"], _url("ramuser", keys="at_quota", **scope)),
     ]
     return {"summary": summary, "charts": charts}
 
@@ -123,7 +125,7 @@ def render_dashboard(request, site):
     account_uid = request.GET.get("account", "").strip()
     account = Account.objects.filter(uid=account_uid).first() if account_uid else None
     context = {
-        **site.each_context(request), "title": "Key hygiene", "account": account,
+        **site.each_context(request), "title": _("Key hygiene"), "account": account,
         "accounts": Account.objects.order_by("alias").values_list("uid", "alias")[:100],
         "opts": AccessKey._meta, "user_limit": RAM_USER_KEY_QUOTA.limit,
         "root_limit": ROOT_KEY_QUOTA.limit, **hygiene_figures(account_uid=account.uid if account else ""),

@@ -11,6 +11,7 @@ from django.http import Http404
 from django.urls import path
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
 from console.links import console_link
@@ -44,20 +45,21 @@ class AccountAdmin(ReadOnlyModelAdmin):
         ("is_sandbox", "is_sandbox"), ("created_at", "created_at"),
     ]
 
-    @admin.display(description="Root logon")
+    @admin.display(description=gettext_lazy("Root logon"))
     def root_email(self, obj: Account) -> str:
         return obj.root_user.username
 
-    @admin.display(description="Trail and reports")
+    @admin.display(description=gettext_lazy("Trail and reports"))
     def links(self, obj: Account) -> str:
         report = credential_report_url(obj.pk)
         return format_html(
-            '{} · {} · {} · {} · {} · <a href="{}">Credential report (CSV)</a>',
-            changelist_link("ramuser", f"account={obj.uid}", "RAM users"),
-            changelist_link("accesskey", f"account={obj.uid}", "AccessKeys"),
+            '{} · {} · {} · {} · {} · <a href="{}">{}</a>',
+            changelist_link("ramuser", f"account={obj.uid}", _("RAM users")),
+            changelist_link("accesskey", f"account={obj.uid}", _("AccessKeys")),
             changelist_link("recycledaccesskey", f"account={obj.uid}", _("Recycle bin")),
             changelist_link("role", f"account={obj.uid}", _("RAM roles")),
-            changelist_link("auditevent", f"account={obj.uid}", "Audit events"), report,
+            changelist_link("auditevent", f"account={obj.uid}", _("Audit events")), report,
+            _("Credential report (CSV)"),
         )
 
     def extra_urls(self):
@@ -83,8 +85,8 @@ class RamUserAdmin(ReadOnlyModelAdmin):
     ordering = ["user_name", "id"]
     sortable_by = ["user_name", "created_at"]
     search_fields = ["user_name", "display_name"]
-    search_help_text = ("A user name or display name (any part), an AccessKey ID (its owner) "
-                        "or a 16-digit account UID.")
+    search_help_text = gettext_lazy("A user name or display name (any part), an AccessKey ID (its owner) "
+                                    "or a 16-digit account UID.")
     fields = ["user_name", "display_name", "comments", "email", "mobile_phone", "account", "logon_name",
               "console_logon", "mfa_bound", "policy_names", "created_at", "updated_at", "last_login_at", "links"]
     readonly_fields = ["logon_name", "console_logon", "mfa_bound", "policy_names", "links"]
@@ -102,28 +104,32 @@ class RamUserAdmin(ReadOnlyModelAdmin):
             return Q(account__uid=term)
         return Q(user_name__icontains=term) | Q(display_name__icontains=term)  # trigram indexes (0004)
 
-    @admin.display(description="Account")
+    @admin.display(description=gettext_lazy("Logon name"))
+    def logon_name(self, obj: RamUser) -> str:
+        return obj.logon_name
+
+    @admin.display(description=gettext_lazy("Account"))
     def account_alias(self, obj: RamUser) -> str:
         return obj.account.alias
 
-    @admin.display(description="Console logon", boolean=True)
+    @admin.display(description=gettext_lazy("Console logon"), boolean=True)
     def console_logon(self, obj: RamUser) -> bool:
         return obj.login_user_id is not None
 
-    @admin.display(description="MFA device", boolean=True)
+    @admin.display(description=gettext_lazy("MFA device"), boolean=True)
     def mfa_bound(self, obj: RamUser) -> bool:
         return obj.login_user_id is not None and MfaDevice.objects.filter(user_id=obj.login_user_id).exists()
 
-    @admin.display(description="Policies")
+    @admin.display(description=gettext_lazy("Policies"))
     def policy_names(self, obj: RamUser) -> str:
         return ", ".join(obj.policies.order_by("name").values_list("name", flat=True)) or "—"
 
-    @admin.display(description="Trail")
+    @admin.display(description=gettext_lazy("Trail"))
     def links(self, obj: RamUser) -> str:
         return format_html(
-            "{} · {} · {}", changelist_link("accesskey", f"ram_user__id__exact={obj.pk}", "AccessKeys"),
+            "{} · {} · {}", changelist_link("accesskey", f"ram_user__id__exact={obj.pk}", _("AccessKeys")),
             changelist_link("recycledaccesskey", f"ram_user__id__exact={obj.pk}", _("Recycle bin")),
-            changelist_link("auditevent", f"account={obj.account.uid}&q={obj.user_name}", "Audit events"),
+            changelist_link("auditevent", f"account={obj.account.uid}&q={obj.user_name}", _("Audit events")),
         )
 
 
@@ -138,6 +144,6 @@ class MfaDeviceAdmin(ReadOnlyModelAdmin):
     readonly_fields = ["logon"]
     export_columns = [("logon", lambda device: device.user.username), ("bound_at", "bound_at")]
 
-    @admin.display(description="Logon", ordering="user__username")
+    @admin.display(description=gettext_lazy("Logon"), ordering="user__username")
     def logon(self, obj: MfaDevice) -> str:
         return obj.user.username
