@@ -5,6 +5,7 @@ import json
 from datetime import timedelta
 
 from django import forms
+from django.utils import translation
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -41,16 +42,16 @@ class UserCreateForm(NoCredentialEchoMixin, forms.Form):
     credential_fields = {"user_name": "UserName", "display_name": "DisplayName", "comments": "Comments"}
 
     user_name = forms.CharField(
-        label="Logon Name", max_length=64,
-        help_text="1 to 64 characters: letters, digits, periods (.), hyphens (-) and underscores (_).",
+        label=_("Logon Name"), max_length=64,
+        help_text=_("1 to 64 characters: letters, digits, periods (.), hyphens (-) and underscores (_)."),
     )
-    display_name = forms.CharField(label="Display Name", max_length=128, help_text="1 to 128 characters.")
-    comments = forms.CharField(label="Comments", max_length=128, required=False)
-    console_access = forms.BooleanField(label="Console Access", required=False,
-                                        help_text="Allow the user to log on to the console with a password.")
-    password = forms.CharField(label="Password", required=False, strip=False,
+    display_name = forms.CharField(label=_("Display Name"), max_length=128, help_text=_("1 to 128 characters."))
+    comments = forms.CharField(label=_("Comments"), max_length=128, required=False)
+    console_access = forms.BooleanField(label=_("Console Access"), required=False,
+                                        help_text=_("Allow the user to log on to the console with a password."))
+    password = forms.CharField(label=_("Password"), required=False, strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-                               help_text="At least 8 characters. Required with console access.")
+                               help_text=_("At least 8 characters. Required with console access."))
 
     def clean_user_name(self) -> str:
         user_name = self.cleaned_data["user_name"].strip()
@@ -63,7 +64,7 @@ class UserCreateForm(NoCredentialEchoMixin, forms.Form):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("console_access") and not cleaned.get("password"):
-            self.add_error("password", "Enter a password to allow console access.")
+            self.add_error("password", _("Enter a password to allow console access."))
         return cleaned
 
 
@@ -139,29 +140,37 @@ class PolicyVersionForm(forms.Form):
 
 class SecuritySettingsForm(forms.Form):
     allow_user_to_manage_access_keys = forms.TypedChoiceField(
-        label="Manage AccessKey Pairs", coerce=lambda value: value == "true",
-        choices=[("true", "Allowed"), ("false", "Not allowed")], widget=forms.RadioSelect,
-        help_text="Whether RAM users may manage their own AccessKey pairs.",
+        label=_("Manage AccessKey Pairs"), coerce=lambda value: value == "true",
+        choices=[("true", _("Allowed")), ("false", _("Not allowed"))], widget=forms.RadioSelect,
+        help_text=_("Whether RAM users may manage their own AccessKey pairs."),
     )
 
 
 # --- Create AccessKey -------------------------------------------------------------------
 
-CONFIRM_NECESSARY = "I confirm that it is necessary to create an AccessKey"
-AWARE_OF_ROOT_RISK = "I am aware of the security risks of using a main account AccessKey"
-SAVED_THE_SECRET = "I have saved the AccessKey Secret"
+# The confirmations' labels. The audit trail records them in English (``in_english``), whatever
+# language the dialog was shown in.
+CONFIRM_NECESSARY = _("I confirm that it is necessary to create an AccessKey")
+AWARE_OF_ROOT_RISK = _("I am aware of the security risks of using a main account AccessKey")
+SAVED_THE_SECRET = _("I have saved the AccessKey Secret")
+
+
+def in_english(text) -> str:
+    """A (lazily translated) label as an audit event's detail stores it: in English."""
+    with translation.override("en"):
+        return str(text)
 
 
 class ScenarioForm(forms.Form):
     """Step 1 of the RAM-user flow: the use case, and the confirmation that a key is necessary."""
 
     scenario = forms.ChoiceField(
-        label="Scenario", choices=AccessKey.Scenario.choices, widget=forms.RadioSelect,
-        error_messages={"required": "Select a scenario.", "invalid_choice": "Select a scenario from the list."},
+        label=_("Scenario"), choices=AccessKey.Scenario.choices, widget=forms.RadioSelect,
+        error_messages={"required": _("Select a scenario."), "invalid_choice": _("Select a scenario from the list.")},
     )
     confirm_necessary = forms.BooleanField(
         label=CONFIRM_NECESSARY,
-        error_messages={"required": f"Select “{CONFIRM_NECESSARY}” to continue."},
+        error_messages={"required": format_lazy(_("Select “{label}” to continue."), label=CONFIRM_NECESSARY)},
     )
 
 
@@ -228,7 +237,7 @@ class AccessKeyAuditForm(forms.Form):
         return data
 
 
-CONFIRM_ROTATION = "Confirm that the current accessKey creation is for rotation purposes"
+CONFIRM_ROTATION = _("Confirm that the current accessKey creation is for rotation purposes")
 
 
 class RotationForm(forms.Form):
@@ -243,6 +252,9 @@ class RotationForm(forms.Form):
     )
 
 
+ENTER_THE_CODE = _("Enter the 6-digit security code.")
+
+
 class SecurityVerificationForm(forms.Form):
     """The 6-digit code of the operator's authenticator app (Security Verification).
 
@@ -251,17 +263,16 @@ class SecurityVerificationForm(forms.Form):
     (``ram.services.mfa_code_check``).
     """
 
-    code = forms.CharField(label="Security code", min_length=6, max_length=6,
+    code = forms.CharField(label=_("Security code"), min_length=6, max_length=6,
                            widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code",
                                                          "pattern": "[0-9]{6}"}),
-                           error_messages={"required": "Enter the 6-digit security code.",
-                                           "min_length": "Enter the 6-digit security code.",
-                                           "max_length": "Enter the 6-digit security code."})
+                           error_messages={"required": ENTER_THE_CODE, "min_length": ENTER_THE_CODE,
+                                           "max_length": ENTER_THE_CODE})
 
     def clean_code(self) -> str:
         code = self.cleaned_data["code"].strip()
         if not (code.isascii() and code.isdigit()):
-            raise forms.ValidationError("Enter the 6-digit security code.")
+            raise forms.ValidationError(ENTER_THE_CODE)
         return code
 
 
@@ -270,21 +281,21 @@ class RootRiskForm(forms.Form):
 
     aware = forms.BooleanField(
         label=AWARE_OF_ROOT_RISK,
-        error_messages={"required": f"Select “{AWARE_OF_ROOT_RISK}” to continue."},
+        error_messages={"required": format_lazy(_("Select “{label}” to continue."), label=AWARE_OF_ROOT_RISK)},
     )
 
 
 class SecretSavedForm(forms.Form):
     saved = forms.BooleanField(
         label=SAVED_THE_SECRET,
-        error_messages={"required": f"Select “{SAVED_THE_SECRET}” before you click OK."},
+        error_messages={"required": format_lazy(_("Select “{label}” before you click OK."), label=SAVED_THE_SECRET)},
     )
 
 
 class MfaBindForm(forms.Form):
-    code = forms.CharField(label="Security code", min_length=6, max_length=6,
+    code = forms.CharField(label=_("Security code"), min_length=6, max_length=6,
                            widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
-                           error_messages={"required": "Enter the 6-digit security code."})
+                           error_messages={"required": ENTER_THE_CODE})
     seed_token = forms.CharField(widget=forms.HiddenInput)
 
 

@@ -12,14 +12,16 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from .credentials import ACCESS_KEY_ID_REGEX
 from .policy import SYSTEM_POLICIES
 
-NUMBER_WORDS = {1: _("one"), 2: _("two"), 3: _("three"), 4: _("four"), 5: _("five"), 6: _("six"), 7: _("seven"),
-                8: _("eight"), 9: _("nine"), 10: _("ten")}
+NUMBER_WORDS = {1: gettext_lazy("one"), 2: gettext_lazy("two"), 3: gettext_lazy("three"), 4: gettext_lazy("four"),
+                5: gettext_lazy("five"), 6: gettext_lazy("six"), 7: gettext_lazy("seven"), 8: gettext_lazy("eight"),
+                9: gettext_lazy("nine"), 10: gettext_lazy("ten")}
 
 
 @dataclass(frozen=True)
@@ -31,27 +33,37 @@ class AccessKeyQuota:
     """
 
     limit: int
-    owner: str  # "RAM user" / "Alibaba Cloud account", as the messages name it
-    article: str
+    # The owner's two sentences, each whole (a translation needs the owner's words, not a fragment):
+    rule_text: str  # "%(limit)s" is the number as a word ("two"), as the document words it
+    refusal_text: str  # "%(limit)d" is the number
 
     @property
     def rule(self) -> str:
-        """The console's sentence, as the document words it."""
-        return _("Each %(owner)s can have a maximum of %(limit)s AccessKey pairs.") % {
-            "owner": self.owner, "limit": NUMBER_WORDS.get(self.limit, self.limit)}
+        """The console's sentence, as the document words it, in the language active when it is shown."""
+        return _lazy_text(self.rule_text, NUMBER_WORDS.get(self.limit, self.limit))
 
     @property
     def refusal(self) -> str:
-        """Why no more key can be created (LimitExceeded.User.AccessKey)."""
-        return _("%(article)s %(owner)s can have at most %(limit)d AccessKey pairs.") % {
-            "article": self.article, "owner": self.owner, "limit": self.limit}
+        """Why no more key can be created (LimitExceeded.User.AccessKey), in the language active when
+        it is shown."""
+        return _lazy_text(self.refusal_text, self.limit)
 
     def is_reached(self, held: int) -> bool:
         return held >= self.limit
 
 
-RAM_USER_KEY_QUOTA = AccessKeyQuota(limit=2, owner="RAM user", article="A")
-ROOT_KEY_QUOTA = AccessKeyQuota(limit=5, owner="Alibaba Cloud account", article="An")
+def _quota_text(text, limit) -> str:
+    return text % {"limit": limit}
+
+
+_lazy_text = lazy(_quota_text, str)  # evaluated when shown: module-level users (training) get the reader's language
+
+RAM_USER_KEY_QUOTA = AccessKeyQuota(
+    limit=2, rule_text=gettext_lazy("Each RAM user can have a maximum of %(limit)s AccessKey pairs."),
+    refusal_text=gettext_lazy("A RAM user can have at most %(limit)d AccessKey pairs."))
+ROOT_KEY_QUOTA = AccessKeyQuota(
+    limit=5, rule_text=gettext_lazy("Each Alibaba Cloud account can have a maximum of %(limit)s AccessKey pairs."),
+    refusal_text=gettext_lazy("An Alibaba Cloud account can have at most %(limit)d AccessKey pairs."))
 
 USER_NAME_REGEX = r"^[A-Za-z0-9._-]{1,64}$"
 USER_ID_BASE = 2 * 10**15  # a RAM user's UserId is this plus its pk: a 16-digit number, as Alibaba's are
@@ -360,15 +372,17 @@ class AccessKey(models.Model):
 
     ACTIVE = "Active"
     INACTIVE = "Inactive"
-    STATUS_CHOICES = [(ACTIVE, ACTIVE), (INACTIVE, INACTIVE)]
+    STATUS_CHOICES = [(ACTIVE, pgettext_lazy("AccessKey status", "Active")),
+                      (INACTIVE, pgettext_lazy("AccessKey status", "Inactive"))]
 
     class Scenario(models.TextChoices):
-        CLI = "cli", "Command Line Interface (CLI)"
-        LOCAL_DEVELOPMENT = "local-dev", "Local development environment"
-        ON_ALIBABA_CLOUD = "on-cloud", "Application on Alibaba Cloud (ECS, ECI, Function Compute, ACK)"
-        OUTSIDE_ALIBABA_CLOUD = "off-cloud", "Application outside Alibaba Cloud (third-party cloud or on-premises)"
-        THIRD_PARTY_SERVICE = "third-party", "Third-party service accessing your resources"
-        OTHER = "other", "Other"
+        CLI = "cli", gettext_lazy("Command Line Interface (CLI)")
+        LOCAL_DEVELOPMENT = "local-dev", gettext_lazy("Local development environment")
+        ON_ALIBABA_CLOUD = "on-cloud", gettext_lazy("Application on Alibaba Cloud (ECS, ECI, Function Compute, ACK)")
+        OUTSIDE_ALIBABA_CLOUD = "off-cloud", gettext_lazy(
+            "Application outside Alibaba Cloud (third-party cloud or on-premises)")
+        THIRD_PARTY_SERVICE = "third-party", gettext_lazy("Third-party service accessing your resources")
+        OTHER = "other", gettext_lazy("Other")
 
     access_key_id = models.CharField("AccessKey ID", max_length=24, unique=True)
     account = models.ForeignKey(Account, verbose_name=gettext_lazy("account"), on_delete=models.CASCADE,

@@ -38,6 +38,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext
 
 from .audit import AuditContext
 from .errors import RamError
@@ -77,9 +78,12 @@ def access_key_create_allow(*, actor: Principal, context: AuditContext) -> None:
         limit, window = parse_rate(spec)
         if _hit(scope, identity, window) > limit:
             raise RamError(
-                "Throttling.User", "Request was denied due to user flow control: too many AccessKey pairs "
-                f"were created by this {'user' if scope == 'principal' else 'address'} in a short time.",
-                recommend=f"Wait up to {window // 60 or 1} minute(s), then try again.",
+                "Throttling.User",
+                gettext("Request was denied due to user flow control: too many AccessKey pairs were created by "
+                        "this user in a short time.") if scope == "principal" else
+                gettext("Request was denied due to user flow control: too many AccessKey pairs were created by "
+                        "this address in a short time."),
+                recommend=gettext("Wait up to %(minutes)s minute(s), then try again.") % {"minutes": window // 60 or 1},
             )
 
 

@@ -1023,7 +1023,8 @@ def mfa_code_check(*, logon, actor: Principal, code: str, purpose: str, context:
              "target": logon.username}
     if len(failures) >= MFA_FAILURE_LIMIT:  # refused unchecked: counted, not listed one by one
         audit_refusal_bounded(**audit, error_code="Throttling.MFA", detail={"purpose": purpose})
-        return RamError("Throttling.MFA", str(MFA_LOCKED), recommend="Wait, then enter the code your MFA app shows.")
+        return RamError("Throttling.MFA", str(MFA_LOCKED),
+                        recommend=gettext("Wait, then enter the code your MFA app shows."))
     step = mfa.matching_step(seed=mfa.device_seed(device), code=code)
     if step is not None and step > device.last_accepted_step:
         MfaDevice.objects.filter(pk=device.pk).update(last_accepted_step=step, recent_failures=failures)
@@ -1060,7 +1061,7 @@ def root_access_key_risk_acknowledge(*, actor: Principal, context: AuditContext)
     """Record that the root read "Main Account AccessKey is not recommended" and went on: the
     first step of creating a root key, allowed to whom ``ram:CreateAccessKey`` on the root is."""
     if actor.account is None:
-        raise RamError("NoPermission", "Only the account's root uses a main account AccessKey.")
+        raise RamError("NoPermission", gettext("Only the account's root uses a main account AccessKey."))
     authorize(actor, "ram:CreateAccessKey", root_arn(actor.account))
     audit_record(context=context, actor=actor, action="AcknowledgeRootAccessKeyRisk",
                  target_type="Account", target=actor.account.alias,
@@ -1113,7 +1114,7 @@ def access_key_create(
     actor may not. The plaintext secret exists only in the returned ``IssuedKey``.
     """
     if scenario and scenario not in AccessKey.Scenario.values:
-        raise RamError("InvalidParameter.Scenario", f"Unknown scenario {scenario!r}.")
+        raise RamError("InvalidParameter.Scenario", gettext("Unknown scenario %(scenario)s.") % {"scenario": repr(scenario)})
     is_root = isinstance(owner, Account)
     account = owner if is_root else owner.account
     resource = root_arn(account) if is_root else user_arn(account, owner.user_name)
@@ -1144,8 +1145,8 @@ def access_key_create(
                      target_type="AccessKey", target=access_key_id, scenario=scenario,
                      detail={"owner": "root" if is_root else owner.user_name, **(detail or {})})
         return IssuedKey(access_key=access_key, secret=secret)
-    raise RamError("LimitExceeded.User.AccessKey", quota.refusal,
-                   recommend="Delete an AccessKey pair that is no longer used, then try again.")
+    raise RamError("LimitExceeded.User.AccessKey", str(quota.refusal),
+                   recommend=gettext("Delete an AccessKey pair that is no longer used, then try again."))
 
 
 # --- One key per Create AccessKey dialog -------------------------------------------------
@@ -1204,7 +1205,7 @@ def access_key_set_status(*, actor: Principal, access_key: AccessKey, status: st
                           context: AuditContext = CLI_CONTEXT) -> AccessKey:
     """Enable or disable a key (``ram:UpdateAccessKey``). Raises InvalidParameter.Status."""
     if status not in (AccessKey.ACTIVE, AccessKey.INACTIVE):
-        raise RamError("InvalidParameter.Status", "The parameter - Status must be Active or Inactive.")
+        raise RamError("InvalidParameter.Status", gettext("The parameter - Status must be Active or Inactive."))
     authorize(actor, "ram:UpdateAccessKey", access_key_resource(access_key))
     access_key = AccessKey.objects.select_for_update().get(pk=access_key.pk)
     previous = access_key.status
@@ -1230,7 +1231,8 @@ def access_key_delete(*, actor: Principal, access_key: AccessKey,
     access_key = AccessKey.objects.select_for_update().get(pk=access_key.pk)
     if access_key.is_active:
         raise RamError("DeleteConflict.AccessKey.Active",
-                       f"The AccessKey {access_key.access_key_id} is Active: disable it before deleting it.")
+                       gettext("The AccessKey %(id)s is Active: disable it before deleting it.")
+                       % {"id": access_key.access_key_id})
     now = timezone.now()
     recycled = RecycledAccessKey.objects.create(
         access_key_id=access_key.access_key_id, account_id=access_key.account_id, ram_user_id=access_key.ram_user_id,

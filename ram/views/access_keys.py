@@ -42,8 +42,9 @@ def access_key_status(request: HttpRequest, access_key_id: str) -> HttpResponse:
     except RamError as error:
         message_or_403(request, error)
     else:
-        verb = "disabled" if status == AccessKey.INACTIVE else "enabled"
-        messages.success(request, f"The AccessKey {access_key.access_key_id} is {verb}.")
+        done = (_("The AccessKey %(id)s is disabled.") if status == AccessKey.INACTIVE
+                else _("The AccessKey %(id)s is enabled."))
+        messages.success(request, done % {"id": access_key.access_key_id})
     return redirect(_owner_page(access_key))
 
 
@@ -98,7 +99,7 @@ def security_settings(request: HttpRequest) -> HttpResponse:
         else:
             if dialog is not None:
                 return dialog
-            messages.success(request, "The security settings are saved.")
+            messages.success(request, _("The security settings are saved."))
         return redirect("ram:security_settings")
     return render(request, "ram/security_settings.html", {
         "form": form, "can_edit": is_allowed(principal, "ram:SetSecurityPreference", account_arn(account)),
@@ -120,7 +121,7 @@ def my_access_keys(request: HttpRequest) -> HttpResponse:
     ram_user = principal.ram_user
     if not is_allowed(principal, "ram:ListAccessKeys", user_arn(ram_user.account, ram_user.user_name)):
         return render(request, "ram/not_authorized.html", {
-            "reason": "Your account does not allow RAM users to manage their own AccessKey pairs. "
-                      "Ask an administrator to allow it in Security settings, or to create the key for you.",
+            "reason": _("Your account does not allow RAM users to manage their own AccessKey pairs. "
+                        "Ask an administrator to allow it in Security settings, or to create the key for you."),
         }, status=403)
     return redirect("ram:user_tab", user_name=ram_user.user_name, tab="authentication")

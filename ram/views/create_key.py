@@ -24,7 +24,7 @@ from formtools.wizard.views import SessionWizardView
 
 from ..audit import AuditContext
 from ..errors import RamError
-from ..forms import RotationForm, ScenarioForm, SecurityVerificationForm
+from ..forms import RotationForm, ScenarioForm, SecurityVerificationForm, in_english
 from ..models import AccessKey
 from ..policy import user_arn
 from ..scenarios import ALTERNATIVES, SAFER_NOTE
@@ -197,10 +197,10 @@ class AccessKeyCreateWizard(CreateAccessKeyWizard):
         return context
 
     def creation_kwargs(self, form_dict) -> dict:
-        confirmations = [ScenarioForm.base_fields["confirm_necessary"].label]
+        confirmations = [in_english(ScenarioForm.base_fields["confirm_necessary"].label)]
         detail = {}
         if "rotation" in form_dict:
-            confirmations.insert(0, RotationForm.base_fields["confirm_rotation"].label)
+            confirmations.insert(0, in_english(RotationForm.base_fields["confirm_rotation"].label))
             detail["rotation_of"] = [key.access_key_id for key in self.existing_keys]
         return {"scenario": form_dict["scenario"].cleaned_data["scenario"],
                 "detail": {"confirmations": confirmations, **detail}}

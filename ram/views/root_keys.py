@@ -14,10 +14,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ..audit import AuditContext
-from ..forms import RootRiskForm, SecretSavedForm, SecurityVerificationForm
+from ..forms import RootRiskForm, SecretSavedForm, SecurityVerificationForm, in_english
 from ..models import AccessKey
 from ..policy import root_arn
 from ..selectors import access_key_list
@@ -50,7 +51,7 @@ def root_access_keys(request: HttpRequest) -> HttpResponse:
     if not _acknowledged(request):
         return render(request, "ram/dialogs/root_risk.html", {
             "form": RootRiskForm(), "action": reverse("ram:root_access_keys_acknowledge"),
-            "dialog_title": "Main Account AccessKey is not recommended", "cancel_url": reverse("console:home"),
+            "dialog_title": _("Main Account AccessKey is not recommended"), "cancel_url": reverse("console:home"),
         })
     keys = _root_keys(principal.account)
     return render(request, "ram/root_access_keys.html", {
@@ -69,7 +70,7 @@ def root_access_keys_acknowledge(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "ram/dialogs/root_risk.html", {
             "form": form, "action": reverse("ram:root_access_keys_acknowledge"),
-            "dialog_title": "Main Account AccessKey is not recommended", "cancel_url": reverse("console:home"),
+            "dialog_title": _("Main Account AccessKey is not recommended"), "cancel_url": reverse("console:home"),
         }, status=400)
     root_access_key_risk_acknowledge(actor=principal, context=AuditContext.from_request(request))
     request.session[ACK_SESSION_KEY] = int(time.time())
@@ -93,11 +94,11 @@ class RootAccessKeyCreateWizard(CreateAccessKeyWizard):
 
     def get_context_data(self, form, **kwargs):
         context = super().get_context_data(form=form, **kwargs)
-        context.update({"action": reverse("ram:root_access_key_create"), "dialog_title": "Create Main Account AccessKey"})
+        context.update({"action": reverse("ram:root_access_key_create"), "dialog_title": _("Create Main Account AccessKey")})
         return context
 
     def creation_kwargs(self, form_dict) -> dict:
-        return {"detail": {"confirmations": [RootRiskForm.base_fields["aware"].label]}}
+        return {"detail": {"confirmations": [in_english(RootRiskForm.base_fields["aware"].label)]}}
 
     def reveal(self, issued):
         return render_reveal(self.request, issued, done_url=self.back_url,
@@ -120,5 +121,5 @@ def root_access_key_saved(request: HttpRequest, access_key_id: str) -> HttpRespo
             "access_key": access_key, "cancel_url": reverse("ram:root_access_keys"),
         }, status=400)
     access_key_secret_saved_confirm(actor=principal, access_key=access_key, context=AuditContext.from_request(request))
-    messages.success(request, f"The AccessKey {access_key.access_key_id} is created.")
+    messages.success(request, _("The AccessKey %(id)s is created.") % {"id": access_key.access_key_id})
     return redirect("ram:root_access_keys")

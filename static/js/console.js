@@ -106,8 +106,13 @@
         var field = root.querySelector("#" + button.getAttribute("data-copy"));
         if (!field) { return; }
         var done = function () {
+          // The labels are the page's (translated): "Copied" from data-copied-label, then the label it had.
           var label = button.querySelector("[data-copy-label]");
-          if (label) { label.textContent = "Copied"; setTimeout(function () { label.textContent = "Copy"; }, 1500); }
+          if (!label || !button.hasAttribute("data-copied-label")) { return; }
+          var copy = label.getAttribute("data-copy-label") || label.textContent;
+          label.setAttribute("data-copy-label", copy);
+          label.textContent = button.getAttribute("data-copied-label");
+          setTimeout(function () { label.textContent = copy; }, 1500);
         };
         if (navigator.clipboard && window.isSecureContext) {
           navigator.clipboard.writeText(field.value).then(done, function () { field.select(); document.execCommand("copy"); done(); });
@@ -119,9 +124,10 @@
       link.addEventListener("click", function (event) {
         var id = root.querySelector("#" + link.getAttribute("data-id-field"));
         var secret = root.querySelector("#" + link.getAttribute("data-secret-field"));
-        if (!id || !secret) { return; }
+        if (!id || !secret || !link.hasAttribute("data-csv-header")) { return; }
         event.preventDefault();
-        var csv = "AccessKey ID,AccessKey Secret\r\n" + id.value + "," + secret.value + "\r\n";
+        // The header is the template's data-csv-header: Alibaba's, in every language.
+        var csv = link.getAttribute("data-csv-header") + "\r\n" + id.value + "," + secret.value + "\r\n";
         var url = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
         var a = document.createElement("a");
         a.href = url;

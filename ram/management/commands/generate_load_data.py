@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from ram import sealing
 from ram.credentials import ACCESS_KEY_ID_PREFIX, ACCESS_KEY_ID_RANDOM_LENGTH, ACCESS_KEY_SECRET_LENGTH, random_text
-from ram.forms import CONFIRM_NECESSARY
+from ram.forms import CONFIRM_NECESSARY, in_english
 from ram.models import ACCOUNT_ALIAS_REGEX, RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA, AccessKey, Account, AuditEvent, RamUser
 from ram.policy import Principal
 from ram.services import account_create
@@ -257,7 +257,7 @@ class Command(BaseCommand):
             target_type, target = "AccessKey", rng.choice(key_ids)
             if action == "CreateAccessKey":
                 scenario = rng.choice(SCENARIOS)
-                detail = {"owner": name, "confirmations": [CONFIRM_NECESSARY], "mfa_verified": False}
+                detail = {"owner": name, "confirmations": [in_english(CONFIRM_NECESSARY)], "mfa_verified": False}
             elif action == "UpdateAccessKey":
                 detail = {"from": "Active", "to": "Inactive"}
             elif action == "APIAuthentication":
