@@ -98,6 +98,11 @@ def assert_constant_queries_from_10_to_1000_rows(auditor):
     small = queries_per_page(auditor, urls)
     generate(users=600, events=1500)  # 1,200+ keys, 600+ users, 1,500+ events
     assert AccessKey.objects.count() > 1200 and AuditEvent.objects.count() > 1500
+    if connection.vendor == "postgresql":
+        # The planner's estimates as autovacuum would leave them, now rather than whenever it runs:
+        # whether a filtered list is estimated only or counted too depends on them.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     large = queries_per_page(auditor, urls)
     # The same queries but for counting the list: one its first page holds whole is not counted
     # (ram/admin/results.py), so a small list may skip the estimate and the count of its large version.
@@ -105,8 +110,9 @@ def assert_constant_queries_from_10_to_1000_rows(auditor):
         url: total - counting for url, (total, counting) in small.items()}
     assert max(counting for url, (_total, counting) in large.items() if "hygiene" not in url) <= 2
     # session, user, permissions (one query: console.backends), filter choices (actions, accounts),
-    # estimate, count, page, date span
-    assert max(total for total, _counting in large.values()) <= 9
+    # page, estimate, count (a filtered list estimated under 10,000 rows), and the date span twice:
+    # the date_hierarchy tag's own MIN/MAX and DateSpanQuerySet's (ram/admin/results.py)
+    assert max(total for total, _counting in large.values()) <= 10
 
 
 def test_changelist_queries_are_constant_from_10_to_1000_rows(auditor):
