@@ -41,16 +41,16 @@ class UserCreateForm(NoCredentialEchoMixin, forms.Form):
     credential_fields = {"user_name": "UserName", "display_name": "DisplayName", "comments": "Comments"}
 
     user_name = forms.CharField(
-        label="Logon Name", max_length=64,
-        help_text="1 to 64 characters: letters, digits, periods (.), hyphens (-) and underscores (_).",
+        label=_("Logon Name"), max_length=64,
+        help_text=_("1 to 64 characters: letters, digits, periods (.), hyphens (-) and underscores (_)."),
     )
-    display_name = forms.CharField(label="Display Name", max_length=128, help_text="1 to 128 characters.")
-    comments = forms.CharField(label="Comments", max_length=128, required=False)
-    console_access = forms.BooleanField(label="Console Access", required=False,
-                                        help_text="Allow the user to log on to the console with a password.")
-    password = forms.CharField(label="Password", required=False, strip=False,
+    display_name = forms.CharField(label=_("Display Name"), max_length=128, help_text=_("1 to 128 characters."))
+    comments = forms.CharField(label=_("Comments"), max_length=128, required=False)
+    console_access = forms.BooleanField(label=_("Console Access"), required=False,
+                                        help_text=_("Allow the user to log on to the console with a password."))
+    password = forms.CharField(label=_("Password"), required=False, strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-                               help_text="At least 8 characters. Required with console access.")
+                               help_text=_("At least 8 characters. Required with console access."))
 
     def clean_user_name(self) -> str:
         user_name = self.cleaned_data["user_name"].strip()
@@ -63,7 +63,7 @@ class UserCreateForm(NoCredentialEchoMixin, forms.Form):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("console_access") and not cleaned.get("password"):
-            self.add_error("password", "Enter a password to allow console access.")
+            self.add_error("password", _("Enter a password to allow console access."))
         return cleaned
 
 
@@ -139,9 +139,9 @@ class PolicyVersionForm(forms.Form):
 
 class SecuritySettingsForm(forms.Form):
     allow_user_to_manage_access_keys = forms.TypedChoiceField(
-        label="Manage AccessKey Pairs", coerce=lambda value: value == "true",
-        choices=[("true", "Allowed"), ("false", "Not allowed")], widget=forms.RadioSelect,
-        help_text="Whether RAM users may manage their own AccessKey pairs.",
+        label=_("Manage AccessKey Pairs"), coerce=lambda value: value == "true",
+        choices=[("true", _("Allowed")), ("false", _("Not allowed"))], widget=forms.RadioSelect,
+        help_text=_("Whether RAM users may manage their own AccessKey pairs."),
     )
 
 
@@ -251,17 +251,17 @@ class SecurityVerificationForm(forms.Form):
     (``ram.services.mfa_code_check``).
     """
 
-    code = forms.CharField(label="Security code", min_length=6, max_length=6,
+    code = forms.CharField(label=_("Security code"), min_length=6, max_length=6,
                            widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code",
                                                          "pattern": "[0-9]{6}"}),
-                           error_messages={"required": "Enter the 6-digit security code.",
-                                           "min_length": "Enter the 6-digit security code.",
-                                           "max_length": "Enter the 6-digit security code."})
+                           error_messages={"required": _("Enter the 6-digit security code."),
+                                           "min_length": _("Enter the 6-digit security code."),
+                                           "max_length": _("Enter the 6-digit security code.")})
 
     def clean_code(self) -> str:
         code = self.cleaned_data["code"].strip()
         if not (code.isascii() and code.isdigit()):
-            raise forms.ValidationError("Enter the 6-digit security code.")
+            raise forms.ValidationError(_("Enter the 6-digit security code."))
         return code
 
 
@@ -282,9 +282,9 @@ class SecretSavedForm(forms.Form):
 
 
 class MfaBindForm(forms.Form):
-    code = forms.CharField(label="Security code", min_length=6, max_length=6,
+    code = forms.CharField(label=_("Security code"), min_length=6, max_length=6,
                            widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
-                           error_messages={"required": "Enter the 6-digit security code."})
+                           error_messages={"required": _("Enter the 6-digit security code.")})
     seed_token = forms.CharField(widget=forms.HiddenInput)
 
 

@@ -98,7 +98,7 @@ def security_settings(request: HttpRequest) -> HttpResponse:
         else:
             if dialog is not None:
                 return dialog
-            messages.success(request, "The security settings are saved.")
+            messages.success(request, _("The security settings are saved."))
         return redirect("ram:security_settings")
     return render(request, "ram/security_settings.html", {
         "form": form, "can_edit": is_allowed(principal, "ram:SetSecurityPreference", account_arn(account)),
