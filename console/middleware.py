@@ -257,7 +257,11 @@ class CleanFailureMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if response.status_code == 500 and getattr(request, "dependency_unavailable", False):
-            response = HttpResponse(unavailable_page(), status=503, content_type="text/html; charset=utf-8")
+            # The page's language as far as it is known without the database (the logon's is not).
+            language = getattr(request, "LANGUAGE_CODE", None) or translation.get_language_from_request(request)
+            with translation.override(language):
+                page = unavailable_page()
+            response = HttpResponse(page, status=503, content_type="text/html; charset=utf-8")
             response["Retry-After"] = str(self.RETRY_AFTER_SECONDS)
             add_never_cache_headers(response)
         return response
