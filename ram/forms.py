@@ -7,6 +7,7 @@ from datetime import timedelta
 from django import forms
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from console.formats import console_day
 
@@ -48,7 +49,7 @@ class UserCreateForm(NoCredentialEchoMixin, forms.Form):
     comments = forms.CharField(label=_("Comments"), max_length=128, required=False)
     console_access = forms.BooleanField(label=_("Console Access"), required=False,
                                         help_text=_("Allow the user to log on to the console with a password."))
-    password = forms.CharField(label=_("Password"), required=False, strip=False,
+    password = forms.CharField(label=pgettext_lazy("console logon password", "Password"), required=False, strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
                                help_text=_("At least 8 characters. Required with console access."))
 

@@ -198,6 +198,13 @@ def test_an_unknown_language_is_refused_with_a_message(demo):
     assert "Choose a language of the list: 中文 or English." in page
 
 
+def test_an_unknown_language_is_refused_in_the_language_of_the_page(db):
+    client = chinese_client()
+    response = client.post("/language", {"language": "xx", "next": "/login"}, follow=True)
+    assert "请从列表中选择语言：中文或英文。" in response.content.decode()
+    no_english(response)
+
+
 @pytest.mark.parametrize("next_url", ["//evil.example", "https://evil.example/", "/\\evil.example", "///evil.example"])
 def test_the_switcher_never_redirects_off_site(db, next_url):
     response = Client().post("/language", {"language": CHINESE, "next": next_url})
