@@ -283,3 +283,35 @@ def test_the_security_verification_of_a_logon_is_chinese(demo):
     assert refused.status_code == 400
     assert "动态验证码错误。" in refused.content.decode()
     no_english(refused)
+
+
+def test_the_lockout_page_is_chinese(demo):
+    client = chinese_client()
+    for _attempt in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/login", {"username": DEMO_LOGONS["alice"][0], "password": "wrong-password"})
+    response = client.post("/login", {"username": DEMO_LOGONS["alice"][0], "password": "wrong-password"})
+    assert response.status_code in (403, 429)
+    page = response.content.decode()
+    assert "登录失败次数过多" in page and "返回登录" in page
+    no_english(response)
+
+
+def test_deleting_a_user_with_keys_is_refused_in_chinese(demo):
+    response = logged_on(chinese_client(), "root").get("/users/bob/delete")
+    assert "用户 <strong>bob</strong> 仍有 2 个 AccessKey，请先删除。" in response.content.decode()
+    no_english(response)
+    english = logged_on(Client(HTTP_ACCEPT_LANGUAGE="en"), "root").get("/users/bob/delete").content.decode()
+    assert "still has 2 AccessKey pairs. Delete them first." in english
+
+
+def test_unbinding_ones_own_mfa_device_asks_its_code_in_chinese(demo):
+    from ram import mfa
+    from ram.policy import Principal
+
+    seed = mfa.new_seed()
+    mfa_device_bind(actor=Principal.cli("tests"), owner=demo, seed=seed, code=mfa.pyotp.TOTP(seed).now())
+    response = logged_on(chinese_client(), "root").get("/mfa/unbind")
+    assert response.status_code == 200, response.status_code
+    page = response.content.decode()
+    assert "解绑 MFA 设备" in page and "请输入此 MFA 设备当前显示的 6 位动态验证码。" in page
+    no_english(response)
