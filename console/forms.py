@@ -7,6 +7,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_login_failed
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ram.credentials import contains_access_key_credential
 
@@ -32,6 +33,9 @@ class LogonForm(AuthenticationForm):
 
     username = forms.CharField(label=_("Logon name"), max_length=254,
                                widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}))
+    # Django's field, labelled 密码 in Chinese (the catalogue's plain "Password" is Create User's 控制台登录密码).
+    password = forms.CharField(label=pgettext_lazy("logon form", "Password"), strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": _("The logon name or password is incorrect."),

@@ -7,7 +7,6 @@ from datetime import timedelta
 from django import forms
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from console.formats import console_day
 
@@ -49,7 +48,7 @@ class UserCreateForm(NoCredentialEchoMixin, forms.Form):
     comments = forms.CharField(label=_("Comments"), max_length=128, required=False)
     console_access = forms.BooleanField(label=_("Console Access"), required=False,
                                         help_text=_("Allow the user to log on to the console with a password."))
-    password = forms.CharField(label=pgettext_lazy("console logon password", "Password"), required=False, strip=False,
+    password = forms.CharField(label=_("Password"), required=False, strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
                                help_text=_("At least 8 characters. Required with console access."))
 
@@ -244,6 +243,9 @@ class RotationForm(forms.Form):
     )
 
 
+ENTER_THE_CODE = _("Enter the 6-digit security code.")
+
+
 class SecurityVerificationForm(forms.Form):
     """The 6-digit code of the operator's authenticator app (Security Verification).
 
@@ -255,14 +257,13 @@ class SecurityVerificationForm(forms.Form):
     code = forms.CharField(label=_("Security code"), min_length=6, max_length=6,
                            widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code",
                                                          "pattern": "[0-9]{6}"}),
-                           error_messages={"required": _("Enter the 6-digit security code."),
-                                           "min_length": _("Enter the 6-digit security code."),
-                                           "max_length": _("Enter the 6-digit security code.")})
+                           error_messages={"required": ENTER_THE_CODE, "min_length": ENTER_THE_CODE,
+                                           "max_length": ENTER_THE_CODE})
 
     def clean_code(self) -> str:
         code = self.cleaned_data["code"].strip()
         if not (code.isascii() and code.isdigit()):
-            raise forms.ValidationError(_("Enter the 6-digit security code."))
+            raise forms.ValidationError(ENTER_THE_CODE)
         return code
 
 
@@ -285,7 +286,7 @@ class SecretSavedForm(forms.Form):
 class MfaBindForm(forms.Form):
     code = forms.CharField(label=_("Security code"), min_length=6, max_length=6,
                            widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
-                           error_messages={"required": _("Enter the 6-digit security code.")})
+                           error_messages={"required": ENTER_THE_CODE})
     seed_token = forms.CharField(widget=forms.HiddenInput)
 
 

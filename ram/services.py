@@ -1028,7 +1028,8 @@ def mfa_code_check(*, logon, actor: Principal, code: str, purpose: str, context:
              "target": logon.username}
     if len(failures) >= MFA_FAILURE_LIMIT:  # refused unchecked: counted, not listed one by one
         audit_refusal_bounded(**audit, error_code="Throttling.MFA", detail={"purpose": purpose})
-        return RamError("Throttling.MFA", str(MFA_LOCKED), recommend=gettext("Wait, then enter the code your MFA app shows."))
+        return RamError("Throttling.MFA", str(MFA_LOCKED),
+                        recommend=gettext("Wait, then enter the code your MFA app shows."))
     step = mfa.matching_step(seed=mfa.device_seed(device), code=code)
     if step is not None and step > device.last_accepted_step:
         MfaDevice.objects.filter(pk=device.pk).update(last_accepted_step=step, recent_failures=failures)
