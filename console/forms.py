@@ -6,18 +6,19 @@ import re
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_login_failed
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ram.credentials import contains_access_key_credential
 
 from .logon import address_is_locked_out
 
 ACCESS_KEY_ID_LIKE = re.compile(r"^(LTAI[A-Za-z0-9]{8,40}|STS\.[A-Za-z0-9]+)$")
-ACCESS_KEY_REFUSAL = (
+ACCESS_KEY_REFUSAL = _(
     "An AccessKey pair cannot be used to log on to the console. "
     "Log on with your logon name and password."
 )
-LOCKED_OUT = gettext_lazy("Too many failed logon attempts. Try again in 15 minutes.")
+LOCKED_OUT = _("Too many failed logon attempts. Try again in 15 minutes.")
 INVALID_LOGON_NAME = "(an invalid logon name)"  # what is kept of a name no logon can have
 
 
@@ -30,11 +31,14 @@ class LogonForm(AuthenticationForm):
     neither echoed back nor handed to django-axes; the audit trail keeps only the fact.
     """
 
-    username = forms.CharField(label="Logon name", max_length=254,
+    username = forms.CharField(label=_("Logon name"), max_length=254,
                                widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}))
+    # Django's field, labelled 密码 in Chinese (the catalogue's plain "Password" is Create User's 控制台登录密码).
+    password = forms.CharField(label=pgettext_lazy("logon form", "Password"), strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
     error_messages = {
         **AuthenticationForm.error_messages,
-        "invalid_login": "The logon name or password is incorrect.",
+        "invalid_login": _("The logon name or password is incorrect."),
         "access_key": ACCESS_KEY_REFUSAL,
         "locked_out": LOCKED_OUT,
     }

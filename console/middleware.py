@@ -18,7 +18,10 @@ from django.urls import get_script_prefix
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.functional import SimpleLazyObject
+from django.utils.html import escape
+from django.utils.translation import gettext_lazy as _
 
+from console.jinja2 import html_lang
 from console.links import console_link
 from ram.audit import client_address, user_agent
 from ram.errors import RamError
@@ -123,7 +126,7 @@ class SessionTimeoutMiddleware:
             seen = request.session.get(SESSION_SEEN_KEY) or started
             if now - seen > settings.SESSION_IDLE_TIMEOUT or now - started > settings.SESSION_ABSOLUTE_TIMEOUT:
                 logout(request)  # flushes the session and its data
-                messages.info(request, "Your session has expired. Log on again.")
+                messages.info(request, _("Your session has expired. Log on again."))
             elif now - seen >= SEEN_RESOLUTION_SECONDS:
                 request.session[SESSION_STARTED_KEY] = started
                 request.session[SESSION_SEEN_KEY] = now
@@ -210,12 +213,20 @@ def _unavailable_errors() -> tuple[type[BaseException], ...]:
 
 UNAVAILABLE_ERRORS = _unavailable_errors()
 UNAVAILABLE_PAGE = (
-    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Service unavailable · RAM Console</title>'
-    "</head><body><main><h1>The RAM console is temporarily unavailable</h1>"
-    "<p>A service it depends on does not answer. Nothing was changed by this request. "
-    "Try again in a moment.</p></main></body></html>"
+    '<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{title} · {brand}</title>'
+    "</head><body><main><h1>{heading}</h1><p>{text}</p></main></body></html>"
 )
-REFUSAL_TITLES = {403: "You are not authorized", 429: "Too many requests", 503: "Temporarily unavailable"}
+REFUSAL_TITLES = {403: _("You are not authorized"), 429: _("Too many requests"), 503: _("Temporarily unavailable")}
+
+
+def unavailable_page() -> str:
+    """The 503 page in the request's language: text from the catalogue, no template and no query
+    (what failed may be what a page needs)."""
+    return UNAVAILABLE_PAGE.format(
+        lang=html_lang(), title=escape(_("Service unavailable")), brand=escape(_("RAM Console")),
+        heading=escape(_("The RAM console is temporarily unavailable")),
+        text=escape(_("A service it depends on does not answer. Nothing was changed by this request. "
+                      "Try again in a moment.")))
 
 
 def _note_unavailable_dependency(sender, request=None, **kwargs) -> None:
@@ -246,7 +257,11 @@ class CleanFailureMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if response.status_code == 500 and getattr(request, "dependency_unavailable", False):
-            response = HttpResponse(UNAVAILABLE_PAGE, status=503, content_type="text/html; charset=utf-8")
+            # The page's language as far as it is known without the database (the logon's is not).
+            language = getattr(request, "LANGUAGE_CODE", None) or translation.get_language_from_request(request)
+            with translation.override(language):
+                page = unavailable_page()
+            response = HttpResponse(page, status=503, content_type="text/html; charset=utf-8")
             response["Retry-After"] = str(self.RETRY_AFTER_SECONDS)
             add_never_cache_headers(response)
         return response
@@ -256,7 +271,7 @@ class CleanFailureMiddleware:
             return None
         status = exception.http_status
         response = render(request, "refused.html", {
-            "title": REFUSAL_TITLES.get(status, "The request was refused"),
+            "title": REFUSAL_TITLES.get(status, _("The request was refused")),
             "message": exception.message, "recommend": exception.recommend,
         }, status=status)
         if status in (429, 503):

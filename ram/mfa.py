@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pyotp
 import segno
+from django.utils.translation import gettext
 
 from . import sealing
 from .models import MfaDevice
@@ -27,7 +28,7 @@ def qr_svg(uri: str) -> str:
     """An inline SVG QR code of ``uri`` (rendered server-side: no script, no external service)."""
     buffer = io.BytesIO()
     segno.make(uri, error="m").save(buffer, kind="svg", scale=4, border=2, xmldecl=False, svgns=True, omitsize=True,
-                                    title="MFA QR code", svgclass="console-qr")
+                                    title=gettext("MFA QR code"), svgclass="console-qr")
     return buffer.getvalue().decode()
 
 

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from .errors import RamError
 from .policy_language import Document, MalformedPolicyDocument, RequestContext, decide, parse_document
@@ -326,6 +326,8 @@ def authorize(principal: Principal, action: str, resource: str) -> None:
     if not is_allowed(principal, action, resource):
         raise RamError(
             "NoPermission",
-            f"You are not authorized to do this action. Action: {action}, Resource: {resource}.",
-            recommend="Ask the account's administrator to grant the permission.",
+            # In the console's language; the OpenAPI answers in English (ram.api.middleware).
+            gettext("You are not authorized to do this action. Action: %(action)s, Resource: %(resource)s.")
+            % {"action": action, "resource": resource},
+            recommend=gettext("Ask the account's administrator to grant the permission."),
         )

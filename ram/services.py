@@ -84,9 +84,9 @@ def refuse_credential(parameter: str, value: str) -> None:
     ``InvalidParameter.AccessKeyCredential`` (without echoing the value) when ``value`` holds one."""
     if contains_access_key_credential(value):
         raise RamError("InvalidParameter.AccessKeyCredential",
-                       f"The parameter - {parameter} looks like it holds an AccessKey ID or secret, which is "
-                       "never stored in an identity's details. Remove it, and if a secret was pasted by "
-                       "mistake, treat it as exposed.")
+                       gettext("The parameter - %(parameter)s looks like it holds an AccessKey ID or secret, which "
+                               "is never stored in an identity's details. Remove it, and if a secret was pasted by "
+                               "mistake, treat it as exposed.") % {"parameter": parameter})
 
 
 def validate_user_name(user_name: str) -> None:
@@ -94,11 +94,11 @@ def validate_user_name(user_name: str) -> None:
     an AccessKey credential (it becomes part of a logon name, which may hold none: ``LogonForm``)."""
     if not user_name or len(user_name) > 64:
         raise RamError("InvalidParameter.UserName.Length",
-                       "The parameter - UserName must be 1 to 64 characters long.")
+                       gettext("The parameter - UserName must be 1 to 64 characters long."))
     if not USER_NAME_CHARS.fullmatch(user_name) or user_name in DOT_SEGMENTS:
         raise RamError("InvalidParameter.UserName.InvalidChars",
-                       "The parameter - UserName contains invalid characters: use letters, digits, '.', '-' and '_' "
-                       "(not '.' or '..' alone).")
+                       gettext("The parameter - UserName contains invalid characters: use letters, digits, '.', "
+                               "'-' and '_' (not '.' or '..' alone)."))
     refuse_credential("UserName", user_name)
 
 
@@ -110,20 +110,22 @@ def _validate_user_attributes(*, display_name: str, comments: str, email: str = 
     RamError their own way): lengths, an e-mail address, ``<country code>-<number>``, no credential."""
     if not 1 <= len(display_name) <= 128:
         raise RamError("InvalidParameter.DisplayName.Length",
-                       "The parameter - DisplayName must be 1 to 128 characters long.")
+                       gettext("The parameter - DisplayName must be 1 to 128 characters long."))
     if len(comments) > 128:
         raise RamError("InvalidParameter.Comments.Length",
-                       "The parameter - Comments must be at most 128 characters long.")
+                       gettext("The parameter - Comments must be at most 128 characters long."))
     if email:
         try:
             if len(email) > 254:
                 raise ValidationError("too long")
             validate_email(email)
         except ValidationError:
-            raise RamError("InvalidParameter.Email.Format", "The parameter - Email is not a valid address.") from None
+            raise RamError("InvalidParameter.Email.Format",
+                           gettext("The parameter - Email is not a valid address.")) from None
     if mobile_phone and not MOBILE_PHONE.fullmatch(mobile_phone):
         raise RamError("InvalidParameter.MobilePhone.Format",
-                       "The parameter - MobilePhone must be <country code>-<number>, e.g. 86-18600008888.")
+                       gettext("The parameter - MobilePhone must be <country code>-<number>, e.g. "
+                               "86-18600008888."))
     for parameter, value in (("Comments", comments), ("Email", email)):
         refuse_credential(parameter, value)
 
@@ -267,7 +269,8 @@ def ram_user_create(
     display_name = display_name or user_name
     authorize(actor, "ram:CreateUser", user_arn(account, user_name))
     if RamUser.objects.filter(account=account, user_name__iexact=user_name).exists():
-        raise RamError("EntityAlreadyExists.User", f"The user {user_name} already exists.")
+        raise RamError("EntityAlreadyExists.User",
+                       gettext("The user %(name)s already exists.") % {"name": user_name})
     login_user = None
     if console_password is not None:
         login_user = _logon_create(account=account, user_name=user_name, password=console_password,
@@ -280,7 +283,8 @@ def ram_user_create(
                 email=email, mobile_phone=mobile_phone, login_user=login_user, created_at=now, updated_at=now,
             )
     except IntegrityError:  # a concurrent request took the name between the check and the insert
-        raise RamError("EntityAlreadyExists.User", f"The user {user_name} already exists.") from None
+        raise RamError("EntityAlreadyExists.User",
+                       gettext("The user %(name)s already exists.") % {"name": user_name}) from None
     audit_record(context=context, actor=actor, action="CreateUser", account_uid=account.uid,
                  target_type="RamUser", target=user_name, detail={"console_logon": login_user is not None})
     return ram_user
@@ -305,7 +309,8 @@ def ram_user_delete(*, actor: Principal, ram_user: RamUser, context: AuditContex
     ram_user = RamUser.objects.select_for_update().get(pk=ram_user.pk)
     if ram_user.access_keys.exists():
         raise RamError("DeleteConflict.User.AccessKey",
-                       f"The user {ram_user.user_name} still has AccessKey pairs: delete them first.")
+                       gettext("The user %(name)s still has AccessKey pairs: delete them first.")
+                       % {"name": ram_user.user_name})
     login_user_id = ram_user.login_user_id
     for recycled in RecycledAccessKey.objects.filter(ram_user=ram_user).only("access_key_id"):
         # its recycle bin goes with it: each key there is deleted permanently, and says so
@@ -927,7 +932,8 @@ def _logon_of(owner: RamUser | Account):
         return owner.root_user, root_arn(owner)
     if owner.login_user_id is None:
         raise RamError("EntityNotExist.User.LoginProfile",
-                       f"The user {owner.user_name} has no console logon: enable console access first.")
+                       gettext("The user %(name)s has no console logon: enable console access first.")
+                       % {"name": owner.user_name})
     return owner.login_user, user_arn(owner.account, owner.user_name)
 
 
@@ -943,10 +949,9 @@ def mfa_device_bind(*, actor: Principal, owner: RamUser | Account, seed: str, co
     authorize(actor, "ram:BindMFADevice", resource)
     step = mfa.matching_step(seed=seed, code=code)
     if step is None:
-        raise RamError("InvalidParameter.AuthenticationCode",
-                       "The security code is incorrect. Enter the 6-digit code your MFA app shows now.")
+        raise RamError("InvalidParameter.AuthenticationCode", str(MFA_WRONG_CODE))
     if MfaDevice.objects.filter(user=user).exists():
-        raise RamError("EntityAlreadyExists.User.MFADevice", "An MFA device is already bound.")
+        raise RamError("EntityAlreadyExists.User.MFADevice", gettext("An MFA device is already bound."))
     sealed = sealing.seal_mfa_secret(user_id=user.pk, secret=seed)
     # The binding code counts as accepted: it cannot pass a prompt afterwards.
     device = MfaDevice.objects.create(user=user, secret_sealed=sealed.blob, seal_version=sealed.version,
@@ -963,7 +968,7 @@ def mfa_device_unbind(*, actor: Principal, owner: RamUser | Account, context: Au
     authorize(actor, "ram:UnbindMFADevice", resource)
     deleted, _ = MfaDevice.objects.filter(user=user).delete()
     if not deleted:
-        raise RamError("EntityNotExist.User.MFADevice", "No MFA device is bound.")
+        raise RamError("EntityNotExist.User.MFADevice", gettext("No MFA device is bound."))
     audit_record(context=context, actor=actor, action="UnbindMFADevice", account_uid=_account_of(owner).uid,
                  target_type="Logon", target=user.username)
 

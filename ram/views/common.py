@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from ..audit import AuditContext
 from ..errors import RamError
@@ -21,14 +22,14 @@ def principal_of(request: HttpRequest) -> Principal:
     """The RAM principal of a logged-on request; 403 for a logon without one (e.g. an auditor)."""
     principal = request.principal
     if not principal:
-        raise PermissionDenied("This logon has no access to the RAM console.")
+        raise PermissionDenied(_("This logon has no access to the RAM console."))
     return principal._wrapped if hasattr(principal, "_wrapped") else principal
 
 
 def require(principal: Principal, action: str, resource: str) -> None:
     """403 unless the policy allows; reads are checked here, writes again by the services."""
     if not is_allowed(principal, action, resource):
-        raise PermissionDenied(f"You are not authorized to do this action ({action}).")
+        raise PermissionDenied(_("You are not authorized to do this action (%(action)s).") % {"action": action})
 
 
 def ram_user_in_account(principal: Principal, user_name: str) -> RamUser:

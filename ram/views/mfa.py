@@ -49,7 +49,7 @@ def mfa_bind(request: HttpRequest, user_name: str | None = None) -> HttpResponse
         try:
             seed = signing.loads(form.cleaned_data["seed_token"], salt=SEED_SALT, max_age=SEED_MAX_AGE)["seed"]
         except signing.BadSignature:
-            form.add_error(None, "The MFA setup expired. Scan the new QR code and enter its code.")
+            form.add_error(None, _("The MFA setup expired. Scan the new QR code and enter its code."))
         else:
             try:
                 mfa_device_bind(actor=principal, owner=owner, seed=seed, code=form.cleaned_data["code"],
@@ -59,8 +59,8 @@ def mfa_bind(request: HttpRequest, user_name: str | None = None) -> HttpResponse
                     message_or_403(request, error)
                 form.add_error("code", error.message)
             else:
-                messages.success(request, "The MFA device is bound. Sensitive operations, such as creating an "
-                                          "AccessKey, now ask for its code.")
+                messages.success(request, _("The MFA device is bound. Sensitive operations, such as creating an "
+                                            "AccessKey, now ask for its code."))
                 return redirect(back_url)
     if seed is None:
         seed = mfa.new_seed()

@@ -77,7 +77,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
             else:
                 form.add_error("password" if error.code == "InvalidParameter.Password" else "user_name", error.message)
         else:
-            messages.success(request, f"The user {ram_user.user_name} is created.")
+            messages.success(request, _("The user %(name)s is created.") % {"name": ram_user.user_name})
             return redirect("ram:user_detail", user_name=ram_user.user_name)
     return render(request, "ram/dialogs/user_create.html", {"form": form, "verification": verification})
 
@@ -137,7 +137,7 @@ def user_delete(request: HttpRequest, user_name: str) -> HttpResponse:
         except RamError as error:
             messages.error(request, error.message)
             return redirect("ram:user_detail", user_name=ram_user.user_name)
-        messages.success(request, f"The user {ram_user.user_name} is deleted.")
+        messages.success(request, _("The user %(name)s is deleted.") % {"name": ram_user.user_name})
         return redirect("ram:user_list")
     return render(request, "ram/dialogs/user_delete.html", {"ram_user": ram_user, "key_count": key_count})
 
@@ -147,8 +147,8 @@ def user_delete(request: HttpRequest, user_name: str) -> HttpResponse:
 @sensitive_post_parameters("code")
 def user_policy_attach(request: HttpRequest, user_name: str) -> HttpResponse:
     return _policy_change(request, user_name, policy_attach, purpose="AttachPolicyToUser",
-                          done="{policy} is attached to {user}.",
-                          invalid="Select a policy to attach.")
+                          done=_("%(policy)s is attached to %(user)s."),
+                          invalid=_("Select a policy to attach."))
 
 
 @login_required
@@ -156,8 +156,8 @@ def user_policy_attach(request: HttpRequest, user_name: str) -> HttpResponse:
 @sensitive_post_parameters("code")
 def user_policy_detach(request: HttpRequest, user_name: str) -> HttpResponse:
     return _policy_change(request, user_name, policy_detach, purpose="DetachPolicyFromUser",
-                          done="{policy} is detached from {user}.",
-                          invalid="Select a policy to revoke.")
+                          done=_("%(policy)s is detached from %(user)s."),
+                          invalid=_("Select a policy to revoke."))
 
 
 def _policy_change(request: HttpRequest, user_name: str, change, *, purpose: str, done: str,
@@ -182,7 +182,7 @@ def _policy_change(request: HttpRequest, user_name: str, change, *, purpose: str
         else:
             if dialog is not None:
                 return dialog
-            messages.success(request, done.format(policy=policy_name, user=ram_user.user_name))
+            messages.success(request, done % {"policy": policy_name, "user": ram_user.user_name})
     else:
         messages.error(request, invalid)
     return redirect(back_url)
