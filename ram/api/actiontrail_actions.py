@@ -34,7 +34,6 @@ from django.core import signing
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-from django.utils.translation import gettext as _
 
 from ram.errors import RamError
 from ram.models import AccessKey, AccessKeyUsage, AuditEvent, RecycledAccessKey
@@ -170,7 +169,7 @@ def _page(call: ActionCall, entries, key_id: str, service: str, action: str) -> 
     at the end)."""
     size_text = call.params.get("PageSize", "") or "0"
     if not re.fullmatch(r"[0-9]{1,3}", size_text) or int(size_text) > PAGE_SIZE_LIMIT:
-        raise RamError("InvalidParameter.PageSize", _("PageSize must be 0 to %(max)d.") % {"max": PAGE_SIZE_LIMIT})
+        raise RamError("InvalidParameter.PageSize", f"PageSize must be 0 to {PAGE_SIZE_LIMIT}.")
     size = int(size_text) or PAGE_SIZE_DEFAULT
     start = 0
     query = {"a": action, "u": call.principal.account.uid, "k": key_id, "s": service}
@@ -181,7 +180,7 @@ def _page(call: ActionCall, entries, key_id: str, service: str, action: str) -> 
         except signing.BadSignature:
             position = None
         if not isinstance(position, dict) or any(position.get(name) != value for name, value in query.items()):
-            raise RamError("InvalidParameter.NextToken", _("The NextToken is not one this query returned."))
+            raise RamError("InvalidParameter.NextToken", "The NextToken is not one this query returned.")
         start = int(position.get("o", 0))
     window = list(entries[start:start + size + 1])
     return window[:size], (signing.dumps({**query, "o": start + size}, salt=USAGE_TOKEN_SALT)
@@ -437,7 +436,7 @@ class _Query:
 def _query(call: ActionCall) -> _Query:
     direction = call.params.get("Direction", "") or "BACKWARD"
     if direction.upper() not in DIRECTIONS:
-        raise RamError("InvalidParameter.Direction", _("The parameter Direction must be FORWARD or BACKWARD."))
+        raise RamError("InvalidParameter.Direction", "The parameter Direction must be FORWARD or BACKWARD.")
     return _Query(attribute=_attribute(call), direction=direction.upper(), start=call.params.get("StartTime", ""),
                   end=call.params.get("EndTime", ""))
 
@@ -451,26 +450,24 @@ def _attribute(call: ActionCall) -> tuple[str, str] | None:
         match = _ATTRIBUTE.fullmatch(name)
         if match is None:
             raise RamError("InvalidParameter.LookupAttribute",
-                           _("The parameter %(name)s is not LookupAttribute.N.Key or LookupAttribute.N.Value.")
-                           % {"name": name[:64]})
+                           f"The parameter {name[:64]} is not LookupAttribute.N.Key or LookupAttribute.N.Value.")
         items.setdefault(match.group(1), {})[match.group(2)] = value
     if not items:
         return None
     if len(items) > 1:
         raise RamError("InvalidParameter.LookupAttribute",
-                       _("Only one LookupAttribute can be specified in a query."))
+                       "Only one LookupAttribute can be specified in a query.")
     (number, item), = items.items()
     for part in ("Key", "Value"):
         if not item.get(part):
-            raise RamError("MissingParameter", _('The input parameter "LookupAttribute.%(n)s.%(part)s" that is '
-                                                 'mandatory for processing this request is not supplied.')
-                           % {"n": number, "part": part})
+            raise RamError("MissingParameter", (f'The input parameter "LookupAttribute.{number}.{part}" that is '
+                                                 'mandatory for processing this request is not supplied.'))
     if item["Key"] not in LOOKUP_KEYS:
         raise RamError("InvalidParameter.LookupAttribute",
-                       _("The lookup attribute %(key)s is not supported by this server. Supported: %(keys)s.")
-                       % {"key": item["Key"][:64], "keys": ", ".join(LOOKUP_KEYS)})
+                       f"The lookup attribute {item['Key'][:64]} is not supported by this server. "
+                       f"Supported: {', '.join(LOOKUP_KEYS)}.")
     if item["Key"] == "EventRW" and item["Value"] not in ("Read", "Write"):
-        raise RamError("InvalidParameter.LookupAttribute", _("The value of the lookup attribute EventRW must be "
+        raise RamError("InvalidParameter.LookupAttribute", ("The value of the lookup attribute EventRW must be "
                                                              "Read or Write."))
     return item["Key"], item["Value"]
 
@@ -506,7 +503,7 @@ def _time(call: ActionCall, name: str) -> datetime:
         return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         raise RamError(f"InvalidParameter.{name}",
-                       _("The parameter %(name)s must be a UTC time, YYYY-MM-DDThh:mm:ssZ.") % {"name": name}) from None
+                       f"The parameter {name} must be a UTC time, YYYY-MM-DDThh:mm:ssZ.") from None
 
 
 def _window(call: ActionCall) -> tuple[datetime, datetime]:
@@ -518,15 +515,15 @@ def _window(call: ActionCall) -> tuple[datetime, datetime]:
         return now - DEFAULT_WINDOW, now
     if len(given) == 1:
         missing = "EndTime" if given == ["StartTime"] else "StartTime"
-        raise RamError("MissingParameter", _("Specify both StartTime and EndTime, or neither (the last seven days): "
-                                             "%(name)s is not supplied.") % {"name": missing})
+        raise RamError("MissingParameter", ("Specify both StartTime and EndTime, or neither (the last seven days): "
+                                             f"{missing} is not supplied."))
     since, until = _time(call, "StartTime"), _time(call, "EndTime")
     if until < since:
-        raise RamError("InvalidParameter.EndTime", _("The parameter EndTime must not be earlier than StartTime."))
+        raise RamError("InvalidParameter.EndTime", "The parameter EndTime must not be earlier than StartTime.")
     if since < now - LOOKBACK:
         raise RamError("InvalidParameter.StartTime",
-                       _("Events can be looked up for the last %(days)d days: StartTime must not be earlier than "
-                         "%(earliest)s.") % {"days": LOOKBACK.days, "earliest": api_date(now - LOOKBACK)})
+                       f"Events can be looked up for the last {LOOKBACK.days} days: StartTime must not be earlier than "
+                       f"{api_date(now - LOOKBACK)}.")
     return since, until
 
 
@@ -536,7 +533,7 @@ def _max_results(call: ActionCall) -> int:
         return MAX_RESULTS_DEFAULT
     if not _MAX_RESULTS.fullmatch(text) or int(text) > MAX_RESULTS_LIMIT:
         raise RamError("InvalidParameter.MaxResults",
-                       _("The parameter MaxResults must be a number from 0 to %(limit)d.") % {"limit": MAX_RESULTS_LIMIT})
+                       f"The parameter MaxResults must be a number from 0 to {MAX_RESULTS_LIMIT}.")
     return int(text) or MAX_RESULTS_DEFAULT  # 0: the default, as when omitted
 
 
@@ -551,7 +548,7 @@ def _next_token(query: _Query, uid: str, since: datetime, until: datetime, last:
 def _position(token: str, query: _Query, uid: str) -> tuple[datetime, datetime, tuple[datetime, int]]:
     """(StartTime, EndTime, position after which the page starts) of a NextToken of this query."""
     refused = RamError("InvalidParameter.NextToken",
-                       _("The NextToken is not valid: it must be one returned by the previous page of this query, "
+                       ("The NextToken is not valid: it must be one returned by the previous page of this query, "
                          "sent with the same parameters."))
     try:
         payload = signing.loads(token, salt=NEXT_TOKEN_SALT)

@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from django.utils.translation import gettext as _
-
 from ram import network_policy, services
 from ram.errors import RamError
 from ram.models import RAM_USER_KEY_QUOTA, ROOT_KEY_QUOTA, Account, Policy, RamUser, RecycledAccessKey
@@ -174,8 +172,8 @@ def create_user(call: ActionCall) -> dict:
     account = call.principal.account
     if domain.lower() != default_domain(account):
         raise RamError("InvalidParameter.UserPrincipalName",
-                       _("The parameter - UserPrincipalName must end with @%(domain)s, the account's default "
-                         "domain.") % {"domain": default_domain(account)})
+                       (f"The parameter - UserPrincipalName must end with @{default_domain(account)}, the account's default "
+                         "domain."))
     ram_user = services.ram_user_create(
         actor=call.principal, account=account, user_name=user_name, display_name=_required(call, "DisplayName"),
         comments=call.params.get("Comments", ""), email=call.params.get("Email", ""),
@@ -201,7 +199,7 @@ def list_users(call: ActionCall) -> dict:
     statuses = set(call.params["Status"].split(",")) if call.params.get("Status") else {"active"}
     if not statuses <= set(USER_STATUSES):
         raise RamError("InvalidParameter.Status",
-                       _("The parameter - Status must be active, freeze or active,freeze."))
+                       "The parameter - Status must be active, freeze or active,freeze.")
     page, marker = actions.users_page(call, default_max_items=LIST_USERS_DEFAULT_MAX_ITEMS)
     if "active" not in statuses:
         page, marker = [], ""
@@ -240,7 +238,7 @@ def set_security_preference(call: ActionCall) -> dict:
     for name in UNMODELLED_PREFERENCES:
         if call.params.get(name) is not None:
             raise RamError("UnsupportedParameter",
-                           _("The parameter %(name)s is not supported by this console.") % {"name": name})
+                           f"The parameter {name} is not supported by this console.")
     account = actions.security_preference_changed(call, fixed=IMS_FIXED_PREFERENCES)
     return {"SecurityPreference": _preference_fields(account)}
 
@@ -300,8 +298,8 @@ def _upn_parts(upn: str) -> tuple[str, str]:
     match = _UPN.fullmatch(upn) if len(upn) <= UPN_MAX_LENGTH else None
     if match is None:
         raise RamError("InvalidParameter.UserPrincipalName",
-                       _("The parameter - UserPrincipalName must be <username>@<AccountAlias>.onaliyun.com, at most "
-                         "%(length)d characters.") % {"length": UPN_MAX_LENGTH})
+                       "The parameter - UserPrincipalName must be <username>@<AccountAlias>.onaliyun.com, at most "
+                       f"{UPN_MAX_LENGTH} characters.")
     services.validate_user_name(match.group(1))
     return match.group(1), match.group(2)
 
@@ -314,7 +312,7 @@ def _upn_user_name(call: ActionCall, action: str, upn: str) -> str:
     account = call.principal.account
     if domain.lower() != default_domain(account):
         authorize(call.principal, action, user_arn(account, user_name))
-        raise RamError("EntityNotExist.User", _("The user %(upn)s does not exist.") % {"upn": upn})
+        raise RamError("EntityNotExist.User", f"The user {upn} does not exist.")
     return user_name
 
 
@@ -333,7 +331,7 @@ def _user_by_id(call: ActionCall, action: str, user_id: str, *, root: bool) -> R
     allowed; with ``root``, the account's UID names the root (as GetCallerIdentity reports it). An
     id no user has is authorized as ``user/*`` before ``EntityNotExist.User``."""
     if not _USER_ID.fullmatch(user_id):
-        raise RamError("InvalidParameter.UserId", _("The parameter - UserId must be a 16-digit number."))
+        raise RamError("InvalidParameter.UserId", "The parameter - UserId must be a 16-digit number.")
     principal, account = call.principal, call.principal.account
     if root and user_id == account.uid:
         authorize(principal, action, root_arn(account))
@@ -341,7 +339,7 @@ def _user_by_id(call: ActionCall, action: str, user_id: str, *, root: bool) -> R
     ram_user = ram_user_by_pk(account=account, pk=int(user_id) - USER_ID_BASE) if int(user_id) > USER_ID_BASE else None
     if ram_user is None:
         authorize(principal, action, user_arn(account, "*"))
-        raise RamError("EntityNotExist.User", _("The user with UserId %(id)s does not exist.") % {"id": user_id})
+        raise RamError("EntityNotExist.User", f"The user with UserId {user_id} does not exist.")
     authorize(principal, action, user_arn(account, ram_user.user_name))
     return ram_user
 
@@ -361,17 +359,17 @@ def _user_of_key(call: ActionCall, action: str, access_key_id: str) -> RamUser:
     if access_key is None:
         authorize(call.principal, action, user_arn(account, "*"))
         raise RamError("EntityNotExist.User.AccessKey",
-                       _("No RAM user of this account holds the AccessKey %(id)s.") % {"id": access_key_id[:64]})
+                       f"No RAM user of this account holds the AccessKey {access_key_id[:64]}.")
     return _user_named(call, action, access_key.ram_user.user_name)
 
 
 def _exactly_one(call: ActionCall, names: tuple[str, ...]) -> str:
     given = [name for name in names if call.params.get(name)]
     if not given:
-        raise RamError("MissingParameter", _('One of the input parameters %(names)s is mandatory for processing this '
-                                             'request and is not supplied.') % {"names": ", ".join(names)})
+        raise RamError("MissingParameter", ('One of the input parameters {names} is mandatory for processing this '
+                                             'request and is not supplied.').format(names=", ".join(names)))
     if len(given) > 1:
-        raise RamError("InvalidParameter", _("Specify only one of the parameters %(names)s.") % {"names": ", ".join(names)})
+        raise RamError("InvalidParameter", ("Specify only one of the parameters {names}.").format(names=", ".join(names)))
     return given[0]
 
 
@@ -382,7 +380,7 @@ def _bin_owner(call: ActionCall, action: str, *, named_by_root: bool) -> RamUser
     if user_id:
         return _user_by_id(call, action, user_id, root=True)
     if named_by_root and call.principal.is_root:
-        raise RamError("MissingParameter", _('The input parameter "UserId" that is mandatory for processing this '
+        raise RamError("MissingParameter", ('The input parameter "UserId" that is mandatory for processing this '
                                              'request is not supplied.'))
     return _key_owner(call, action, OwnerName(user_name="", parameter="UserId"))
 
@@ -404,7 +402,7 @@ def _bin_dates(recycled: RecycledAccessKey) -> dict:
 
 def _refuse_tags(call: ActionCall) -> None:
     if any(name.startswith("Tag.") for name in call.params):
-        raise RamError("UnsupportedParameter", _("Tags are not supported by this console."))
+        raise RamError("UnsupportedParameter", "Tags are not supported by this console.")
 
 
 def _user_fields(ram_user: RamUser) -> dict:
