@@ -17,6 +17,12 @@ caller's ``atomic``) the statement runs in a savepoint, its deferred foreign key
 once, so that it fails as it would alone and its failure leaves the transaction usable. On a
 database other than PostgreSQL the rows are saved one by one in a transaction, as the ORM would.
 
+The statement of a tuple of models is compiled once and kept (``_STATEMENTS``): its SQL does not
+depend on the values, each a ``%s``; each call prepares its parameters as the insert compiler does,
+with the fields' public ``pre_save`` and ``get_db_prep_save``; a field that writes its own placeholder
+(``get_placeholder``, public too) is part of the key. A value that is an expression makes the SQL
+depend on the values: then it is compiled for them.
+
 Django APIs it relies on that Django does not document as public (pinned, as ``hot_reads``'
 are, through ``tests/django_pins.py``): ``django.db.models.sql.subqueries.InsertQuery`` with
 ``insert_values`` and its compiler's ``returning_fields`` and ``as_sql``. Proven by
@@ -24,6 +30,8 @@ are, through ``tests/django_pins.py``): ``django.db.models.sql.subqueries.Insert
 on PostgreSQL, and a failure writes none.
 """
 from __future__ import annotations
+
+import functools
 
 from django.db import connections, router, transaction
 from django.db.models import Model
@@ -47,22 +55,18 @@ def insert_together(*instances: Model, wait_for_flush: bool = True) -> None:
             for instance in instances:
                 instance.save(force_insert=True, using=using)
         return
-    ctes, params, picks = [], [], []
-    for index, instance in enumerate(instances):
-        meta = instance._meta
-        fields = [field for field in meta.concrete_fields if not field.primary_key]
-        query = InsertQuery(type(instance))
-        query.insert_values(fields, [instance])
-        compiler = query.get_compiler(using=using)
-        compiler.returning_fields = [meta.pk]
-        (sql, sql_params), = compiler.as_sql()
-        ctes.append(f"w{index} AS ({sql})")
-        params.extend(sql_params)
-        picks.append(f"(SELECT {connection.ops.quote_name(meta.pk.column)} FROM w{index})")
-    if not wait_for_flush and not connection.in_atomic_block:
-        ctes.append("flush AS (SELECT set_config('synchronous_commit', 'off', true) AS value)")
-        picks.append("(SELECT value FROM flush)")  # a SELECT in a WITH runs only when it is read
-    statement = f"WITH {', '.join(ctes)} SELECT {', '.join(picks)}"
+    flush = not wait_for_flush and not connection.in_atomic_block
+    values = [[field.pre_save(instance, True) for field in _fields(type(instance))] for instance in instances]
+    key = _statement_key(instances, values, connection, flush)
+    if key is None:  # an expression among the values: the SQL is compiled for them
+        statement, params = _statement(instances, connection, flush=flush)
+    else:
+        statement = _STATEMENTS.get(key)
+        if statement is None:
+            statement = _STATEMENTS[key] = _statement(instances, connection, flush=flush)[0]
+        params = [field.get_db_prep_save(value, connection=connection)
+                  for instance, row in zip(instances, values, strict=True)
+                  for field, value in zip(_fields(type(instance)), row, strict=True)]
     if connection.in_atomic_block:
         with transaction.atomic(using=using), connection.cursor() as cursor:
             cursor.execute(statement, params)
@@ -75,3 +79,47 @@ def insert_together(*instances: Model, wait_for_flush: bool = True) -> None:
     for instance, key in zip(instances, keys[:len(instances)], strict=True):
         instance.pk = key
         instance._state.adding, instance._state.db = False, using
+
+
+# The statement of each tuple of models (and database, and whether it waits for the flush): its SQL
+# is the same whatever the values (each a ``%s``), only its parameters change. Compiling it is most
+# of the write's time in Python (docs/PERFORMANCE.md, "AssumeRole in one write").
+_STATEMENTS: dict[tuple, str] = {}
+
+
+def _statement_key(instances, values, connection, flush: bool) -> tuple | None:
+    """Where the statement of these rows is kept: the database, the models, whether it waits for the
+    flush, and the placeholders of the fields that write their own (``BinaryField``'s is the
+    database's); ``None`` when a value is an expression, whose SQL is its own."""
+    placeholders = []
+    for instance, row in zip(instances, values, strict=True):
+        for field, value in zip(_fields(type(instance)), row, strict=True):
+            if hasattr(value, "resolve_expression"):
+                return None
+            if hasattr(field, "get_placeholder"):
+                placeholders.append(field.get_placeholder(value, None, connection))
+    return connection.alias, tuple(type(instance) for instance in instances), flush, tuple(placeholders)
+
+
+@functools.cache
+def _fields(model) -> tuple:
+    return tuple(field for field in model._meta.concrete_fields if not field.primary_key)
+
+
+def _statement(instances, connection, *, flush: bool) -> tuple[str, list]:
+    """The ORM's ``INSERT … RETURNING`` of each instance, as CTEs of one statement, and its parameters."""
+    ctes, params, picks = [], [], []
+    for index, instance in enumerate(instances):
+        meta = instance._meta
+        query = InsertQuery(type(instance))
+        query.insert_values(list(_fields(type(instance))), [instance])
+        compiler = query.get_compiler(connection=connection)
+        compiler.returning_fields = [meta.pk]
+        (sql, sql_params), = compiler.as_sql()
+        ctes.append(f"w{index} AS ({sql})")
+        params.extend(sql_params)
+        picks.append(f"(SELECT {connection.ops.quote_name(meta.pk.column)} FROM w{index})")
+    if flush:
+        ctes.append("flush AS (SELECT set_config('synchronous_commit', 'off', true) AS value)")
+        picks.append("(SELECT value FROM flush)")  # a SELECT in a WITH runs only when it is read
+    return f"WITH {', '.join(ctes)} SELECT {', '.join(picks)}", params

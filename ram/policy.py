@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from django.utils.translation import gettext, gettext_lazy
 
 from .errors import RamError
-from .policy_language import Document, MalformedPolicyDocument, RequestContext, decide, parse_document
+from .policy_language import Document, MalformedPolicyDocument, RequestContext, decide, parse_stored_document
 
 if TYPE_CHECKING:
     from .models import Account, RamUser, Role
@@ -241,13 +241,13 @@ class Principal:
 
 
 def documents_of(documents: Iterable[dict]) -> list[Document]:
-    """Stored policy documents, read (``policy_language.parse_document``). One that cannot be
+    """Stored policy documents, read (``policy_language.parse_stored_document``). One that cannot be
     read (stored before it was checked, or edited in the database) allows nothing and makes
     its holder allowed nothing: a Deny it might hold must not be lost."""
     parsed = []
     for document in documents:
         try:
-            parsed.append(parse_document(document))
+            parsed.append(parse_stored_document(document))
         except MalformedPolicyDocument:
             return [_UNREADABLE]
     return parsed
@@ -299,7 +299,7 @@ def is_trusted_by(role: Role, principal: Principal, request: RequestContext) -> 
     ``acs:ram::<uid>:root``: any of its identities the account allows to) or as itself (its ARN);
     a Deny that applies wins. A trust policy that cannot be read trusts no one."""
     try:
-        document = parse_document(role.trust_policy, trust=True)
+        document = parse_stored_document(role.trust_policy, trust=True)
     except MalformedPolicyDocument:
         return False
     uid = principal.account.uid

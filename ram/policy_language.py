@@ -194,6 +194,29 @@ def parse_document(source, *, trust: bool = False) -> Document:
                                       % {"error": type(error).__name__}) from None
 
 
+# Stored documents read again and again (a caller's policies and a role's trust policy on every
+# signed call), kept parsed by their text. Bounded: a process forgets them all past this many.
+PARSED_KEPT = 1024
+_parsed: dict[tuple[str, bool], Document] = {}
+
+
+def parse_stored_document(document, *, trust: bool = False) -> Document:
+    """``parse_document`` of a document as a JSONField holds it, kept parsed by its JSON text (the
+    documents are immutable values; a refusal is never kept: its message is in the caller's
+    language). What a signed call pays to read its caller's policies is then one ``json.dumps`` each."""
+    try:
+        key = (json.dumps(document, sort_keys=True, separators=(",", ":")), trust)
+    except (TypeError, ValueError, RecursionError):
+        return parse_document(document, trust=trust)
+    parsed = _parsed.get(key)
+    if parsed is None:
+        parsed = parse_document(document, trust=trust)
+        if len(_parsed) >= PARSED_KEPT:
+            _parsed.clear()
+        _parsed[key] = parsed
+    return parsed
+
+
 def _parse(source, *, trust: bool) -> Document:
     if isinstance(source, (bytes, bytearray)):
         try:

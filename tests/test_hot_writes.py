@@ -70,6 +70,31 @@ def test_the_rows_are_what_the_orm_writes(role, cli, vendor):
 
 
 @pytest.mark.postgres
+def test_the_kept_statement_writes_what_the_orm_writes_again_and_an_expression_is_compiled_for(role, cli):
+    """The second write of a pair of models reuses the first one's SQL with its own parameters; a value
+    that is an expression (``Now()``) gets a statement of its own. Both equal the ORM's rows."""
+    from django.db.models.functions import Now
+
+    from ram import hot_writes
+    insert_together(*_pair(role, "first", cli))
+    kept = dict(hot_writes._STATEMENTS)
+    for name, created in (("again", None), ("expr", Now())):
+        fast_session, fast_event = _pair(role, name, cli)
+        orm_session, orm_event = _pair(role, f"orm-{name}", cli)
+        if created is not None:
+            fast_session.created_at = orm_session.created_at = created
+        insert_together(fast_session, fast_event)
+        orm_session.save(force_insert=True)
+        orm_event.save(force_insert=True)
+        for fast, orm in ((fast_session, orm_session), (fast_event, orm_event)):
+            stored_fast, stored_orm = _stored(fast), _stored(orm)
+            differ = {key for key in stored_fast if stored_fast[key] != stored_orm[key]}
+            assert differ <= {"access_key_id", "session_name", "created_at", "expires_at", "detail", "occurred_at"}
+        assert StsSession.objects.get(pk=fast_session.pk).session_name == name
+    assert kept == hot_writes._STATEMENTS  # the expression's statement was not kept
+
+
+@pytest.mark.postgres
 def test_on_postgresql_it_is_one_statement_outside_a_transaction(role, cli, transactional_db):
     session, event = _pair(role, "one", cli)
     with CaptureQueriesContext(connection) as queries:

@@ -241,3 +241,24 @@ def test_no_input_makes_the_parser_fail_other_than_malformed(source, trust):
     # what it accepts, it can decide on
     for context in (OFFICE, CAFE, NOTHING):
         assert document.decision("ram:GetUser", None if trust else ALICE, context) in ("Allow", "Deny", None)
+
+
+def test_a_stored_document_is_kept_parsed_by_its_text_and_a_refusal_never_is():
+    from ram import policy_language
+    from ram.policy_language import parse_stored_document
+
+    policy_language._parsed.clear()
+    document = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "ram:Get*", "Resource": "*"}]}
+    first = parse_stored_document(document)
+    assert first == parse_document(json.dumps(document))
+    # the same text (keys in another order) is the same parse; trust policies are kept apart
+    assert parse_stored_document(dict(reversed(list(document.items())))) is first
+    trust = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                            "Principal": {"RAM": ["1234567890123456"]}}]}
+    assert parse_stored_document(trust, trust=True) == parse_document(trust, trust=True)
+    with pytest.raises(MalformedPolicyDocument):
+        parse_stored_document(trust)  # not a permission policy: refused, and not kept
+    assert len(policy_language._parsed) == 2
+    for number in range(policy_language.PARSED_KEPT + 5):  # bounded
+        parse_stored_document({**document, "Statement": [{**document["Statement"][0], "Resource": f"acs:ram::1:user/u{number}"}]})
+    assert len(policy_language._parsed) <= policy_language.PARSED_KEPT
