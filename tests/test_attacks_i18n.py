@@ -80,6 +80,7 @@ def test_user_data_inside_translated_sentences_is_escaped_and_never_formatted(cl
     for page in pages:
         assert page.status_code in (200, 302, 404), page.status_code
         assert "<img src=x" not in page.content.decode()
+    assert any("&lt;img src=x" in page.content.decode() for page in pages)  # shown, escaped
 
 
 def test_resume_on_another_users_dialog_never_skips_the_rotation_confirmation(client_as, demo, make_ram_user, cli):
@@ -192,3 +193,23 @@ def test_parallel_resumes_switches_and_final_posts_of_the_roots_dialog_create_on
     assert AccessKey.objects.filter(ram_user__isnull=True).count() == before + 1
     secrets = [r for r in responses if 'id="reveal-access-key-secret"' in r.text]
     assert len(secrets) == 1
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_role_and_policy_descriptions_inside_translated_pages_are_escaped(client_as, demo, cli, language):
+    from ram.services import policy_create, role_create
+    document = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "ram:ListUsers", "Resource": "*"}]}
+    trust = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                            "Principal": {"RAM": [f"acs:ram::{demo.uid}:root"]}}]}
+    policy_create(actor=cli, account=demo, policy_name="xss-policy", document=document, description=PAYLOAD)
+    role_create(actor=cli, account=demo, role_name="xss-role", trust_policy=trust, description=PAYLOAD)
+    client = client_as("root")
+    client.post("/language", {"language": language})
+    pages = [client.get("/policies/"), client.get("/policies/Custom/xss-policy/"),
+             client.get("/policies/Custom/xss-policy/delete"), client.get("/roles/"), client.get("/roles/xss-role/"),
+             client.get("/roles/xss-role/delete"), client.post("/roles/xss-role/delete", follow=True),
+             client.post("/policies/Custom/xss-policy/delete", follow=True)]
+    for page in pages:
+        assert page.status_code < 500, page.status_code
+        assert "<img src=x" not in page.content.decode()
+    assert any("&lt;img src=x" in page.content.decode() for page in pages)  # shown, escaped
