@@ -213,3 +213,36 @@ def test_role_and_policy_descriptions_inside_translated_pages_are_escaped(client
         assert page.status_code < 500, page.status_code
         assert "<img src=x" not in page.content.decode()
     assert any("&lt;img src=x" in page.content.decode() for page in pages)  # shown, escaped
+
+
+TRAINEE = "Ada \"' %(name)s %s %% {name}"  # <, > and & are refused in a display name
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_class_and_trainee_names_inside_the_trainers_translated_pages_are_escaped(db, language):
+    from django.test import Client
+
+    from .test_i18n_training import _class, _trainer
+    trainer = _trainer()
+    training_class = _class(trainer, language)
+    training_class.name = PAYLOAD
+    training_class.save(update_fields=["name"])
+    trainee = Client(HTTP_ACCEPT_LANGUAGE=language)
+    joined = trainee.post("/training/join", {"code": training_class.code, "display_name": TRAINEE})
+    assert joined.status_code == 200
+    assert training_class.memberships.get().display_name == TRAINEE
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(trainer, backend="console.backends.ConsoleBackend")
+    base = f"/training/classes/{training_class.pk}"
+    pages = [joined, client.get("/training/classes"), client.get(base), client.get(base + "/summary"),
+             client.get(base + "/join-page"), client.get(base + "/board.json")]
+    for member in training_class.memberships.all():
+        pages.append(client.post(f"{base}/trainees/{member.pk}/reset", follow=True))
+        pages.append(client.post(f"{base}/trainees/{member.pk}/remove", follow=True))
+    pages.append(client.post(base + "/close", follow=True))
+    for page in pages:
+        assert page.status_code < 500, page.status_code
+        if page["Content-Type"].startswith("text/html"):
+            assert "<img src=x" not in page.content.decode()
+    assert any("&lt;img src=x" in page.content.decode() for page in pages)
+    assert any("%(name)s %s %% {name}" in page.content.decode() for page in pages[1:])  # never formatted
