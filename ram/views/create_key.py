@@ -33,6 +33,7 @@ from ..services import CREATION_RUN_COMPLETED, IssuedKey, access_key_create_once
 from .common import MFA_REFUSALS, principal_of, ram_user_in_account, require
 
 RUN = "run"
+OWNER = "owner"  # whose key the run was opened for: a run is this dialog's, not any other owner's
 RESUME = "resume"
 
 
@@ -95,22 +96,32 @@ class CreateAccessKeyWizard(SessionWizardView):
     def get(self, request, *args, **kwargs):
         """A new run: fresh storage and a fresh run token. ``?resume=1`` (where the language switcher
         comes back to) shows the run's current step again instead, with the steps already given kept."""
-        if request.GET.get(RESUME) and self.storage.extra_data.get(RUN) \
+        if request.GET.get(RESUME) and self.storage.extra_data.get(RUN) and self.opened_for_this_owner() \
                 and self.storage.current_step in self.get_form_list():
             return self.render(self.get_form())
         self.storage.reset()
         self.storage.current_step = self.steps.first
-        self.storage.extra_data = {RUN: creation_run_open(logon=request.user)}
+        self.storage.extra_data = {RUN: creation_run_open(logon=request.user), OWNER: self.owner_label()}
         return self.render(self.get_form())
 
     def post(self, request, *args, **kwargs):
         run = self.storage.extra_data.get(RUN)
-        if not run or not constant_time_compare(request.POST.get("wizard_run", ""), run):
+        if not run or not constant_time_compare(request.POST.get("wizard_run", ""), run) \
+                or not self.opened_for_this_owner():
             return self.completed()
         step = request.POST.get(f"{self.prefix}-current_step", "")
         if step not in self.get_form_list():  # formtools would look the step up and fail on a crafted one
             raise SuspiciousOperation("The wizard's step is not one of this run's steps.")
         return super().post(request, *args, **kwargs)
+
+    def owner_label(self) -> str:
+        """The owner this dialog creates a key for, as the run's storage remembers it."""
+        return f"{self.owner._meta.label_lower}:{self.owner.pk}"
+
+    def opened_for_this_owner(self) -> bool:
+        """The session's run was opened by this dialog's owner's page: the storage is the session's
+        (one per wizard), so a run opened for one user must not go on in another user's dialog."""
+        return self.storage.extra_data.get(OWNER) == self.owner_label()
 
     def completed(self):
         messages.error(self.request, CREATION_RUN_COMPLETED)
