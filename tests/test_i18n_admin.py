@@ -17,7 +17,7 @@ from ram.models import AccessKey, Policy, RamUser
 from ram.services import access_key_create, mfa_device_bind
 
 from .admin_data import fill_roles, record_usage, recycle_keys
-from .zh_hans import EDGE, WORD, data_words, english_in
+from .zh_hans import EDGE, WORD, data_words, english_in, in_chinese
 
 RAM_ADMINS = {model: model_admin for model, model_admin in admin.site._registry.items()
               if model._meta.app_label == "ram"}
@@ -51,7 +51,7 @@ def world(demo, cli):
 @pytest.fixture
 def chinese_auditor(world, client):
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the cookie wins over the browser's language
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    in_chinese(client)
     client.force_login(get_user_model().objects.get(username="auditor"))
     return client
 

@@ -7,13 +7,12 @@ import json
 from html import unescape
 
 import pytest
-from django.conf import settings
 
 from ram.models import Role
 from ram.services import access_key_create
 
 from .api_helpers import send, v1_call
-from .zh_hans import english_in
+from .zh_hans import english_in, in_chinese
 
 # Statement[0].Condition.IpAddress.acs:SourceIp holds a value that is no address.
 NOT_AN_ADDRESS = json.dumps({"Version": "1", "Statement": [{
@@ -26,7 +25,7 @@ ELEMENT = "Statement[0].Condition.IpAddress.acs:SourceIp"
 def chinese(client_as):
     """The demo root's console, in Chinese."""
     client = client_as("root")
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    in_chinese(client)
     return client
 
 

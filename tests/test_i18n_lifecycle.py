@@ -19,7 +19,7 @@ from ram.models import AccessKey, AccessKeyUsage, RecycledAccessKey
 from ram.services import access_key_create, access_key_delete, access_key_set_status
 
 from .api_helpers import send, v3_call
-from .zh_hans import data_words, english_in
+from .zh_hans import data_words, english_in, in_chinese
 
 CHINESE = "zh-hans"
 
@@ -29,7 +29,7 @@ def chinese(client_as):
     """``client_as``, the console in Chinese."""
     def log_on(who: str):
         client = client_as(who)
-        client.cookies[settings.LANGUAGE_COOKIE_NAME] = CHINESE
+        in_chinese(client)
         return client
     return log_on
 
@@ -104,7 +104,7 @@ def test_the_key_policy_dialog_shows_the_accounts_policy_and_api_statements_in_c
 
 def test_the_api_refuses_a_malformed_policy_in_english_whatever_the_browser_asks(client, demo, cli):
     issued = access_key_create(actor=cli, owner=demo)  # the root's: it may set the account's policy
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = CHINESE
+    in_chinese(client)
     call = v3_call("SetAccessKeyPolicyForAccount", {"AccessKeyPolicy": json.dumps(
         {"Version": 1, "Status": "Active", "Statements": [{"Type": "ClassicWhiteList", "IPList": ["10.0.0.0/33"]}]})},
         key_id=issued.access_key.access_key_id, secret=issued.secret, version="2019-08-15")

@@ -18,7 +18,7 @@ from ram.services import access_key_create, mfa_device_bind
 
 from .api_helpers import send, v3_call
 from .conftest import DEMO_LOGONS
-from .zh_hans import data_words, english_in
+from .zh_hans import data_words, english_in, in_chinese
 
 CHINESE = "zh-hans"
 
@@ -29,7 +29,7 @@ def html_lang(response) -> str:
 
 def chinese_client(**defaults) -> Client:
     client = Client(**{"HTTP_ACCEPT_LANGUAGE": "en", **defaults})  # the cookie wins over the browser's language
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = CHINESE
+    in_chinese(client)
     return client
 
 

@@ -10,7 +10,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
@@ -23,7 +22,7 @@ from training.classes import class_create
 from training.exercises import EXERCISES
 from training.models import TrainingClass
 
-from .zh_hans import data_words, english_in, english_words
+from .zh_hans import data_words, english_in, english_words, in_chinese
 
 CHINESE = "zh-hans"
 CONTEXT = AuditContext.cli()
@@ -173,7 +172,7 @@ def test_the_certificate_of_a_started_exercise_reads_in_chinese(db):
 
 def _chinese_trainer_client(trainer) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = CHINESE
+    in_chinese(client)
     client.force_login(trainer, backend="console.backends.ConsoleBackend")
     return client
 

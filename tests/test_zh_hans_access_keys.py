@@ -9,7 +9,6 @@ import time
 
 import pyotp
 import pytest
-from django.conf import settings
 from django.utils import translation
 
 from ram.errors import RamError
@@ -18,7 +17,7 @@ from ram.policy import Principal
 from ram.services import access_key_create, access_key_delete, access_key_set_status, mfa_device_bind
 
 from .flows import USER_WIZARD_STEP, root_confirm, wizard_run
-from .zh_hans import data_words, english_in
+from .zh_hans import data_words, english_in, in_chinese
 
 WIZARD = "/users/alice/accesskeys/create"
 
@@ -27,7 +26,7 @@ WIZARD = "/users/alice/accesskeys/create"
 def zh(client_as):
     """The demo's root, its console in Chinese (the switcher's cookie)."""
     client = client_as("root")
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    in_chinese(client)
     return client
 
 

@@ -9,21 +9,18 @@ message) must show no English but product names, identifiers and the data on the
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
 
 from .security_helpers import build_world
 from .test_authz_matrix import CONSOLE_ROWS, LOGON_OF_ROLE, ROLES, _console_request, _Rollback, _setup, _values
-from .zh_hans import data_words, english_in
-
-CHINESE = "zh-hans"
+from .zh_hans import data_words, english_in, in_chinese
 
 
 def _chinese_client(world, role: str) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")  # the cookie must win over the browser's language
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = CHINESE
+    in_chinese(client)
     logon = world.logons[LOGON_OF_ROLE.get(role, role)]
     if logon is not None:
         client.force_login(logon, backend="console.backends.ConsoleBackend")

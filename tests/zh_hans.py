@@ -109,3 +109,12 @@ def data_words() -> frozenset[str]:
                     if value:
                         words.update(chunk.strip(EDGE) for chunk in WORD.findall(str(value)))
     return frozenset(words)
+
+
+def in_chinese(client):
+    """``client`` with the language switcher's cookie set to 中文 (what the top bar's switcher
+    leaves in a browser); returns it."""
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    return client
