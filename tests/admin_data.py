@@ -127,6 +127,20 @@ def record_usage(keys, *, days: int = 2) -> int:
     return usage.flush()
 
 
+def a_row_of_every_model(demo: Account, cli: Principal, *, roles: int = 2) -> Account:
+    """The demo account with a root key, an MFA device, events, ``roles`` roles with their policies,
+    versions and sessions (``fill_roles``), a key of alice's and one of the root's in their recycle
+    bins (``recycle_keys``), and the usage of two keys (``record_usage``): a row of every RAM model."""
+    access_key_create(actor=cli, owner=demo, scenario="")
+    seed = pyotp.random_base32()
+    mfa_device_bind(actor=cli, owner=RamUser.objects.get(user_name="alice"), seed=seed, code=pyotp.TOTP(seed).now())
+    fill_roles(demo, cli, count=roles)
+    recycle_keys(cli, RamUser.objects.get(user_name="alice"))
+    recycle_keys(cli, demo, days=3)
+    record_usage(AccessKey.objects.filter(account=demo).select_related("account")[:2])
+    return demo
+
+
 def fill_every_admin_list(demo, cli, make_account, models) -> None:
     """30+ AccessKeys (and their users and events) in a second account, a third account, MFA
     devices bound to three of the demo's logons, three roles of the demo's with their policies,

@@ -130,6 +130,14 @@ def client_as(demo, client):
     return log_on
 
 
+@pytest.fixture
+def root_in_chinese(client_as):
+    """The demo root's console in Chinese (the language switcher's cookie)."""
+    from .zh_hans import in_chinese
+
+    return in_chinese(client_as("root"))
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate limits and other cached counters start empty in every test (in every cache). With

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 
-import pyotp
 import pytest
 from django.apps import apps
 from django.contrib import admin
@@ -13,15 +12,9 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from ram.models import AccessKey, AuditEvent, MfaDevice, Policy, RamUser, RecycledAccessKey, Role, StsSession
-from ram.services import (
-    access_key_create,
-    access_key_delete_from_recycle_bin,
-    access_key_restore,
-    mfa_device_bind,
-    recycle_bin_purge,
-)
+from ram.services import access_key_delete_from_recycle_bin, access_key_restore, recycle_bin_purge
 
-from .admin_data import READ_ONLY_DOCUMENT, fill_roles, record_usage, recycle_keys
+from .admin_data import READ_ONLY_DOCUMENT, a_row_of_every_model, recycle_keys
 
 RAM_ADMINS = {model: model_admin for model, model_admin in admin.site._registry.items()
               if model._meta.app_label == "ram"}
@@ -37,17 +30,8 @@ def ram_snapshot() -> dict:
 
 @pytest.fixture
 def world(demo, cli):
-    """The demo account with a root key, an MFA device, events, a role with its policies, versions
-    and a session, twice (``fill_roles``), and a key of alice's and one of the root's in their recycle
-    bins (``recycle_keys``), and the usage of two keys (``record_usage``): a row of every RAM model."""
-    access_key_create(actor=cli, owner=demo, scenario="")
-    seed = pyotp.random_base32()
-    mfa_device_bind(actor=cli, owner=RamUser.objects.get(user_name="alice"), seed=seed, code=pyotp.TOTP(seed).now())
-    fill_roles(demo, cli, count=2)
-    recycle_keys(cli, RamUser.objects.get(user_name="alice"))
-    recycle_keys(cli, demo, days=3)
-    record_usage(AccessKey.objects.filter(account=demo).select_related("account")[:2])
-    return demo
+    """A row of every RAM model (``admin_data.a_row_of_every_model``)."""
+    return a_row_of_every_model(demo, cli)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ dashboard. English stays as it was (the other admin tests assert it); here, no E
 Chinese page but product names, identifiers and data (tests/zh_hans.py)."""
 from __future__ import annotations
 
-import pyotp
 import pytest
 from django.conf import settings
 from django.contrib import admin
@@ -13,10 +12,9 @@ from django.urls import reverse
 from django.utils import translation
 
 from ram.admin.filters import FixedChoicesFilter
-from ram.models import AccessKey, Policy, RamUser
-from ram.services import access_key_create, mfa_device_bind
+from ram.models import AccessKey, Policy
 
-from .admin_data import fill_roles, record_usage, recycle_keys
+from .admin_data import a_row_of_every_model
 from .zh_hans import EDGE, WORD, data_words, english_in, in_chinese
 
 RAM_ADMINS = {model: model_admin for model, model_admin in admin.site._registry.items()
@@ -36,16 +34,8 @@ def stored_or_pending_words() -> frozenset[str]:
 
 @pytest.fixture
 def world(demo, cli):
-    """A row of every RAM model (as tests/test_admin_readonly.py's world): a root key, an MFA device,
-    roles with policies, versions and sessions, keys in recycle bins, the usage of two keys."""
-    access_key_create(actor=cli, owner=demo, scenario="")
-    seed = pyotp.random_base32()
-    mfa_device_bind(actor=cli, owner=RamUser.objects.get(user_name="alice"), seed=seed, code=pyotp.TOTP(seed).now())
-    fill_roles(demo, cli, count=3)
-    recycle_keys(cli, RamUser.objects.get(user_name="alice"))
-    recycle_keys(cli, demo, days=3)
-    record_usage(AccessKey.objects.filter(account=demo).select_related("account")[:2])
-    return demo
+    """A row of every RAM model (``admin_data.a_row_of_every_model``)."""
+    return a_row_of_every_model(demo, cli, roles=3)
 
 
 @pytest.fixture
