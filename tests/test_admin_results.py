@@ -11,7 +11,8 @@ version they were proven on (``tests/django_pins.py``).
 - ``DateSpanQuerySet`` against a plain queryset in Django's ``date_hierarchy`` tag: every period
   Django lists, and only periods between the first and the last row;
 - the filters' sidebar kept a minute (``admin/ram/change_list.html``) against the one Django's own
-  ``admin/change_list.html`` draws for the same URL.
+  ``admin/change_list.html`` draws for the same URL, and the table's headers kept a minute
+  (``admin/ram/change_list_rows.html``) against the ones Django's ``result_list`` tag draws.
 """
 from __future__ import annotations
 
@@ -325,3 +326,38 @@ def test_the_filters_sidebar_kept_is_the_lists_own(every_model, client):
     assert '<li class="selected">\n    <a href="?status__exact=Active">' in active
     assert sidebar(client.get(f"{keys}?status__exact=Active&p=2")) == active  # the page is no part of it
     assert sidebar(client.get(reverse("admin:ram_ramuser_changelist"))) != sidebar(client.get(keys))  # nor the model's
+
+
+# --- The table's headers -----------------------------------------------------------------------------
+
+def table_head(response) -> str:
+    """The result table's ``<thead>``, whitespace folded (as ``head_and_cells`` reads it)."""
+    return " ".join(response.content.decode().split("<thead>")[1].split("</thead>")[0].split())
+
+
+@pytest.mark.parametrize("model_name, query", [
+    ("accesskey", "?status__exact=Inactive"), ("accesskey", "?status__exact=Inactive&o=-4.2"), ("accesskey", "?q=alice&o=0"),
+    ("auditevent", "?action=CreateAccessKey"), ("ramuser", "?keys=some&o=0"), ("recycledaccesskey", ""),
+])
+def test_the_headers_kept_a_minute_are_the_ones_django_draws(every_model, client, monkeypatch, model_name, query):
+    client.force_login(get_user_model().objects.get(username="auditor"))
+    url = f"{reverse(f'admin:ram_{model_name}_changelist')}{query}"
+    drawn, kept = client.get(url), client.get(url)
+    model_admin = next(model_admin for model, model_admin in RAM_ADMINS.items() if model._meta.model_name == model_name)
+    monkeypatch.setattr(model_admin, "change_list_template", "admin/change_list.html")  # Django's own page and tag
+    djangos = client.get(url)
+    assert table_head(drawn) == table_head(kept) == table_head(djangos)
+    assert 'class="sortable' in table_head(kept)
+
+
+def test_the_headers_kept_are_the_lists_own_order_filters_and_language(every_model, client):
+    client.force_login(get_user_model().objects.get(username="auditor"))
+    keys = reverse("admin:ram_accesskey_changelist")
+    by_age, by_age_desc = table_head(client.get(f"{keys}?o=4")), table_head(client.get(f"{keys}?o=-4"))
+    assert by_age != by_age_desc
+    assert 'class="toggle ascending"' in by_age and 'class="toggle descending"' in by_age_desc
+    assert table_head(client.get(f"{keys}?o=4&p=2")) == by_age  # the page is no part of them
+    filtered = table_head(client.get(f"{keys}?o=4&status__exact=Active"))
+    assert "status__exact=Active" in filtered and "status__exact" not in by_age  # their links keep the filters
+    client.post(reverse("console:set_language"), {"language": "zh-hans", "next": keys})
+    assert table_head(client.get(f"{keys}?o=4")) != by_age  # nor another language's

@@ -6,6 +6,8 @@ links to its audit trail: the events whose target is its AccessKey ID.
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from django.contrib import admin
 from django.db.models import F, Q
 from django.urls import path
@@ -22,6 +24,7 @@ from ..models import AccessKey, AuditEvent, RamUser
 from .filters import AccountFilter, AgeFilter, OwnerTypeFilter, UsageFilter
 from .hygiene import render_dashboard
 from .readonly import ACCESS_KEY_ID, ACCOUNT_UID, ReadOnlyModelAdmin, changelist_url
+from .results import Cell, page_cells
 
 TRAIL_ON_PAGE = 20
 OWNER_IDS_INLINED = 1000
@@ -36,16 +39,28 @@ def scenario_label(scenario: str) -> str:
     return SCENARIO_LABELS.get(scenario, scenario or "—")
 
 
-def scenario_abbreviation(scenario: str) -> str:
-    """A list cell: the short code, the console's wording on hover (the detail page shows it in full)."""
-    if not scenario:
-        return "—"
-    language = get_language()
+def _scenario_cells(language: str) -> dict[str, str]:
     cells = SCENARIO_CELLS.get(language)
     if cells is None:
         cells = SCENARIO_CELLS[language] = {code: format_html('<span title="{}">{}</span>', label, code)
                                             for code, label in SCENARIO_LABELS.items()}
-    return cells.get(scenario) or format_html('<span title="{}">{}</span>', scenario, scenario)
+    return cells
+
+
+def scenario_abbreviation(scenario: str) -> str:
+    """A list cell: the short code, the console's wording on hover (the detail page shows it in full)."""
+    return scenario_cells()(SimpleNamespace(scenario=scenario))
+
+
+def scenario_cells() -> Cell:
+    """The scenario cells of a page (``results.page_cells``): its language read once."""
+    cells = _scenario_cells(get_language())
+
+    def cell(obj) -> str:
+        if not obj.scenario:
+            return "—"
+        return cells.get(obj.scenario) or format_html('<span title="{}">{}</span>', obj.scenario, obj.scenario)
+    return cell
 
 
 def key_trail_url(access_key_id: str) -> str:
@@ -54,8 +69,14 @@ def key_trail_url(access_key_id: str) -> str:
 
 def key_trail_link(access_key_id: str) -> str:
     """A list cell: the link to a key's trail."""
+    return trail_cells()(SimpleNamespace(access_key_id=access_key_id))
+
+
+def trail_cells() -> Cell:
+    """The trail links of a page (``results.page_cells``): the link up to the key and its label read once."""
     # Not format_html: its lazy-string checks cost more than the rest of the cell, on every row.
-    return mark_safe(f'<a href="{escape(key_trail_url(access_key_id))}">{escape(_("Events"))}</a>')  # noqa: S308 - escaped
+    head, label = escape(key_trail_url("")), escape(_("Events"))
+    return lambda obj: mark_safe(f'<a href="{head}{escape(obj.access_key_id)}">{label}</a>')  # noqa: S308 - escaped
 
 
 def key_audit_trail(access_key_id: str) -> str:
@@ -158,10 +179,12 @@ class AccessKeyAdmin(ReadOnlyModelAdmin):
         return ngettext("%(days)d day", "%(days)d days", days) % {"days": days}
 
     @admin.display(description=gettext_lazy("Scenario"))
+    @page_cells(scenario_cells)
     def scenario_code(self, obj: AccessKey) -> str:
         return scenario_abbreviation(obj.scenario)
 
     @admin.display(description=gettext_lazy("Trail"))
+    @page_cells(trail_cells)
     def trail(self, obj: AccessKey) -> str:
         return key_trail_link(obj.access_key_id)
 

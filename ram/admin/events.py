@@ -19,10 +19,10 @@ from django.utils.translation import gettext_lazy
 
 from ..credentials import STS_ACCESS_KEY_ID_REGEX
 from ..models import AuditEvent
-from .access_keys import scenario_abbreviation, scenario_label
+from .access_keys import scenario_abbreviation, scenario_cells, scenario_label
 from .filters import ActionFilter, EventAccountFilter, ResultFilter, ServiceFilter
 from .readonly import ACCESS_KEY_ID, ACCOUNT_UID, ReadOnlyChangeList, ReadOnlyModelAdmin, changelist_url
-from .results import DateSpanQuerySet
+from .results import DateSpanQuerySet, page_cells
 
 STS_ACCESS_KEY_ID = re.compile(STS_ACCESS_KEY_ID_REGEX)
 
@@ -131,6 +131,7 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
                          f"{escape(obj.principal_id)}</a>")
 
     @admin.display(description=gettext_lazy("Scenario"))
+    @page_cells(scenario_cells)
     def scenario_code(self, obj: AuditEvent) -> str:
         return scenario_abbreviation(obj.scenario)
 

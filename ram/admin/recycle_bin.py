@@ -17,9 +17,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from ..models import RecycledAccessKey
-from .access_keys import key_audit_trail, key_trail_link, owned_by_users_named, scenario_abbreviation
+from .access_keys import key_audit_trail, key_trail_link, owned_by_users_named, scenario_abbreviation, scenario_cells, trail_cells
 from .filters import AccountFilter, OwnerTypeFilter, PurgeFilter
 from .readonly import ACCESS_KEY_ID, ACCOUNT_UID, ReadOnlyModelAdmin
+from .results import page_cells
 
 
 @admin.register(RecycledAccessKey)
@@ -76,6 +77,7 @@ class RecycledAccessKeyAdmin(ReadOnlyModelAdmin):
         return obj.listed_account_alias if hasattr(obj, "listed_account_alias") else obj.account.alias
 
     @admin.display(description=gettext_lazy("Scenario"))
+    @page_cells(scenario_cells)
     def scenario_code(self, obj: RecycledAccessKey) -> str:
         return scenario_abbreviation(obj.scenario)
 
@@ -91,6 +93,7 @@ class RecycledAccessKeyAdmin(ReadOnlyModelAdmin):
         return ngettext("%(days)d day", "%(days)d days", days) % {"days": days}
 
     @admin.display(description=gettext_lazy("Trail"))
+    @page_cells(trail_cells)
     def trail(self, obj: RecycledAccessKey) -> str:
         return key_trail_link(obj.access_key_id)
 

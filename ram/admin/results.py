@@ -46,11 +46,18 @@ string. The markup is Django's (the same ``th``/``td`` and ``field-<name>`` clas
 difference: date-times read ``2026-11-28 10:20:24 UTC``, to the second, as in the AccessKey detail
 page's trail (an auditor orders events within a minute), instead of Django's localized
 ``Nov. 28, 2026, 10:20 a.m.``. Anything it does not handle (a popup, an editable list, a relation
-column) is left to Django's own rendering: ``changelist_rows`` then returns ``None``.
+column) is left to Django's own rendering: ``changelist_rows`` then returns ``None``. A column
+method may draw its cells a page at a time (``page_cells``): what every row of it shows alike (a
+translated label, a URL up to the row's own part) is then read once per page instead of once per
+row (``gettext``, ``get_language`` and the URL cache each read the request's context, a few
+microseconds every call); its cells must be the method's own, and the row-by-row proof covers them.
+The table's headers (Django's ``result_headers``: a sort link per column) are kept a minute with
+the filters' sidebar, by the same key (below).
 
-The template layer has one more, the filters' sidebar kept a minute (Django's ``{% cache %}`` in
-``admin/ram/change_list.html``, which says why); the filters' choices found by a query are kept a
-minute too (``filters.py``). Neither replaces anything of Django's.
+The template layer has two more, the filters' sidebar and the table's headers kept a minute (Django's
+``{% cache %}`` in ``admin/ram/change_list.html`` and ``admin/ram/change_list_rows.html``, which say
+why); the filters' choices found by a query are kept a minute too (``filters.py``). None replaces
+anything of Django's.
 
 Django APIs used that Django does not promise to keep (pinned by ``tests.django_pins``):
 ``Paginator._get_page``; ``ChangeList.get_results`` setting ``result_list`` to the whole queryset
@@ -382,7 +389,19 @@ def _boolean_cell(read: Callable[[models.Model], object]) -> Cell:
     return lambda obj: icons[read(obj)]
 
 
+def page_cells(factory: Callable[[], Cell]):
+    """Marks a column method whose cells a page draws with ``factory()``, called once per page: a
+    ``row -> HTML`` giving, escaped, what the method gives for the row (the module's docstring)."""
+    def mark(method):
+        method.page_cells = factory
+        return method
+    return mark
+
+
 def _method_cell(method: Callable, empty: str, boolean: bool) -> Cell:
+    factory = getattr(method, "page_cells", None)
+    if factory is not None:
+        return factory()
     if boolean:
         return _boolean_cell(method)
 
@@ -487,8 +506,21 @@ def changelist_rows(cl) -> SafeString | None:
         for is_link, start, middle, end, cell in templates:
             rows.append(f"{start}{link(obj)}{middle}{cell(obj)}{end}" if is_link else f"{start}{cell(obj)}{end}")
         rows.append("</tr>\n")
-    headers = list(result_headers(cl))
     return mark_safe(get_template("admin/ram/change_list_rows.html").render({  # noqa: S308 - a template's output
-        "cl": cl, "result_headers": headers, "rows": mark_safe("".join(rows)),  # noqa: S308 - cells escaped by _columns
-        "num_sorted_fields": sum(1 for header in headers if header["sortable"] and header["sorted"]),
+        "cl": cl, "headers": _Headers(cl), "rows": mark_safe("".join(rows)),  # noqa: S308 - cells escaped by _columns
     }))
+
+
+class _Headers:
+    """The table's headers, read only when the template draws them (not when it has them kept)."""
+
+    def __init__(self, cl):
+        self.cl = cl
+
+    @cached_property
+    def all(self) -> list[dict]:
+        return list(result_headers(self.cl))
+
+    @cached_property
+    def sorted_count(self) -> int:
+        return sum(1 for header in self.all if header["sortable"] and header["sorted"])
