@@ -255,6 +255,24 @@ def signing_key_read(connection) -> HotRead:
         extra=(_policy_documents_sql(connection), _owner_key_summaries_sql(connection)))
 
 
+def signing_key_and_role_read(connection) -> HotRead:
+    """``signing_key_read``'s key, account, owner and owner's policy documents (not its owner's
+    keys), with the role of account UID ``%s`` named ``%s`` in lower case and that role's account
+    (NULL columns when there is none): AssumeRole's two reads, the signing key and the role its
+    RoleArn names, in one round trip (``selectors.access_key_for_signature`` with ``role_named``).
+    Parameters: the role's account UID, its name in lower case, the AccessKey ID."""
+    t = tables(connection)
+    return HotRead(
+        connection, fields(AccessKey, "k") + fields(Account, "a") + fields(RamUser, "u") + fields(Role, "r")
+        + fields(Account, "ra"),
+        f"FROM {t.accesskey} k INNER JOIN {t.account} a ON a.id = k.account_id"
+        f" LEFT OUTER JOIN {t.ramuser} u ON u.id = k.ram_user_id"
+        f" LEFT OUTER JOIN ({t.role} r INNER JOIN {t.account} ra ON ra.id = r.account_id)"
+        " ON ra.uid = %s AND LOWER(r.role_name) = %s"
+        " WHERE k.access_key_id = %s",
+        extra=(_policy_documents_sql(connection),))
+
+
 def key_summaries_from_json(value) -> list[tuple[str, str, datetime]]:
     """``(AccessKey ID, status, created)`` from ``_owner_key_summaries_sql``'s array, oldest
     first (by created, then id, as ``_keys_of_owner_sql`` orders them), the times aware in UTC

@@ -243,15 +243,29 @@ def ram_user_get_with_keys(*, account: Account, user_name: str) -> tuple[RamUser
     return ram_user, keys, bool(rows[0][-1])
 
 
+class RoleNamed(NamedTuple):
+    """The role a RoleArn names, read with the signing key (``access_key_for_signature``)."""
+
+    uid: str
+    role_name: str  # in lower case, as roles are looked up (``role_by_arn_parts``)
+    role: Role | None  # with its account; None: the account has no role of that name
+
+    def answers(self, *, uid: str, role_name: str) -> bool:
+        """Whether this is the read of ``role_by_arn_parts(uid=uid, role_name=role_name)``."""
+        return self.uid == uid and self.role_name == role_name.lower()
+
+
 class SigningKey(NamedTuple):
     """What ``access_key_for_signature`` reads with a signing key."""
 
     access_key: AccessKey  # its account and owner set
     policy_documents: list[dict] | None  # of its owner's attached policies; None for a root key
-    owner_keys: list[tuple[str, str, datetime]]  # its owner's keys, as access_key_list_by_owner lists them
+    owner_keys: list[tuple[str, str, datetime]] | None  # its owner's keys, as access_key_list_by_owner
+    # lists them; None when read with a role instead
+    role_named: RoleNamed | None = None  # the role asked for with ``role_named``
 
 
-def access_key_for_signature(*, access_key_id: str) -> SigningKey | None:
+def access_key_for_signature(*, access_key_id: str, role_named: tuple[str, str] | None = None) -> SigningKey | None:
     """The AccessKey that signs an API request, with its account, its owner, the documents of the
     policies attached to its owner and its owner's keys, in one query; None if no such key.
 
@@ -260,20 +274,37 @@ def access_key_for_signature(*, access_key_id: str) -> SigningKey | None:
     round trip, as a hot read (``hot_reads.signing_key_read``). The documents come in no
     particular order. The owner's keys answer ListAccessKeys about the caller's own keys without
     another round trip (the call the SDKs' users make most).
+
+    With ``role_named`` (a RoleArn's account UID and role name), the role it names, what
+    ``role_by_arn_parts`` reads, instead of the owner's keys (``hot_reads.signing_key_and_role_read``):
+    AssumeRole's reads in one round trip.
     """
-    read, connection = hot_read("signing-key", hot_reads.signing_key_read)
-    rows = read.rows(connection, [access_key_id])
+    if role_named is None:
+        read, connection = hot_read("signing-key", hot_reads.signing_key_read)
+        rows = read.rows(connection, [access_key_id])
+    else:
+        uid, role_name = role_named[0], role_named[1].lower()
+        read, connection = hot_read("signing-key-and-role", hot_reads.signing_key_and_role_read)
+        rows = read.rows(connection, [uid, role_name, access_key_id])
     if not rows:
         return None
-    (access_key, account, ram_user), (documents, owner_keys) = hot_reads.instances(
-        rows[0], AccessKey, Account, RamUser)
+    if role_named is None:
+        (access_key, account, ram_user), (documents, owner_keys) = hot_reads.instances(
+            rows[0], AccessKey, Account, RamUser)
+        owner_keys, named = hot_reads.key_summaries_from_json(owner_keys), None
+    else:
+        (access_key, account, ram_user, role, role_account), (documents,) = hot_reads.instances(
+            rows[0], AccessKey, Account, RamUser, Role, Account)
+        if role is not None:
+            role.account = role_account
+        owner_keys, named = None, RoleNamed(uid, role_name, role)
     access_key.account, access_key.ram_user = account, ram_user
-    owner_keys = hot_reads.key_summaries_from_json(owner_keys)
     if ram_user is None:
-        return SigningKey(access_key, None, owner_keys)
+        return SigningKey(access_key, None, owner_keys, named)
     ram_user.account = account  # a key's owner is of the key's account (services create it so)
     documents = json.loads(documents) if isinstance(documents, str) else documents
-    return SigningKey(access_key, [document for document in documents or [] if document is not None], owner_keys)
+    return SigningKey(access_key, [document for document in documents or [] if document is not None], owner_keys,
+                      named)
 
 
 def logon_get(*, user_id) -> AbstractBaseUser | None:

@@ -57,7 +57,7 @@ from .models import (
 )
 from .policy import Principal, account_arn, authorize, is_allowed, is_trusted_by, policy_arn, role_arn, root_arn, user_arn
 from .policy_language import MAX_DOCUMENT_LENGTH, MalformedPolicyDocument, RequestContext, parse_document
-from .selectors import role_by_arn_parts
+from .selectors import RoleNamed, role_by_arn_parts
 
 USER_NAME_CHARS = re.compile(r"[A-Za-z0-9._-]+")
 # Names a console path cannot hold: a browser resolves /roles/../ to / (and %2E%2E alike), so such a
@@ -835,6 +835,12 @@ MIN_STS_SESSION_SECONDS = 900
 DEFAULT_STS_SESSION_SECONDS = 3600
 
 
+def role_arn_parts(text: str) -> tuple[str, str] | None:
+    """(account UID, role name) of a well-formed RoleArn (``acs:ram::<UID>:role/<name>``), else None."""
+    match = ROLE_ARN.fullmatch(text or "")
+    return match.groups() if match else None
+
+
 @dataclass(frozen=True)
 class IssuedSession:
     """Temporary credentials just issued: the only place their secret and token exist."""
@@ -848,18 +854,21 @@ class IssuedSession:
 
 
 def sts_assume_role(*, actor: Principal, role_arn_text: str, session_name: str, duration_seconds=None,
-                    session_policy: str = "", external_id: str = "", context: AuditContext = CLI_CONTEXT) -> IssuedSession:
+                    session_policy: str = "", external_id: str = "", context: AuditContext = CLI_CONTEXT,
+                    role_named: RoleNamed | None = None) -> IssuedSession:
     """Temporary credentials of a role (``sts:AssumeRole``) for a RAM user or an assumed role.
 
     Refused: an account's root (roles may not be assumed by root accounts), a caller its own
     policies do not allow ``sts:AssumeRole`` on the role, a caller the role's trust policy does
     not name (with its conditions, ``sts:ExternalId`` among them), a duration outside 900 s to the
-    role's maximum, a malformed session policy. The secret is sealed, the token kept as a digest."""
+    role's maximum, a malformed session policy. The secret is sealed, the token kept as a digest.
+    ``role_named``: the role read with the caller's signing key (``selectors.access_key_for_signature``),
+    used when it is the read of this RoleArn's role; otherwise the role is read here."""
     if actor.is_root:
         raise RamError("NoPermission", "Roles may not be assumed by root accounts.",
                        recommend="Sign with the AccessKey of a RAM user allowed sts:AssumeRole.")
-    match = ROLE_ARN.fullmatch(role_arn_text or "")
-    if match is None:
+    parts = role_arn_parts(role_arn_text)
+    if parts is None:
         raise RamError("InvalidParameter.RoleArn", "The parameter RoleArn is wrongly formed: "
                        "use acs:ram::<account UID>:role/<role name>.")
     if not ROLE_SESSION_NAME.fullmatch(session_name or ""):
@@ -879,9 +888,10 @@ def sts_assume_role(*, actor: Principal, role_arn_text: str, session_name: str, 
             raise RamError("InvalidParameter.PolicyGrammar",
                            f"The parameter Policy has not passed grammar check: {error.detail}") from None
         narrowed = json.loads(session_policy)
-    uid, role_name = match.groups()
+    uid, role_name = parts
     authorize(actor, "sts:AssumeRole", role_arn(uid, role_name))
-    role = role_by_arn_parts(uid=uid, role_name=role_name)
+    role = role_named.role if role_named is not None and role_named.answers(uid=uid, role_name=role_name) \
+        else role_by_arn_parts(uid=uid, role_name=role_name)
     request = replace(actor.request or RequestContext(),
                       extra=(("sts:externalid", external_id),) if external_id else ())
     # The caller's policies decide on the role's stored name too (a resource matches

@@ -145,7 +145,7 @@ def test_a_user_manages_their_own_keys_by_their_name_in_another_case(client, ten
 # --- Queries of the hot path ------------------------------------------------------------
 
 def _principal_of(key_id: str) -> Principal:
-    access_key, documents, _own_keys = access_key_for_signature(access_key_id=key_id)
+    access_key, documents, _own_keys, _role = access_key_for_signature(access_key_id=key_id)
     if access_key.ram_user_id is None:
         return Principal.root(access_key.account)
     return Principal.for_ram_user(access_key.ram_user, policy_documents=documents)

@@ -119,7 +119,8 @@ def test_the_signing_key_is_what_select_related_and_the_owners_policies_read(dat
         if expected is None:
             assert found is None
             continue
-        key, documents, owner_keys = found
+        key, documents, owner_keys, role_named = found
+        assert role_named is None  # none asked for
         with django_assert_num_queries(0):  # the key's relations come with it
             assert loaded(key) == loaded(expected)
             assert loaded(key.account) == loaded(expected.account)
@@ -381,6 +382,50 @@ def test_the_role_a_role_arn_names_is_what_iexact_reads(data, cli, django_assert
             assert loaded(found) == loaded(expected)
             with django_assert_num_queries(0):
                 assert loaded(found.account) == loaded(expected.account)
+
+
+def test_the_signing_key_with_the_role_a_role_arn_names_is_what_both_reads_read_apart(data, cli,
+                                                                                     django_assert_num_queries):
+    """AssumeRole's one round trip (``role_named``): the key, its account, its owner and the owner's
+    policy documents as ``access_key_for_signature`` reads them alone, and the role as
+    ``role_by_arn_parts`` reads it (proven against the ORM above): in any letter case, of the key's
+    account or another, missing; for a RAM user's key, a root key, an Inactive key, no key."""
+    from ram.selectors import role_by_arn_parts
+    from ram.services import role_create
+
+    for account, name in ((data["account"], "Deployer"), (data["other"], "deployer.v2")):
+        role_create(actor=cli, account=account, role_name=name, description="Zoë ☃", trust_policy={
+            "Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                           "Principal": {"RAM": [account.uid]}}]}, max_session_duration=7200)
+    missing = "LTAI" + "0" * 20
+    checked = 0
+    for access_key_id in [key.access_key_id for key in data["keys"]] + [missing]:
+        alone = access_key_for_signature(access_key_id=access_key_id)
+        for account in (data["account"], data["other"]):
+            for name in ("Deployer", "DEPLOYER", "deployer.v2", "nobody"):
+                with django_assert_num_queries(1):
+                    found = access_key_for_signature(access_key_id=access_key_id, role_named=(account.uid, name))
+                if alone is None:
+                    assert found is None
+                    continue
+                key, documents, owner_keys, role_named = found
+                assert loaded(key) == loaded(alone.access_key)
+                assert loaded(key.account) == loaded(alone.access_key.account)
+                assert loaded(key.ram_user) == loaded(alone.access_key.ram_user)
+                assert sorted(documents or [], key=repr) == sorted(alone.policy_documents or [], key=repr)
+                assert (documents is None) == (alone.policy_documents is None)
+                assert owner_keys is None  # not read: AssumeRole does not list keys
+                assert role_named.answers(uid=account.uid, role_name=name)
+                assert not role_named.answers(uid=account.uid, role_name=f"{name}x")
+                expected = role_by_arn_parts(uid=account.uid, role_name=name)
+                if expected is None:
+                    assert role_named.role is None
+                    continue
+                checked += 1
+                with django_assert_num_queries(0):
+                    assert loaded(role_named.role) == loaded(expected)
+                    assert loaded(role_named.role.account) == loaded(expected.account)
+    assert checked == 3 * len(data["keys"])  # every key found each role in its three spellings
 
 
 def test_the_session_of_temporary_credentials_is_what_select_related_reads_with_its_roles_documents(

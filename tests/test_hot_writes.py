@@ -182,3 +182,53 @@ def test_assume_role_of_a_role_deleted_after_it_was_read_is_refused_and_writes_n
         sts_assume_role(actor=Principal.for_ram_user(dev), role_arn_text=role.arn, session_name="s1")
     assert refused.value.code == "NoPermission"
     assert not AuditEvent.objects.filter(action="AssumeRole").exists() and not StsSession.objects.exists()
+
+
+@pytest.mark.parametrize("version", ["V1", "V3"])
+@pytest.mark.parametrize("arn_name, found", [("Writer", True), ("WRITER", True), ("Nobody", False)])
+def test_a_signed_assume_role_reads_the_role_with_its_signing_key(
+        client, role, account, make_ram_user, cli, version, arn_name, found):
+    """Over HTTP, the whole call: the signing key and the role its RoleArn names in one round trip
+    (``selectors.access_key_for_signature`` with ``role_named``), then the one write. Only the reads
+    of roles and AccessKeys are counted (the nonce store is the database without Redis)."""
+    from ram.services import access_key_create
+
+    from .api_helpers import send, v1_call, v3_call
+
+    dev = make_ram_user(account, "dev")
+    policy_attach(actor=cli, ram_user=dev, policy_name="AliyunSTSAssumeRoleAccess")
+    issued = access_key_create(actor=cli, owner=dev)
+    signer = v3_call if version == "V3" else v1_call
+    extra = {"version": "2015-04-01"} if version == "V3" else {"extra": {"Version": "2015-04-01"}}
+    params = {"RoleArn": f"acs:ram::{account.uid}:role/{arn_name}", "RoleSessionName": "s1"}
+    with CaptureQueriesContext(connection) as queries:
+        response = send(client, signer("AssumeRole", params, key_id=issued.access_key.access_key_id,
+                                       secret=issued.secret, **extra))
+    body = response.json()
+    reads = [query["sql"] for query in queries.captured_queries if query["sql"].lstrip().upper().startswith("SELECT")
+             and (Role._meta.db_table in query["sql"] or "ram_accesskey" in query["sql"])]
+    assert len(reads) == 1, reads
+    if found:
+        assert response.status_code == 200, body
+        assert StsSession.objects.get().role_id == role.pk
+        assert body["AssumedRoleUser"]["Arn"] == f"acs:ram::{account.uid}:assumed-role/Writer/s1"
+    else:
+        assert (response.status_code, body["Code"]) == (403, "NoPermission"), body
+        assert not StsSession.objects.exists()
+
+
+def test_a_role_read_for_another_role_arn_is_not_the_one_assumed(role, account, make_ram_user, cli):
+    """``role_named`` is used only when it is the read of the RoleArn asked for."""
+    from ram.errors import RamError
+    from ram.selectors import RoleNamed
+
+    other = role_create(actor=cli, account=account, role_name="Other", trust_policy=role.trust_policy)
+    dev = make_ram_user(account, "dev")
+    policy_attach(actor=cli, ram_user=dev, policy_name="AliyunSTSAssumeRoleAccess")
+    issued = sts_assume_role(actor=Principal.for_ram_user(dev), role_arn_text=role.arn, session_name="s1",
+                             role_named=RoleNamed(account.uid, "other", other))
+    assert issued.session.role_id == role.pk
+    with pytest.raises(RamError) as refused:  # the read of this RoleArn found no role: none is read again
+        sts_assume_role(actor=Principal.for_ram_user(dev), role_arn_text=role.arn, session_name="s2",
+                        role_named=RoleNamed(account.uid, "writer", None))
+    assert refused.value.code == "NoPermission"

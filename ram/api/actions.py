@@ -27,6 +27,7 @@ from ram.models import USER_ID_BASE, AccessKey, Account, RamUser
 from ram.policy import Principal, account_arn, authorize, root_arn, user_arn
 from ram.reports import credential_report_csv
 from ram.selectors import (
+    RoleNamed,
     access_key_list_by_owner,
     access_key_list_by_user_name,
     access_key_query,
@@ -50,6 +51,8 @@ class ActionCall:
     # (AccessKey ID, status, created) of the keys of the signing key's owner, read with the key
     # (``selectors.access_key_for_signature``); None: not read, ListAccessKeys reads them.
     own_keys: list[tuple[str, str, datetime]] | None = None
+    # AssumeRole's: the role its RoleArn names, read with the signing key; None: not read, AssumeRole reads it.
+    role_named: RoleNamed | None = None
 
 
 # --- AccessKeys -------------------------------------------------------------------------

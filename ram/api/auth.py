@@ -55,7 +55,7 @@ from ram.errors import RamError
 from ram.models import AccessKey, StsSession
 from ram.policy import Principal
 from ram.policy_language import RequestContext
-from ram.selectors import access_key_for_signature, access_key_secret_open, sts_session_for_signature
+from ram.selectors import RoleNamed, access_key_for_signature, access_key_secret_open, sts_session_for_signature
 
 from . import signature
 from .nonces import NonceStoreUnavailable, counter_readable_with_claim, nonce_claim, nonce_release
@@ -84,6 +84,7 @@ class Caller:
     principal: Principal
     signature_version: str
     own_keys: list[tuple[str, str, datetime]] | None  # the keys of the signing key's owner, read with it
+    role_named: RoleNamed | None = None  # AssumeRole's: the role its RoleArn names, read with the key
 
 
 @dataclass
@@ -96,13 +97,17 @@ class _Attempt:
     access_key_id: str = ""
     access_key: AccessKey | None = None
     policy_documents: list[dict] | None = None  # of the key's owner (or the session's role), read with it
-    owner_keys: list[tuple[str, str, datetime]] = field(default_factory=list)  # read with the key
+    owner_keys: list[tuple[str, str, datetime]] | None = field(default_factory=list)  # read with the key
+    role_arn_parts: tuple[str, str] | None = None  # AssumeRole's RoleArn: its role is read with the key
+    role_named: RoleNamed | None = None
 
 
 def authenticate(api: ApiRequest, *, action: str, context: AuditContext, service: str = "ram") -> Caller:
     """Verify the request's signature and replay guard; return the caller or raise RamError.
     ``service``: the API product called (``ram``, ``sts``, ``ims``), the key's last use records it."""
-    attempt = _Attempt(signature_version="V3" if api.is_v3 else "V1", action=action, context=context)
+    attempt = _Attempt(signature_version="V3" if api.is_v3 else "V1", action=action, context=context,
+                       role_arn_parts=services.role_arn_parts(api.params.get("RoleArn", ""))
+                       if action == "AssumeRole" else None)
     try:
         if api.is_v3:
             access_key = _authenticate_v3(api, attempt)
@@ -128,7 +133,8 @@ def authenticate(api: ApiRequest, *, action: str, context: AuditContext, service
     principal.request = RequestContext(source_ip=context.source_ip, secure_transport=api.secure, mfa_present=False)
     return Caller(access_key=access_key, principal=principal,
                   signature_version=attempt.signature_version,
-                  own_keys=attempt.owner_keys if isinstance(access_key, AccessKey) else None)
+                  own_keys=attempt.owner_keys if isinstance(access_key, AccessKey) else None,
+                  role_named=attempt.role_named if isinstance(access_key, AccessKey) else None)
 
 
 def key_call_admit(*, access_key_id: str, action: str, service: str, context: AuditContext,
@@ -259,11 +265,11 @@ def _active_key(attempt: _Attempt, security_token: str | None) -> AccessKey | St
         return _active_session(attempt, security_token or "")
     found = None
     if _ACCESS_KEY_ID.fullmatch(attempt.access_key_id):
-        found = access_key_for_signature(access_key_id=attempt.access_key_id)
+        found = access_key_for_signature(access_key_id=attempt.access_key_id, role_named=attempt.role_arn_parts)
     if found is None:
         raise RamError("InvalidAccessKeyId.NotFound", "Specified access key is not found.",
                        recommend="Check the AccessKey ID.")
-    access_key, attempt.policy_documents, attempt.owner_keys = found
+    access_key, attempt.policy_documents, attempt.owner_keys, attempt.role_named = found
     attempt.access_key = access_key
     if not access_key.is_active:
         raise RamError("InvalidAccessKeyId.Inactive", "Specified access key is disabled.",

@@ -68,7 +68,7 @@ def handle_api_call(request: HttpRequest) -> HttpResponse:
         context = replace(context, access_key_id=caller.access_key.access_key_id, service=SERVICE_NAMES[version])
         try:
             body = handler(ActionCall(principal=caller.principal, params=api.params, context=context,
-                                      own_keys=caller.own_keys))
+                                      own_keys=caller.own_keys, role_named=caller.role_named))
         except RamError as error:
             _audit_refused_call(caller, action, error, context)
             raise

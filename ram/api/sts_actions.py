@@ -19,7 +19,7 @@ def assume_role(call: ActionCall) -> dict:
         actor=call.principal, role_arn_text=_required(call, "RoleArn"),
         session_name=_required(call, "RoleSessionName"), duration_seconds=call.params.get("DurationSeconds"),
         session_policy=call.params.get("Policy", ""), external_id=call.params.get("ExternalId", ""),
-        context=call.context)
+        context=call.context, role_named=call.role_named)
     session = issued.session
     return {
         "Credentials": {"AccessKeyId": session.access_key_id, "AccessKeySecret": issued.secret,
