@@ -249,6 +249,26 @@ def test_a_pages_rows_are_planned_for_the_values_asked_for(every_model, client):
         assert cursor.fetchone()[0] > 0  # statements are prepared on this connection, but for the page's
 
 
+@pytest.mark.postgres
+def test_a_lists_count_and_date_span_are_planned_for_the_values_asked_for(every_model, client):
+    """The count of a filtered list and the drill-down's MIN/MAX are never a prepared statement's one
+    plan either: for ``service = $1`` it cannot use the API events' partial index and read the whole
+    trail for a service without events."""
+    client.force_login(get_user_model().objects.get(username="auditor"))
+    events = reverse("admin:ram_auditevent_changelist")
+    assert AuditEvent.objects.filter(result=AuditEvent.SUCCESS).count() > 20  # more than a page: counted
+    for _ in range(4):  # more calls than psycopg's prepare_threshold, kept bounds and estimates forgotten
+        for query in ("service=Sts", "service=Actiontrail", "result=Success", "result=Failure"):
+            caches["process"].clear()
+            assert client.get(f"{events}?{query}").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s OR statement LIKE %s",
+                       ['%"ram_auditevent"."service" = $1%', '%"ram_auditevent"."result" = $1%'])
+        assert cursor.fetchall() == []
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone()[0] > 0  # statements are prepared on this connection, but for these
+
+
 # --- The date drill-down -------------------------------------------------------------------------
 
 def drill_down(queryset_class, query: str = ""):
