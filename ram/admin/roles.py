@@ -169,7 +169,10 @@ class StsSessionAdmin(ReadOnlyModelAdmin):
             return Q(role__account__uid=term)
         if ":" in term:  # an ARN: who assumed the role
             return Q(assumed_by__icontains=term)
-        return Q(session_name__icontains=term) | Q(role__role_name__icontains=term) | Q(assumed_by__icontains=term)
+        # The roles by name first (a small table), then their sessions by ``role_id``: an OR over the
+        # join made PostgreSQL read every session and sort them (100 ms at 45,000 sessions of one role).
+        roles = Role.objects.filter(role_name__icontains=term).order_by().values("pk")
+        return Q(session_name__icontains=term) | Q(role__in=roles) | Q(assumed_by__icontains=term)
 
     @admin.display(description=gettext_lazy("Role"), ordering="role__role_name")
     def role_link(self, obj: StsSession) -> str:
