@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pyotp
 import requests
 from django.core.management import call_command
+from django.db import connections
 
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -60,6 +61,8 @@ def in_parallel(calls: list[Callable[[], requests.Response]]) -> list[requests.R
             results[index] = call()
         except BaseException as error:  # noqa: BLE001 - handed to the caller below
             errors.append(error)
+        finally:
+            connections.close_all()  # a call that used the ORM: its thread's connection, or the test database stays in use
 
     threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
     for thread in threads:

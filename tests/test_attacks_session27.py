@@ -15,19 +15,20 @@ window the one-query read widened: a trust policy revoked mid-request is decided
 from __future__ import annotations
 
 import json
-import threading
+from functools import partial
 
 import pytest
 import requests
 from django.contrib.auth import get_user_model
-from django.db import connections
 from django.urls import reverse
 
 from ram.models import AccessKey, Account, AuditEvent, RamUser, RecycledAccessKey, Role, StsSession
 from ram.services import access_key_create, access_key_set_status, policy_attach, policy_create, role_create, role_delete
 
 from .api_helpers import RawCall, send, v1_call, v3_call
+from .live_http import in_parallel
 from .sdk_drivers import trust_policy
+from .test_admin_results import table_head
 
 STS = "2015-04-01"
 REFUSAL_MESSAGE = ("You are not authorized to assume this role: it does not exist, or its trust policy does not "
@@ -290,26 +291,6 @@ def test_a_role_recreated_untrusting_after_the_read_gets_no_session_of_the_new_r
     assert not StsSession.objects.exists()
 
 
-def _in_threads(count, work):
-    results = [None] * count
-    barrier = threading.Barrier(count)
-
-    def run(n):
-        barrier.wait()
-        try:
-            results[n] = work(n)
-        except Exception as error:  # noqa: BLE001 - reported in the assertion
-            results[n] = ("error", repr(error))
-        finally:
-            connections.close_all()  # a thread's own connection, or the test database stays in use
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
-
-
 def _http(live_server, call: RawCall):
     headers = {k: v for k, v in call.headers.items() if k != "host"}
     if call.content_type:
@@ -332,7 +313,7 @@ def test_parallel_assume_role_calls_each_get_their_own_session_and_one_event(liv
             v1_call("AssumeRole", params, key_id=key[0], secret=key[1], extra={"Version": STS})
         response = _http(live_server, raw)
         return response.status_code, response.json()
-    results = _in_threads(count, call)
+    results = in_parallel([partial(call, n) for n in range(count)])
     assert all(result[0] == 200 for result in results), results
     ids = {result[1]["Credentials"]["AccessKeyId"] for result in results}
     assert len(ids) == count
@@ -363,7 +344,7 @@ def test_parallel_assume_role_and_delete_role_leave_no_session_of_a_deleted_role
                           secret=key[1], version=STS, host=host)
             response = _http(live_server, raw)
             return response.status_code, response.json()
-        results = _in_threads(6, work)
+        results = in_parallel([partial(work, n) for n in range(6)])
         assert all(result[0] in ("deleted", 200) or (result[0], result[1].get("Code")) == (403, "NoPermission")
                    for result in results), results
         assert not Role.objects.filter(pk=role.pk).exists()
@@ -385,12 +366,6 @@ def admin_world(demo, cli, make_account):
     fill_every_admin_list(demo, cli, make_account, RAM_ADMINS)
     access_key_create(actor=cli, owner=RamUser.objects.get(user_name="alice"), scenario="cli")
     return demo
-
-
-def table_head(response) -> str:
-    page = response.content.decode()
-    assert "<thead>" in page, page[:2000]
-    return " ".join(page.split("<thead>")[1].split("</thead>")[0].split())
 
 
 def djangos_head(client, monkeypatch, model_name, url) -> str:
