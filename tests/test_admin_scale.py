@@ -289,6 +289,25 @@ def test_every_filter_and_search_has_an_index(loaded):
 
 
 @pytest.mark.postgres
+def test_an_accounts_keys_are_read_in_order_from_its_own_index(loaded, demo, make_account):
+    """``?account=<UID>`` on the AccessKeys list: the account's first page straight from
+    access_key_account_created, newest first, for an account with no key, with a few, and with the
+    loaded thousands (joined on the UID, PostgreSQL walked every key by date to fill the page of
+    an account with few: migration 0022)."""
+    empty = make_account("no-keys")
+    keys = reverse("admin:ram_accesskey_changelist")
+    for account in (empty, demo, Account.objects.get(alias=LOAD_ALIAS)):
+        url = f"{keys}?account={account.uid}"
+        text = plan(url)
+        assert "Index Scan Backward using access_key_account_created" in text and "Sort" not in text, text
+        changelist = loaded.get(url).context["cl"]
+        newest = AccessKey.objects.filter(account=account).order_by("-created_at", "-id")
+        assert [key.access_key_id for key in changelist.result_list] == list(
+            newest.values_list("access_key_id", flat=True)[:changelist.list_per_page])
+    assert not AccessKey.objects.filter(account=empty).exists() and demo.access_keys.exists()
+
+
+@pytest.mark.postgres
 @pytest.mark.parametrize("model, term, index", [
     ("ramuser", "user-", "ram_user_name_trgm"), ("accesskey", "acs:ram", "access_key_created_by_trgm"),
     ("accesskey", "user-", "ram_user_name_trgm"),

@@ -19,7 +19,7 @@ from datetime import timedelta
 from django.contrib import admin
 from django.core.cache import caches
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy, pgettext_lazy
@@ -125,31 +125,41 @@ class AccountFilter(admin.SimpleListFilter):
 
     title = gettext_lazy("account")
     parameter_name = "account"
-    uid_lookup = "account__uid"
+    account_path = "account"  # the foreign key to the account, through others if need be
 
     def lookups(self, request, model_admin):
         return [(uid, f"{alias} ({uid})") for uid, alias in accounts_listed()]
 
     def queryset(self, request, queryset):
         if self.value():
-            return queryset.filter(**{self.uid_lookup: self.value()})
+            return queryset.filter(self.condition(self.value()))
         return queryset
+
+    def condition(self, uid: str) -> Q:
+        # The account's id, then the list by it (``account_id = (SELECT id … WHERE uid = …)``): the
+        # list's own index on (account, its order) gives the first page in order. Joined on the UID
+        # instead, PostgreSQL walked every AccessKey by date for an account with few (185 ms at
+        # 200,000 keys for one with none: bench/admin_sweep.py).
+        return Q(**{self.account_path: Subquery(Account.objects.filter(uid=uid).order_by().values("pk")[:1])})
 
 
 class EventAccountFilter(AccountFilter):
-    uid_lookup = "account_uid"
+    """The events and usage rows keep the account's UID itself."""
+
+    def condition(self, uid: str) -> Q:
+        return Q(account_uid=uid)
 
 
 class RoleAccountFilter(AccountFilter):
     """By the account of the role (a role's policy attachment, an STS session)."""
 
-    uid_lookup = "role__account__uid"
+    account_path = "role__account"
 
 
 class PolicyAccountFilter(AccountFilter):
     """By the account of the policy (a policy version; a system policy's belong to none)."""
 
-    uid_lookup = "policy__account__uid"
+    account_path = "policy__account"
 
 
 class OwnerTypeFilter(FixedChoicesFilter):
