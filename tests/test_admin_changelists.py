@@ -16,7 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.urls.resolvers import URLResolver
 
-from ram.models import AccessKey, AuditEvent, MfaDevice, RamUser, RecycledAccessKey
+from ram.admin.filters import AccountFilter
+from ram.models import AccessKey, Account, AuditEvent, MfaDevice, RamUser, RecycledAccessKey
 from ram.services import access_key_create, mfa_device_bind
 
 from .admin_data import fill_every_admin_list, fill_roles, recycle_keys
@@ -243,3 +244,33 @@ def test_a_user_row_links_to_the_users_keys_and_events(auditor, demo):
     events = reverse("admin:ram_auditevent_changelist")
     assert f'<a href="{events}?account={demo.uid}&amp;q=alice">Audit events</a>' in page
     assert f'?ram_user__id__exact={alice.pk}">AccessKeys</a>' in page
+
+
+# --- The account filter ----------------------------------------------------------------------
+
+ACCOUNT_OF = {  # how a row names its account, said once here, apart from the filters
+    "accesskey": "account__uid", "recycledaccesskey": "account__uid", "ramuser": "account__uid",
+    "role": "account__uid", "policy": "account__uid", "policyversion": "policy__account__uid",
+    "rolepolicyattachment": "role__account__uid", "stssession": "role__account__uid",
+    "auditevent": "account_uid", "accesskeyusage": "account_uid",
+}
+
+
+@pytest.mark.parametrize("model_name", sorted(ACCOUNT_OF))
+def test_the_account_filter_lists_that_accounts_rows_and_nothing_for_a_crafted_value(auditor, many_keys, model_name):
+    """``?account=<UID>``: every row of that account and none of another's, for each account; a value
+    that names no account (any text: quotes, a long one, digits of another script) lists nothing."""
+    model = next(model for model in RAM_ADMINS if model._meta.model_name == model_name)
+    url = reverse(f"admin:ram_{model_name}_changelist")
+    assert any(isinstance(f, type) and issubclass(f, AccountFilter) for f in RAM_ADMINS[model].list_filter)
+    listed = 0
+    for account in Account.objects.all():
+        changelist = auditor.get(url, {"account": account.uid, "all": ""}).context["cl"]
+        expected = model.objects.filter(**{ACCOUNT_OF[model_name]: account.uid})
+        assert changelist.result_count == expected.count(), account.alias
+        assert {row.pk for row in changelist.result_list} == set(expected.values_list("pk", flat=True)), account.alias
+        listed += changelist.result_count
+    assert listed >= 2
+    for crafted in ["' OR '1'='1", "5812345678901234' --", "x" * 5000, "５８１２３４５６７８９０１２３４", "%", "0" * 16]:
+        response = auditor.get(url, {"account": crafted})
+        assert response.status_code == 200 and response.context["cl"].result_count == 0, crafted
