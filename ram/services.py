@@ -1191,6 +1191,11 @@ def _open_runs(*, logon, token: str):
                                       created_at__gte=timezone.now() - CREATION_RUN_LIFETIME)
 
 
+def creation_run_is_open(*, logon, token: str) -> bool:
+    """Whether the run ``token`` of ``logon`` can still create its key (not spent, not expired)."""
+    return _open_runs(logon=logon, token=token).exists()
+
+
 def access_key_create_once(
     *, actor: Principal, logon, run_token: str, owner: RamUser | Account, mfa_code: str = "", scenario: str = "",
     context: AuditContext, detail: dict | None = None,

@@ -108,6 +108,23 @@ def test_replayed_final_post_creates_no_second_key_and_shows_no_secret(client_as
     assert alice_keys().count() == 1
 
 
+def test_a_copy_of_the_final_post_that_read_the_session_before_the_key_existed_is_told_so(client_as):
+    """Copies of the final POST arrive together and each reads the session before the first creates
+    the key: a copy served once the key exists finds alice holding one, where the dialog would ask
+    about rotation. It is told the dialog is done (as every other copy), not shown that step."""
+    client = client_as("root")
+    run = start(client)
+    before = dict(client.session.items())  # what a copy arriving with the first one read
+    revealed(scenario_post(client, run))
+    session = client.session
+    session.update(before)
+    session.save()
+    copy = scenario_post(client, run)
+    assert copy.status_code == 302 and copy.url == "/users/alice/authentication"
+    assert "already completed" in client.get(copy.url).content.decode()
+    assert alice_keys().count() == 1
+
+
 def test_a_post_without_starting_the_dialog_is_refused(client_as):
     client = client_as("root")
     response = client.post(WIZARD, {STEP: "scenario", "wizard_run": "guess", "scenario-scenario": "cli",

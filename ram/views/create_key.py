@@ -29,7 +29,14 @@ from ..models import AccessKey
 from ..policy import user_arn
 from ..scenarios import ALTERNATIVES, SAFER_NOTE
 from ..selectors import access_key_list, access_key_quota_reached
-from ..services import CREATION_RUN_COMPLETED, IssuedKey, access_key_create_once, creation_run_open, mfa_device_of
+from ..services import (
+    CREATION_RUN_COMPLETED,
+    IssuedKey,
+    access_key_create_once,
+    creation_run_is_open,
+    creation_run_open,
+    mfa_device_of,
+)
 from .common import MFA_REFUSALS, principal_of, ram_user_in_account, require
 
 RUN = "run"
@@ -106,8 +113,11 @@ class CreateAccessKeyWizard(SessionWizardView):
 
     def post(self, request, *args, **kwargs):
         run = self.storage.extra_data.get(RUN)
+        # A run that has created its key (or expired) answers every later copy of a POST the same
+        # way, whatever the steps would now be: a copy that arrives once the key exists would find
+        # the RAM user holding one, and the dialog asking about rotation again.
         if not run or not constant_time_compare(request.POST.get("wizard_run", ""), run) \
-                or not self.opened_for_this_owner():
+                or not self.opened_for_this_owner() or not creation_run_is_open(logon=request.user, token=run):
             return self.completed()
         step = request.POST.get(f"{self.prefix}-current_step", "")
         if step not in self.get_form_list():  # formtools would look the step up and fail on a crafted one
